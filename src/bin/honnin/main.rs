@@ -1,0 +1,239 @@
+//! `honnin`: the command-line front end of the honnin crate.
+//!
+//! Exit codes of `honnin verify`:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | match |
+//! | 1 | no match |
+//! | 2 | inconclusive (no face, several faces, ...) |
+//! | 3 | error (unreadable input, missing or tampered model, missing runtime, bad calibration) |
+//! | 64 | usage error (unknown flag, missing argument) |
+//!
+//! Other commands exit 0 on success, 3 on error and 64 on a usage error.
+
+mod lfw;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use honnin::{Calibration, CardPhoto, Decision, Engine, LiveFrame, Models, Policy, Reason, Side};
+
+const EXIT_NO_MATCH: u8 = 1;
+const EXIT_INCONCLUSIVE: u8 = 2;
+const EXIT_ERROR: u8 = 3;
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(
+    name = "honnin",
+    version,
+    about = "On-device face verification: ID card photo vs live photo."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare a card photo with a live photo. Exit 0 match, 1 no match, 2 inconclusive, 3 error.
+    Verify {
+        /// The card's reference photo (JPEG, PNG or WebP).
+        #[arg(long)]
+        card: PathBuf,
+        /// The live photo of the person at the counter.
+        #[arg(long)]
+        live: PathBuf,
+        /// Print the outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// List the models in use, their verified sha256 and licences.
+    Models {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Model directory holding manifest.json.
+        #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
+        models: PathBuf,
+    },
+    /// LFW View 2, standard 10-fold accuracy (threshold chosen on 9 folds, tested on the 10th).
+    Eval(lfw::EvalArgs),
+    /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
+    Calibrate(lfw::CalibrateArgs),
+}
+
+/// Flags shared by every command that runs models.
+#[derive(Args, Clone)]
+pub(crate) struct EngineArgs {
+    /// Model directory holding manifest.json.
+    #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
+    pub(crate) models: PathBuf,
+    /// Calibration file (default: calibration/<recognizer id>.json).
+    #[arg(long)]
+    pub(crate) calibration: Option<PathBuf>,
+    /// Target false-match rate; the calibration must have a point for it.
+    #[arg(long, default_value_t = honnin::DEFAULT_TARGET_FMR)]
+    pub(crate) target_fmr: f64,
+    /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
+    #[arg(long)]
+    pub(crate) onnxruntime: Option<PathBuf>,
+    /// Intra-op threads per model.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threads: usize,
+    /// Do not average each face's template with its mirror image's.
+    #[arg(long)]
+    pub(crate) no_mirror: bool,
+}
+
+impl EngineArgs {
+    pub(crate) fn onnxruntime_path(&self) -> PathBuf {
+        if let Some(p) = &self.onnxruntime {
+            return p.clone();
+        }
+        match std::env::var_os(honnin::ORT_LIB_ENV) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(".runtime/libonnxruntime.so.1.31.1"),
+        }
+    }
+
+    pub(crate) fn calibration_path(&self, models: &Models) -> PathBuf {
+        self.calibration.clone().unwrap_or_else(|| {
+            Path::new("calibration").join(format!("{}.json", models.recognizer_id()))
+        })
+    }
+
+    /// An engine with the calibrated policy.
+    pub(crate) fn engine(&self) -> Result<Engine> {
+        let models = Models::from_dir(&self.models).context("loading models")?;
+        let path = self.calibration_path(&models);
+        let calibration =
+            Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
+        let policy = Policy::from_calibration(&calibration, self.target_fmr)?;
+        self.build(models, policy)
+    }
+
+    pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
+        Ok(Engine::builder(models)
+            .onnxruntime(self.onnxruntime_path())
+            .intra_threads(self.threads)
+            .mirror_averaging(!self.no_mirror)
+            .policy(policy)
+            .build()?)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("honnin: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Verify {
+            card,
+            live,
+            json,
+            engine,
+        } => verify(&card, &live, json, &engine),
+        Command::Models { json, models } => list_models(&models, json),
+        Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
+        Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<ExitCode> {
+    let engine = args.engine()?;
+    let card = CardPhoto::open(card).with_context(|| format!("card photo {}", card.display()))?;
+    let live = LiveFrame::open(live).with_context(|| format!("live photo {}", live.display()))?;
+    let outcome = engine.verify(&card, &live)?;
+    let (word, reason, code) = match outcome.decision {
+        Decision::Match => ("match", None, ExitCode::SUCCESS),
+        Decision::NoMatch => ("no_match", None, ExitCode::from(EXIT_NO_MATCH)),
+        Decision::Inconclusive(r) => (
+            "inconclusive",
+            Some(reason_text(r)),
+            ExitCode::from(EXIT_INCONCLUSIVE),
+        ),
+    };
+    if json {
+        let value = serde_json::json!({
+            "decision": word,
+            "reason": reason,
+            "score": outcome.score,
+            "threshold": outcome.threshold,
+            "method": format!("{:?}", outcome.method).to_lowercase(),
+            "card_reference": card.kind(),
+        });
+        println!("{value}");
+    } else {
+        print!("{word}");
+        if let Some(r) = reason {
+            print!(": {r}");
+        }
+        if let (Some(s), Some(t)) = (outcome.score, outcome.threshold) {
+            let fmr = t
+                .target_fmr
+                .map_or("uncalibrated".to_string(), |f| format!("target FMR {f}"));
+            print!(
+                " (score {:.4} {:?}, threshold {:.4} at {fmr})",
+                s.value, s.metric, t.value
+            );
+        }
+        println!();
+    }
+    Ok(code)
+}
+
+fn reason_text(reason: Reason) -> String {
+    let side = |s: Side| match s {
+        Side::Card => "card photo",
+        Side::Live => "live photo",
+    };
+    match reason {
+        Reason::NoFace(s) => format!("no face found in the {}", side(s)),
+        Reason::MultipleFaces(s) => format!("several faces of similar size in the {}", side(s)),
+        Reason::Unalignable(s) => format!("the face in the {} could not be aligned", side(s)),
+        Reason::StaffUnsure => "staff could not tell".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn list_models(dir: &Path, json: bool) -> Result<ExitCode> {
+    let models = Models::from_dir(dir).context("loading models")?;
+    let info = models.describe();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        for m in info {
+            println!("{} ({})", m.id, m.role);
+            println!("  file     {} ({} bytes)", m.path.display(), m.bytes);
+            println!("  sha256   {} (verified)", m.sha256);
+            println!("  licence  {}", m.licence);
+            println!("  source   {}", m.source);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! Stage 5: two templates to one score.
+
+use serde::Serialize;
+
+use crate::embed::Template;
+use crate::error::{Error, Result};
+use crate::models::Metric;
+
+/// The comparison score of two templates, with the metric that gives it meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Score {
+    /// The score value: a distance for [`Metric::Euclidean`], a similarity for [`Metric::Cosine`].
+    pub value: f32,
+    /// How `value` was computed.
+    pub metric: Metric,
+}
+
+impl Score {
+    /// Whether this score is on the matching side of `threshold` (same metric).
+    pub fn passes(&self, threshold: f32) -> bool {
+        match self.metric {
+            Metric::Euclidean => self.value <= threshold,
+            Metric::Cosine => self.value >= threshold,
+        }
+    }
+}
+
+/// Scores two templates made by the same recognizer.
+pub(crate) fn compare(a: &Template, b: &Template) -> Result<Score> {
+    if a.model() != b.model() || a.len() != b.len() || a.metric() != b.metric() {
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "templates of the same recognizer, got {} ({} dims) and {} ({} dims)",
+                a.model(),
+                a.len(),
+                b.model(),
+                b.len()
+            ),
+        });
+    }
+    let value = match a.metric() {
+        Metric::Euclidean => euclidean(a.values(), b.values()),
+        Metric::Cosine => cosine(a.values(), b.values()),
+    };
+    Ok(Score {
+        value,
+        metric: a.metric(),
+    })
+}
+
+pub(crate) fn euclidean(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}
+
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_agree_with_hand_computed_values() {
+        assert!((euclidean(&[0.0, 3.0], &[4.0, 0.0]) - 5.0).abs() < 1e-6);
+        assert!((cosine(&[1.0, 0.0], &[1.0, 1.0]) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+    }
+
+    #[test]
+    fn passing_direction_depends_on_the_metric() {
+        assert!(Score {
+            value: 0.4,
+            metric: Metric::Euclidean
+        }
+        .passes(0.5));
+        assert!(!Score {
+            value: 0.6,
+            metric: Metric::Euclidean
+        }
+        .passes(0.5));
+        assert!(Score {
+            value: 0.6,
+            metric: Metric::Cosine
+        }
+        .passes(0.5));
+        assert!(!Score {
+            value: 0.4,
+            metric: Metric::Cosine
+        }
+        .passes(0.5));
+    }
+}

@@ -1,0 +1,401 @@
+//! Stage 6: score to decision, by a policy read from a calibration file.
+//!
+//! There is no built-in threshold. A [`Policy`] names a target false-match rate
+//! and takes the threshold that a committed [`Calibration`] measured for it, for
+//! the recognizer (by sha256), detector and mirror setting the calibration used.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Score;
+use crate::decode::ReferenceKind;
+use crate::error::{Error, Result};
+use crate::models::{AlignmentFit, Metric};
+
+/// The default operating point: one false match in a thousand impostor comparisons.
+pub const DEFAULT_TARGET_FMR: f64 = 1e-3;
+
+/// Which image a [`Reason`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The card's reference photo.
+    Card,
+    /// The live image.
+    Live,
+}
+
+/// Why no match / no-match decision was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No face was found.
+    NoFace(Side),
+    /// Two or more faces of comparable size were found; the subject is ambiguous.
+    MultipleFaces(Side),
+    /// A face was found but its landmarks could not be aligned.
+    Unalignable(Side),
+    /// Staff could not tell (visual check).
+    StaffUnsure,
+}
+
+/// The decision of one verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Same person.
+    Match,
+    /// Not the same person.
+    NoMatch,
+    /// No decision; the reason says what to fix (retake, staff check, ...).
+    Inconclusive(Reason),
+}
+
+/// How a decision was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Automatic face comparison on the device.
+    Automatic,
+    /// A staff member compared the card with the person; no biometric was computed.
+    StaffVisual,
+}
+
+/// The threshold a decision was made against.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Threshold {
+    /// The score threshold (same metric as the score).
+    pub value: f32,
+    /// The false-match rate it was calibrated for; `None` for an uncalibrated policy.
+    pub target_fmr: Option<f64>,
+    /// The kind of reference photo it was calibrated for.
+    pub reference: ReferenceKind,
+}
+
+/// The result of a verification, automatic or by staff.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// Match, no match, or inconclusive with a reason.
+    pub decision: Decision,
+    /// The comparison score, when two faces were compared.
+    pub score: Option<Score>,
+    /// The threshold applied, when two faces were compared.
+    pub threshold: Option<Threshold>,
+    /// Automatic or staff visual check.
+    pub method: Method,
+}
+
+impl Outcome {
+    pub(crate) fn inconclusive(reason: Reason, method: Method) -> Self {
+        Self {
+            decision: Decision::Inconclusive(reason),
+            score: None,
+            threshold: None,
+            method,
+        }
+    }
+
+    pub(crate) fn staff(decision: Decision) -> Self {
+        Self {
+            decision,
+            score: None,
+            threshold: None,
+            method: Method::StaffVisual,
+        }
+    }
+}
+
+/// One operating point measured on calibration data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatingPoint {
+    /// The false-match rate asked for.
+    pub target_fmr: f64,
+    /// Score threshold reaching it.
+    pub threshold: f32,
+    /// Impostor comparisons accepted at `threshold`.
+    pub impostors_accepted: u64,
+    /// `impostors_accepted / impostor comparisons`.
+    pub observed_fmr: f64,
+    /// Share of genuine comparisons rejected at `threshold`.
+    pub fnmr: f64,
+}
+
+/// Calibration measurements for one kind of reference photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceCalibration {
+    /// Distinct identities the comparisons came from.
+    pub subjects: u64,
+    /// Genuine (same identity) comparisons.
+    pub genuine_comparisons: u64,
+    /// Impostor (different identity) comparisons.
+    pub impostor_comparisons: u64,
+    /// Measured operating points, by target FMR.
+    pub points: Vec<OperatingPoint>,
+}
+
+/// A calibration file: thresholds measured for one pipeline configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Always `honnin-calibration/1`.
+    pub format: String,
+    /// Recognizer manifest id.
+    pub recognizer: String,
+    /// sha256 of the recognizer file the scores came from.
+    pub recognizer_sha256: String,
+    /// Detector manifest id (alignment depends on its landmarks).
+    pub detector: String,
+    /// Score metric.
+    pub metric: Metric,
+    /// Whether templates averaged the face and its mirror image.
+    pub mirror_averaging: bool,
+    /// How landmarks were fitted onto the alignment template.
+    pub alignment_fit: AlignmentFit,
+    /// Where the comparisons came from.
+    pub dataset: String,
+    /// The command that produced this file.
+    pub command: String,
+    /// Measurements by reference kind (`colour`, `grey`).
+    pub references: BTreeMap<ReferenceKind, ReferenceCalibration>,
+}
+
+/// The format tag of calibration files.
+pub const CALIBRATION_FORMAT: &str = "honnin-calibration/1";
+
+impl Calibration {
+    /// Reads and parses a calibration file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&text)
+    }
+
+    /// Parses a calibration from JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let cal: Calibration = serde_json::from_str(text).map_err(|e| Error::Calibration {
+            reason: format!("malformed file: {e}"),
+        })?;
+        if cal.format != CALIBRATION_FORMAT {
+            return Err(Error::Calibration {
+                reason: format!("format {CALIBRATION_FORMAT:?}, got {:?}", cal.format),
+            });
+        }
+        Ok(cal)
+    }
+}
+
+/// Measures, for each target FMR, the threshold that accepts at most
+/// `target * impostors` impostor comparisons, and the FNMR there.
+///
+/// The threshold sits halfway between the last accepted and the first rejected
+/// impostor score, so it does not depend on the score's exact float value.
+pub fn operating_points(
+    metric: Metric,
+    genuine: &[f32],
+    impostor: &[f32],
+    targets: &[f64],
+) -> Vec<OperatingPoint> {
+    // Work in "dissimilarity": lower is more alike for both metrics.
+    let to_d = |s: f32| match metric {
+        Metric::Euclidean => s,
+        Metric::Cosine => -s,
+    };
+    let mut imp: Vec<f32> = impostor
+        .iter()
+        .copied()
+        .map(to_d)
+        .filter(|v| v.is_finite())
+        .collect();
+    imp.sort_by(f32::total_cmp);
+    let gen: Vec<f32> = genuine.iter().copied().map(to_d).collect();
+    targets
+        .iter()
+        .filter(|_| !imp.is_empty())
+        .map(|&target| {
+            let allowed = ((target * imp.len() as f64).floor() as usize).min(imp.len() - 1);
+            let mut d = if allowed == 0 {
+                imp[0] - 1e-6
+            } else {
+                (imp[allowed - 1] + imp[allowed]) / 2.0
+            };
+            // Ties at the boundary: step down until no more than `allowed` pass.
+            while imp.partition_point(|&v| v <= d) > allowed {
+                d = f32::from_bits(d.to_bits() - 1).min(d - 1e-7);
+            }
+            let accepted = imp.partition_point(|&v| v <= d) as u64;
+            let rejected = gen.iter().filter(|&&g| g > d).count();
+            OperatingPoint {
+                target_fmr: target,
+                threshold: match metric {
+                    Metric::Euclidean => d,
+                    Metric::Cosine => -d,
+                },
+                impostors_accepted: accepted,
+                observed_fmr: accepted as f64 / imp.len() as f64,
+                fnmr: if gen.is_empty() {
+                    0.0
+                } else {
+                    rejected as f64 / gen.len() as f64
+                },
+            }
+        })
+        .collect()
+}
+
+/// What a policy is bound to; an engine refuses a policy calibrated for another pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    pub(crate) recognizer_sha256: String,
+    pub(crate) detector: String,
+    pub(crate) mirror_averaging: bool,
+    pub(crate) alignment_fit: AlignmentFit,
+}
+
+/// Decides match / no match from a score.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    metric: Metric,
+    target_fmr: Option<f64>,
+    colour: f32,
+    grey: Option<f32>,
+    pub(crate) binding: Option<Binding>,
+}
+
+impl Policy {
+    /// The policy for `target_fmr`, with thresholds taken from `calibration`.
+    ///
+    /// Fails if the calibration has no colour-reference point for exactly this target.
+    pub fn from_calibration(calibration: &Calibration, target_fmr: f64) -> Result<Self> {
+        if !(target_fmr > 0.0 && target_fmr < 1.0) {
+            return Err(Error::InvalidArgument {
+                reason: format!("a target FMR in (0, 1), got {target_fmr}"),
+            });
+        }
+        let mut thresholds = BTreeMap::new();
+        for (kind, reference) in &calibration.references {
+            let point = reference
+                .points
+                .iter()
+                .find(|p| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9);
+            if let Some(p) = point {
+                if !p.threshold.is_finite() {
+                    return Err(Error::Calibration {
+                        reason: format!("a finite threshold for {kind:?}"),
+                    });
+                }
+                thresholds.insert(*kind, p.threshold);
+            }
+        }
+        let Some(&colour) = thresholds.get(&ReferenceKind::Colour) else {
+            let available: Vec<f64> = calibration
+                .references
+                .get(&ReferenceKind::Colour)
+                .map(|r| r.points.iter().map(|p| p.target_fmr).collect())
+                .unwrap_or_default();
+            return Err(Error::Calibration {
+                reason: format!("an operating point at FMR {target_fmr} for colour references; the file has {available:?}"),
+            });
+        };
+        Ok(Self {
+            metric: calibration.metric,
+            target_fmr: Some(target_fmr),
+            colour,
+            grey: thresholds.get(&ReferenceKind::Grey).copied(),
+            binding: Some(Binding {
+                recognizer_sha256: calibration.recognizer_sha256.to_ascii_lowercase(),
+                detector: calibration.detector.clone(),
+                mirror_averaging: calibration.mirror_averaging,
+                alignment_fit: calibration.alignment_fit,
+            }),
+        })
+    }
+
+    /// The policy at [`DEFAULT_TARGET_FMR`].
+    pub fn default_from(calibration: &Calibration) -> Result<Self> {
+        Self::from_calibration(calibration, DEFAULT_TARGET_FMR)
+    }
+
+    pub(crate) fn uncalibrated(metric: Metric, threshold: f32) -> Self {
+        Self {
+            metric,
+            target_fmr: None,
+            colour: threshold,
+            grey: None,
+            binding: None,
+        }
+    }
+
+    /// The target FMR, if calibrated.
+    pub fn target_fmr(&self) -> Option<f64> {
+        self.target_fmr
+    }
+
+    /// The score metric the thresholds are in.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The threshold used for references of `kind`. Grey references use their own
+    /// calibration when the file has one, the colour threshold otherwise.
+    pub fn threshold(&self, kind: ReferenceKind) -> Threshold {
+        let (reference, value) = match (kind, self.grey) {
+            (ReferenceKind::Grey, Some(grey)) => (ReferenceKind::Grey, grey),
+            _ => (ReferenceKind::Colour, self.colour),
+        };
+        Threshold {
+            value,
+            target_fmr: self.target_fmr,
+            reference,
+        }
+    }
+
+    pub(crate) fn decide(&self, score: Score, kind: ReferenceKind) -> Outcome {
+        let threshold = self.threshold(kind);
+        let decision = if score.passes(threshold.value) {
+            Decision::Match
+        } else {
+            Decision::NoMatch
+        };
+        Outcome {
+            decision,
+            score: Some(score),
+            threshold: Some(threshold),
+            method: Method::Automatic,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operating_point_accepts_no_more_impostors_than_the_target_allows() {
+        let impostor: Vec<f32> = (0..1000).map(|i| 0.5 + i as f32 * 0.001).collect();
+        let genuine = [0.3, 0.4, 0.5005, 0.7];
+        let points = operating_points(Metric::Euclidean, &genuine, &impostor, &[1e-2, 1e-3, 1e-4]);
+        assert_eq!(points[0].impostors_accepted, 10);
+        assert!(points[0].threshold > 0.509 && points[0].threshold < 0.510);
+        assert_eq!(points[1].impostors_accepted, 1);
+        assert_eq!(points[2].impostors_accepted, 0);
+        assert!(points[2].threshold < 0.5);
+        assert_eq!(points[2].fnmr, 0.5);
+    }
+
+    #[test]
+    fn cosine_points_mirror_euclidean_ones() {
+        let impostor: Vec<f32> = (0..100).map(|i| 0.5 - i as f32 * 0.001).collect();
+        let p = &operating_points(Metric::Cosine, &[0.9], &impostor, &[0.02])[0];
+        assert_eq!(p.impostors_accepted, 2);
+        assert!(p.threshold < 0.4995 && p.threshold > 0.4985);
+    }
+
+    #[test]
+    fn tied_impostor_scores_never_push_the_rate_over_target() {
+        let impostor = vec![0.5f32; 100];
+        let p = &operating_points(Metric::Euclidean, &[], &impostor, &[0.05])[0];
+        assert_eq!(p.impostors_accepted, 0);
+    }
+}

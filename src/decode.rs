@@ -1,0 +1,371 @@
+//! Stage 1: bytes to pixels.
+//!
+//! The format is sniffed from the bytes (never from a file name), the header's
+//! dimensions are checked against [`Limits`] before any pixel buffer exists,
+//! EXIF orientation is applied, and every intermediate buffer is wiped when it
+//! is replaced.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+
+/// An 8-bit RGB image, row-major, wiped when dropped. Never cloned.
+pub(crate) struct Pixels {
+    width: u32,
+    height: u32,
+    /// Exactly `width * height * 3` bytes, allocated once.
+    data: Vec<u8>,
+}
+
+impl Pixels {
+    pub(crate) fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Self> {
+        let expected = (width as usize) * (height as usize) * 3;
+        if width == 0 || height == 0 || data.len() != expected {
+            let mut data = data;
+            data.zeroize();
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "an RGB buffer of {width}x{height}x3 = {expected} bytes, non-empty"
+                ),
+            });
+        }
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
+    }
+
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub(crate) fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// RGB triple at (x, y); the caller keeps x, y in range.
+    #[inline]
+    pub(crate) fn rgb(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+
+    #[cfg(test)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// True when every pixel has R = G = B (a monochrome picture stored as RGB).
+    pub(crate) fn is_grey(&self) -> bool {
+        self.data
+            .chunks_exact(3)
+            .all(|p| p[0] == p[1] && p[1] == p[2])
+    }
+}
+
+impl Drop for Pixels {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Pixels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pixels({}x{}, contents hidden)", self.width, self.height)
+    }
+}
+
+/// Decodes a JPEG, PNG or WebP image into RGB pixels within `limits`.
+pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
+    limits.check_bytes(bytes.len())?;
+    if bytes.is_empty() {
+        return Err(Error::Decode {
+            reason: "a JPEG, PNG or WebP image, got 0 bytes".into(),
+        });
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Decode {
+            reason: e.to_string(),
+        })?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
+        Some(other) => {
+            return Err(Error::Decode {
+                reason: format!("a JPEG, PNG or WebP image, got {other:?}"),
+            })
+        }
+        None => {
+            return Err(Error::Decode {
+                reason: "a JPEG, PNG or WebP image, format not recognised".into(),
+            })
+        }
+    }
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    limits.check_dimensions(width, height)?;
+    let mut image_limits = image::Limits::default();
+    // Headroom for the decoder's own buffers: 16 bytes per pixel covers RGBA16.
+    image_limits.max_alloc = Some(u64::from(width) * u64::from(height) * 16 + (1 << 20));
+    image_limits.max_image_width = Some(width);
+    image_limits.max_image_height = Some(height);
+    decoder.set_limits(image_limits).map_err(decode_err)?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
+    let rgb = into_rgb_wiping(image)?;
+    orient(rgb, orientation)
+}
+
+fn decode_err(err: image::ImageError) -> Error {
+    match err {
+        image::ImageError::Limits(l) => Error::Decode {
+            reason: format!("decoder limit: {l}"),
+        },
+        other => Error::Decode {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Converts any decoded layout to RGB8, wiping the source buffer if a copy was made.
+fn into_rgb_wiping(image: DynamicImage) -> Result<Pixels> {
+    let (width, height) = (image.width(), image.height());
+    let rgb = match image {
+        DynamicImage::ImageRgb8(buffer) => buffer.into_raw(),
+        mut other => {
+            let rgb = other.to_rgb8().into_raw();
+            wipe_dynamic(&mut other);
+            rgb
+        }
+    };
+    Pixels::new(width, height, rgb)
+}
+
+fn wipe_dynamic(image: &mut DynamicImage) {
+    match image {
+        DynamicImage::ImageLuma8(b) => (**b).zeroize(),
+        DynamicImage::ImageLumaA8(b) => (**b).zeroize(),
+        DynamicImage::ImageRgb8(b) => (**b).zeroize(),
+        DynamicImage::ImageRgba8(b) => (**b).zeroize(),
+        DynamicImage::ImageLuma16(b) => (**b).zeroize(),
+        DynamicImage::ImageLumaA16(b) => (**b).zeroize(),
+        DynamicImage::ImageRgb16(b) => (**b).zeroize(),
+        DynamicImage::ImageRgba16(b) => (**b).zeroize(),
+        DynamicImage::ImageRgb32F(b) => (**b).zeroize(),
+        DynamicImage::ImageRgba32F(b) => (**b).zeroize(),
+        _ => {}
+    }
+}
+
+/// Applies an EXIF orientation, producing a new buffer and wiping the old one.
+fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixels> {
+    use image::metadata::Orientation as O;
+    let (w, h) = (src.width, src.height);
+    // Maps a destination pixel to its source pixel.
+    let (dw, dh, map): (u32, u32, fn(u32, u32, u32, u32) -> (u32, u32)) = match orientation {
+        O::NoTransforms => return Ok(src),
+        O::FlipHorizontal => (w, h, |x, y, w, _| (w - 1 - x, y)),
+        O::Rotate180 => (w, h, |x, y, w, h| (w - 1 - x, h - 1 - y)),
+        O::FlipVertical => (w, h, |x, y, _, h| (x, h - 1 - y)),
+        // Rotate 90 clockwise then flip horizontally: a transpose.
+        O::Rotate90FlipH => (h, w, |x, y, _, _| (y, x)),
+        O::Rotate90 => (h, w, |x, y, _, h| (y, h - 1 - x)),
+        O::Rotate270FlipH => (h, w, |x, y, w, h| (w - 1 - y, h - 1 - x)),
+        O::Rotate270 => (h, w, |x, y, w, _| (w - 1 - y, x)),
+    };
+    let mut out = vec![0u8; src.data.len()];
+    for y in 0..dh {
+        for x in 0..dw {
+            let (sx, sy) = map(x, y, w, h);
+            let d = (y as usize * dw as usize + x as usize) * 3;
+            out[d..d + 3].copy_from_slice(&src.rgb(sx, sy));
+        }
+    }
+    Pixels::new(dw, dh, out)
+}
+
+pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    limits.check_bytes(usize::try_from(meta.len()).unwrap_or(usize::MAX))?;
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Whether a card's reference photo is in colour or monochrome.
+///
+/// Grey references (as on Japan's My Number card chip) score differently and
+/// need thresholds calibrated for them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferenceKind {
+    /// A colour photograph.
+    Colour,
+    /// A monochrome photograph (every pixel R = G = B).
+    Grey,
+}
+
+/// The reference photo from an ID card (chip or scan).
+///
+/// Decoded once; its pixels are wiped when it is dropped.
+#[derive(Debug)]
+pub struct CardPhoto {
+    pub(crate) pixels: Pixels,
+    kind: ReferenceKind,
+}
+
+impl CardPhoto {
+    /// Decodes a card photo (JPEG, PNG or WebP) within the default [`Limits`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_with_limits(bytes, &Limits::default())
+    }
+
+    /// Decodes a card photo within `limits`.
+    pub fn from_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        Ok(Self::from_pixels(decode_image(bytes, limits)?))
+    }
+
+    /// Reads and decodes a card photo file within the default [`Limits`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let limits = Limits::default();
+        let mut bytes = read_file(path.as_ref(), &limits)?;
+        let photo = Self::from_bytes_with_limits(&bytes, &limits);
+        bytes.zeroize();
+        photo
+    }
+
+    fn from_pixels(pixels: Pixels) -> Self {
+        let kind = if pixels.is_grey() {
+            ReferenceKind::Grey
+        } else {
+            ReferenceKind::Colour
+        };
+        Self { pixels, kind }
+    }
+
+    /// Colour or monochrome, as measured on the pixels.
+    pub fn kind(&self) -> ReferenceKind {
+        self.kind
+    }
+
+    /// Width and height in pixels, after EXIF orientation.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.pixels.width, self.pixels.height)
+    }
+}
+
+/// One live image of the person at the counter (a camera frame or a photo).
+///
+/// Its pixels are wiped when it is dropped.
+#[derive(Debug)]
+pub struct LiveFrame {
+    pub(crate) pixels: Pixels,
+}
+
+impl LiveFrame {
+    /// Decodes an encoded image (JPEG, PNG or WebP) within the default [`Limits`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_with_limits(bytes, &Limits::default())
+    }
+
+    /// Decodes an encoded image within `limits`.
+    pub fn from_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        Ok(Self {
+            pixels: decode_image(bytes, limits)?,
+        })
+    }
+
+    /// Reads and decodes an image file within the default [`Limits`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let limits = Limits::default();
+        let mut bytes = read_file(path.as_ref(), &limits)?;
+        let frame = Self::from_bytes_with_limits(&bytes, &limits);
+        bytes.zeroize();
+        frame
+    }
+
+    /// Takes ownership of a raw RGB8 camera frame (`width * height * 3` bytes,
+    /// row-major). The buffer is wiped when the frame is dropped, and also when
+    /// it is refused.
+    pub fn from_rgb(width: u32, height: u32, rgb: Vec<u8>) -> Result<Self> {
+        Self::from_rgb_with_limits(width, height, rgb, &Limits::default())
+    }
+
+    /// As [`LiveFrame::from_rgb`], within `limits`.
+    pub fn from_rgb_with_limits(
+        width: u32,
+        height: u32,
+        mut rgb: Vec<u8>,
+        limits: &Limits,
+    ) -> Result<Self> {
+        if let Err(e) = limits.check_dimensions(width, height) {
+            rgb.zeroize();
+            return Err(e);
+        }
+        Ok(Self {
+            pixels: Pixels::new(width, height, rgb)?,
+        })
+    }
+
+    /// Width and height in pixels, after EXIF orientation.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.pixels.width, self.pixels.height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(w: u32, h: u32) -> Pixels {
+        let data = (0..w * h).flat_map(|i| [i as u8, 0, 0]).collect();
+        Pixels::new(w, h, data).unwrap()
+    }
+
+    #[test]
+    fn orientation_rotate90_moves_bottom_left_to_top_left() {
+        // 3 wide, 2 high: 0 1 2 / 3 4 5. Rotating 90 clockwise gives 2 wide, 3 high: 3 0 / 4 1 / 5 2.
+        let out = orient(numbered(3, 2), image::metadata::Orientation::Rotate90).unwrap();
+        assert_eq!((out.width(), out.height()), (2, 3));
+        let firsts: Vec<u8> = out.as_bytes().chunks(3).map(|p| p[0]).collect();
+        assert_eq!(firsts, vec![3, 0, 4, 1, 5, 2]);
+    }
+
+    #[test]
+    fn orientation_rotate270_is_the_inverse_of_rotate90() {
+        let once = orient(numbered(3, 2), image::metadata::Orientation::Rotate90).unwrap();
+        let back = orient(once, image::metadata::Orientation::Rotate270).unwrap();
+        assert_eq!(back.as_bytes(), numbered(3, 2).as_bytes());
+    }
+
+    #[test]
+    fn garbage_and_truncated_input_is_an_error_not_a_panic() {
+        assert!(matches!(
+            decode_image(b"", &Limits::default()),
+            Err(Error::Decode { .. })
+        ));
+        assert!(matches!(
+            decode_image(b"not an image at all", &Limits::default()),
+            Err(Error::Decode { .. })
+        ));
+        let png_header = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x10\0\0\0\x10\0\x08\x02\0\0\0";
+        assert!(decode_image(png_header, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn raw_frame_with_wrong_length_is_refused() {
+        assert!(matches!(
+            LiveFrame::from_rgb(4, 4, vec![0; 47]),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(LiveFrame::from_rgb(4, 4, vec![0; 48]).is_ok());
+    }
+}

@@ -1,0 +1,413 @@
+//! Stage 2: find faces and their five landmarks with YuNet.
+//!
+//! The frame is written into a BGR float tensor (raw 0..255) either sized to the
+//! frame (dynamic-shape model: rounded up to a multiple of 32, downscaled only if
+//! the longer side exceeds the manifest's `max_side`) or letterboxed into the
+//! model's fixed size. Anchors are decoded per stride, thresholded, and reduced
+//! by non-maximum suppression.
+
+use ort::session::Session;
+use ort::value::TensorRef;
+use zeroize::Zeroizing;
+
+use crate::decode::Pixels;
+use crate::error::{Error, Result};
+use crate::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
+
+/// Most candidates kept before non-maximum suppression.
+const MAX_CANDIDATES: usize = 5000;
+
+/// One detected face, in the frame's pixel coordinates.
+#[derive(Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Box as `[x, y, width, height]`.
+    pub bbox: [f32; 4],
+    /// Detector confidence in 0..1.
+    pub score: f32,
+    /// Image-left eye, image-right eye, nose tip, image-left and image-right mouth corner.
+    pub landmarks: [[f32; 2]; 5],
+}
+
+impl std::fmt::Debug for Detection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Landmarks describe face geometry; keep them out of logs.
+        f.debug_struct("Detection")
+            .field("bbox", &self.bbox)
+            .field("score", &self.score)
+            .field("landmarks", &"<hidden>")
+            .finish()
+    }
+}
+
+impl Detection {
+    /// Square root of the box area: a size measure robust to aspect ratio.
+    pub(crate) fn size(&self) -> f32 {
+        (self.bbox[2].max(0.0) * self.bbox[3].max(0.0)).sqrt()
+    }
+}
+
+/// Where the frame lands inside the detector's input tensor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct InputGeometry {
+    pub(crate) tensor_w: usize,
+    pub(crate) tensor_h: usize,
+    /// Frame pixels times `scale` = tensor pixels.
+    pub(crate) scale: f32,
+    pub(crate) scaled_w: usize,
+    pub(crate) scaled_h: usize,
+}
+
+pub(crate) fn geometry(size: DetectorInputSize, width: u32, height: u32) -> InputGeometry {
+    let (w, h) = (width as f32, height as f32);
+    let (scale, tensor_w, tensor_h) = match size {
+        DetectorInputSize::Dynamic { multiple, max_side } => {
+            let scale = (max_side as f32 / w.max(h)).min(1.0);
+            let round_up =
+                |v: f32| (((v.round() as u32).max(1)).div_ceil(multiple) * multiple) as usize;
+            (scale, round_up(w * scale), round_up(h * scale))
+        }
+        DetectorInputSize::Fixed([fw, fh]) => {
+            let scale = (fw as f32 / w).min(fh as f32 / h).min(1.0);
+            (scale, fw as usize, fh as usize)
+        }
+    };
+    let scaled_w = ((w * scale).round() as usize).clamp(1, tensor_w);
+    let scaled_h = ((h * scale).round() as usize).clamp(1, tensor_h);
+    InputGeometry {
+        tensor_w,
+        tensor_h,
+        scale,
+        scaled_w,
+        scaled_h,
+    }
+}
+
+/// The YuNet detector with its session.
+pub(crate) struct Detector {
+    pub(crate) entry: ModelEntry,
+    spec: DetectorSpec,
+    session: Session,
+}
+
+impl Detector {
+    pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
+        let spec = entry
+            .detector
+            .clone()
+            .ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
+        check_io(&entry, &session, &spec)?;
+        Ok(Self {
+            entry,
+            spec,
+            session,
+        })
+    }
+
+    /// All faces above the score threshold, after non-maximum suppression, best first.
+    pub(crate) fn detect(&mut self, pixels: &Pixels) -> Result<Vec<Detection>> {
+        let geo = geometry(self.spec.size, pixels.width(), pixels.height());
+        let tensor = self.fill_input(pixels, &geo);
+        let id = self.entry.id.clone();
+        let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
+        let input = TensorRef::from_array_view((shape, &tensor[..]))
+            .map_err(|e| Error::inference(&id, e))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.entry.input.name.as_str() => input])
+            .map_err(|e| Error::inference(&id, e))?;
+        let mut candidates = Vec::new();
+        for &stride in &self.spec.strides {
+            let grid_w = geo.tensor_w / stride as usize;
+            let grid_h = geo.tensor_h / stride as usize;
+            let n = grid_w * grid_h;
+            let get = |kind: &str, width: usize| -> Result<&[f32]> {
+                let name = format!("{kind}_{stride}");
+                let value = outputs
+                    .get(&name)
+                    .ok_or_else(|| Error::inference(&id, format!("output {name} missing")))?;
+                let (shape, data) = value
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| Error::inference(&id, e))?;
+                if data.len() != n * width || shape.iter().product::<i64>() != (n * width) as i64 {
+                    return Err(Error::inference(
+                        &id,
+                        format!(
+                            "output {name} of {} values, expected {}",
+                            data.len(),
+                            n * width
+                        ),
+                    ));
+                }
+                Ok(data)
+            };
+            let (cls, obj, bbox, kps) = (
+                get("cls", 1)?,
+                get("obj", 1)?,
+                get("bbox", 4)?,
+                get("kps", 10)?,
+            );
+            decode_stride(
+                &StrideOutputs {
+                    stride: stride as f32,
+                    grid_w,
+                    cls,
+                    obj,
+                    bbox,
+                    kps,
+                },
+                self.spec.score_threshold,
+                geo.scale,
+                &mut candidates,
+            );
+        }
+        Ok(nms(candidates, self.spec.nms_iou))
+    }
+
+    /// Writes the frame into a zeroed tensor in the model's channel order,
+    /// resizing bilinearly only when the geometry asks for it.
+    fn fill_input(&self, pixels: &Pixels, geo: &InputGeometry) -> Zeroizing<Vec<f32>> {
+        let plane = geo.tensor_w * geo.tensor_h;
+        let mut tensor = Zeroizing::new(vec![0f32; 3 * plane]);
+        let order: [usize; 3] = match self.entry.input.colour {
+            Colour::Rgb => [0, 1, 2],
+            Colour::Bgr => [2, 1, 0],
+        };
+        let (mean, scale) = (self.entry.input.mean, self.entry.input.scale);
+        let identity =
+            geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
+        let (sx, sy) = (
+            pixels.width() as f32 / geo.scaled_w as f32,
+            pixels.height() as f32 / geo.scaled_h as f32,
+        );
+        for y in 0..geo.scaled_h {
+            for x in 0..geo.scaled_w {
+                let rgb = if identity {
+                    let p = pixels.rgb(x as u32, y as u32);
+                    [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
+                } else {
+                    // Half-pixel centres, as common resizers use.
+                    sample_bilinear(
+                        pixels,
+                        (x as f32 + 0.5) * sx - 0.5,
+                        (y as f32 + 0.5) * sy - 0.5,
+                    )
+                };
+                let at = y * geo.tensor_w + x;
+                for (c, &src) in order.iter().enumerate() {
+                    tensor[c * plane + at] = (rgb[src] - mean[c]) * scale[c];
+                }
+            }
+        }
+        tensor
+    }
+}
+
+/// Bilinear sample with coordinates clamped to the image (for resizing).
+fn sample_bilinear(pixels: &Pixels, x: f32, y: f32) -> [f32; 3] {
+    let max_x = (pixels.width() - 1) as f32;
+    let max_y = (pixels.height() - 1) as f32;
+    let (x, y) = (x.clamp(0.0, max_x), y.clamp(0.0, max_y));
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as u32, y0 as u32);
+    let (x1, y1) = ((x0 + 1).min(max_x as u32), (y0 + 1).min(max_y as u32));
+    let (a, b, c, d) = (
+        pixels.rgb(x0, y0),
+        pixels.rgb(x1, y0),
+        pixels.rgb(x0, y1),
+        pixels.rgb(x1, y1),
+    );
+    let mut out = [0f32; 3];
+    for i in 0..3 {
+        let top = f32::from(a[i]) * (1.0 - fx) + f32::from(b[i]) * fx;
+        let bottom = f32::from(c[i]) * (1.0 - fx) + f32::from(d[i]) * fx;
+        out[i] = top * (1.0 - fy) + bottom * fy;
+    }
+    out
+}
+
+fn check_io(entry: &ModelEntry, session: &Session, spec: &DetectorSpec) -> Result<()> {
+    let bad = |reason: String| Err(Error::manifest(entry.id.clone(), reason));
+    if session.inputs().len() != 1 || session.inputs()[0].name() != entry.input.name {
+        return bad(format!("one input named {:?}", entry.input.name));
+    }
+    for stride in &spec.strides {
+        for kind in ["cls", "obj", "bbox", "kps"] {
+            let name = format!("{kind}_{stride}");
+            if !session.outputs().iter().any(|o| o.name() == name) {
+                return bad(format!("an output named {name}"));
+            }
+        }
+    }
+    if let DetectorInputSize::Dynamic { multiple, .. } = spec.size {
+        if let Some(&max) = spec.strides.iter().max() {
+            if multiple % max != 0 {
+                return bad(format!(
+                    "a size multiple ({multiple}) divisible by the largest stride ({max})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Raw outputs of one stride, row-major over the anchor grid.
+pub(crate) struct StrideOutputs<'a> {
+    pub(crate) stride: f32,
+    pub(crate) grid_w: usize,
+    pub(crate) cls: &'a [f32],
+    pub(crate) obj: &'a [f32],
+    pub(crate) bbox: &'a [f32],
+    pub(crate) kps: &'a [f32],
+}
+
+/// Turns one stride's anchors into candidate faces in frame coordinates.
+pub(crate) fn decode_stride(
+    out: &StrideOutputs<'_>,
+    threshold: f32,
+    scale: f32,
+    into: &mut Vec<Detection>,
+) {
+    let s = out.stride;
+    for (i, (&cls, &obj)) in out.cls.iter().zip(out.obj).enumerate() {
+        let score = (cls.clamp(0.0, 1.0) * obj.clamp(0.0, 1.0)).sqrt();
+        if !(score >= threshold) {
+            continue; // also drops NaN
+        }
+        let (row, col) = ((i / out.grid_w) as f32, (i % out.grid_w) as f32);
+        let b = &out.bbox[i * 4..i * 4 + 4];
+        let k = &out.kps[i * 10..i * 10 + 10];
+        let cx = (col + b[0]) * s;
+        let cy = (row + b[1]) * s;
+        // Bound the exponent so hostile or broken models cannot produce infinities.
+        let w = b[2].clamp(-20.0, 20.0).exp() * s;
+        let h = b[3].clamp(-20.0, 20.0).exp() * s;
+        let mut landmarks = [[0f32; 2]; 5];
+        for (j, l) in landmarks.iter_mut().enumerate() {
+            *l = [
+                (k[2 * j] + col) * s / scale,
+                (k[2 * j + 1] + row) * s / scale,
+            ];
+        }
+        let detection = Detection {
+            bbox: [
+                (cx - w / 2.0) / scale,
+                (cy - h / 2.0) / scale,
+                w / scale,
+                h / scale,
+            ],
+            score,
+            landmarks,
+        };
+        let finite = detection
+            .bbox
+            .iter()
+            .chain(detection.landmarks.iter().flatten())
+            .all(|v| v.is_finite());
+        if finite {
+            into.push(detection);
+        }
+    }
+}
+
+fn iou(a: &Detection, b: &Detection) -> f32 {
+    let [ax, ay, aw, ah] = a.bbox;
+    let [bx, by, bw, bh] = b.bbox;
+    let ix = ((ax + aw).min(bx + bw) - ax.max(bx)).max(0.0);
+    let iy = ((ay + ah).min(by + bh) - ay.max(by)).max(0.0);
+    let inter = ix * iy;
+    let union = aw * ah + bw * bh - inter;
+    if union <= 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
+}
+
+/// Greedy non-maximum suppression; returns survivors best first.
+pub(crate) fn nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    candidates.truncate(MAX_CANDIDATES);
+    let mut kept: Vec<Detection> = Vec::new();
+    for c in candidates {
+        if kept.iter().all(|k| iou(k, &c) <= iou_threshold) {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamic_geometry_rounds_up_to_multiples_and_caps_the_long_side() {
+        let dynamic = DetectorInputSize::Dynamic {
+            multiple: 32,
+            max_side: 640,
+        };
+        let g = geometry(dynamic, 250, 250);
+        assert_eq!((g.tensor_w, g.tensor_h, g.scale), (256, 256, 1.0));
+        let g = geometry(dynamic, 1280, 720);
+        assert_eq!(
+            (g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h),
+            (640, 384, 640, 360)
+        );
+        assert!((g.scale - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn fixed_geometry_letterboxes_without_upscaling() {
+        let fixed = DetectorInputSize::Fixed([640, 640]);
+        let g = geometry(fixed, 250, 250);
+        assert_eq!(
+            (g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h, g.scale),
+            (640, 640, 250, 250, 1.0)
+        );
+        let g = geometry(fixed, 1280, 960);
+        assert_eq!((g.scaled_w, g.scaled_h), (640, 480));
+    }
+
+    #[test]
+    fn anchor_decoding_follows_the_grid_and_stride() {
+        // 2x2 grid at stride 8; only anchor (row 1, col 0) is confident.
+        let cls = [0.0, 0.0, 0.81, 0.0];
+        let obj = [0.0, 0.0, 1.0, 0.0];
+        let mut bbox = [0f32; 16];
+        bbox[8..12].copy_from_slice(&[0.5, 0.5, 0.0, (2f32).ln()]);
+        let mut kps = [0f32; 40];
+        kps[20] = 0.25;
+        kps[21] = 0.75;
+        let mut out = Vec::new();
+        let outputs = StrideOutputs {
+            stride: 8.0,
+            grid_w: 2,
+            cls: &cls,
+            obj: &obj,
+            bbox: &bbox,
+            kps: &kps,
+        };
+        decode_stride(&outputs, 0.6, 1.0, &mut out);
+        assert_eq!(out.len(), 1);
+        let d = out[0];
+        assert!((d.score - 0.9).abs() < 1e-6);
+        // Centre (0.5*8, 1.5*8) = (4, 12), size 8 x 16.
+        assert_eq!(d.bbox, [0.0, 4.0, 8.0, 16.0]);
+        assert_eq!(d.landmarks[0], [2.0, 14.0]);
+    }
+
+    #[test]
+    fn nms_keeps_the_best_of_overlapping_boxes() {
+        let face = |x: f32, score: f32| Detection {
+            bbox: [x, 0.0, 10.0, 10.0],
+            score,
+            landmarks: [[0.0; 2]; 5],
+        };
+        let kept = nms(vec![face(0.0, 0.7), face(1.0, 0.9), face(50.0, 0.8)], 0.3);
+        assert_eq!(
+            kept.iter().map(|d| d.score).collect::<Vec<_>>(),
+            vec![0.9, 0.8]
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! Stage 4: aligned face chip to template.
+//!
+//! The chip is written straight into the recognizer's input tensor (NCHW, the
+//! model's channel order and normalisation). With mirror averaging the
+//! horizontally flipped chip goes into the same batch and the two embeddings are
+//! averaged. Every buffer holding a chip or an embedding is wiped when dropped.
+
+use ort::session::Session;
+use ort::value::TensorRef;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::align::{self, Affine};
+use crate::decode::Pixels;
+use crate::detect::Detection;
+use crate::error::{Error, Result};
+use crate::models::{AlignmentFit, Colour, Metric, ModelEntry};
+
+/// A face template: the recognizer's embedding of one face.
+///
+/// Opaque on purpose: no `Clone`, no `Serialize`, and its `Debug` prints no
+/// values. The buffer is allocated once at its final size and wiped on drop.
+/// Compare two templates with [`Engine::compare`](crate::Engine::compare).
+pub struct Template {
+    values: Box<[f32]>,
+    metric: Metric,
+    model: String,
+}
+
+impl Template {
+    pub(crate) fn values(&self) -> &[f32] {
+        &self.values
+    }
+
+    pub(crate) fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    pub(crate) fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Number of dimensions.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Always false for a template made by the engine.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Scores this template against another made by the same recognizer.
+    pub fn compare(&self, other: &Template) -> crate::Result<crate::Score> {
+        crate::compare::compare(self, other)
+    }
+
+    /// The raw embedding values.
+    ///
+    /// Biometric data: for benchmarking and conformance tests only. Never store,
+    /// log or transmit what this returns.
+    pub fn dangerous_values(&self) -> &[f32] {
+        &self.values
+    }
+}
+
+impl Drop for Template {
+    fn drop(&mut self) {
+        self.values.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Template({} dims of {}, contents hidden)",
+            self.values.len(),
+            self.model
+        )
+    }
+}
+
+/// The recognizer with its session and alignment template.
+pub(crate) struct Recognizer {
+    pub(crate) entry: ModelEntry,
+    session: Session,
+    template: [[f32; 2]; 5],
+    fit: AlignmentFit,
+    chip_w: u32,
+    chip_h: u32,
+    dims: usize,
+    metric: Metric,
+}
+
+impl Recognizer {
+    pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
+        let bad = |reason: String| Error::manifest(entry.id.clone(), reason);
+        let alignment = entry
+            .alignment
+            .clone()
+            .ok_or_else(|| bad("an alignment template".into()))?;
+        let output = entry
+            .output
+            .clone()
+            .ok_or_else(|| bad("an output".into()))?;
+        let metric = entry.metric.ok_or_else(|| bad("a metric".into()))?;
+        if session.inputs().len() != 1 || session.inputs()[0].name() != entry.input.name {
+            return Err(bad(format!("one input named {:?}", entry.input.name)));
+        }
+        if !session.outputs().iter().any(|o| o.name() == output.name) {
+            return Err(bad(format!("an output named {:?}", output.name)));
+        }
+        // Where the model states its input shape, it must agree with the manifest.
+        if let Some(shape) = session.inputs()[0].dtype().tensor_shape() {
+            let dims: Vec<i64> = shape.iter().copied().collect();
+            let manifest = entry.input.shape;
+            let agrees = dims.len() == 4
+                && dims
+                    .iter()
+                    .zip(manifest)
+                    .skip(1)
+                    .all(|(&d, m)| d < 0 || d == m);
+            if !agrees {
+                return Err(bad(format!(
+                    "an input of shape {manifest:?}, the model says {dims:?}"
+                )));
+            }
+        }
+        Ok(Self {
+            template: alignment.template,
+            fit: alignment.fit,
+            chip_w: alignment.size[0],
+            chip_h: alignment.size[1],
+            dims: output.shape[1] as usize,
+            metric,
+            entry,
+            session,
+        })
+    }
+
+    /// The similarity transform that maps this face onto the template.
+    pub(crate) fn alignment(&self, face: &Detection) -> Option<Affine> {
+        match self.fit {
+            AlignmentFit::LeastSquares => align::similarity(&face.landmarks, &self.template),
+            AlignmentFit::Lmeds => align::similarity_robust(&face.landmarks, &self.template),
+        }
+    }
+
+    /// Warps the chip only (benchmark hook); false when the landmarks are degenerate.
+    pub(crate) fn align_only(&self, pixels: &Pixels, face: &Detection) -> bool {
+        let Some(to_chip) = self.alignment(face) else {
+            return false;
+        };
+        let (w, h) = (self.chip_w as usize, self.chip_h as usize);
+        let mut chip = Zeroizing::new(vec![0f32; 3 * w * h]);
+        align::warp(pixels, &to_chip, self.chip_w, self.chip_h, |u, v, rgb| {
+            chip[(v * w + u) * 3..(v * w + u) * 3 + 3].copy_from_slice(&rgb);
+        })
+    }
+
+    /// Aligns the face, runs the recognizer (on the chip and, with `mirror`, its
+    /// mirror image) and returns the template. `None` when the landmarks are degenerate.
+    pub(crate) fn embed(
+        &mut self,
+        pixels: &Pixels,
+        face: &Detection,
+        mirror: bool,
+    ) -> Result<Option<Template>> {
+        let Some(to_chip) = self.alignment(face) else {
+            return Ok(None);
+        };
+        let batch = if mirror { 2 } else { 1 };
+        let (w, h) = (self.chip_w as usize, self.chip_h as usize);
+        let plane = w * h;
+        let mut input = Zeroizing::new(vec![0f32; batch * 3 * plane]);
+        let order: [usize; 3] = match self.entry.input.colour {
+            Colour::Rgb => [0, 1, 2],
+            Colour::Bgr => [2, 1, 0],
+        };
+        let (mean, scale) = (self.entry.input.mean, self.entry.input.scale);
+        let warped = align::warp(pixels, &to_chip, self.chip_w, self.chip_h, |u, v, rgb| {
+            for (c, &src) in order.iter().enumerate() {
+                let value = (rgb[src] - mean[c]) * scale[c];
+                input[c * plane + v * w + u] = value;
+                if mirror {
+                    input[3 * plane + c * plane + v * w + (w - 1 - u)] = value;
+                }
+            }
+        });
+        if !warped {
+            return Ok(None);
+        }
+        let id = self.entry.id.clone();
+        let output_name = self
+            .entry
+            .output
+            .as_ref()
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let tensor = TensorRef::from_array_view(([batch, 3, h, w], &input[..]))
+            .map_err(|e| Error::inference(&id, e))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.entry.input.name.as_str() => tensor])
+            .map_err(|e| Error::inference(&id, e))?;
+        let value = outputs
+            .get(&output_name)
+            .ok_or_else(|| Error::inference(&id, format!("output {output_name} missing")))?;
+        let (_, data) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| Error::inference(&id, e))?;
+        if data.len() != batch * self.dims {
+            return Err(Error::inference(
+                &id,
+                format!(
+                    "output of {} values, expected {} x {}",
+                    data.len(),
+                    batch,
+                    self.dims
+                ),
+            ));
+        }
+        if !data.iter().all(|v| v.is_finite()) {
+            return Err(Error::inference(&id, "output contains non-finite values"));
+        }
+        let mut values = vec![0f32; self.dims].into_boxed_slice();
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = (0..batch).map(|b| data[b * self.dims + i]).sum::<f32>() / batch as f32;
+        }
+        Ok(Some(Template {
+            values,
+            metric: self.metric,
+            model: id,
+        }))
+    }
+}

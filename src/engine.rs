@@ -1,0 +1,396 @@
+//! The engine: owns the model sessions and the policy, runs the pipeline.
+
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::compare::{self, Score};
+use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
+use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
+use crate::detect::{Detection, Detector};
+use crate::embed::{Recognizer, Template};
+use crate::error::{Error, Result};
+use crate::models::{ModelInfo, Models};
+use crate::runtime::{self, Threading};
+
+/// A second face at least this prominent, relative to the most prominent one,
+/// makes the subject ambiguous.
+///
+/// Prominence is face size (square root of box area) times centrality
+/// (1 at the frame's centre, falling linearly to 0 at its corners): the person
+/// being checked faces the camera from the middle of the frame, a bystander
+/// further back or at the edge shows a clearly less prominent face and is
+/// ignored, while two people side by side are comparable.
+pub const COMPARABLE_FACE_RATIO: f32 = 0.75;
+
+/// Type-state marker: the builder still needs a [`Policy`].
+#[derive(Debug)]
+pub struct NeedsPolicy;
+
+/// Type-state marker: the builder has a [`Policy`] and can build.
+#[derive(Debug)]
+pub struct HasPolicy(Policy);
+
+/// Builds an [`Engine`]. Obtained from [`Engine::builder`]; `build` exists only
+/// once a policy has been given, so an engine without a calibrated threshold
+/// does not compile.
+#[derive(Debug)]
+pub struct EngineBuilder<State> {
+    models: Models,
+    state: State,
+    onnxruntime: Option<PathBuf>,
+    threading: Threading,
+    mirror_averaging: bool,
+    _state: PhantomData<State>,
+}
+
+impl<S> EngineBuilder<S> {
+    /// Path of the ONNX Runtime shared library (`libonnxruntime.so.1.31.1`).
+    /// Without it, `HONNIN_ORT_LIB` is read; without either, `build` fails with
+    /// [`Error::Runtime`].
+    pub fn onnxruntime(mut self, path: impl Into<PathBuf>) -> Self {
+        self.onnxruntime = Some(path.into());
+        self
+    }
+
+    /// Intra-op threads per model session (default 1: on a 2-core terminal,
+    /// one thread per session measured fastest for these small models).
+    pub fn intra_threads(mut self, threads: usize) -> Self {
+        self.threading.intra_threads = threads.max(1);
+        self
+    }
+
+    /// Let ONNX Runtime's worker threads spin while waiting (default off:
+    /// spinning burns the cores the other stage needs).
+    pub fn spinning(mut self, spin: bool) -> Self {
+        self.threading.spinning = spin;
+        self
+    }
+
+    /// Average the template of the face with that of its mirror image
+    /// (default on: more accurate, about twice the recognizer time).
+    /// The policy's calibration must have been made with the same setting.
+    pub fn mirror_averaging(mut self, on: bool) -> Self {
+        self.mirror_averaging = on;
+        self
+    }
+}
+
+impl EngineBuilder<NeedsPolicy> {
+    /// The decision policy, normally [`Policy::from_calibration`].
+    pub fn policy(self, policy: Policy) -> EngineBuilder<HasPolicy> {
+        EngineBuilder {
+            models: self.models,
+            state: HasPolicy(policy),
+            onnxruntime: self.onnxruntime,
+            threading: self.threading,
+            mirror_averaging: self.mirror_averaging,
+            _state: PhantomData,
+        }
+    }
+}
+
+impl EngineBuilder<HasPolicy> {
+    /// Loads ONNX Runtime, checks the policy against the models, and builds one
+    /// session per model (reused for every verification).
+    pub fn build(self) -> Result<Engine> {
+        let policy = self.state.0;
+        if let Some(binding) = &policy.binding {
+            let wanted = Binding {
+                recognizer_sha256: self.models.recognizer_sha256().to_ascii_lowercase(),
+                detector: self.models.detector.entry.id.clone(),
+                mirror_averaging: self.mirror_averaging,
+                alignment_fit: self.models.alignment_fit(),
+            };
+            if binding != &wanted {
+                return Err(Error::Calibration {
+                    reason: format!(
+                        "a calibration made with this pipeline ({}); the policy's was made with {}",
+                        describe(&wanted),
+                        describe(binding)
+                    ),
+                });
+            }
+        }
+        if policy.metric() != self.models.metric() {
+            return Err(Error::Calibration {
+                reason: format!(
+                    "a policy in the recognizer's metric {:?}, got {:?}",
+                    self.models.metric(),
+                    policy.metric()
+                ),
+            });
+        }
+        let env = runtime::environment(self.onnxruntime.as_deref())?;
+        let info = self.models.describe();
+        let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
+        let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
+        let Models {
+            detector,
+            recognizer,
+            ..
+        } = self.models;
+        Ok(Engine {
+            detector: Mutex::new(Detector::new(detector.entry, detector_session)?),
+            recognizer: Mutex::new(Recognizer::new(recognizer.entry, recognizer_session)?),
+            policy,
+            mirror_averaging: self.mirror_averaging,
+            info,
+        })
+    }
+}
+
+fn describe(b: &Binding) -> String {
+    format!(
+        "recognizer sha256 {}, detector {}, mirror averaging {}, alignment fit {:?}",
+        b.recognizer_sha256, b.detector, b.mirror_averaging, b.alignment_fit
+    )
+}
+
+/// What acquiring a template from one image gave.
+#[derive(Debug)]
+pub enum Acquisition {
+    /// One subject face, embedded.
+    Face(Template),
+    /// No usable subject face.
+    Inconclusive(Reason),
+}
+
+/// The card's reference, computed once and reused for every live frame.
+///
+/// Holds the card template (wiped on drop) or the reason there is none.
+pub struct CardReference {
+    acquired: Acquisition,
+    kind: ReferenceKind,
+}
+
+impl std::fmt::Debug for CardReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.acquired {
+            Acquisition::Face(_) => "template",
+            Acquisition::Inconclusive(_) => "no template",
+        };
+        write!(
+            f,
+            "CardReference({:?}, {state}, contents hidden)",
+            self.kind
+        )
+    }
+}
+
+impl CardReference {
+    /// Colour or monochrome reference.
+    pub fn kind(&self) -> ReferenceKind {
+        self.kind
+    }
+
+    /// Whether a face template could be made from the card.
+    pub fn has_template(&self) -> bool {
+        matches!(self.acquired, Acquisition::Face(_))
+    }
+}
+
+/// The verification engine: models, sessions and policy.
+///
+/// `Engine` is `Send + Sync`; each model session sits behind a mutex, so
+/// concurrent calls take turns per stage.
+pub struct Engine {
+    detector: Mutex<Detector>,
+    recognizer: Mutex<Recognizer>,
+    policy: Policy,
+    mirror_averaging: bool,
+    info: Vec<ModelInfo>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field(
+                "models",
+                &self.info.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            )
+            .field("policy", &self.policy)
+            .field("mirror_averaging", &self.mirror_averaging)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a session half-updated in a
+    // way that matters here: every run starts from fresh inputs.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    /// Starts building an engine for `models`. A [`Policy`] is required before `build`.
+    pub fn builder(models: Models) -> EngineBuilder<NeedsPolicy> {
+        EngineBuilder {
+            models,
+            state: NeedsPolicy,
+            onnxruntime: None,
+            threading: Threading {
+                intra_threads: 1,
+                spinning: false,
+            },
+            mirror_averaging: true,
+            _state: PhantomData,
+        }
+    }
+
+    /// Compares the card photo with a live frame.
+    pub fn verify(&self, card: &CardPhoto, live: &LiveFrame) -> Result<Outcome> {
+        let reference = self.card_reference(card)?;
+        self.verify_reference(&reference, live)
+    }
+
+    /// Computes the card's template once, for use with [`Engine::verify_reference`].
+    pub fn card_reference(&self, card: &CardPhoto) -> Result<CardReference> {
+        Ok(CardReference {
+            acquired: self.acquire(&card.pixels, Side::Card)?,
+            kind: card.kind(),
+        })
+    }
+
+    /// Compares a prepared card reference with a live frame.
+    pub fn verify_reference(&self, card: &CardReference, live: &LiveFrame) -> Result<Outcome> {
+        let card_template = match &card.acquired {
+            Acquisition::Face(t) => t,
+            Acquisition::Inconclusive(reason) => {
+                return Ok(Outcome::inconclusive(*reason, Method::Automatic))
+            }
+        };
+        let live_template = match self.acquire(&live.pixels, Side::Live)? {
+            Acquisition::Face(t) => t,
+            Acquisition::Inconclusive(reason) => {
+                return Ok(Outcome::inconclusive(reason, Method::Automatic))
+            }
+        };
+        let score = compare::compare(card_template, &live_template)?;
+        Ok(self.policy.decide(score, card.kind))
+    }
+
+    /// Detects every face in a frame, best score first (for guidance UIs and benchmarks).
+    pub fn detect(&self, frame: &LiveFrame) -> Result<Vec<Detection>> {
+        lock(&self.detector).detect(&frame.pixels)
+    }
+
+    /// The template of the subject's face in `frame`, or why there is none.
+    ///
+    /// For benchmarking and calibration; verification itself uses
+    /// [`Engine::verify`] and never hands templates out.
+    pub fn template(&self, frame: &LiveFrame) -> Result<Acquisition> {
+        self.acquire(&frame.pixels, Side::Live)
+    }
+
+    /// Scores two templates made by this engine.
+    pub fn compare(&self, a: &Template, b: &Template) -> Result<Score> {
+        compare::compare(a, b)
+    }
+
+    /// The decision policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Whether templates average the face with its mirror image.
+    pub fn mirror_averaging(&self) -> bool {
+        self.mirror_averaging
+    }
+
+    /// The loaded models, their verified hashes and licences.
+    pub fn models(&self) -> &[ModelInfo] {
+        &self.info
+    }
+
+    fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
+        let faces = lock(&self.detector).detect(pixels)?;
+        let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
+            Ok(face) => face,
+            Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),
+        };
+        match lock(&self.recognizer).embed(pixels, subject, self.mirror_averaging)? {
+            Some(template) => Ok(Acquisition::Face(template)),
+            None => Ok(Acquisition::Inconclusive(Reason::Unalignable(side))),
+        }
+    }
+
+    #[doc(hidden)]
+    /// Benchmark hook: aligns the subject of `frame` without running the recognizer.
+    pub fn bench_align(&self, frame: &LiveFrame, face: &Detection) -> bool {
+        let recognizer = lock(&self.recognizer);
+        recognizer.align_only(&frame.pixels, face)
+    }
+}
+
+/// Size weighted by closeness to the frame's centre.
+fn prominence(face: &Detection, width: u32, height: u32) -> f32 {
+    let (cx, cy) = (
+        face.bbox[0] + face.bbox[2] / 2.0,
+        face.bbox[1] + face.bbox[3] / 2.0,
+    );
+    let (hw, hh) = (width as f32 / 2.0, height as f32 / 2.0);
+    let off = ((cx - hw).powi(2) + (cy - hh).powi(2)).sqrt() / (hw * hw + hh * hh).sqrt();
+    face.size() * (1.0 - off).clamp(0.0, 1.0)
+}
+
+/// One dominant face, or the reason there is none.
+fn choose_subject(
+    faces: &[Detection],
+    width: u32,
+    height: u32,
+) -> Result<&Detection, fn(Side) -> Reason> {
+    let mut ranked: Vec<(f32, &Detection)> = faces
+        .iter()
+        .map(|f| (prominence(f, width, height), f))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
+    match ranked.as_slice() {
+        [] => Err(Reason::NoFace),
+        [(_, only)] => Ok(only),
+        [(first, face), (second, _), ..] => {
+            if *second >= COMPARABLE_FACE_RATIO * *first {
+                Err(Reason::MultipleFaces)
+            } else {
+                Ok(face)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A face of side `size` centred at (cx, cy).
+    fn face(cx: f32, cy: f32, size: f32) -> Detection {
+        Detection {
+            bbox: [cx - size / 2.0, cy - size / 2.0, size, size],
+            score: 0.9,
+            landmarks: [[0.0; 2]; 5],
+        }
+    }
+
+    #[test]
+    fn subject_is_the_dominant_face() {
+        // A small face in the centre beats nothing; a big centred face beats a small one.
+        let faces = [face(320.0, 240.0, 40.0), face(320.0, 240.0, 100.0)];
+        assert_eq!(choose_subject(&faces, 640, 480).unwrap().bbox[2], 100.0);
+    }
+
+    #[test]
+    fn a_bystander_at_the_edge_does_not_make_the_subject_ambiguous() {
+        let faces = [face(590.0, 60.0, 100.0), face(320.0, 240.0, 100.0)];
+        assert_eq!(choose_subject(&faces, 640, 480).unwrap().bbox[0], 270.0);
+    }
+
+    #[test]
+    fn comparable_faces_or_none_are_inconclusive() {
+        assert_eq!(
+            choose_subject(&[], 640, 480).unwrap_err()(Side::Live),
+            Reason::NoFace(Side::Live)
+        );
+        let side_by_side = [face(240.0, 240.0, 100.0), face(400.0, 240.0, 95.0)];
+        let reason = choose_subject(&side_by_side, 640, 480).unwrap_err()(Side::Card);
+        assert_eq!(reason, Reason::MultipleFaces(Side::Card));
+    }
+}

@@ -1,0 +1,115 @@
+//! # honnin — on-device face verification for counter terminals
+//!
+//! honnin compares the face photo stored on an ID card with a live image of the
+//! person at the counter and returns a calibrated decision, entirely on the
+//! device. It never sends, stores or logs biometric data, and it wipes pixel
+//! buffers, face chips and templates as soon as they are no longer needed.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! bytes ─decode─▶ pixels ─detect (YuNet)─▶ faces ─choose subject─▶ 5 landmarks
+//!   ─align (similarity fit)─▶ chip ─embed (recognizer, + mirror)─▶ template
+//!   card template ┐
+//!                 ├─compare─▶ score ─decide (policy from calibration)─▶ Outcome
+//!   live template ┘
+//! ```
+//!
+//! ## Getting started
+//!
+//! ```no_run
+//! use honnin::{Calibration, CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
+//!
+//! # fn main() -> Result<(), honnin::Error> {
+//! let models = Models::from_dir("models")?; // sha256 of every file checked here
+//! let calibration = Calibration::from_file("calibration/dlib-resnet-v1.json")?;
+//! let engine = Engine::builder(models)
+//!     .onnxruntime(".runtime/libonnxruntime.so.1.31.1")
+//!     .policy(Policy::from_calibration(&calibration, 1e-3)?) // target FMR 1/1000
+//!     .build()?;
+//!
+//! let card = CardPhoto::open("card.png")?;
+//! let reference = engine.card_reference(&card)?; // computed once per card
+//! let outcome = engine.verify_reference(&reference, &LiveFrame::open("live.jpg")?)?;
+//! match outcome.decision {
+//!     Decision::Match => println!("same person"),
+//!     Decision::NoMatch => println!("not the same person: offer the staff check"),
+//!     Decision::Inconclusive(reason) => println!("retake: {reason:?}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! A staff visual check ([`staff_visual_check`]) gives the same [`Outcome`] type
+//! without computing any biometric.
+//!
+//! ## Thresholds
+//!
+//! There is no built-in threshold (dlib's customary 0.6 accepts about 0.7 % of
+//! impostors on LFW). A [`Policy`] names a target false-match rate and reads the
+//! threshold from a [`Calibration`] file, which records the recognizer's sha256,
+//! detector and mirror setting it was measured with; [`EngineBuilder::build`]
+//! refuses a calibration made for another pipeline.
+//!
+//! ## Untrusted input
+//!
+//! Card photos, camera frames and model files are untrusted. Images are bounded
+//! by [`Limits`] (bytes, width, height, pixels) checked from the header before
+//! any pixel buffer exists; model files are checked against the manifest's
+//! sha256 before ONNX Runtime sees them; detector outputs are bounded and
+//! non-finite values dropped. Failures are [`Error`] values, never panics.
+//!
+//! ## Panics
+//!
+//! No public function panics on any input.
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `honnin` command-line tool.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+#[doc(hidden)]
+pub mod align;
+mod compare;
+mod decide;
+mod decode;
+mod detect;
+mod embed;
+mod engine;
+mod error;
+mod limits;
+mod models;
+mod runtime;
+mod staff;
+
+pub use compare::Score;
+pub use decide::{
+    operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason,
+    ReferenceCalibration, Side, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+};
+pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
+pub use detect::Detection;
+pub use embed::Template;
+pub use engine::{
+    Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, NeedsPolicy,
+    COMPARABLE_FACE_RATIO,
+};
+pub use error::{Error, Result};
+pub use limits::Limits;
+pub use models::{AlignmentFit, Metric, ModelInfo, Models};
+pub use runtime::ORT_LIB_ENV;
+pub use staff::{staff_visual_check, StaffJudgement};
+
+/// Switches that weaken honnin's guarantees. Each use deserves a code review.
+pub mod danger {
+    use crate::{Metric, Policy};
+
+    /// A policy with a hand-picked threshold, tied to no calibration and no FMR.
+    ///
+    /// For conformance tests and for trying out a new recognizer before it is
+    /// calibrated. Never deploy it: a threshold without a measured FMR is a guess.
+    pub fn uncalibrated_policy(metric: Metric, threshold: f32) -> Policy {
+        Policy::uncalibrated(metric, threshold)
+    }
+}

@@ -1,0 +1,394 @@
+//! The model manifest: which ONNX files the engine runs, where they come from,
+//! what they expect, and the sha256 each must have.
+//!
+//! `models/manifest.json` is the single source of truth. A recognizer is fully
+//! described by it (input tensor, colour order, normalisation, alignment template,
+//! score metric), so another recognizer can be plugged in by editing the manifest,
+//! without code changes.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Largest model file accepted (the dlib recognizer is 22 MB).
+const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// How two templates are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Euclidean distance of the raw embeddings; lower means more alike.
+    Euclidean,
+    /// Cosine similarity; higher means more alike.
+    Cosine,
+}
+
+/// Channel order a model expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Colour {
+    Rgb,
+    Bgr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InputSpec {
+    pub(crate) name: String,
+    /// NCHW; -1 marks a dynamic dimension.
+    pub(crate) shape: [i64; 4],
+    pub(crate) colour: Colour,
+    /// Per channel (in the model's channel order): `(value - mean) * scale`.
+    pub(crate) mean: [f32; 3],
+    pub(crate) scale: [f32; 3],
+    #[serde(default)]
+    pub(crate) note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OutputSpec {
+    pub(crate) name: String,
+    pub(crate) shape: [i64; 2],
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlignmentSpec {
+    pub(crate) size: [u32; 2],
+    /// Five points: image-left eye, image-right eye, nose, image-left and image-right mouth corner.
+    pub(crate) template: [[f32; 2]; 5],
+    /// How the similarity transform is fitted to the five points.
+    #[serde(default)]
+    pub(crate) fit: AlignmentFit,
+}
+
+/// How landmarks are fitted onto the alignment template.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlignmentFit {
+    /// Least squares over all five points.
+    #[default]
+    LeastSquares,
+    /// Least squares over the inliers of a least-median-of-squares two-point fit.
+    Lmeds,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DetectorInputSize {
+    /// Any size that is a multiple of `multiple`; frames are downscaled so the longer side is at most `max_side`.
+    Dynamic { multiple: u32, max_side: u32 },
+    /// One fixed size; frames are letterboxed into it.
+    Fixed([u32; 2]),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DetectorSpec {
+    pub(crate) kind: String,
+    pub(crate) strides: Vec<u32>,
+    pub(crate) size: DetectorInputSize,
+    pub(crate) score_threshold: f32,
+    pub(crate) nms_iou: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Role {
+    Detector,
+    Recognizer,
+}
+
+/// One model as the manifest describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelEntry {
+    pub(crate) id: String,
+    pub(crate) role: Role,
+    pub(crate) file: String,
+    pub(crate) sha256: String,
+    pub(crate) licence: String,
+    pub(crate) source: String,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default)]
+    pub(crate) committed: bool,
+    pub(crate) input: InputSpec,
+    #[serde(default)]
+    pub(crate) output: Option<OutputSpec>,
+    #[serde(default)]
+    pub(crate) alignment: Option<AlignmentSpec>,
+    #[serde(default)]
+    pub(crate) metric: Option<Metric>,
+    #[serde(default)]
+    pub(crate) detector: Option<DetectorSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    format: String,
+    detector: String,
+    recognizer: String,
+    models: Vec<ModelEntry>,
+}
+
+/// A model file whose bytes matched the manifest's sha256.
+pub(crate) struct VerifiedModel {
+    pub(crate) entry: ModelEntry,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The models an engine will run, read from a manifest and verified by sha256.
+///
+/// Built with [`Models::from_dir`]; handed to [`Engine::builder`](crate::Engine::builder).
+pub struct Models {
+    pub(crate) detector: VerifiedModel,
+    pub(crate) recognizer: VerifiedModel,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models")
+            .field("dir", &self.dir)
+            .field("detector", &self.detector.entry.id)
+            .field("recognizer", &self.recognizer.entry.id)
+            .finish()
+    }
+}
+
+/// What [`Models::describe`] reports about one loaded model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// Manifest id.
+    pub id: String,
+    /// `detector` or `recognizer`.
+    pub role: String,
+    /// Path the bytes were read from.
+    pub path: PathBuf,
+    /// The sha256 the bytes were verified against (hex).
+    pub sha256: String,
+    /// Licence of the weights.
+    pub licence: String,
+    /// Where the file comes from.
+    pub source: String,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+}
+
+impl Models {
+    /// Reads `dir/manifest.json` and loads the detector and recognizer it names
+    /// as active, verifying each file's sha256 before anything else reads it.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::select(dir, None, None)
+    }
+
+    /// As [`Models::from_dir`], choosing the detector and/or recognizer by manifest id
+    /// instead of the manifest's defaults.
+    pub fn select(
+        dir: impl AsRef<Path>,
+        detector: Option<&str>,
+        recognizer: Option<&str>,
+    ) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let manifest_path = dir.join("manifest.json");
+        let text =
+            std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let manifest: ManifestFile = serde_json::from_str(&text)
+            .map_err(|e| Error::manifest(manifest_path.display().to_string(), e.to_string()))?;
+        if manifest.format != "honnin-models/1" {
+            return Err(Error::manifest(
+                manifest_path.display().to_string(),
+                format!("format \"honnin-models/1\", got {:?}", manifest.format),
+            ));
+        }
+        let detector_id = detector.unwrap_or(&manifest.detector);
+        let recognizer_id = recognizer.unwrap_or(&manifest.recognizer);
+        let find = |id: &str, role: Role| -> Result<ModelEntry> {
+            let entry = manifest
+                .models
+                .iter()
+                .find(|m| m.id == id)
+                .ok_or_else(|| Error::manifest(id, "no model with this id in the manifest"))?;
+            if entry.role != role {
+                return Err(Error::manifest(
+                    id,
+                    format!(
+                        "a {role:?} model, but the manifest lists it as {:?}",
+                        entry.role
+                    ),
+                ));
+            }
+            entry.validate()?;
+            Ok(entry.clone())
+        };
+        let detector = find(detector_id, Role::Detector)?.load(&dir)?;
+        let recognizer = find(recognizer_id, Role::Recognizer)?.load(&dir)?;
+        Ok(Self {
+            detector,
+            recognizer,
+            dir,
+        })
+    }
+
+    /// The loaded models, their verified hashes and licences.
+    pub fn describe(&self) -> Vec<ModelInfo> {
+        [&self.detector, &self.recognizer]
+            .into_iter()
+            .map(|m| ModelInfo {
+                id: m.entry.id.clone(),
+                role: format!("{:?}", m.entry.role).to_lowercase(),
+                path: self.dir.join(&m.entry.file),
+                sha256: m.entry.sha256.clone(),
+                licence: m.entry.licence.clone(),
+                source: m.entry.source.clone(),
+                bytes: m.bytes.len() as u64,
+            })
+            .collect()
+    }
+
+    /// Manifest id of the recognizer.
+    pub fn recognizer_id(&self) -> &str {
+        &self.recognizer.entry.id
+    }
+
+    /// Verified sha256 of the recognizer file (hex); calibrations are bound to it.
+    pub fn recognizer_sha256(&self) -> &str {
+        &self.recognizer.entry.sha256
+    }
+
+    /// How the recognizer's alignment fits landmarks onto its template.
+    pub fn alignment_fit(&self) -> AlignmentFit {
+        self.recognizer
+            .entry
+            .alignment
+            .as_ref()
+            .map(|a| a.fit)
+            .unwrap_or_default()
+    }
+
+    /// Manifest id of the detector.
+    pub fn detector_id(&self) -> &str {
+        &self.detector.entry.id
+    }
+
+    /// The recognizer's score metric.
+    pub fn metric(&self) -> Metric {
+        self.recognizer.entry.metric.unwrap_or(Metric::Euclidean)
+    }
+}
+
+impl ModelEntry {
+    /// Checks that the entry has what its role needs, before any file is read.
+    fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Err(Error::manifest(self.id.clone(), reason));
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad("sha256 as 64 hex digits".into());
+        }
+        if self.file.contains('/') || self.file.contains('\\') || self.file.starts_with('.') {
+            return bad(format!(
+                "a plain file name inside the model directory, got {:?}",
+                self.file
+            ));
+        }
+        let [_, channels, h, w] = self.input.shape;
+        if channels != 3 {
+            return bad(format!("an input with 3 channels, got {channels}"));
+        }
+        match self.role {
+            Role::Recognizer => {
+                let Some(alignment) = &self.alignment else {
+                    return bad("an alignment template for a recognizer".into());
+                };
+                if i64::from(alignment.size[0]) != w || i64::from(alignment.size[1]) != h {
+                    return bad(format!(
+                        "alignment size {:?} equal to the input's width and height ({w}x{h})",
+                        alignment.size
+                    ));
+                }
+                if !(16..=1024).contains(&alignment.size[0])
+                    || !(16..=1024).contains(&alignment.size[1])
+                {
+                    return bad("an alignment size between 16 and 1024 pixels".into());
+                }
+                match &self.output {
+                    Some(o) if (1..=8192).contains(&o.shape[1]) => {}
+                    _ => return bad("an output of shape [N, D] with 1 <= D <= 8192".into()),
+                }
+                if self.metric.is_none() {
+                    return bad("a score metric (euclidean or cosine)".into());
+                }
+            }
+            Role::Detector => {
+                let Some(det) = &self.detector else {
+                    return bad("detector settings".into());
+                };
+                if det.kind != "yunet" {
+                    return bad(format!("detector kind \"yunet\", got {:?}", det.kind));
+                }
+                if det.strides.is_empty() || det.strides.iter().any(|&s| s == 0 || s > 128) {
+                    return bad("strides between 1 and 128".into());
+                }
+                match det.size {
+                    DetectorInputSize::Fixed([fw, fh]) => {
+                        if i64::from(fw) != w
+                            || i64::from(fh) != h
+                            || fw == 0
+                            || fh == 0
+                            || fw > 4096
+                            || fh > 4096
+                        {
+                            return bad(
+                                "a fixed size equal to the input shape, at most 4096".into()
+                            );
+                        }
+                    }
+                    DetectorInputSize::Dynamic { multiple, max_side } => {
+                        if multiple == 0 || max_side < multiple || max_side > 4096 {
+                            return bad(
+                                "a dynamic size with 0 < multiple <= max_side <= 4096".into()
+                            );
+                        }
+                    }
+                }
+                if !(0.0..=1.0).contains(&det.score_threshold)
+                    || !(0.0..=1.0).contains(&det.nms_iou)
+                {
+                    return bad("score_threshold and nms_iou between 0 and 1".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the file and checks its sha256; the bytes are kept for ONNX Runtime.
+    fn load(self, dir: &Path) -> Result<VerifiedModel> {
+        let path = dir.join(&self.file);
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if meta.len() > MAX_MODEL_BYTES {
+            return Err(Error::manifest(
+                self.id.clone(),
+                format!("a model file of at most {MAX_MODEL_BYTES} bytes"),
+            ));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let actual = hex(&Sha256::digest(&bytes));
+        if !actual.eq_ignore_ascii_case(&self.sha256) {
+            return Err(Error::ModelIntegrity {
+                model: self.id.clone(),
+                expected: self.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(VerifiedModel { entry: self, bytes })
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

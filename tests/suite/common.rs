@@ -1,0 +1,95 @@
+//! Shared fixtures: paths, engines, LFW pairs.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use honnin::{danger, Calibration, Engine, Metric, Models, Policy};
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn ort_lib() -> PathBuf {
+    let path = match std::env::var_os("HONNIN_ORT_LIB") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => root().join(".runtime/libonnxruntime.so.1.31.1"),
+    };
+    assert!(
+        path.is_file(),
+        "ONNX Runtime not found at {}: run `python3 tools/setup.py` first",
+        path.display()
+    );
+    path
+}
+
+pub fn models_dir() -> PathBuf {
+    root().join("models")
+}
+
+/// The shared face data folder (`HONNIN_DATA`, default `../shared/data`).
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("HONNIN_DATA")
+        .map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    assert!(
+        dir.join("lfw/images").is_dir(),
+        "face data not found at {} (expected lfw/images inside): set HONNIN_DATA",
+        dir.display()
+    );
+    dir
+}
+
+pub fn lfw_image(relative: &str) -> PathBuf {
+    data_dir().join("lfw").join(relative)
+}
+
+pub fn calibration() -> Calibration {
+    Calibration::from_file(root().join("calibration/dlib-resnet-v1.json"))
+        .expect("committed calibration parses")
+}
+
+/// The production configuration: default models, calibrated policy at FMR 1e-3, mirror averaging on.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let models = Models::from_dir(models_dir()).expect("models verify");
+        Engine::builder(models)
+            .onnxruntime(ort_lib())
+            .policy(Policy::default_from(&calibration()).expect("calibration has FMR 1e-3"))
+            .build()
+            .expect("engine builds")
+    })
+}
+
+/// The reference implementation's configuration: fixed 640x640 YuNet, no mirror averaging.
+pub fn reference_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let models =
+            Models::select(models_dir(), Some("yunet-2023mar-640"), None).expect("models verify");
+        Engine::builder(models)
+            .onnxruntime(ort_lib())
+            .mirror_averaging(false)
+            .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.6))
+            .build()
+            .expect("engine builds")
+    })
+}
+
+/// Pairs of an official LFW pairs file as (image a, image b, same identity), paths relative to lfw/.
+pub fn lfw_pairs(file: &str) -> Vec<(String, String, bool)> {
+    let path = data_dir().join("lfw").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let image =
+        |name: &str, n: &str| format!("images/{name}/{name}_{:04}.jpg", n.parse::<u32>().unwrap());
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f.as_slice() {
+                [name, a, b] => Some((image(name, a), image(name, b), true)),
+                [n1, a, n2, b] => Some((image(n1, a), image(n2, b), false)),
+                _ => None,
+            }
+        })
+        .collect()
+}

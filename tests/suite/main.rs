@@ -1,0 +1,15 @@
+//! honnin's integration tests: one binary, one module per concern.
+//!
+//! Tests that run models need `tools/setup.py` to have run (ONNX Runtime in
+//! `.runtime/`, detector models in `models/`) and the shared face data
+//! (`../shared/data`, or `HONNIN_DATA`). When either is missing they fail with
+//! a message saying what to do: a skipped accuracy test would prove nothing.
+
+mod common;
+
+mod cli;
+mod integrity;
+mod lfw_devtest;
+mod pipeline;
+mod plugin_recognizer;
+mod reference_agreement;
