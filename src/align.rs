@@ -16,10 +16,7 @@ impl Affine {
             return None;
         }
         let (ia, ib, id, ie) = (e / det, -b / det, -d / det, a / det);
-        Some(Affine([
-            [ia, ib, -(ia * c + ib * f)],
-            [id, ie, -(id * c + ie * f)],
-        ]))
+        Some(Affine([[ia, ib, -(ia * c + ib * f)], [id, ie, -(id * c + ie * f)]]))
     }
 
     fn apply(&self, x: f32, y: f32) -> (f32, f32) {
@@ -84,9 +81,7 @@ fn residuals(m: &Affine, src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> [f64; 5] {
 fn fit(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine> {
     let n = src.len() as f64;
     let mean = |pts: &[[f32; 2]]| {
-        let (sx, sy) = pts.iter().fold((0f64, 0f64), |(x, y), p| {
-            (x + f64::from(p[0]), y + f64::from(p[1]))
-        });
+        let (sx, sy) = pts.iter().fold((0f64, 0f64), |(x, y), p| (x + f64::from(p[0]), y + f64::from(p[1])));
         (sx / n, sy / n)
     };
     let (smx, smy) = mean(src);
@@ -108,10 +103,7 @@ fn fit(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine> {
     let (a, b) = (dot / norm, cross / norm);
     let tx = dmx - (a * smx - b * smy);
     let ty = dmy - (b * smx + a * smy);
-    Some(Affine([
-        [a as f32, -b as f32, tx as f32],
-        [b as f32, a as f32, ty as f32],
-    ]))
+    Some(Affine([[a as f32, -b as f32, tx as f32], [b as f32, a as f32, ty as f32]]))
 }
 
 /// Warps `pixels` through `to_chip` into a `width` x `height` chip, calling
@@ -145,12 +137,7 @@ pub(crate) fn warp(
                 let (x0, y0) = (x.floor(), y.floor());
                 let (fx, fy) = (x - x0, y - y0);
                 let (x0, y0) = (x0 as i64, y0 as i64);
-                let (a, b, c, d) = (
-                    fetch(x0, y0),
-                    fetch(x0 + 1, y0),
-                    fetch(x0, y0 + 1),
-                    fetch(x0 + 1, y0 + 1),
-                );
+                let (a, b, c, d) = (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1));
                 for i in 0..3 {
                     let top = a[i] * (1.0 - fx) + b[i] * fx;
                     let bottom = c[i] * (1.0 - fx) + d[i] * fx;
@@ -167,21 +154,12 @@ pub(crate) fn warp(
 mod tests {
     use super::*;
 
-    const TEMPLATE: [[f32; 2]; 5] = [
-        [45.63, 48.29],
-        [104.37, 48.29],
-        [75.0, 79.82],
-        [48.4, 101.78],
-        [101.6, 101.78],
-    ];
+    const TEMPLATE: [[f32; 2]; 5] = [[45.63, 48.29], [104.37, 48.29], [75.0, 79.82], [48.4, 101.78], [101.6, 101.78]];
 
     #[test]
     fn recovers_a_known_similarity_exactly() {
         // Rotate by 20 degrees, scale 1.7, shift (12, -30).
-        let (s, t) = (
-            1.7f32 * 20f32.to_radians().cos(),
-            1.7f32 * 20f32.to_radians().sin(),
-        );
+        let (s, t) = (1.7f32 * 20f32.to_radians().cos(), 1.7f32 * 20f32.to_radians().sin());
         let truth = Affine([[s, -t, 12.0], [t, s, -30.0]]);
         let moved = TEMPLATE.map(|[x, y]| {
             let (u, v) = truth.apply(x, y);
@@ -190,10 +168,7 @@ mod tests {
         let fit = similarity(&TEMPLATE, &moved).unwrap();
         for r in 0..2 {
             for c in 0..3 {
-                assert!(
-                    (fit.0[r][c] - truth.0[r][c]).abs() < 1e-3,
-                    "{fit:?} vs {truth:?}"
-                );
+                assert!((fit.0[r][c] - truth.0[r][c]).abs() < 1e-3, "{fit:?} vs {truth:?}");
             }
         }
     }

@@ -42,18 +42,11 @@ pub(crate) fn compare(a: &Template, b: &Template) -> Result<Score> {
         Metric::Euclidean => euclidean(a.values(), b.values()),
         Metric::Cosine => cosine(a.values(), b.values()),
     };
-    Ok(Score {
-        value,
-        metric: a.metric(),
-    })
+    Ok(Score { value, metric: a.metric() })
 }
 
 pub(crate) fn euclidean(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
 }
 
 pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -80,25 +73,9 @@ mod tests {
 
     #[test]
     fn passing_direction_depends_on_the_metric() {
-        assert!(Score {
-            value: 0.4,
-            metric: Metric::Euclidean
-        }
-        .passes(0.5));
-        assert!(!Score {
-            value: 0.6,
-            metric: Metric::Euclidean
-        }
-        .passes(0.5));
-        assert!(Score {
-            value: 0.6,
-            metric: Metric::Cosine
-        }
-        .passes(0.5));
-        assert!(!Score {
-            value: 0.4,
-            metric: Metric::Cosine
-        }
-        .passes(0.5));
+        assert!(Score { value: 0.4, metric: Metric::Euclidean }.passes(0.5));
+        assert!(!Score { value: 0.6, metric: Metric::Euclidean }.passes(0.5));
+        assert!(Score { value: 0.6, metric: Metric::Cosine }.passes(0.5));
+        assert!(!Score { value: 0.4, metric: Metric::Cosine }.passes(0.5));
     }
 }

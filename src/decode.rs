@@ -29,16 +29,10 @@ impl Pixels {
             let mut data = data;
             data.zeroize();
             return Err(Error::InvalidArgument {
-                reason: format!(
-                    "an RGB buffer of {width}x{height}x3 = {expected} bytes, non-empty"
-                ),
+                reason: format!("an RGB buffer of {width}x{height}x3 = {expected} bytes, non-empty"),
             });
         }
-        Ok(Self {
-            width,
-            height,
-            data,
-        })
+        Ok(Self { width, height, data })
     }
 
     pub(crate) fn width(&self) -> u32 {
@@ -63,9 +57,7 @@ impl Pixels {
 
     /// True when every pixel has R = G = B (a monochrome picture stored as RGB).
     pub(crate) fn is_grey(&self) -> bool {
-        self.data
-            .chunks_exact(3)
-            .all(|p| p[0] == p[1] && p[1] == p[2])
+        self.data.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
     }
 }
 
@@ -85,27 +77,20 @@ impl std::fmt::Debug for Pixels {
 pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     limits.check_bytes(bytes.len())?;
     if bytes.is_empty() {
-        return Err(Error::Decode {
-            reason: "a JPEG, PNG or WebP image, got 0 bytes".into(),
-        });
+        return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, got 0 bytes".into() });
     }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Error::Decode {
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Error::Decode { reason: e.to_string() })?;
     match reader.format() {
+        Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(Error::Decode {
+                reason: "a complete JPEG, but the end-of-image marker is missing (truncated)".into(),
+            })
+        }
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
-        Some(other) => {
-            return Err(Error::Decode {
-                reason: format!("a JPEG, PNG or WebP image, got {other:?}"),
-            })
-        }
-        None => {
-            return Err(Error::Decode {
-                reason: "a JPEG, PNG or WebP image, format not recognised".into(),
-            })
-        }
+        Some(other) => return Err(Error::Decode { reason: format!("a JPEG, PNG or WebP image, got {other:?}") }),
+        None => return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, format not recognised".into() }),
     }
     let mut decoder = reader.into_decoder().map_err(decode_err)?;
     let (width, height) = decoder.dimensions();
@@ -116,22 +101,29 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     image_limits.max_image_width = Some(width);
     image_limits.max_image_height = Some(height);
     decoder.set_limits(image_limits).map_err(decode_err)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     let rgb = into_rgb_wiping(image)?;
     orient(rgb, orientation)
 }
 
+/// A JPEG is complete when an end-of-image marker (FF D9) follows its last
+/// start-of-scan marker (FF DA). Entropy-coded data escapes FF bytes, so
+/// neither marker can occur inside it; markers inside an embedded EXIF
+/// thumbnail come before the main image's scans. The JPEG decoder would
+/// otherwise fill a truncated image with grey and return it as if whole.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    match (last(0xDA), last(0xD9)) {
+        (Some(scan), Some(end)) => end > scan,
+        _ => false,
+    }
+}
+
 fn decode_err(err: image::ImageError) -> Error {
     match err {
-        image::ImageError::Limits(l) => Error::Decode {
-            reason: format!("decoder limit: {l}"),
-        },
-        other => Error::Decode {
-            reason: other.to_string(),
-        },
+        image::ImageError::Limits(l) => Error::Decode { reason: format!("decoder limit: {l}") },
+        other => Error::Decode { reason: other.to_string() },
     }
 }
 
@@ -202,9 +194,7 @@ pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
 ///
 /// Grey references (as on Japan's My Number card chip) score differently and
 /// need thresholds calibrated for them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReferenceKind {
     /// A colour photograph.
@@ -243,11 +233,7 @@ impl CardPhoto {
     }
 
     fn from_pixels(pixels: Pixels) -> Self {
-        let kind = if pixels.is_grey() {
-            ReferenceKind::Grey
-        } else {
-            ReferenceKind::Colour
-        };
+        let kind = if pixels.is_grey() { ReferenceKind::Grey } else { ReferenceKind::Colour };
         Self { pixels, kind }
     }
 
@@ -278,9 +264,7 @@ impl LiveFrame {
 
     /// Decodes an encoded image within `limits`.
     pub fn from_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self> {
-        Ok(Self {
-            pixels: decode_image(bytes, limits)?,
-        })
+        Ok(Self { pixels: decode_image(bytes, limits)? })
     }
 
     /// Reads and decodes an image file within the default [`Limits`].
@@ -300,19 +284,12 @@ impl LiveFrame {
     }
 
     /// As [`LiveFrame::from_rgb`], within `limits`.
-    pub fn from_rgb_with_limits(
-        width: u32,
-        height: u32,
-        mut rgb: Vec<u8>,
-        limits: &Limits,
-    ) -> Result<Self> {
+    pub fn from_rgb_with_limits(width: u32, height: u32, mut rgb: Vec<u8>, limits: &Limits) -> Result<Self> {
         if let Err(e) = limits.check_dimensions(width, height) {
             rgb.zeroize();
             return Err(e);
         }
-        Ok(Self {
-            pixels: Pixels::new(width, height, rgb)?,
-        })
+        Ok(Self { pixels: Pixels::new(width, height, rgb)? })
     }
 
     /// Width and height in pixels, after EXIF orientation.
@@ -348,24 +325,23 @@ mod tests {
 
     #[test]
     fn garbage_and_truncated_input_is_an_error_not_a_panic() {
-        assert!(matches!(
-            decode_image(b"", &Limits::default()),
-            Err(Error::Decode { .. })
-        ));
-        assert!(matches!(
-            decode_image(b"not an image at all", &Limits::default()),
-            Err(Error::Decode { .. })
-        ));
+        assert!(matches!(decode_image(b"", &Limits::default()), Err(Error::Decode { .. })));
+        assert!(matches!(decode_image(b"not an image at all", &Limits::default()), Err(Error::Decode { .. })));
         let png_header = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x10\0\0\0\x10\0\x08\x02\0\0\0";
         assert!(decode_image(png_header, &Limits::default()).is_err());
     }
 
     #[test]
+    fn jpeg_completeness_needs_an_end_marker_after_the_last_scan() {
+        assert!(jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00, 0xFF, 0xD9]));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00]));
+        // An end marker only inside a thumbnail, before the scan, does not count.
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 1, 2]));
+    }
+
+    #[test]
     fn raw_frame_with_wrong_length_is_refused() {
-        assert!(matches!(
-            LiveFrame::from_rgb(4, 4, vec![0; 47]),
-            Err(Error::InvalidArgument { .. })
-        ));
+        assert!(matches!(LiveFrame::from_rgb(4, 4, vec![0; 47]), Err(Error::InvalidArgument { .. })));
         assert!(LiveFrame::from_rgb(4, 4, vec![0; 48]).is_ok());
     }
 }

@@ -62,8 +62,7 @@ pub(crate) fn geometry(size: DetectorInputSize, width: u32, height: u32) -> Inpu
     let (scale, tensor_w, tensor_h) = match size {
         DetectorInputSize::Dynamic { multiple, max_side } => {
             let scale = (max_side as f32 / w.max(h)).min(1.0);
-            let round_up =
-                |v: f32| (((v.round() as u32).max(1)).div_ceil(multiple) * multiple) as usize;
+            let round_up = |v: f32| (((v.round() as u32).max(1)).div_ceil(multiple) * multiple) as usize;
             (scale, round_up(w * scale), round_up(h * scale))
         }
         DetectorInputSize::Fixed([fw, fh]) => {
@@ -73,13 +72,7 @@ pub(crate) fn geometry(size: DetectorInputSize, width: u32, height: u32) -> Inpu
     };
     let scaled_w = ((w * scale).round() as usize).clamp(1, tensor_w);
     let scaled_h = ((h * scale).round() as usize).clamp(1, tensor_h);
-    InputGeometry {
-        tensor_w,
-        tensor_h,
-        scale,
-        scaled_w,
-        scaled_h,
-    }
+    InputGeometry { tensor_w, tensor_h, scale, scaled_w, scaled_h }
 }
 
 /// The YuNet detector with its session.
@@ -91,16 +84,9 @@ pub(crate) struct Detector {
 
 impl Detector {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
-        let spec = entry
-            .detector
-            .clone()
-            .ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
+        let spec = entry.detector.clone().ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
         check_io(&entry, &session, &spec)?;
-        Ok(Self {
-            entry,
-            spec,
-            session,
-        })
+        Ok(Self { entry, spec, session })
     }
 
     /// All faces above the score threshold, after non-maximum suppression, best first.
@@ -109,8 +95,7 @@ impl Detector {
         let tensor = self.fill_input(pixels, &geo);
         let id = self.entry.id.clone();
         let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
-        let input = TensorRef::from_array_view((shape, &tensor[..]))
-            .map_err(|e| Error::inference(&id, e))?;
+        let input = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| Error::inference(&id, e))?;
         let outputs = self
             .session
             .run(ort::inputs![self.entry.input.name.as_str() => input])
@@ -122,39 +107,20 @@ impl Detector {
             let n = grid_w * grid_h;
             let get = |kind: &str, width: usize| -> Result<&[f32]> {
                 let name = format!("{kind}_{stride}");
-                let value = outputs
-                    .get(&name)
-                    .ok_or_else(|| Error::inference(&id, format!("output {name} missing")))?;
-                let (shape, data) = value
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| Error::inference(&id, e))?;
+                let value =
+                    outputs.get(&name).ok_or_else(|| Error::inference(&id, format!("output {name} missing")))?;
+                let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::inference(&id, e))?;
                 if data.len() != n * width || shape.iter().product::<i64>() != (n * width) as i64 {
                     return Err(Error::inference(
                         &id,
-                        format!(
-                            "output {name} of {} values, expected {}",
-                            data.len(),
-                            n * width
-                        ),
+                        format!("output {name} of {} values, expected {}", data.len(), n * width),
                     ));
                 }
                 Ok(data)
             };
-            let (cls, obj, bbox, kps) = (
-                get("cls", 1)?,
-                get("obj", 1)?,
-                get("bbox", 4)?,
-                get("kps", 10)?,
-            );
+            let (cls, obj, bbox, kps) = (get("cls", 1)?, get("obj", 1)?, get("bbox", 4)?, get("kps", 10)?);
             decode_stride(
-                &StrideOutputs {
-                    stride: stride as f32,
-                    grid_w,
-                    cls,
-                    obj,
-                    bbox,
-                    kps,
-                },
+                &StrideOutputs { stride: stride as f32, grid_w, cls, obj, bbox, kps },
                 self.spec.score_threshold,
                 geo.scale,
                 &mut candidates,
@@ -173,12 +139,8 @@ impl Detector {
             Colour::Bgr => [2, 1, 0],
         };
         let (mean, scale) = (self.entry.input.mean, self.entry.input.scale);
-        let identity =
-            geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
-        let (sx, sy) = (
-            pixels.width() as f32 / geo.scaled_w as f32,
-            pixels.height() as f32 / geo.scaled_h as f32,
-        );
+        let identity = geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
+        let (sx, sy) = (pixels.width() as f32 / geo.scaled_w as f32, pixels.height() as f32 / geo.scaled_h as f32);
         for y in 0..geo.scaled_h {
             for x in 0..geo.scaled_w {
                 let rgb = if identity {
@@ -186,11 +148,7 @@ impl Detector {
                     [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
                 } else {
                     // Half-pixel centres, as common resizers use.
-                    sample_bilinear(
-                        pixels,
-                        (x as f32 + 0.5) * sx - 0.5,
-                        (y as f32 + 0.5) * sy - 0.5,
-                    )
+                    sample_bilinear(pixels, (x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5)
                 };
                 let at = y * geo.tensor_w + x;
                 for (c, &src) in order.iter().enumerate() {
@@ -211,12 +169,7 @@ fn sample_bilinear(pixels: &Pixels, x: f32, y: f32) -> [f32; 3] {
     let (fx, fy) = (x - x0, y - y0);
     let (x0, y0) = (x0 as u32, y0 as u32);
     let (x1, y1) = ((x0 + 1).min(max_x as u32), (y0 + 1).min(max_y as u32));
-    let (a, b, c, d) = (
-        pixels.rgb(x0, y0),
-        pixels.rgb(x1, y0),
-        pixels.rgb(x0, y1),
-        pixels.rgb(x1, y1),
-    );
+    let (a, b, c, d) = (pixels.rgb(x0, y0), pixels.rgb(x1, y0), pixels.rgb(x0, y1), pixels.rgb(x1, y1));
     let mut out = [0f32; 3];
     for i in 0..3 {
         let top = f32::from(a[i]) * (1.0 - fx) + f32::from(b[i]) * fx;
@@ -242,9 +195,7 @@ fn check_io(entry: &ModelEntry, session: &Session, spec: &DetectorSpec) -> Resul
     if let DetectorInputSize::Dynamic { multiple, .. } = spec.size {
         if let Some(&max) = spec.strides.iter().max() {
             if multiple % max != 0 {
-                return bad(format!(
-                    "a size multiple ({multiple}) divisible by the largest stride ({max})"
-                ));
+                return bad(format!("a size multiple ({multiple}) divisible by the largest stride ({max})"));
             }
         }
     }
@@ -262,12 +213,7 @@ pub(crate) struct StrideOutputs<'a> {
 }
 
 /// Turns one stride's anchors into candidate faces in frame coordinates.
-pub(crate) fn decode_stride(
-    out: &StrideOutputs<'_>,
-    threshold: f32,
-    scale: f32,
-    into: &mut Vec<Detection>,
-) {
+pub(crate) fn decode_stride(out: &StrideOutputs<'_>, threshold: f32, scale: f32, into: &mut Vec<Detection>) {
     let s = out.stride;
     for (i, (&cls, &obj)) in out.cls.iter().zip(out.obj).enumerate() {
         let score = (cls.clamp(0.0, 1.0) * obj.clamp(0.0, 1.0)).sqrt();
@@ -284,26 +230,14 @@ pub(crate) fn decode_stride(
         let h = b[3].clamp(-20.0, 20.0).exp() * s;
         let mut landmarks = [[0f32; 2]; 5];
         for (j, l) in landmarks.iter_mut().enumerate() {
-            *l = [
-                (k[2 * j] + col) * s / scale,
-                (k[2 * j + 1] + row) * s / scale,
-            ];
+            *l = [(k[2 * j] + col) * s / scale, (k[2 * j + 1] + row) * s / scale];
         }
         let detection = Detection {
-            bbox: [
-                (cx - w / 2.0) / scale,
-                (cy - h / 2.0) / scale,
-                w / scale,
-                h / scale,
-            ],
+            bbox: [(cx - w / 2.0) / scale, (cy - h / 2.0) / scale, w / scale, h / scale],
             score,
             landmarks,
         };
-        let finite = detection
-            .bbox
-            .iter()
-            .chain(detection.landmarks.iter().flatten())
-            .all(|v| v.is_finite());
+        let finite = detection.bbox.iter().chain(detection.landmarks.iter().flatten()).all(|v| v.is_finite());
         if finite {
             into.push(detection);
         }
@@ -343,17 +277,11 @@ mod tests {
 
     #[test]
     fn dynamic_geometry_rounds_up_to_multiples_and_caps_the_long_side() {
-        let dynamic = DetectorInputSize::Dynamic {
-            multiple: 32,
-            max_side: 640,
-        };
+        let dynamic = DetectorInputSize::Dynamic { multiple: 32, max_side: 640 };
         let g = geometry(dynamic, 250, 250);
         assert_eq!((g.tensor_w, g.tensor_h, g.scale), (256, 256, 1.0));
         let g = geometry(dynamic, 1280, 720);
-        assert_eq!(
-            (g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h),
-            (640, 384, 640, 360)
-        );
+        assert_eq!((g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h), (640, 384, 640, 360));
         assert!((g.scale - 0.5).abs() < 1e-6);
     }
 
@@ -361,10 +289,7 @@ mod tests {
     fn fixed_geometry_letterboxes_without_upscaling() {
         let fixed = DetectorInputSize::Fixed([640, 640]);
         let g = geometry(fixed, 250, 250);
-        assert_eq!(
-            (g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h, g.scale),
-            (640, 640, 250, 250, 1.0)
-        );
+        assert_eq!((g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h, g.scale), (640, 640, 250, 250, 1.0));
         let g = geometry(fixed, 1280, 960);
         assert_eq!((g.scaled_w, g.scaled_h), (640, 480));
     }
@@ -380,14 +305,7 @@ mod tests {
         kps[20] = 0.25;
         kps[21] = 0.75;
         let mut out = Vec::new();
-        let outputs = StrideOutputs {
-            stride: 8.0,
-            grid_w: 2,
-            cls: &cls,
-            obj: &obj,
-            bbox: &bbox,
-            kps: &kps,
-        };
+        let outputs = StrideOutputs { stride: 8.0, grid_w: 2, cls: &cls, obj: &obj, bbox: &bbox, kps: &kps };
         decode_stride(&outputs, 0.6, 1.0, &mut out);
         assert_eq!(out.len(), 1);
         let d = out[0];
@@ -399,15 +317,8 @@ mod tests {
 
     #[test]
     fn nms_keeps_the_best_of_overlapping_boxes() {
-        let face = |x: f32, score: f32| Detection {
-            bbox: [x, 0.0, 10.0, 10.0],
-            score,
-            landmarks: [[0.0; 2]; 5],
-        };
+        let face = |x: f32, score: f32| Detection { bbox: [x, 0.0, 10.0, 10.0], score, landmarks: [[0.0; 2]; 5] };
         let kept = nms(vec![face(0.0, 0.7), face(1.0, 0.9), face(50.0, 0.8)], 0.3);
-        assert_eq!(
-            kept.iter().map(|d| d.score).collect::<Vec<_>>(),
-            vec![0.9, 0.8]
-        );
+        assert_eq!(kept.iter().map(|d| d.score).collect::<Vec<_>>(), vec![0.9, 0.8]);
     }
 }

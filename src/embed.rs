@@ -71,12 +71,7 @@ impl Drop for Template {
 
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Template({} dims of {}, contents hidden)",
-            self.values.len(),
-            self.model
-        )
+        write!(f, "Template({} dims of {}, contents hidden)", self.values.len(), self.model)
     }
 }
 
@@ -95,14 +90,8 @@ pub(crate) struct Recognizer {
 impl Recognizer {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
         let bad = |reason: String| Error::manifest(entry.id.clone(), reason);
-        let alignment = entry
-            .alignment
-            .clone()
-            .ok_or_else(|| bad("an alignment template".into()))?;
-        let output = entry
-            .output
-            .clone()
-            .ok_or_else(|| bad("an output".into()))?;
+        let alignment = entry.alignment.clone().ok_or_else(|| bad("an alignment template".into()))?;
+        let output = entry.output.clone().ok_or_else(|| bad("an output".into()))?;
         let metric = entry.metric.ok_or_else(|| bad("a metric".into()))?;
         if session.inputs().len() != 1 || session.inputs()[0].name() != entry.input.name {
             return Err(bad(format!("one input named {:?}", entry.input.name)));
@@ -114,16 +103,9 @@ impl Recognizer {
         if let Some(shape) = session.inputs()[0].dtype().tensor_shape() {
             let dims: Vec<i64> = shape.iter().copied().collect();
             let manifest = entry.input.shape;
-            let agrees = dims.len() == 4
-                && dims
-                    .iter()
-                    .zip(manifest)
-                    .skip(1)
-                    .all(|(&d, m)| d < 0 || d == m);
+            let agrees = dims.len() == 4 && dims.iter().zip(manifest).skip(1).all(|(&d, m)| d < 0 || d == m);
             if !agrees {
-                return Err(bad(format!(
-                    "an input of shape {manifest:?}, the model says {dims:?}"
-                )));
+                return Err(bad(format!("an input of shape {manifest:?}, the model says {dims:?}")));
             }
         }
         Ok(Self {
@@ -160,12 +142,7 @@ impl Recognizer {
 
     /// Aligns the face, runs the recognizer (on the chip and, with `mirror`, its
     /// mirror image) and returns the template. `None` when the landmarks are degenerate.
-    pub(crate) fn embed(
-        &mut self,
-        pixels: &Pixels,
-        face: &Detection,
-        mirror: bool,
-    ) -> Result<Option<Template>> {
+    pub(crate) fn embed(&mut self, pixels: &Pixels, face: &Detection, mirror: bool) -> Result<Option<Template>> {
         let Some(to_chip) = self.alignment(face) else {
             return Ok(None);
         };
@@ -191,33 +168,20 @@ impl Recognizer {
             return Ok(None);
         }
         let id = self.entry.id.clone();
-        let output_name = self
-            .entry
-            .output
-            .as_ref()
-            .map(|o| o.name.clone())
-            .unwrap_or_default();
-        let tensor = TensorRef::from_array_view(([batch, 3, h, w], &input[..]))
-            .map_err(|e| Error::inference(&id, e))?;
+        let output_name = self.entry.output.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        let tensor =
+            TensorRef::from_array_view(([batch, 3, h, w], &input[..])).map_err(|e| Error::inference(&id, e))?;
         let outputs = self
             .session
             .run(ort::inputs![self.entry.input.name.as_str() => tensor])
             .map_err(|e| Error::inference(&id, e))?;
-        let value = outputs
-            .get(&output_name)
-            .ok_or_else(|| Error::inference(&id, format!("output {output_name} missing")))?;
-        let (_, data) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|e| Error::inference(&id, e))?;
+        let value =
+            outputs.get(&output_name).ok_or_else(|| Error::inference(&id, format!("output {output_name} missing")))?;
+        let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::inference(&id, e))?;
         if data.len() != batch * self.dims {
             return Err(Error::inference(
                 &id,
-                format!(
-                    "output of {} values, expected {} x {}",
-                    data.len(),
-                    batch,
-                    self.dims
-                ),
+                format!("output of {} values, expected {} x {}", data.len(), batch, self.dims),
             ));
         }
         if !data.iter().all(|v| v.is_finite()) {
@@ -227,10 +191,6 @@ impl Recognizer {
         for (i, v) in values.iter_mut().enumerate() {
             *v = (0..batch).map(|b| data[b * self.dims + i]).sum::<f32>() / batch as f32;
         }
-        Ok(Some(Template {
-            values,
-            metric: self.metric,
-            model: id,
-        }))
+        Ok(Some(Template { values, metric: self.metric, model: id }))
     }
 }

@@ -125,11 +125,7 @@ impl EngineBuilder<HasPolicy> {
         let info = self.models.describe();
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
-        let Models {
-            detector,
-            recognizer,
-            ..
-        } = self.models;
+        let Models { detector, recognizer, .. } = self.models;
         Ok(Engine {
             detector: Mutex::new(Detector::new(detector.entry, detector_session)?),
             recognizer: Mutex::new(Recognizer::new(recognizer.entry, recognizer_session)?),
@@ -170,11 +166,7 @@ impl std::fmt::Debug for CardReference {
             Acquisition::Face(_) => "template",
             Acquisition::Inconclusive(_) => "no template",
         };
-        write!(
-            f,
-            "CardReference({:?}, {state}, contents hidden)",
-            self.kind
-        )
+        write!(f, "CardReference({:?}, {state}, contents hidden)", self.kind)
     }
 }
 
@@ -205,10 +197,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field(
-                "models",
-                &self.info.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
-            )
+            .field("models", &self.info.iter().map(|m| m.id.as_str()).collect::<Vec<_>>())
             .field("policy", &self.policy)
             .field("mirror_averaging", &self.mirror_averaging)
             .finish()
@@ -228,10 +217,7 @@ impl Engine {
             models,
             state: NeedsPolicy,
             onnxruntime: None,
-            threading: Threading {
-                intra_threads: 1,
-                spinning: false,
-            },
+            threading: Threading { intra_threads: 1, spinning: false },
             mirror_averaging: true,
             _state: PhantomData,
         }
@@ -245,25 +231,18 @@ impl Engine {
 
     /// Computes the card's template once, for use with [`Engine::verify_reference`].
     pub fn card_reference(&self, card: &CardPhoto) -> Result<CardReference> {
-        Ok(CardReference {
-            acquired: self.acquire(&card.pixels, Side::Card)?,
-            kind: card.kind(),
-        })
+        Ok(CardReference { acquired: self.acquire(&card.pixels, Side::Card)?, kind: card.kind() })
     }
 
     /// Compares a prepared card reference with a live frame.
     pub fn verify_reference(&self, card: &CardReference, live: &LiveFrame) -> Result<Outcome> {
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => {
-                return Ok(Outcome::inconclusive(*reason, Method::Automatic))
-            }
+            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
         };
         let live_template = match self.acquire(&live.pixels, Side::Live)? {
             Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => {
-                return Ok(Outcome::inconclusive(reason, Method::Automatic))
-            }
+            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(reason, Method::Automatic)),
         };
         let score = compare::compare(card_template, &live_template)?;
         Ok(self.policy.decide(score, card.kind))
@@ -324,25 +303,15 @@ impl Engine {
 
 /// Size weighted by closeness to the frame's centre.
 fn prominence(face: &Detection, width: u32, height: u32) -> f32 {
-    let (cx, cy) = (
-        face.bbox[0] + face.bbox[2] / 2.0,
-        face.bbox[1] + face.bbox[3] / 2.0,
-    );
+    let (cx, cy) = (face.bbox[0] + face.bbox[2] / 2.0, face.bbox[1] + face.bbox[3] / 2.0);
     let (hw, hh) = (width as f32 / 2.0, height as f32 / 2.0);
     let off = ((cx - hw).powi(2) + (cy - hh).powi(2)).sqrt() / (hw * hw + hh * hh).sqrt();
     face.size() * (1.0 - off).clamp(0.0, 1.0)
 }
 
 /// One dominant face, or the reason there is none.
-fn choose_subject(
-    faces: &[Detection],
-    width: u32,
-    height: u32,
-) -> Result<&Detection, fn(Side) -> Reason> {
-    let mut ranked: Vec<(f32, &Detection)> = faces
-        .iter()
-        .map(|f| (prominence(f, width, height), f))
-        .collect();
+fn choose_subject(faces: &[Detection], width: u32, height: u32) -> Result<&Detection, fn(Side) -> Reason> {
+    let mut ranked: Vec<(f32, &Detection)> = faces.iter().map(|f| (prominence(f, width, height), f)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
     match ranked.as_slice() {
         [] => Err(Reason::NoFace),
@@ -363,11 +332,7 @@ mod tests {
 
     /// A face of side `size` centred at (cx, cy).
     fn face(cx: f32, cy: f32, size: f32) -> Detection {
-        Detection {
-            bbox: [cx - size / 2.0, cy - size / 2.0, size, size],
-            score: 0.9,
-            landmarks: [[0.0; 2]; 5],
-        }
+        Detection { bbox: [cx - size / 2.0, cy - size / 2.0, size, size], score: 0.9, landmarks: [[0.0; 2]; 5] }
     }
 
     #[test]
@@ -385,10 +350,7 @@ mod tests {
 
     #[test]
     fn comparable_faces_or_none_are_inconclusive() {
-        assert_eq!(
-            choose_subject(&[], 640, 480).unwrap_err()(Side::Live),
-            Reason::NoFace(Side::Live)
-        );
+        assert_eq!(choose_subject(&[], 640, 480).unwrap_err()(Side::Live), Reason::NoFace(Side::Live));
         let side_by_side = [face(240.0, 240.0, 100.0), face(400.0, 240.0, 95.0)];
         let reason = choose_subject(&side_by_side, 640, 480).unwrap_err()(Side::Card);
         assert_eq!(reason, Reason::MultipleFaces(Side::Card));

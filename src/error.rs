@@ -95,14 +95,12 @@ impl fmt::Display for Error {
                 "onnx runtime library {} could not be loaded: {reason} (run tools/setup.py or set HONNIN_ORT_LIB)",
                 path.display()
             ),
-            Self::Runtime { path: None, reason } => write!(
-                f,
-                "onnx runtime library not configured: {reason} (run tools/setup.py or set HONNIN_ORT_LIB)"
-            ),
-            Self::ModelIntegrity { model, expected, actual } => write!(
-                f,
-                "model {model} failed its integrity check: expected sha256 {expected}, found {actual}"
-            ),
+            Self::Runtime { path: None, reason } => {
+                write!(f, "onnx runtime library not configured: {reason} (run tools/setup.py or set HONNIN_ORT_LIB)")
+            }
+            Self::ModelIntegrity { model, expected, actual } => {
+                write!(f, "model {model} failed its integrity check: expected sha256 {expected}, found {actual}")
+            }
             Self::Manifest { context, reason } => write!(f, "model manifest ({context}): {reason}"),
             Self::Inference { model, reason } => write!(f, "model {model} could not be run: {reason}"),
             Self::Calibration { reason } => write!(f, "calibration: {reason}"),
@@ -127,24 +125,15 @@ impl std::error::Error for Error {
 
 impl Error {
     pub(crate) fn inference(model: &str, err: impl fmt::Display) -> Self {
-        Self::Inference {
-            model: model.to_owned(),
-            reason: err.to_string(),
-        }
+        Self::Inference { model: model.to_owned(), reason: err.to_string() }
     }
 
     pub(crate) fn manifest(context: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Manifest {
-            context: context.into(),
-            reason: reason.into(),
-        }
+        Self::Manifest { context: context.into(), reason: reason.into() }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        Self::Io { path: path.into(), source }
     }
 }
 

@@ -85,16 +85,13 @@ mod staff;
 
 pub use compare::Score;
 pub use decide::{
-    operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason,
-    ReferenceCalibration, Side, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+    operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason, ReferenceCalibration,
+    Side, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
 };
 pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;
 pub use embed::Template;
-pub use engine::{
-    Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, NeedsPolicy,
-    COMPARABLE_FACE_RATIO,
-};
+pub use engine::{Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, NeedsPolicy, COMPARABLE_FACE_RATIO};
 pub use error::{Error, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};

@@ -22,24 +22,14 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_bytes: 32 * 1024 * 1024,
-            max_width: 4096,
-            max_height: 4096,
-            max_pixels: 4096 * 3072,
-        }
+        Self { max_bytes: 32 * 1024 * 1024, max_width: 4096, max_height: 4096, max_pixels: 4096 * 3072 }
     }
 }
 
 impl Limits {
     /// No bounds at all. Only for trusted, offline data.
     pub fn no_limits() -> Self {
-        Self {
-            max_bytes: u64::MAX,
-            max_width: u32::MAX,
-            max_height: u32::MAX,
-            max_pixels: u64::MAX,
-        }
+        Self { max_bytes: u64::MAX, max_width: u32::MAX, max_height: u32::MAX, max_pixels: u64::MAX }
     }
 
     pub(crate) fn check_bytes(&self, len: usize) -> Result<()> {
@@ -49,11 +39,7 @@ impl Limits {
     pub(crate) fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         check("width", u64::from(self.max_width), u64::from(width))?;
         check("height", u64::from(self.max_height), u64::from(height))?;
-        check(
-            "pixels",
-            self.max_pixels,
-            u64::from(width) * u64::from(height),
-        )
+        check("pixels", self.max_pixels, u64::from(width) * u64::from(height))
     }
 }
 
@@ -70,34 +56,11 @@ mod tests {
 
     #[test]
     fn dimensions_over_any_bound_are_refused() {
-        let limits = Limits {
-            max_bytes: 10,
-            max_width: 100,
-            max_height: 50,
-            max_pixels: 4000,
-        };
+        let limits = Limits { max_bytes: 10, max_width: 100, max_height: 50, max_pixels: 4000 };
         assert!(limits.check_dimensions(100, 40).is_ok());
-        assert!(matches!(
-            limits.check_dimensions(101, 1),
-            Err(Error::LimitExceeded { limit: "width", .. })
-        ));
-        assert!(matches!(
-            limits.check_dimensions(1, 51),
-            Err(Error::LimitExceeded {
-                limit: "height",
-                ..
-            })
-        ));
-        assert!(matches!(
-            limits.check_dimensions(100, 41),
-            Err(Error::LimitExceeded {
-                limit: "pixels",
-                ..
-            })
-        ));
-        assert!(matches!(
-            limits.check_bytes(11),
-            Err(Error::LimitExceeded { limit: "bytes", .. })
-        ));
+        assert!(matches!(limits.check_dimensions(101, 1), Err(Error::LimitExceeded { limit: "width", .. })));
+        assert!(matches!(limits.check_dimensions(1, 51), Err(Error::LimitExceeded { limit: "height", .. })));
+        assert!(matches!(limits.check_dimensions(100, 41), Err(Error::LimitExceeded { limit: "pixels", .. })));
+        assert!(matches!(limits.check_bytes(11), Err(Error::LimitExceeded { limit: "bytes", .. })));
     }
 }

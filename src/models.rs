@@ -190,15 +190,10 @@ impl Models {
 
     /// As [`Models::from_dir`], choosing the detector and/or recognizer by manifest id
     /// instead of the manifest's defaults.
-    pub fn select(
-        dir: impl AsRef<Path>,
-        detector: Option<&str>,
-        recognizer: Option<&str>,
-    ) -> Result<Self> {
+    pub fn select(dir: impl AsRef<Path>, detector: Option<&str>, recognizer: Option<&str>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         let manifest_path = dir.join("manifest.json");
-        let text =
-            std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
         let manifest: ManifestFile = serde_json::from_str(&text)
             .map_err(|e| Error::manifest(manifest_path.display().to_string(), e.to_string()))?;
         if manifest.format != "honnin-models/1" {
@@ -218,10 +213,7 @@ impl Models {
             if entry.role != role {
                 return Err(Error::manifest(
                     id,
-                    format!(
-                        "a {role:?} model, but the manifest lists it as {:?}",
-                        entry.role
-                    ),
+                    format!("a {role:?} model, but the manifest lists it as {:?}", entry.role),
                 ));
             }
             entry.validate()?;
@@ -229,11 +221,7 @@ impl Models {
         };
         let detector = find(detector_id, Role::Detector)?.load(&dir)?;
         let recognizer = find(recognizer_id, Role::Recognizer)?.load(&dir)?;
-        Ok(Self {
-            detector,
-            recognizer,
-            dir,
-        })
+        Ok(Self { detector, recognizer, dir })
     }
 
     /// The loaded models, their verified hashes and licences.
@@ -264,12 +252,7 @@ impl Models {
 
     /// How the recognizer's alignment fits landmarks onto its template.
     pub fn alignment_fit(&self) -> AlignmentFit {
-        self.recognizer
-            .entry
-            .alignment
-            .as_ref()
-            .map(|a| a.fit)
-            .unwrap_or_default()
+        self.recognizer.entry.alignment.as_ref().map(|a| a.fit).unwrap_or_default()
     }
 
     /// Manifest id of the detector.
@@ -291,10 +274,7 @@ impl ModelEntry {
             return bad("sha256 as 64 hex digits".into());
         }
         if self.file.contains('/') || self.file.contains('\\') || self.file.starts_with('.') {
-            return bad(format!(
-                "a plain file name inside the model directory, got {:?}",
-                self.file
-            ));
+            return bad(format!("a plain file name inside the model directory, got {:?}", self.file));
         }
         let [_, channels, h, w] = self.input.shape;
         if channels != 3 {
@@ -311,9 +291,7 @@ impl ModelEntry {
                         alignment.size
                     ));
                 }
-                if !(16..=1024).contains(&alignment.size[0])
-                    || !(16..=1024).contains(&alignment.size[1])
-                {
+                if !(16..=1024).contains(&alignment.size[0]) || !(16..=1024).contains(&alignment.size[1]) {
                     return bad("an alignment size between 16 and 1024 pixels".into());
                 }
                 match &self.output {
@@ -336,29 +314,17 @@ impl ModelEntry {
                 }
                 match det.size {
                     DetectorInputSize::Fixed([fw, fh]) => {
-                        if i64::from(fw) != w
-                            || i64::from(fh) != h
-                            || fw == 0
-                            || fh == 0
-                            || fw > 4096
-                            || fh > 4096
-                        {
-                            return bad(
-                                "a fixed size equal to the input shape, at most 4096".into()
-                            );
+                        if i64::from(fw) != w || i64::from(fh) != h || fw == 0 || fh == 0 || fw > 4096 || fh > 4096 {
+                            return bad("a fixed size equal to the input shape, at most 4096".into());
                         }
                     }
                     DetectorInputSize::Dynamic { multiple, max_side } => {
                         if multiple == 0 || max_side < multiple || max_side > 4096 {
-                            return bad(
-                                "a dynamic size with 0 < multiple <= max_side <= 4096".into()
-                            );
+                            return bad("a dynamic size with 0 < multiple <= max_side <= 4096".into());
                         }
                     }
                 }
-                if !(0.0..=1.0).contains(&det.score_threshold)
-                    || !(0.0..=1.0).contains(&det.nms_iou)
-                {
+                if !(0.0..=1.0).contains(&det.score_threshold) || !(0.0..=1.0).contains(&det.nms_iou) {
                     return bad("score_threshold and nms_iou between 0 and 1".into());
                 }
             }
@@ -371,19 +337,12 @@ impl ModelEntry {
         let path = dir.join(&self.file);
         let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
         if meta.len() > MAX_MODEL_BYTES {
-            return Err(Error::manifest(
-                self.id.clone(),
-                format!("a model file of at most {MAX_MODEL_BYTES} bytes"),
-            ));
+            return Err(Error::manifest(self.id.clone(), format!("a model file of at most {MAX_MODEL_BYTES} bytes")));
         }
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let actual = hex(&Sha256::digest(&bytes));
         if !actual.eq_ignore_ascii_case(&self.sha256) {
-            return Err(Error::ModelIntegrity {
-                model: self.id.clone(),
-                expected: self.sha256.clone(),
-                actual,
-            });
+            return Err(Error::ModelIntegrity { model: self.id.clone(), expected: self.sha256.clone(), actual });
         }
         Ok(VerifiedModel { entry: self, bytes })
     }

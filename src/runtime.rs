@@ -39,65 +39,41 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
             _ => {
                 return Err(Error::Runtime {
                     path: None,
-                    reason: format!(
-                        "no library path given to the builder and {ORT_LIB_ENV} is not set"
-                    ),
+                    reason: format!("no library path given to the builder and {ORT_LIB_ENV} is not set"),
                 })
             }
         },
     };
-    let mut loaded = LOADED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((first, env)) = &*loaded {
-        let same = first == &path
-            || std::fs::canonicalize(first).ok() == std::fs::canonicalize(&path).ok();
+        let same = first == &path || std::fs::canonicalize(first).ok() == std::fs::canonicalize(&path).ok();
         if !same {
             // A second library would be ignored silently; say so instead.
             return Err(Error::Runtime {
                 path: Some(path),
-                reason: format!(
-                    "this process already loaded onnx runtime from {}",
-                    first.display()
-                ),
+                reason: format!("this process already loaded onnx runtime from {}", first.display()),
             });
         }
         return Ok(env.clone());
     }
     if !path.is_file() {
-        return Err(Error::Runtime {
-            path: Some(path),
-            reason: "no such file".into(),
-        });
+        return Err(Error::Runtime { path: Some(path), reason: "no such file".into() });
     }
-    let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime {
-        path: Some(path.clone()),
-        reason: e.to_string(),
-    };
+    let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
     let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
-    let env = builder
-        .with_name("honnin")
-        .with_telemetry(false)
-        .build()
-        .map_err(|e| runtime_err(&e))?;
+    let env = builder.with_name("honnin").with_telemetry(false).build().map_err(|e| runtime_err(&e))?;
     *loaded = Some((path, env.clone()));
     Ok(env)
 }
 
 /// Builds one session for a verified model, from its verified bytes.
-pub(crate) fn session(
-    env: &Environment,
-    model: &VerifiedModel,
-    threading: Threading,
-) -> Result<Session> {
+pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threading) -> Result<Session> {
     let id = &model.entry.id;
     let err = |e: &dyn std::fmt::Display| Error::inference(id, e);
     let mut builder = Session::builder(env).map_err(|e| err(&e))?;
     builder = builder
         .with_no_environment_execution_providers()
-        .and_then(|b| {
-            b.with_execution_providers([ep::CPU::default().with_arena_allocator(false).build()])
-        })
+        .and_then(|b| b.with_execution_providers([ep::CPU::default().with_arena_allocator(false).build()]))
         .and_then(|b| b.with_memory_pattern(false))
         .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::All))
         .and_then(|b| b.with_intra_threads(threading.intra_threads.max(1)))
@@ -105,7 +81,5 @@ pub(crate) fn session(
         .and_then(|b| b.with_intra_op_spinning(threading.spinning))
         .and_then(|b| b.with_inter_op_spinning(threading.spinning))
         .map_err(|e| err(&e))?;
-    builder
-        .commit_from_memory(&model.bytes)
-        .map_err(|e| err(&e))
+    builder.commit_from_memory(&model.bytes).map_err(|e| err(&e))
 }

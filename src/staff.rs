@@ -39,16 +39,10 @@ mod tests {
         for (j, d) in [
             (StaffJudgement::SamePerson, Decision::Match),
             (StaffJudgement::DifferentPerson, Decision::NoMatch),
-            (
-                StaffJudgement::Unsure,
-                Decision::Inconclusive(Reason::StaffUnsure),
-            ),
+            (StaffJudgement::Unsure, Decision::Inconclusive(Reason::StaffUnsure)),
         ] {
             let o = staff_visual_check(j);
-            assert_eq!(
-                (o.decision, o.method, o.score, o.threshold),
-                (d, Method::StaffVisual, None, None)
-            );
+            assert_eq!((o.decision, o.method, o.score, o.threshold), (d, Method::StaffVisual, None, None));
         }
     }
 }

@@ -14,11 +14,7 @@ pub fn ort_lib() -> PathBuf {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => root().join(".runtime/libonnxruntime.so.1.31.1"),
     };
-    assert!(
-        path.is_file(),
-        "ONNX Runtime not found at {}: run `python3 tools/setup.py` first",
-        path.display()
-    );
+    assert!(path.is_file(), "ONNX Runtime not found at {}: run `python3 tools/setup.py` first", path.display());
     path
 }
 
@@ -28,8 +24,7 @@ pub fn models_dir() -> PathBuf {
 
 /// The shared face data folder (`HONNIN_DATA`, default `../shared/data`).
 pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("HONNIN_DATA")
-        .map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    let dir = std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
     assert!(
         dir.join("lfw/images").is_dir(),
         "face data not found at {} (expected lfw/images inside): set HONNIN_DATA",
@@ -43,8 +38,7 @@ pub fn lfw_image(relative: &str) -> PathBuf {
 }
 
 pub fn calibration() -> Calibration {
-    Calibration::from_file(root().join("calibration/dlib-resnet-v1.json"))
-        .expect("committed calibration parses")
+    Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).expect("committed calibration parses")
 }
 
 /// The production configuration: default models, calibrated policy at FMR 1e-3, mirror averaging on.
@@ -64,8 +58,7 @@ pub fn engine() -> &'static Engine {
 pub fn reference_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let models =
-            Models::select(models_dir(), Some("yunet-2023mar-640"), None).expect("models verify");
+        let models = Models::select(models_dir(), Some("yunet-2023mar-640"), None).expect("models verify");
         Engine::builder(models)
             .onnxruntime(ort_lib())
             .mirror_averaging(false)
@@ -79,8 +72,7 @@ pub fn reference_engine() -> &'static Engine {
 pub fn lfw_pairs(file: &str) -> Vec<(String, String, bool)> {
     let path = data_dir().join("lfw").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let image =
-        |name: &str, n: &str| format!("images/{name}/{name}_{:04}.jpg", n.parse::<u32>().unwrap());
+    let image = |name: &str, n: &str| format!("images/{name}/{name}_{:04}.jpg", n.parse::<u32>().unwrap());
     text.lines()
         .skip(1)
         .filter_map(|line| {

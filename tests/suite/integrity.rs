@@ -1,1 +1,126 @@
+//! Models, runtime and calibration that are not what they claim are refused
+//! with typed errors before anything is run.
+
+use std::path::{Path, PathBuf};
+
+use honnin::{danger, Engine, Error, Metric, Models, Policy};
+
 use crate::common;
+
+/// A private copy of the model directory, removed on drop.
+pub struct ModelCopy(pub PathBuf);
+
+impl ModelCopy {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("honnin-test-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(common::models_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ModelCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn flip_one_byte(path: &Path, offset: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[offset] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_recognizer_with_one_flipped_byte_is_refused() {
+    let copy = ModelCopy::new("flip-recognizer");
+    let file = copy.path().join("dlib_face_recognition_resnet_model_v1.onnx");
+    flip_one_byte(&file, 11_000_000);
+    match Models::from_dir(copy.path()) {
+        Err(Error::ModelIntegrity { model, expected, actual }) => {
+            assert_eq!(model, "dlib-resnet-v1");
+            assert_eq!(expected, "737cba39ed3124f0962e7e7d70e04b728841fd07c141c54f09c7891075da699e");
+            assert_ne!(actual, expected);
+        }
+        other => panic!("expected an integrity error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_detector_with_one_flipped_byte_is_refused() {
+    let copy = ModelCopy::new("flip-detector");
+    flip_one_byte(&copy.path().join("yunet_s_dynamic.onnx"), 1000);
+    assert!(
+        matches!(Models::from_dir(copy.path()), Err(Error::ModelIntegrity { ref model, .. }) if model == "yunet-s-dynamic")
+    );
+    // The untouched copy next to it still loads: the check is not failing on everything.
+    assert!(Models::from_dir(common::models_dir()).is_ok());
+}
+
+#[test]
+fn a_missing_model_file_is_an_io_error_naming_the_file() {
+    let copy = ModelCopy::new("missing");
+    std::fs::remove_file(copy.path().join("yunet_s_dynamic.onnx")).unwrap();
+    match Models::from_dir(copy.path()) {
+        Err(Error::Io { path, .. }) => assert!(path.ends_with("yunet_s_dynamic.onnx")),
+        other => panic!("expected an io error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_calibration_for_another_recognizer_is_refused() {
+    let mut calibration = common::calibration();
+    calibration.recognizer_sha256 = "0".repeat(64);
+    let policy = Policy::default_from(&calibration).unwrap();
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
+    assert!(matches!(err, Error::Calibration { .. }), "{err}");
+}
+
+#[test]
+fn a_calibration_made_without_mirror_averaging_is_refused_for_an_engine_with_it() {
+    let mut calibration = common::calibration();
+    calibration.mirror_averaging = false;
+    let policy = Policy::default_from(&calibration).unwrap();
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
+    assert!(matches!(err, Error::Calibration { .. }), "{err}");
+}
+
+#[test]
+fn a_target_fmr_without_a_calibrated_point_is_refused() {
+    let err = Policy::from_calibration(&common::calibration(), 0.05).unwrap_err();
+    assert!(matches!(err, Error::Calibration { .. }), "{err}");
+    assert!(Policy::from_calibration(&common::calibration(), 1e-4).is_ok());
+}
+
+#[test]
+fn a_missing_onnx_runtime_library_is_a_typed_error_not_a_panic() {
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let err = Engine::builder(models)
+        .onnxruntime("/nonexistent/libonnxruntime.so.1.31.1")
+        .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Runtime { .. }), "{err}");
+}
+
+#[test]
+fn a_tampered_manifest_is_refused() {
+    let copy = ModelCopy::new("manifest");
+    let manifest = copy.path().join("manifest.json");
+    let text =
+        std::fs::read_to_string(&manifest).unwrap().replace("\"metric\": \"euclidean\"", "\"metric\": \"hamming\"");
+    std::fs::write(&manifest, text).unwrap();
+    assert!(matches!(Models::from_dir(copy.path()), Err(Error::Manifest { .. })));
+}

@@ -1,1 +1,54 @@
+//! Issue 2: at the committed default threshold (target FMR 1e-3, calibrated on
+//! View 1 DevTrain), LFW View 1 DevTest (500 genuine + 500 impostor pairs,
+//! identities disjoint from DevTrain) accepts at most 2 impostors and at least
+//! 88 % of genuine pairs, through the public verify path.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use honnin::{CardPhoto, CardReference, Decision, LiveFrame};
+
 use crate::common;
+
+#[test]
+fn devtest_pairs_at_the_default_threshold() {
+    let engine = common::engine();
+    let pairs = common::lfw_pairs("pairsDevTest.txt");
+    assert_eq!(pairs.len(), 1000);
+    // Each "card" image's reference is computed once and reused, as at a counter.
+    let references: Mutex<HashMap<String, std::sync::Arc<CardReference>>> = Mutex::new(HashMap::new());
+    let results: Mutex<Vec<(bool, Decision)>> = Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((a, b, same)) = pairs.get(i) else { break };
+                let cached = references.lock().unwrap().get(a).cloned();
+                let reference = match cached {
+                    Some(r) => r,
+                    None => {
+                        let card = CardPhoto::open(common::lfw_image(a)).unwrap();
+                        let r = std::sync::Arc::new(engine.card_reference(&card).unwrap());
+                        references.lock().unwrap().insert(a.clone(), r.clone());
+                        r
+                    }
+                };
+                let live = LiveFrame::open(common::lfw_image(b)).unwrap();
+                let outcome = engine.verify_reference(&reference, &live).unwrap();
+                results.lock().unwrap().push((*same, outcome.decision));
+            });
+        }
+    });
+    let results = results.into_inner().unwrap();
+    let genuine_accepted = results.iter().filter(|(same, d)| *same && *d == Decision::Match).count();
+    let impostors_accepted = results.iter().filter(|(same, d)| !*same && *d == Decision::Match).count();
+    let inconclusive = results.iter().filter(|(_, d)| matches!(d, Decision::Inconclusive(_))).count();
+    eprintln!(
+        "DevTest at FMR 1e-3 threshold: {genuine_accepted}/500 genuine accepted, \
+         {impostors_accepted}/500 impostors accepted, {inconclusive} inconclusive"
+    );
+    assert_eq!(results.len(), 1000);
+    assert!(impostors_accepted <= 2, "{impostors_accepted} impostor pairs accepted");
+    assert!(genuine_accepted >= 440, "only {genuine_accepted}/500 genuine pairs accepted (need 88 %)");
+}

@@ -1,1 +1,148 @@
+//! The pipeline on real faces: decisions, inconclusive reasons, EXIF, limits.
+
+use honnin::{Acquisition, CardPhoto, Decision, Error, Limits, LiveFrame, Method, Reason, Side};
+
 use crate::common;
+
+fn sample(name: &str) -> std::path::PathBuf {
+    common::root().join("samples").join(name)
+}
+
+/// Raw RGB of an image file, via the decoder under test's own crate (image).
+fn rgb_of(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let img = image::open(path).unwrap().to_rgb8();
+    (img.width(), img.height(), img.into_raw())
+}
+
+#[test]
+fn the_bundled_sample_matches_and_another_person_does_not() {
+    let engine = common::engine();
+    let card = CardPhoto::open(sample("astronaut_card.png")).unwrap();
+    let same = engine.verify(&card, &LiveFrame::open(sample("astronaut_live.jpg")).unwrap()).unwrap();
+    assert_eq!(same.decision, Decision::Match);
+    assert_eq!(same.method, Method::Automatic);
+    let (score, threshold) = (same.score.unwrap(), same.threshold.unwrap());
+    assert!(score.value < threshold.value);
+    assert_eq!(threshold.target_fmr, Some(1e-3));
+
+    let other = LiveFrame::open(common::lfw_image("images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+    let outcome = engine.verify(&card, &other).unwrap();
+    assert_eq!(outcome.decision, Decision::NoMatch);
+    assert!(outcome.score.unwrap().value > threshold.value);
+}
+
+#[test]
+fn a_card_reference_reused_across_frames_gives_the_same_outcome_as_verify() {
+    let engine = common::engine();
+    let card = CardPhoto::open(common::lfw_image("images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+    let reference = engine.card_reference(&card).unwrap();
+    assert!(reference.has_template());
+    for live in ["images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg", "images/Mick_Jagger/Mick_Jagger_0001.jpg"] {
+        let frame = LiveFrame::open(common::lfw_image(live)).unwrap();
+        let reused = engine.verify_reference(&reference, &frame).unwrap();
+        let fresh = engine.verify(&card, &frame).unwrap();
+        assert_eq!(reused, fresh);
+    }
+}
+
+#[test]
+fn a_frame_without_a_face_is_inconclusive_not_an_error() {
+    // The top-left corner of the astronaut photo: flag and wall, no face.
+    let (w, _, rgb) = rgb_of(&common::data_dir().join("portraits/skimage_astronaut.png"));
+    let (cw, ch) = (160u32, 120u32);
+    let crop: Vec<u8> = (0..ch).flat_map(|y| rgb[(y * w * 3) as usize..((y * w + cw) * 3) as usize].to_vec()).collect();
+    let frame = LiveFrame::from_rgb(cw, ch, crop).unwrap();
+    let card = CardPhoto::open(sample("astronaut_card.png")).unwrap();
+    let outcome = common::engine().verify(&card, &frame).unwrap();
+    assert_eq!(outcome.decision, Decision::Inconclusive(Reason::NoFace(Side::Live)));
+    assert_eq!((outcome.score, outcome.threshold), (None, None));
+}
+
+#[test]
+fn two_people_side_by_side_are_inconclusive() {
+    let (w1, h1, a) = rgb_of(&common::lfw_image("images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg"));
+    let (_, _, b) = rgb_of(&common::lfw_image("images/Mick_Jagger/Mick_Jagger_0001.jpg"));
+    // One 500x250 frame: two 250x250 portraits next to each other.
+    let mut frame = Vec::with_capacity((w1 * 2 * h1 * 3) as usize);
+    for y in 0..h1 as usize {
+        let row = w1 as usize * 3;
+        frame.extend_from_slice(&a[y * row..(y + 1) * row]);
+        frame.extend_from_slice(&b[y * row..(y + 1) * row]);
+    }
+    let frame = LiveFrame::from_rgb(w1 * 2, h1, frame).unwrap();
+    assert!(common::engine().detect(&frame).unwrap().len() >= 2);
+    match common::engine().template(&frame).unwrap() {
+        Acquisition::Inconclusive(reason) => assert_eq!(reason, Reason::MultipleFaces(Side::Live)),
+        Acquisition::Face(_) => panic!("two comparable faces must not pick a subject"),
+    }
+}
+
+#[test]
+fn exif_orientation_is_honoured() {
+    // Stored 640x480 sideways with EXIF orientation 6 (rotate 90 degrees clockwise to display).
+    let path = common::data_dir().join("spoof_samples/silent_face/image_T1.jpg");
+    let frame = LiveFrame::open(&path).unwrap();
+    assert_eq!(frame.dimensions(), (480, 640));
+    let faces = common::engine().detect(&frame).unwrap();
+    let face = faces.first().expect("an upright face after orientation");
+    let [left_eye, right_eye] = [face.landmarks[0], face.landmarks[1]];
+    let (dx, dy) = (right_eye[0] - left_eye[0], right_eye[1] - left_eye[1]);
+    assert!(dx > 3.0 * dy.abs(), "eyes should be level after orientation: dx {dx}, dy {dy}");
+}
+
+#[test]
+fn templates_do_not_print_their_contents() {
+    let frame = LiveFrame::open(sample("astronaut_live.jpg")).unwrap();
+    let Acquisition::Face(template) = common::engine().template(&frame).unwrap() else { panic!("no face") };
+    let shown = format!("{template:?}");
+    assert!(shown.contains("hidden"), "{shown}");
+    let first = format!("{}", template.dangerous_values()[0]);
+    assert!(!shown.contains(&first[..first.len().min(6)]), "{shown}");
+    let card = CardPhoto::open(sample("astronaut_card.png")).unwrap();
+    assert!(format!("{:?}", common::engine().card_reference(&card).unwrap()).contains("hidden"));
+}
+
+#[test]
+fn oversized_images_are_refused_from_the_header_before_decoding() {
+    // A PNG header claiming 30000 x 30000 pixels, with no pixel data behind it.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(&30000u32.to_be_bytes());
+    png.extend_from_slice(&30000u32.to_be_bytes());
+    png.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let crc = crc32(&png[12..]);
+    png.extend_from_slice(&crc.to_be_bytes());
+    // An IDAT chunk of junk, so a decoder gets past the header.
+    png.extend_from_slice(&[0, 0, 0, 4, b'I', b'D', b'A', b'T', 1, 2, 3, 4]);
+    let crc = crc32(&png[png.len() - 8..]);
+    png.extend_from_slice(&crc.to_be_bytes());
+    match LiveFrame::from_bytes(&png) {
+        Err(Error::LimitExceeded { limit: "width", max: 4096, actual: 30000 }) => {}
+        other => panic!("expected a width limit error, got {other:?}"),
+    }
+    let small = Limits { max_bytes: 1000, ..Limits::default() };
+    let bytes = std::fs::read(sample("astronaut_card.png")).unwrap();
+    assert!(matches!(
+        CardPhoto::from_bytes_with_limits(&bytes, &small),
+        Err(Error::LimitExceeded { limit: "bytes", .. })
+    ));
+}
+
+#[test]
+fn truncated_and_garbage_images_are_decode_errors() {
+    let bytes = std::fs::read(sample("astronaut_live.jpg")).unwrap();
+    for cut in [2, 20, 200, bytes.len() / 3] {
+        assert!(LiveFrame::from_bytes(&bytes[..cut]).is_err(), "truncated at {cut} decoded");
+    }
+    assert!(matches!(LiveFrame::from_bytes(b"GIF89a\x01\0\x01\0"), Err(Error::Decode { .. })));
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}

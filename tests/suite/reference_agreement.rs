@@ -9,19 +9,11 @@ use serde_json::Value;
 use crate::common;
 
 fn l2(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
 }
 
 #[test]
@@ -45,11 +37,7 @@ fn landmarks_embeddings_and_distances_match_the_reference() {
             .iter()
             .min_by(|a, b| l2(&a.bbox, &ref_box).total_cmp(&l2(&b.bbox, &ref_box)))
             .unwrap_or_else(|| panic!("{name}: no face detected"));
-        for (ours, theirs) in nearest
-            .landmarks
-            .iter()
-            .zip(item["kps"].as_array().unwrap())
-        {
+        for (ours, theirs) in nearest.landmarks.iter().zip(item["kps"].as_array().unwrap()) {
             let d = l2(ours, &floats(theirs));
             worst_landmark = worst_landmark.max(d);
             assert!(d <= 1.0, "{name}: landmark off by {d:.3} px");
@@ -69,17 +57,11 @@ fn landmarks_embeddings_and_distances_match_the_reference() {
     assert!(!pairs.is_empty());
     let mut worst_pair = 0f32;
     for pair in pairs {
-        let (a, b) = (
-            &templates[pair["a"].as_str().unwrap()],
-            &templates[pair["b"].as_str().unwrap()],
-        );
+        let (a, b) = (&templates[pair["a"].as_str().unwrap()], &templates[pair["b"].as_str().unwrap()]);
         let ours = engine.compare(a, b).unwrap().value;
         let d = (ours - pair["l2"].as_f64().unwrap() as f32).abs();
         worst_pair = worst_pair.max(d);
-        assert!(
-            d <= 0.03,
-            "pair {pair}: distance {ours:.4} differs by {d:.4}"
-        );
+        assert!(d <= 0.03, "pair {pair}: distance {ours:.4} differs by {d:.4}");
     }
     eprintln!(
         "reference agreement: worst landmark {worst_landmark:.3} px, worst embedding L2 {worst_embedding:.4}, \

@@ -11,8 +11,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::{
-    danger, operating_points, Acquisition, Calibration, Engine, LiveFrame, Metric, Models,
-    ReferenceCalibration, ReferenceKind, Score, Template, CALIBRATION_FORMAT,
+    danger, operating_points, Acquisition, Calibration, Engine, LiveFrame, Metric, Models, ReferenceCalibration,
+    ReferenceKind, Score, Template, CALIBRATION_FORMAT,
 };
 
 use crate::EngineArgs;
@@ -26,9 +26,7 @@ pub(crate) struct ImageId {
 
 impl ImageId {
     fn path(&self, lfw: &Path) -> PathBuf {
-        lfw.join("images")
-            .join(&self.name)
-            .join(format!("{}_{:04}.jpg", self.name, self.number))
+        lfw.join("images").join(&self.name).join(format!("{}_{:04}.jpg", self.name, self.number))
     }
 }
 
@@ -46,8 +44,7 @@ pub(crate) struct Pair {
 /// The header is either `N` (one set of N same then N different pairs) or
 /// `folds N` (folds, each N same then N different pairs).
 pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<usize> = lines
         .next()
@@ -61,63 +58,37 @@ pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         [f, n] => (*f, *n),
         _ => bail!("pairs header of one or two numbers"),
     };
-    let number = |s: &str| {
-        s.parse::<u32>()
-            .with_context(|| format!("image number {s:?}"))
-    };
+    let number = |s: &str| s.parse::<u32>().with_context(|| format!("image number {s:?}"));
     let mut pairs = Vec::with_capacity(folds * per_side * 2);
     for (i, line) in lines.enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (a, b, same) = match fields.as_slice() {
             [name, n1, n2] => (
-                ImageId {
-                    name: name.to_string(),
-                    number: number(n1)?,
-                },
-                ImageId {
-                    name: name.to_string(),
-                    number: number(n2)?,
-                },
+                ImageId { name: name.to_string(), number: number(n1)? },
+                ImageId { name: name.to_string(), number: number(n2)? },
                 true,
             ),
             [name1, n1, name2, n2] => (
-                ImageId {
-                    name: name1.to_string(),
-                    number: number(n1)?,
-                },
-                ImageId {
-                    name: name2.to_string(),
-                    number: number(n2)?,
-                },
+                ImageId { name: name1.to_string(), number: number(n1)? },
+                ImageId { name: name2.to_string(), number: number(n2)? },
                 false,
             ),
             _ => bail!("line {} of {}: 3 or 4 fields", i + 2, path.display()),
         };
         let fold = i / (2 * per_side);
         if same != ((i % (2 * per_side)) < per_side) {
-            bail!(
-                "line {} of {}: same/different pair out of the file's order",
-                i + 2,
-                path.display()
-            );
+            bail!("line {} of {}: same/different pair out of the file's order", i + 2, path.display());
         }
         pairs.push(Pair { fold, a, b, same });
     }
     if pairs.len() != folds * per_side * 2 {
-        bail!(
-            "{}: {} pairs, header promises {}",
-            path.display(),
-            pairs.len(),
-            folds * per_side * 2
-        );
+        bail!("{}: {} pairs, header promises {}", path.display(), pairs.len(), folds * per_side * 2);
     }
     Ok(pairs)
 }
 
 fn default_lfw() -> PathBuf {
-    std::env::var_os("HONNIN_DATA")
-        .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
-        .join("lfw")
+    std::env::var_os("HONNIN_DATA").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from).join("lfw")
 }
 
 /// Template of every image, computed by `jobs` engines in parallel.
@@ -143,8 +114,7 @@ pub(crate) fn templates(
                             return Ok(out);
                         }
                         let path = images[i].path(lfw);
-                        let frame = LiveFrame::open(&path)
-                            .with_context(|| format!("{}", path.display()))?;
+                        let frame = LiveFrame::open(&path).with_context(|| format!("{}", path.display()))?;
                         let template = match engine.template(&frame)? {
                             Acquisition::Face(t) => Some(t),
                             Acquisition::Inconclusive(_) => None,
@@ -154,10 +124,7 @@ pub(crate) fn templates(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked")))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked"))).collect()
     });
     let mut all: Vec<Option<Template>> = (0..images.len()).map(|_| None).collect();
     for r in results {
@@ -170,14 +137,9 @@ pub(crate) fn templates(
 
 /// Distinct images of `pairs`, and for each pair the indices of its two images.
 fn index_images(pairs: &[Pair]) -> (Vec<ImageId>, Vec<(usize, usize)>) {
-    let images: Vec<ImageId> = pairs
-        .iter()
-        .flat_map(|p| [p.a.clone(), p.b.clone()])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let index: HashMap<&ImageId, usize> =
-        images.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    let images: Vec<ImageId> =
+        pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect::<BTreeSet<_>>().into_iter().collect();
+    let index: HashMap<&ImageId, usize> = images.iter().enumerate().map(|(i, id)| (id, i)).collect();
     let idx = pairs.iter().map(|p| (index[&p.a], index[&p.b])).collect();
     (images, idx)
 }
@@ -216,13 +178,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let metric = engine.policy().metric();
     let calibrated = engine.policy().threshold(ReferenceKind::Colour);
     drop(engine);
-    let templates = templates(
-        &args.engine,
-        args.jobs,
-        &args.lfw,
-        &images,
-        &|a: &EngineArgs| a.engine(),
-    )?;
+    let templates = templates(&args.engine, args.jobs, &args.lfw, &images, &|a: &EngineArgs| a.engine())?;
     let failed_images = templates.iter().filter(|t| t.is_none()).count();
     let scored: Vec<Scored> = pairs
         .iter()
@@ -232,11 +188,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
                 (Some(ta), Some(tb)) => Some(score_of(ta, tb)?),
                 _ => None,
             };
-            Ok(Scored {
-                fold: p.fold,
-                same: p.same,
-                score,
-            })
+            Ok(Scored { fold: p.fold, same: p.same, score })
         })
         .collect::<Result<_>>()?;
     drop(templates);
@@ -251,16 +203,11 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         accuracies.push(accuracy(metric, &test, t));
     }
     let mean = accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64;
-    let sd = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
-        / accuracies.len().max(1) as f64)
-        .sqrt();
+    let sd = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len().max(1) as f64).sqrt();
     let genuine: Vec<&Scored> = scored.iter().filter(|s| s.same).collect();
     let impostor: Vec<&Scored> = scored.iter().filter(|s| !s.same).collect();
-    let accepted = |set: &[&Scored]| {
-        set.iter()
-            .filter(|s| s.score.is_some_and(|v| passes(metric, v, calibrated.value)))
-            .count()
-    };
+    let accepted =
+        |set: &[&Scored]| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, calibrated.value))).count();
     let (gen_acc, imp_acc) = (accepted(&genuine), accepted(&impostor));
     let pairs_without_face = scored.iter().filter(|s| s.score.is_none()).count();
     let report = serde_json::json!({
@@ -294,11 +241,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
             images.len(),
             failed_images
         );
-        println!(
-            "10-fold accuracy: {:.3} % +- {:.3}",
-            mean * 100.0,
-            sd * 100.0
-        );
+        println!("10-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
         println!(
             "at the calibrated threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors accepted",
             calibrated.value,
@@ -318,19 +261,12 @@ fn score_of(a: &Template, b: &Template) -> Result<f32> {
 }
 
 fn passes(metric: Metric, score: f32, threshold: f32) -> bool {
-    Score {
-        value: score,
-        metric,
-    }
-    .passes(threshold)
+    Score { value: score, metric }.passes(threshold)
 }
 
 /// Share of pairs decided correctly at `threshold`; a pair without a face counts as a non-match.
 fn accuracy(metric: Metric, pairs: &[&Scored], threshold: f32) -> f64 {
-    let correct = pairs
-        .iter()
-        .filter(|s| s.score.is_some_and(|v| passes(metric, v, threshold)) == s.same)
-        .count();
+    let correct = pairs.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, threshold)) == s.same).count();
     correct as f64 / pairs.len().max(1) as f64
 }
 
@@ -341,18 +277,12 @@ fn best_threshold(metric: Metric, pairs: &[&Scored]) -> f32 {
     let mut values: Vec<f32> = pairs.iter().filter_map(|s| s.score).collect();
     values.sort_by(f32::total_cmp);
     let candidates: Vec<f32> = values.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    let accuracies: Vec<f64> = candidates
-        .iter()
-        .map(|&t| accuracy(metric, pairs, t))
-        .collect();
+    let accuracies: Vec<f64> = candidates.iter().map(|&t| accuracy(metric, pairs, t)).collect();
     let best = accuracies.iter().copied().fold(f64::MIN, f64::max);
     let Some(first) = accuracies.iter().position(|&a| a == best) else {
         return 0.0;
     };
-    let run = accuracies[first..]
-        .iter()
-        .take_while(|&&a| a == best)
-        .count();
+    let run = accuracies[first..].iter().take_while(|&&a| a == best).count();
     (candidates[first] + candidates[first + run - 1]) / 2.0
 }
 
@@ -378,27 +308,16 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let pairs = read_pairs(&args.lfw.join("pairsDevTrain.txt"))?;
     let (images, _) = index_images(&pairs);
     let models = Models::from_dir(&args.engine.models)?;
-    let (recognizer, recognizer_sha256, metric) = (
-        models.recognizer_id().to_string(),
-        models.recognizer_sha256().to_string(),
-        models.metric(),
-    );
+    let (recognizer, recognizer_sha256, metric) =
+        (models.recognizer_id().to_string(), models.recognizer_sha256().to_string(), models.metric());
     let (detector, alignment_fit) = (models.detector_id().to_string(), models.alignment_fit());
     drop(models);
     // Scores are what is being measured, so no threshold may influence them:
     // the engines run with a placeholder policy that is never consulted.
-    let build = |a: &EngineArgs| {
-        a.build(
-            Models::from_dir(&a.models)?,
-            danger::uncalibrated_policy(metric, 0.0),
-        )
-    };
+    let build = |a: &EngineArgs| a.build(Models::from_dir(&a.models)?, danger::uncalibrated_policy(metric, 0.0));
     let templates = templates(&args.engine, args.jobs, &args.lfw, &images, &build)?;
-    let usable: Vec<(usize, &Template)> = templates
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
-        .collect();
+    let usable: Vec<(usize, &Template)> =
+        templates.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
     for (k, &(i, a)) in usable.iter().enumerate() {
         for &(j, b) in &usable[k + 1..] {
@@ -410,11 +329,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
             }
         }
     }
-    let subjects = usable
-        .iter()
-        .map(|&(i, _)| &images[i].name)
-        .collect::<BTreeSet<_>>()
-        .len();
+    let subjects = usable.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
     let points = operating_points(metric, &genuine, &impostor, &CALIBRATION_TARGETS);
     let calibration = Calibration {
         format: CALIBRATION_FORMAT.to_string(),
@@ -452,14 +367,8 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
 /// Writes to a temporary file beside `path` and renames it into place, so a
 /// failure never leaves a partial file.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
-    ));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
 }

@@ -27,11 +27,7 @@ const EXIT_ERROR: u8 = 3;
 const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser)]
-#[command(
-    name = "honnin",
-    version,
-    about = "On-device face verification: ID card photo vs live photo."
-)]
+#[command(name = "honnin", version, about = "On-device face verification: ID card photo vs live photo.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -103,17 +99,16 @@ impl EngineArgs {
     }
 
     pub(crate) fn calibration_path(&self, models: &Models) -> PathBuf {
-        self.calibration.clone().unwrap_or_else(|| {
-            Path::new("calibration").join(format!("{}.json", models.recognizer_id()))
-        })
+        self.calibration
+            .clone()
+            .unwrap_or_else(|| Path::new("calibration").join(format!("{}.json", models.recognizer_id())))
     }
 
     /// An engine with the calibrated policy.
     pub(crate) fn engine(&self) -> Result<Engine> {
         let models = Models::from_dir(&self.models).context("loading models")?;
         let path = self.calibration_path(&models);
-        let calibration =
-            Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
+        let calibration = Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
         let policy = Policy::from_calibration(&calibration, self.target_fmr)?;
         self.build(models, policy)
     }
@@ -134,9 +129,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
                 _ => ExitCode::from(EXIT_USAGE),
             };
         }
@@ -152,12 +145,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Verify {
-            card,
-            live,
-            json,
-            engine,
-        } => verify(&card, &live, json, &engine),
+        Command::Verify { card, live, json, engine } => verify(&card, &live, json, &engine),
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
@@ -172,11 +160,7 @@ fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<Exi
     let (word, reason, code) = match outcome.decision {
         Decision::Match => ("match", None, ExitCode::SUCCESS),
         Decision::NoMatch => ("no_match", None, ExitCode::from(EXIT_NO_MATCH)),
-        Decision::Inconclusive(r) => (
-            "inconclusive",
-            Some(reason_text(r)),
-            ExitCode::from(EXIT_INCONCLUSIVE),
-        ),
+        Decision::Inconclusive(r) => ("inconclusive", Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
     };
     if json {
         let value = serde_json::json!({
@@ -194,13 +178,8 @@ fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<Exi
             print!(": {r}");
         }
         if let (Some(s), Some(t)) = (outcome.score, outcome.threshold) {
-            let fmr = t
-                .target_fmr
-                .map_or("uncalibrated".to_string(), |f| format!("target FMR {f}"));
-            print!(
-                " (score {:.4} {:?}, threshold {:.4} at {fmr})",
-                s.value, s.metric, t.value
-            );
+            let fmr = t.target_fmr.map_or("uncalibrated".to_string(), |f| format!("target FMR {f}"));
+            print!(" (score {:.4} {:?}, threshold {:.4} at {fmr})", s.value, s.metric, t.value);
         }
         println!();
     }
