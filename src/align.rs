@@ -117,31 +117,45 @@ pub(crate) fn warp(
     height: u32,
     mut put: impl FnMut(usize, usize, [f32; 3]),
 ) -> bool {
-    let Some(to_image) = to_chip.inverse() else {
-        return false;
-    };
+    let Some(to_image) = to_chip.inverse() else { return false };
+    let [[a, b, c], [d, e, f]] = to_image.0;
     let (w, h) = (pixels.width() as i64, pixels.height() as i64);
+    let data = pixels.data();
+    let stride = w as usize * 3;
+    // Neighbours outside the image count as black (constant border).
     let fetch = |x: i64, y: i64| -> [f32; 3] {
         if x < 0 || y < 0 || x >= w || y >= h {
             [0.0; 3]
         } else {
-            let p = pixels.rgb(x as u32, y as u32);
-            [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
+            let i = y as usize * stride + x as usize * 3;
+            [f32::from(data[i]), f32::from(data[i + 1]), f32::from(data[i + 2])]
         }
     };
     for v in 0..height as usize {
+        let (row_x, row_y) = (b * v as f32 + c, e * v as f32 + f);
         for u in 0..width as usize {
-            let (x, y) = to_image.apply(u as f32, v as f32);
+            let (x, y) = (a * u as f32 + row_x, d * u as f32 + row_y);
             let mut rgb = [0f32; 3];
             if x > -1.0 && y > -1.0 && x < w as f32 && y < h as f32 {
                 let (x0, y0) = (x.floor(), y.floor());
                 let (fx, fy) = (x - x0, y - y0);
                 let (x0, y0) = (x0 as i64, y0 as i64);
-                let (a, b, c, d) = (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1));
-                for i in 0..3 {
-                    let top = a[i] * (1.0 - fx) + b[i] * fx;
-                    let bottom = c[i] * (1.0 - fx) + d[i] * fx;
-                    rgb[i] = top * (1.0 - fy) + bottom * fy;
+                if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                    // Interior: all four neighbours exist; read them in place.
+                    let i = y0 as usize * stride + x0 as usize * 3;
+                    let (top, bottom) = (&data[i..i + 6], &data[i + stride..i + stride + 6]);
+                    for k in 0..3 {
+                        let t = f32::from(top[k]) + (f32::from(top[k + 3]) - f32::from(top[k])) * fx;
+                        let m = f32::from(bottom[k]) + (f32::from(bottom[k + 3]) - f32::from(bottom[k])) * fx;
+                        rgb[k] = t + (m - t) * fy;
+                    }
+                } else {
+                    let (p, q, r, s) = (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1));
+                    for k in 0..3 {
+                        let t = p[k] * (1.0 - fx) + q[k] * fx;
+                        let m = r[k] * (1.0 - fx) + s[k] * fx;
+                        rgb[k] = t * (1.0 - fy) + m * fy;
+                    }
                 }
             }
             put(u, v, rgb);
@@ -176,6 +190,21 @@ mod tests {
     #[test]
     fn degenerate_landmarks_give_no_transform() {
         assert!(similarity(&[[3.0, 3.0]; 5], &TEMPLATE).is_none());
+    }
+
+    #[test]
+    fn warp_interpolates_inside_and_fades_to_black_at_the_border() {
+        // 2x2 image: grey levels 0, 100 / 200, 300 clipped to 255 in red only.
+        let data = vec![0, 0, 0, 100, 0, 0, 200, 0, 0, 250, 0, 0];
+        let pixels = Pixels::new(2, 2, data).unwrap();
+        // Chip pixel (u, v) samples image (u / 2, v / 2): a 2x upscale.
+        let half = Affine([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]);
+        let mut chip = [[0f32; 4]; 4];
+        assert!(warp(&pixels, &half, 4, 4, |u, v, rgb| chip[v][u] = rgb[0]));
+        assert_eq!(chip[0][0], 0.0);
+        assert!((chip[0][1] - 50.0).abs() < 1e-4); // halfway between 0 and 100
+        assert!((chip[1][1] - 137.5).abs() < 1e-4); // centre of all four
+        assert!((chip[0][3] - 50.0).abs() < 1e-4); // x = 1.5: half of 100, half of the black border
     }
 
     #[test]

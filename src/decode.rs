@@ -50,6 +50,11 @@ impl Pixels {
         [self.data[i], self.data[i + 1], self.data[i + 2]]
     }
 
+    /// The RGB bytes, row-major.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
     #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.data
@@ -162,7 +167,8 @@ fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixe
     use image::metadata::Orientation as O;
     let (w, h) = (src.width, src.height);
     // Maps a destination pixel to its source pixel.
-    let (dw, dh, map): (u32, u32, fn(u32, u32, u32, u32) -> (u32, u32)) = match orientation {
+    type SourceOf = fn(u32, u32, u32, u32) -> (u32, u32);
+    let (dw, dh, map): (u32, u32, SourceOf) = match orientation {
         O::NoTransforms => return Ok(src),
         O::FlipHorizontal => (w, h, |x, y, w, _| (w - 1 - x, y)),
         O::Rotate180 => (w, h, |x, y, w, h| (w - 1 - x, h - 1 - y)),

@@ -217,8 +217,8 @@ pub(crate) fn decode_stride(out: &StrideOutputs<'_>, threshold: f32, scale: f32,
     let s = out.stride;
     for (i, (&cls, &obj)) in out.cls.iter().zip(out.obj).enumerate() {
         let score = (cls.clamp(0.0, 1.0) * obj.clamp(0.0, 1.0)).sqrt();
-        if !(score >= threshold) {
-            continue; // also drops NaN
+        if score.is_nan() || score < threshold {
+            continue;
         }
         let (row, col) = ((i / out.grid_w) as f32, (i % out.grid_w) as f32);
         let b = &out.bbox[i * 4..i * 4 + 4];

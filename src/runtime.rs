@@ -70,16 +70,26 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
 pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threading) -> Result<Session> {
     let id = &model.entry.id;
     let err = |e: &dyn std::fmt::Display| Error::inference(id, e);
-    let mut builder = Session::builder(env).map_err(|e| err(&e))?;
+    // The CPU memory arena and memory-pattern planning keep large blocks alive
+    // across runs, holding stale face data; both are off so ONNX Runtime frees
+    // (and the allocator can reuse) its buffers after every run.
+    let mut builder = Session::builder(env)
+        .and_then(|b| b.with_no_environment_execution_providers().map_err(Into::into))
+        .map_err(|e| err(&e))?;
     builder = builder
-        .with_no_environment_execution_providers()
-        .and_then(|b| b.with_execution_providers([ep::CPU::default().with_arena_allocator(false).build()]))
-        .and_then(|b| b.with_memory_pattern(false))
-        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::All))
-        .and_then(|b| b.with_intra_threads(threading.intra_threads.max(1)))
-        .and_then(|b| b.with_inter_threads(1))
-        .and_then(|b| b.with_intra_op_spinning(threading.spinning))
-        .and_then(|b| b.with_inter_op_spinning(threading.spinning))
+        .with_execution_providers([ep::CPU::default().with_arena_allocator(false).build()])
+        .map_err(|e| err(&e))?
+        .with_memory_pattern(false)
+        .map_err(|e| err(&e))?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| err(&e))?
+        .with_intra_threads(threading.intra_threads.max(1))
+        .map_err(|e| err(&e))?
+        .with_inter_threads(1)
+        .map_err(|e| err(&e))?
+        .with_intra_op_spinning(threading.spinning)
+        .map_err(|e| err(&e))?
+        .with_inter_op_spinning(threading.spinning)
         .map_err(|e| err(&e))?;
     builder.commit_from_memory(&model.bytes).map_err(|e| err(&e))
 }

@@ -102,10 +102,11 @@ pub(crate) fn templates(
 ) -> Result<Vec<Option<Template>>> {
     let next = AtomicUsize::new(0);
     let jobs = jobs.clamp(1, 16);
-    let results: Vec<Result<Vec<(usize, Option<Template>)>>> = std::thread::scope(|scope| {
+    type Indexed = Vec<(usize, Option<Template>)>;
+    let results: Vec<Result<Indexed>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
-                scope.spawn(|| -> Result<Vec<(usize, Option<Template>)>> {
+                scope.spawn(|| -> Result<Indexed> {
                     let engine = build(args)?;
                     let mut out = Vec::new();
                     loop {
@@ -145,7 +146,7 @@ fn index_images(pairs: &[Pair]) -> (Vec<ImageId>, Vec<(usize, usize)>) {
 }
 
 /// Arguments of `honnin eval`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub(crate) struct EvalArgs {
     /// LFW folder (holding images/ and the pairs files).
     #[arg(long, default_value_os_t = default_lfw())]
@@ -172,6 +173,9 @@ struct Scored {
 
 pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
+    let mut engine_args = args.engine.clone();
+    engine_args.threads.get_or_insert(1);
+    let args = &EvalArgs { engine: engine_args, ..args.clone() };
     let pairs = read_pairs(&args.lfw.join(&args.pairs))?;
     let (images, idx) = index_images(&pairs);
     let engine = args.engine.engine()?;
@@ -287,7 +291,7 @@ fn best_threshold(metric: Metric, pairs: &[&Scored]) -> f32 {
 }
 
 /// Arguments of `honnin calibrate`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub(crate) struct CalibrateArgs {
     /// LFW folder (holding images/ and pairsDevTrain.txt).
     #[arg(long, default_value_os_t = default_lfw())]
@@ -305,6 +309,9 @@ pub(crate) struct CalibrateArgs {
 const CALIBRATION_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
 
 pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
+    let mut engine_args = args.engine.clone();
+    engine_args.threads.get_or_insert(1);
+    let args = &CalibrateArgs { engine: engine_args, ..args.clone() };
     let pairs = read_pairs(&args.lfw.join("pairsDevTrain.txt"))?;
     let (images, _) = index_images(&pairs);
     let models = Models::from_dir(&args.engine.models)?;

@@ -79,9 +79,9 @@ pub(crate) struct EngineArgs {
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
     pub(crate) onnxruntime: Option<PathBuf>,
-    /// Intra-op threads per model.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) threads: usize,
+    /// Intra-op threads per model (default: number of CPUs, at most 2).
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
     /// Do not average each face's template with its mirror image's.
     #[arg(long)]
     pub(crate) no_mirror: bool,
@@ -114,12 +114,12 @@ impl EngineArgs {
     }
 
     pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
-        Ok(Engine::builder(models)
-            .onnxruntime(self.onnxruntime_path())
-            .intra_threads(self.threads)
-            .mirror_averaging(!self.no_mirror)
-            .policy(policy)
-            .build()?)
+        let mut builder =
+            Engine::builder(models).onnxruntime(self.onnxruntime_path()).mirror_averaging(!self.no_mirror);
+        if let Some(threads) = self.threads {
+            builder = builder.intra_threads(threads);
+        }
+        Ok(builder.policy(policy).build()?)
     }
 }
 

@@ -1,0 +1,78 @@
+//! Stage and end-to-end timings on real faces.
+//!
+//! Needs `python3 tools/setup.py` (runtime and detector) and the shared face
+//! data (`../shared/data` or `HONNIN_DATA`). Run: `cargo bench --bench verify`.
+//!
+//! The card template is computed once, as at a counter; each end-to-end
+//! iteration detects, aligns and embeds the live image (with mirror averaging,
+//! the default) and compares.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use honnin::{Calibration, CardPhoto, Engine, LiveFrame, Models, Policy};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn data() -> PathBuf {
+    std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from)
+}
+
+fn engine(mirror: bool) -> Engine {
+    let models = Models::from_dir(root().join("models")).expect("models (run tools/setup.py)");
+    let mut calibration = Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+    // The policy only decides; timing is the same whichever threshold is used.
+    calibration.mirror_averaging = mirror;
+    let lib = std::env::var_os("HONNIN_ORT_LIB")
+        .map_or_else(|| root().join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from);
+    Engine::builder(models)
+        .onnxruntime(lib)
+        .mirror_averaging(mirror)
+        .policy(Policy::default_from(&calibration).unwrap())
+        .build()
+        .expect("engine")
+}
+
+/// A 640x480 camera-like frame: the bundled 640x640 live sample, cropped.
+fn frame_640x480() -> LiveFrame {
+    let img = image::open(root().join("samples/astronaut_live.jpg")).unwrap().to_rgb8();
+    let crop = image::imageops::crop_imm(&img, 0, 40, 640, 480).to_image();
+    LiveFrame::from_rgb(640, 480, crop.into_raw()).unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let lfw = data().join("lfw/images");
+    let live_250 = LiveFrame::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0002.jpg")).expect("LFW image");
+    let live_640 = frame_640x480();
+    let card = CardPhoto::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+
+    for mirror in [true, false] {
+        let engine = engine(mirror);
+        let reference = engine.card_reference(&card).unwrap();
+        let suffix = if mirror { "" } else { "_no_mirror" };
+        let face_250 = engine.detect(&live_250).unwrap()[0];
+        if mirror {
+            c.bench_function("detect_250x250", |b| b.iter(|| engine.detect(&live_250).unwrap()));
+            c.bench_function("detect_640x480", |b| b.iter(|| engine.detect(&live_640).unwrap()));
+            c.bench_function("align_150", |b| b.iter(|| assert!(engine.bench_align(&live_250, &face_250))));
+        }
+        c.bench_function(&format!("embed{suffix}"), |b| {
+            b.iter(|| engine.bench_embed(&live_250, &face_250).unwrap().unwrap())
+        });
+        c.bench_function(&format!("verify_250x250{suffix}"), |b| {
+            b.iter(|| engine.verify_reference(&reference, &live_250).unwrap())
+        });
+        c.bench_function(&format!("verify_640x480{suffix}"), |b| {
+            b.iter(|| engine.verify_reference(&reference, &live_640).unwrap())
+        });
+    }
+}
+
+criterion_group! {
+    name = verify;
+    config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(4));
+    targets = benches
+}
+criterion_main!(verify);
