@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import hashlib
 import json
 import sys
@@ -28,7 +29,9 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-SHARED = Path("/work/shared")
+ROOT = Path(__file__).resolve().parents[2]
+# The shared face data sits beside the project (override with HONNIN_DATA).
+DATA = Path(os.environ.get("HONNIN_DATA", ROOT.parent / "shared" / "data"))
 REFERENCE_SHA256 = "737cba39ed3124f0962e7e7d70e04b728841fd07c141c54f09c7891075da699e"
 CHIP = 150
 
@@ -75,10 +78,10 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rebuilt", default="/tmp/dlib_rebuilt.onnx")
     ap.add_argument("--reference",
-                    default=str(SHARED / "models/dlib_face_recognition_resnet_model_v1.onnx"))
-    ap.add_argument("--lfw", default=str(SHARED / "data/lfw"),
+                    default=str(ROOT / "models/dlib_face_recognition_resnet_model_v1.onnx"))
+    ap.add_argument("--lfw", default=str(DATA / "lfw"),
                     help="LFW root (image paths in the JSON are relative to it)")
-    ap.add_argument("--json", default=str(SHARED / "data/reference/lfw_yunet_dlib.json"))
+    ap.add_argument("--json", default=str(DATA / "reference/lfw_yunet_dlib.json"))
     ap.add_argument("--tol", type=float, default=1e-5)
     args = ap.parse_args()
 
