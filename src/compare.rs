@@ -27,15 +27,9 @@ impl Score {
 
 /// Scores two templates made by the same recognizer.
 pub(crate) fn compare(a: &Template, b: &Template) -> Result<Score> {
-    if a.model() != b.model() || a.len() != b.len() || a.metric() != b.metric() {
+    if a.pipeline() != b.pipeline() || a.len() != b.len() || a.metric() != b.metric() {
         return Err(Error::InvalidArgument {
-            reason: format!(
-                "templates of the same recognizer, got {} ({} dims) and {} ({} dims)",
-                a.model(),
-                a.len(),
-                b.model(),
-                b.len()
-            ),
+            reason: "templates made by the same pipeline (models, manifest settings, mirror averaging)".into(),
         });
     }
     let value = match a.metric() {

@@ -143,6 +143,11 @@ pub struct Calibration {
     pub mirror_averaging: bool,
     /// How landmarks were fitted onto the alignment template.
     pub alignment_fit: AlignmentFit,
+    /// Fingerprint of everything that shapes a score: both models' sha256,
+    /// their manifest settings (tensors, colour, normalisation, alignment,
+    /// metric, detector thresholds and sizes) and the mirror setting.
+    /// See [`Models::pipeline_sha256`](crate::Models::pipeline_sha256).
+    pub pipeline_sha256: String,
     /// Where the comparisons came from.
     pub dataset: String,
     /// The command that produced this file.
@@ -158,7 +163,8 @@ impl Calibration {
     /// Reads and parses a calibration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::Calibration { reason: "UTF-8 text".into() })?;
         Self::from_json(&text)
     }
 
@@ -186,7 +192,7 @@ pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targe
     };
     let mut imp: Vec<f32> = impostor.iter().copied().map(to_d).filter(|v| v.is_finite()).collect();
     imp.sort_by(f32::total_cmp);
-    let gen: Vec<f32> = genuine.iter().copied().map(to_d).collect();
+    let gen: Vec<f32> = genuine.iter().copied().map(to_d).filter(|v| v.is_finite()).collect();
     targets
         .iter()
         .filter(|_| !imp.is_empty())
@@ -195,7 +201,7 @@ pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targe
             let mut d = if allowed == 0 { imp[0] - 1e-6 } else { (imp[allowed - 1] + imp[allowed]) / 2.0 };
             // Ties at the boundary: step down until no more than `allowed` pass.
             while imp.partition_point(|&v| v <= d) > allowed {
-                d = f32::from_bits(d.to_bits() - 1).min(d - 1e-7);
+                d = d.next_down();
             }
             let accepted = imp.partition_point(|&v| v <= d) as u64;
             let rejected = gen.iter().filter(|&&g| g > d).count();
@@ -220,6 +226,7 @@ pub(crate) struct Binding {
     pub(crate) detector: String,
     pub(crate) mirror_averaging: bool,
     pub(crate) alignment_fit: AlignmentFit,
+    pub(crate) pipeline_sha256: String,
 }
 
 /// Decides match / no match from a score.
@@ -272,6 +279,7 @@ impl Policy {
                 detector: calibration.detector.clone(),
                 mirror_averaging: calibration.mirror_averaging,
                 alignment_fit: calibration.alignment_fit,
+                pipeline_sha256: calibration.pipeline_sha256.to_ascii_lowercase(),
             }),
         })
     }
@@ -335,6 +343,14 @@ mod tests {
         let p = &operating_points(Metric::Cosine, &[0.9], &impostor, &[0.02])[0];
         assert_eq!(p.impostors_accepted, 2);
         assert!(p.threshold < 0.499 && p.threshold > 0.498, "{}", p.threshold);
+    }
+
+    #[test]
+    fn zero_and_negative_ties_terminate() {
+        let p = &operating_points(Metric::Euclidean, &[0.0], &[0.0; 10], &[0.2])[0];
+        assert_eq!(p.impostors_accepted, 0);
+        let p = &operating_points(Metric::Cosine, &[1.0], &[5.0; 10], &[0.2])[0];
+        assert_eq!(p.impostors_accepted, 0);
     }
 
     #[test]

@@ -24,8 +24,9 @@ pub(crate) struct Pixels {
 
 impl Pixels {
     pub(crate) fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Self> {
-        let expected = (width as usize) * (height as usize) * 3;
-        if width == 0 || height == 0 || data.len() != expected {
+        let expected = (width as usize).checked_mul(height as usize).and_then(|n| n.checked_mul(3));
+        if width == 0 || height == 0 || Some(data.len()) != expected {
+            let expected = expected.map_or("more than addressable".to_string(), |n| n.to_string());
             let mut data = data;
             data.zeroize();
             return Err(Error::InvalidArgument {
@@ -102,7 +103,7 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     limits.check_dimensions(width, height)?;
     let mut image_limits = image::Limits::default();
     // Headroom for the decoder's own buffers: 16 bytes per pixel covers RGBA16.
-    image_limits.max_alloc = Some(u64::from(width) * u64::from(height) * 16 + (1 << 20));
+    image_limits.max_alloc = Some((u64::from(width) * u64::from(height)).saturating_mul(16).saturating_add(1 << 20));
     image_limits.max_image_width = Some(width);
     image_limits.max_image_height = Some(height);
     decoder.set_limits(image_limits).map_err(decode_err)?;
@@ -112,16 +113,49 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     orient(rgb, orientation)
 }
 
-/// A JPEG is complete when an end-of-image marker (FF D9) follows its last
-/// start-of-scan marker (FF DA). Entropy-coded data escapes FF bytes, so
-/// neither marker can occur inside it; markers inside an embedded EXIF
-/// thumbnail come before the main image's scans. The JPEG decoder would
-/// otherwise fill a truncated image with grey and return it as if whole.
+/// Whether a JPEG reaches its end-of-image marker. Walks the marker segments
+/// from the start (skipping each segment by its length, so markers inside an
+/// EXIF thumbnail are never seen) and the entropy-coded data after each scan
+/// (where FF is escaped as FF 00 and restart markers FF D0-D7 may occur).
+/// Bytes after the end marker (maker trailers) are allowed. The JPEG decoder
+/// would otherwise fill a truncated image with grey and return it as if whole.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
-    match (last(0xDA), last(0xD9)) {
-        (Some(scan), Some(end)) => end > scan,
-        _ => false,
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        // Find the next marker, skipping fill bytes.
+        while i < bytes.len() && bytes[i] != 0xFF {
+            i += 1;
+        }
+        while i < bytes.len() && bytes[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else { return false };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {
+                let Some(len) = bytes.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+                    return false;
+                };
+                if len < 2 {
+                    return false;
+                }
+                i += len;
+                if marker == 0xDA {
+                    // Entropy-coded data runs until a marker other than FF 00 or a restart.
+                    while i + 1 < bytes.len() {
+                        if bytes[i] == 0xFF && bytes[i + 1] != 0x00 && !(0xD0..=0xD7).contains(&bytes[i + 1]) {
+                            break;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -190,10 +224,23 @@ fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixe
     Pixels::new(dw, dh, out)
 }
 
+/// Reads at most `max_bytes` from a file; longer files (and endless ones such as
+/// pipes or device files) are refused with [`Error::LimitExceeded`].
+pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let hint = file.metadata().map(|m| m.len().min(max_bytes)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        bytes.zeroize();
+        return Err(Error::LimitExceeded { limit: "bytes", max: max_bytes, actual: max_bytes.saturating_add(1) });
+    }
+    Ok(bytes)
+}
+
 pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    limits.check_bytes(usize::try_from(meta.len()).unwrap_or(usize::MAX))?;
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    read_bounded(path, limits.max_bytes)
 }
 
 /// Whether a card's reference photo is in colour or monochrome.
@@ -338,11 +385,18 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_completeness_needs_an_end_marker_after_the_last_scan() {
-        assert!(jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00, 0xFF, 0xD9]));
-        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00]));
-        // An end marker only inside a thumbnail, before the scan, does not count.
-        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 1, 2]));
+    fn jpeg_completeness_needs_an_end_marker_after_the_scan() {
+        let scan = [0xFF, 0xDA, 0, 2];
+        let whole = [&[0xFF, 0xD8][..], &scan, &[1, 0xFF, 0x00, 0xFF, 0xD0, 2, 0xFF, 0xD9]].concat();
+        assert!(jpeg_is_complete(&whole));
+        assert!(!jpeg_is_complete(&whole[..whole.len() - 2]));
+        // An end marker inside an APP1 segment (a thumbnail) does not count.
+        let app1 = [0xFF, 0xE1, 0, 4, 0xFF, 0xD9];
+        let truncated = [&[0xFF, 0xD8][..], &app1, &scan, &[1, 2]].concat();
+        assert!(!jpeg_is_complete(&truncated));
+        // A trailer after the end marker, even one holding FF DA, is fine.
+        let trailer = [&whole[..], &[0xFF, 0xDA, 9, 9]].concat();
+        assert!(jpeg_is_complete(&trailer));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::decode::Pixels;
 use crate::error::{Error, Result};
@@ -92,11 +92,13 @@ impl Detector {
     /// All faces above the score threshold, after non-maximum suppression, best first.
     pub(crate) fn detect(&mut self, pixels: &Pixels) -> Result<Vec<Detection>> {
         let geo = geometry(self.spec.size, pixels.width(), pixels.height());
+        let (step_x, step_y) = geo.step(pixels.width(), pixels.height());
+        let to_frame = ToFrame { step_x, step_y };
         let tensor = self.fill_input(pixels, &geo);
         let id = self.entry.id.clone();
         let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
         let input = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| Error::inference(&id, e))?;
-        let outputs = self
+        let mut outputs = self
             .session
             .run(ort::inputs![self.entry.input.name.as_str() => input])
             .map_err(|e| Error::inference(&id, e))?;
@@ -122,9 +124,18 @@ impl Detector {
             decode_stride(
                 &StrideOutputs { stride: stride as f32, grid_w, cls, obj, bbox, kps },
                 self.spec.score_threshold,
-                geo.scale,
+                to_frame,
                 &mut candidates,
             );
+        }
+        // Boxes and landmarks sit in ONNX Runtime's output buffers: wipe them
+        // before ONNX Runtime frees them.
+        for name in output_names(&self.spec.strides) {
+            if let Some(value) = outputs.get_mut(&name) {
+                if let Ok((_, data)) = value.try_extract_tensor_mut::<f32>() {
+                    data.zeroize();
+                }
+            }
         }
         Ok(nms(candidates, self.spec.nms_iou))
     }
@@ -140,7 +151,7 @@ impl Detector {
         };
         let (mean, scale) = (self.entry.input.mean, self.entry.input.scale);
         let identity = geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
-        let (sx, sy) = (pixels.width() as f32 / geo.scaled_w as f32, pixels.height() as f32 / geo.scaled_h as f32);
+        let (sx, sy) = geo.step(pixels.width(), pixels.height());
         for y in 0..geo.scaled_h {
             for x in 0..geo.scaled_w {
                 let rgb = if identity {
@@ -160,15 +171,18 @@ impl Detector {
     }
 }
 
+fn output_names(strides: &[u32]) -> impl Iterator<Item = String> + '_ {
+    strides.iter().flat_map(|s| ["cls", "obj", "bbox", "kps"].map(|k| format!("{k}_{s}")))
+}
+
 /// Bilinear sample with coordinates clamped to the image (for resizing).
 fn sample_bilinear(pixels: &Pixels, x: f32, y: f32) -> [f32; 3] {
-    let max_x = (pixels.width() - 1) as f32;
-    let max_y = (pixels.height() - 1) as f32;
-    let (x, y) = (x.clamp(0.0, max_x), y.clamp(0.0, max_y));
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as u32, y0 as u32);
-    let (x1, y1) = ((x0 + 1).min(max_x as u32), (y0 + 1).min(max_y as u32));
+    let (max_x, max_y) = (pixels.width() - 1, pixels.height() - 1);
+    let (x, y) = (x.max(0.0), y.max(0.0));
+    // Clamp in integers: a float near 2^24 could round past the last pixel.
+    let (x0, y0) = ((x.floor() as u32).min(max_x), (y.floor() as u32).min(max_y));
+    let (fx, fy) = ((x - x0 as f32).clamp(0.0, 1.0), (y - y0 as f32).clamp(0.0, 1.0));
+    let (x1, y1) = ((x0 + 1).min(max_x), (y0 + 1).min(max_y));
     let (a, b, c, d) = (pixels.rgb(x0, y0), pixels.rgb(x1, y0), pixels.rgb(x0, y1), pixels.rgb(x1, y1));
     let mut out = [0f32; 3];
     for i in 0..3 {
@@ -212,8 +226,36 @@ pub(crate) struct StrideOutputs<'a> {
     pub(crate) kps: &'a [f32],
 }
 
+impl InputGeometry {
+    /// Frame pixels per tensor pixel, per axis.
+    fn step(&self, frame_w: u32, frame_h: u32) -> (f32, f32) {
+        (frame_w as f32 / self.scaled_w as f32, frame_h as f32 / self.scaled_h as f32)
+    }
+}
+
+/// Tensor-to-frame mapping: with pixel centres at half-integers, tensor
+/// coordinate t maps to frame coordinate (t + 0.5) * step - 0.5, lengths scale by step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ToFrame {
+    pub(crate) step_x: f32,
+    pub(crate) step_y: f32,
+}
+
+impl ToFrame {
+    #[cfg(test)]
+    pub(crate) const IDENTITY: ToFrame = ToFrame { step_x: 1.0, step_y: 1.0 };
+
+    fn x(&self, t: f32) -> f32 {
+        (t + 0.5) * self.step_x - 0.5
+    }
+
+    fn y(&self, t: f32) -> f32 {
+        (t + 0.5) * self.step_y - 0.5
+    }
+}
+
 /// Turns one stride's anchors into candidate faces in frame coordinates.
-pub(crate) fn decode_stride(out: &StrideOutputs<'_>, threshold: f32, scale: f32, into: &mut Vec<Detection>) {
+pub(crate) fn decode_stride(out: &StrideOutputs<'_>, threshold: f32, to_frame: ToFrame, into: &mut Vec<Detection>) {
     let s = out.stride;
     for (i, (&cls, &obj)) in out.cls.iter().zip(out.obj).enumerate() {
         let score = (cls.clamp(0.0, 1.0) * obj.clamp(0.0, 1.0)).sqrt();
@@ -230,10 +272,10 @@ pub(crate) fn decode_stride(out: &StrideOutputs<'_>, threshold: f32, scale: f32,
         let h = b[3].clamp(-20.0, 20.0).exp() * s;
         let mut landmarks = [[0f32; 2]; 5];
         for (j, l) in landmarks.iter_mut().enumerate() {
-            *l = [(k[2 * j] + col) * s / scale, (k[2 * j + 1] + row) * s / scale];
+            *l = [to_frame.x((k[2 * j] + col) * s), to_frame.y((k[2 * j + 1] + row) * s)];
         }
         let detection = Detection {
-            bbox: [(cx - w / 2.0) / scale, (cy - h / 2.0) / scale, w / scale, h / scale],
+            bbox: [to_frame.x(cx - w / 2.0), to_frame.y(cy - h / 2.0), w * to_frame.step_x, h * to_frame.step_y],
             score,
             landmarks,
         };
@@ -283,6 +325,11 @@ mod tests {
         let g = geometry(dynamic, 1280, 720);
         assert_eq!((g.tensor_w, g.tensor_h, g.scaled_w, g.scaled_h), (640, 384, 640, 360));
         assert!((g.scale - 0.5).abs() < 1e-6);
+        // Half-pixel centres: tensor pixel 0 covers frame pixels 0 and 1, centred at 0.5.
+        let (sx, sy) = g.step(1280, 720);
+        let to_frame = ToFrame { step_x: sx, step_y: sy };
+        assert_eq!((to_frame.x(0.0), to_frame.y(0.0)), (0.5, 0.5));
+        assert_eq!(to_frame.x(-0.5), -0.5);
     }
 
     #[test]
@@ -306,7 +353,7 @@ mod tests {
         kps[21] = 0.75;
         let mut out = Vec::new();
         let outputs = StrideOutputs { stride: 8.0, grid_w: 2, cls: &cls, obj: &obj, bbox: &bbox, kps: &kps };
-        decode_stride(&outputs, 0.6, 1.0, &mut out);
+        decode_stride(&outputs, 0.6, ToFrame::IDENTITY, &mut out);
         assert_eq!(out.len(), 1);
         let d = out[0];
         assert!((d.score - 0.9).abs() < 1e-6);

@@ -103,6 +103,7 @@ impl EngineBuilder<HasPolicy> {
                 detector: self.models.detector.entry.id.clone(),
                 mirror_averaging: self.mirror_averaging,
                 alignment_fit: self.models.alignment_fit(),
+                pipeline_sha256: self.models.pipeline_sha256(self.mirror_averaging),
             };
             if binding != &wanted {
                 return Err(Error::Calibration {
@@ -123,6 +124,7 @@ impl EngineBuilder<HasPolicy> {
                 ),
             });
         }
+        let pipeline = self.models.pipeline_sha256(self.mirror_averaging);
         let env = runtime::environment(self.onnxruntime.as_deref())?;
         let info = self.models.describe();
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
@@ -130,7 +132,12 @@ impl EngineBuilder<HasPolicy> {
         let Models { detector, recognizer, .. } = self.models;
         Ok(Engine {
             detector: Mutex::new(Detector::new(detector.entry, detector_session)?),
-            recognizer: Mutex::new(Recognizer::new(recognizer.entry, recognizer_session)?),
+            recognizer: Mutex::new(Recognizer::new(
+                recognizer.entry,
+                recognizer_session,
+                if self.mirror_averaging { 2 } else { 1 },
+                &pipeline,
+            )?),
             policy,
             mirror_averaging: self.mirror_averaging,
             info,
@@ -140,8 +147,8 @@ impl EngineBuilder<HasPolicy> {
 
 fn describe(b: &Binding) -> String {
     format!(
-        "recognizer sha256 {}, detector {}, mirror averaging {}, alignment fit {:?}",
-        b.recognizer_sha256, b.detector, b.mirror_averaging, b.alignment_fit
+        "recognizer sha256 {}, detector {}, mirror averaging {}, alignment fit {:?}, pipeline sha256 {}",
+        b.recognizer_sha256, b.detector, b.mirror_averaging, b.alignment_fit, b.pipeline_sha256
     )
 }
 

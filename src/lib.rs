@@ -2,8 +2,10 @@
 //!
 //! honnin compares the face photo stored on an ID card with a live image of the
 //! person at the counter and returns a calibrated decision, entirely on the
-//! device. It never sends, stores or logs biometric data, and it wipes pixel
-//! buffers, face chips and templates as soon as they are no longer needed.
+//! device. It never sends, stores or logs biometric data. It wipes its own
+//! pixel buffers, face chips, model inputs, model outputs and templates when
+//! they are dropped (ONNX Runtime's internal intermediate buffers are outside
+//! its reach; see the README).
 //!
 //! ## Data flow
 //!
@@ -44,8 +46,8 @@
 //!
 //! ## Thresholds
 //!
-//! There is no built-in threshold (dlib's customary 0.6 accepts about 0.7 % of
-//! impostors on LFW). A [`Policy`] names a target false-match rate and reads the
+//! There is no built-in threshold (dlib's customary 0.6 accepts about 1 % of
+//! impostor pairs on LFW View 1 DevTrain). A [`Policy`] names a target false-match rate and reads the
 //! threshold from a [`Calibration`] file, which records the recognizer's sha256,
 //! detector and mirror setting it was measured with; [`EngineBuilder::build`]
 //! refuses a calibration made for another pipeline.

@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 /// Largest model file accepted (the dlib recognizer is 22 MB).
 const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Largest manifest or calibration file accepted.
+pub(crate) const MAX_TEXT_BYTES: u64 = 1024 * 1024;
+
 /// How two templates are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,7 +196,9 @@ impl Models {
     pub fn select(dir: impl AsRef<Path>, detector: Option<&str>, recognizer: Option<&str>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         let manifest_path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let bytes = crate::decode::read_bounded(&manifest_path, MAX_TEXT_BYTES)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| Error::manifest(manifest_path.display().to_string(), "UTF-8 text"))?;
         let manifest: ManifestFile = serde_json::from_str(&text)
             .map_err(|e| Error::manifest(manifest_path.display().to_string(), e.to_string()))?;
         if manifest.format != "honnin-models/1" {
@@ -250,6 +255,32 @@ impl Models {
         &self.recognizer.entry.sha256
     }
 
+    /// Fingerprint (sha256, hex) of everything that shapes a comparison score:
+    /// both models' file hashes, the manifest settings that govern how they
+    /// are fed and read (tensors, colour order, normalisation, alignment
+    /// template and fit, output, metric, detector sizes and thresholds), and
+    /// whether templates average the mirror image. Calibrations and templates
+    /// carry it; a policy or template from another pipeline is refused.
+    pub fn pipeline_sha256(&self, mirror_averaging: bool) -> String {
+        let settings = |e: &ModelEntry| {
+            serde_json::json!({
+                "sha256": e.sha256.to_ascii_lowercase(),
+                "input": { "name": e.input.name, "shape": e.input.shape, "colour": e.input.colour,
+                           "mean": e.input.mean, "scale": e.input.scale },
+                "output": e.output.as_ref().map(|o| (&o.name, o.shape)),
+                "alignment": e.alignment.as_ref().map(|a| (a.size, a.template, a.fit)),
+                "metric": e.metric,
+                "detector": e.detector.as_ref().map(|d| (&d.kind, &d.strides, d.size, d.score_threshold, d.nms_iou)),
+            })
+        };
+        let canonical = serde_json::json!({
+            "detector": settings(&self.detector.entry),
+            "recognizer": settings(&self.recognizer.entry),
+            "mirror_averaging": mirror_averaging,
+        });
+        hex(&Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
     /// How the recognizer's alignment fits landmarks onto its template.
     pub fn alignment_fit(&self) -> AlignmentFit {
         self.recognizer.entry.alignment.as_ref().map(|a| a.fit).unwrap_or_default()
@@ -275,6 +306,9 @@ impl ModelEntry {
         }
         if self.file.contains('/') || self.file.contains('\\') || self.file.starts_with('.') {
             return bad(format!("a plain file name inside the model directory, got {:?}", self.file));
+        }
+        if !self.input.mean.iter().chain(&self.input.scale).all(|v| v.is_finite()) {
+            return bad("finite mean and scale values".into());
         }
         let [_, channels, h, w] = self.input.shape;
         if channels != 3 {
@@ -335,11 +369,7 @@ impl ModelEntry {
     /// Reads the file and checks its sha256; the bytes are kept for ONNX Runtime.
     fn load(self, dir: &Path) -> Result<VerifiedModel> {
         let path = dir.join(&self.file);
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if meta.len() > MAX_MODEL_BYTES {
-            return Err(Error::manifest(self.id.clone(), format!("a model file of at most {MAX_MODEL_BYTES} bytes")));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let bytes = crate::decode::read_bounded(&path, MAX_MODEL_BYTES)?;
         let actual = hex(&Sha256::digest(&bytes));
         if !actual.eq_ignore_ascii_case(&self.sha256) {
             return Err(Error::ModelIntegrity { model: self.id.clone(), expected: self.sha256.clone(), actual });

@@ -44,10 +44,13 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
             }
         },
     };
+    // An absolute, resolved path: ONNX Runtime must load exactly the file that
+    // was named (a bare or relative name would be searched for elsewhere).
+    let path =
+        std::fs::canonicalize(&path).map_err(|e| Error::Runtime { path: Some(path.clone()), reason: e.to_string() })?;
     let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((first, env)) = &*loaded {
-        let same = first == &path || std::fs::canonicalize(first).ok() == std::fs::canonicalize(&path).ok();
-        if !same {
+        if first != &path {
             // A second library would be ignored silently; say so instead.
             return Err(Error::Runtime {
                 path: Some(path),
@@ -61,7 +64,11 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
     }
     let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
     let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
-    let env = builder.with_name("honnin").with_telemetry(false).build().map_err(|e| runtime_err(&e))?;
+    // ONNX Runtime's default logger writes to stderr; the library never prints,
+    // so its messages are dropped (failures still arrive as errors).
+    let silent: ort::logging::LoggerFunction = std::sync::Arc::new(|_, _, _, _, _| {});
+    let env =
+        builder.with_name("honnin").with_telemetry(false).with_logger(silent).build().map_err(|e| runtime_err(&e))?;
     *loaded = Some((path, env.clone()));
     Ok(env)
 }

@@ -124,3 +124,24 @@ fn a_tampered_manifest_is_refused() {
     std::fs::write(&manifest, text).unwrap();
     assert!(matches!(Models::from_dir(copy.path()), Err(Error::Manifest { .. })));
 }
+
+#[test]
+fn templates_from_different_pipelines_do_not_compare() {
+    use honnin::{Acquisition, LiveFrame};
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let no_mirror = Engine::builder(models)
+        .onnxruntime(common::ort_lib())
+        .mirror_averaging(false)
+        .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+        .build()
+        .unwrap();
+    let frame = LiveFrame::open(common::root().join("samples/astronaut_live.jpg")).unwrap();
+    let (Acquisition::Face(a), Acquisition::Face(b)) =
+        (common::engine().template(&frame).unwrap(), no_mirror.template(&frame).unwrap())
+    else {
+        panic!("no face")
+    };
+    assert!(matches!(a.compare(&b), Err(Error::InvalidArgument { .. })));
+    // Same pipeline: compares, and a template against itself scores 0.
+    assert_eq!(a.compare(&a).unwrap().value, 0.0);
+}

@@ -58,8 +58,11 @@ pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         [f, n] => (*f, *n),
         _ => bail!("pairs header of one or two numbers"),
     };
+    if folds == 0 || per_side == 0 || folds > 1000 || per_side > 1_000_000 {
+        bail!("pairs header: 1 to 1000 folds of 1 to 1,000,000 pairs per side");
+    }
     let number = |s: &str| s.parse::<u32>().with_context(|| format!("image number {s:?}"));
-    let mut pairs = Vec::with_capacity(folds * per_side * 2);
+    let mut pairs = Vec::new();
     for (i, line) in lines.enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (a, b, same) = match fields.as_slice() {
@@ -197,6 +200,9 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     drop(templates);
     let folds = scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1);
+    if folds < 2 {
+        bail!("{} has {folds} fold; k-fold accuracy needs at least 2 (use pairs.txt)", args.pairs);
+    }
     let mut accuracies = Vec::new();
     let mut fold_thresholds = Vec::new();
     for f in 0..folds {
@@ -245,7 +251,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
             images.len(),
             failed_images
         );
-        println!("10-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
+        println!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
         println!(
             "at the calibrated threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors accepted",
             calibrated.value,
@@ -318,6 +324,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let (recognizer, recognizer_sha256, metric) =
         (models.recognizer_id().to_string(), models.recognizer_sha256().to_string(), models.metric());
     let (detector, alignment_fit) = (models.detector_id().to_string(), models.alignment_fit());
+    let pipeline_sha256 = models.pipeline_sha256(!args.engine.no_mirror);
     drop(models);
     // Scores are what is being measured, so no threshold may influence them:
     // the engines run with a placeholder policy that is never consulted.
@@ -346,6 +353,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         metric,
         mirror_averaging: !args.engine.no_mirror,
         alignment_fit,
+        pipeline_sha256,
         dataset: format!(
             "LFW View 1 pairsDevTrain.txt: all {} images of its pairs with a subject face ({} without), \
              every same-identity pair genuine, every cross-identity pair impostor",
