@@ -47,10 +47,12 @@
 //! ## Thresholds
 //!
 //! There is no built-in threshold (dlib's customary 0.6 accepts about 1 % of
-//! impostor pairs on LFW View 1 DevTrain). A [`Policy`] names a target false-match rate and reads the
-//! threshold from a [`Calibration`] file, which records the recognizer's sha256,
-//! detector and mirror setting it was measured with; [`EngineBuilder::build`]
-//! refuses a calibration made for another pipeline.
+//! impostor pairs on LFW View 1 DevTrain). A [`Policy`] names a target
+//! false-match rate and reads the threshold from a [`Calibration`] file, which
+//! records the fingerprint of the pipeline it was measured with
+//! ([`Models::pipeline_sha256`]: model hashes, manifest settings, mirror
+//! averaging); [`EngineBuilder::build`] refuses a calibration made for another
+//! pipeline, and templates from different pipelines do not compare.
 //!
 //! ## Untrusted input
 //!
