@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 use ort::ep;
+use ort::logging::LogLevel;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
@@ -69,6 +70,7 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
     let silent: ort::logging::LoggerFunction = std::sync::Arc::new(|_, _, _, _, _| {});
     let env =
         builder.with_name("honnin").with_telemetry(false).with_logger(silent).build().map_err(|e| runtime_err(&e))?;
+    env.set_log_level(LogLevel::Fatal);
     *loaded = Some((path, env.clone()));
     Ok(env)
 }
@@ -89,6 +91,10 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .with_memory_pattern(false)
         .map_err(|e| err(&e))?
         .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| err(&e))?
+        // Only fatal messages reach the (silent) logger: formatting verbose
+        // messages on every run would cost time for nothing.
+        .with_log_level(LogLevel::Fatal)
         .map_err(|e| err(&e))?
         .with_intra_threads(threading.intra_threads.max(1))
         .map_err(|e| err(&e))?
