@@ -39,6 +39,14 @@ impl std::fmt::Debug for Detection {
     }
 }
 
+impl zeroize::Zeroize for Detection {
+    fn zeroize(&mut self) {
+        self.bbox.zeroize();
+        self.score.zeroize();
+        self.landmarks.iter_mut().for_each(|l| l.zeroize());
+    }
+}
+
 impl Detection {
     /// Square root of the box area: a size measure robust to aspect ratio.
     pub(crate) fn size(&self) -> f32 {

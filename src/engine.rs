@@ -4,6 +4,8 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use zeroize::Zeroizing;
+
 use crate::compare::{self, Score};
 use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
@@ -294,7 +296,8 @@ impl Engine {
     }
 
     fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
-        let faces = lock(&self.detector).detect(pixels)?;
+        // Landmarks are face geometry: wiped when this function returns.
+        let faces = Zeroizing::new(lock(&self.detector).detect(pixels)?);
         let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
             Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),

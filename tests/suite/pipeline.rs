@@ -146,3 +146,43 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// Deterministic xorshift, so a failure reproduces.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn corrupted_images_never_panic() {
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    for name in ["astronaut_card.png", "astronaut_live.jpg"] {
+        let original = std::fs::read(sample(name)).unwrap();
+        let (mut decoded, mut refused) = (0, 0);
+        for _ in 0..150 {
+            let mut bytes = original.clone();
+            // Flip a few bytes, biased towards the headers where parsers branch.
+            for _ in 0..1 + xorshift(&mut rng) % 4 {
+                let span = if xorshift(&mut rng) % 2 == 0 { 512.min(bytes.len()) } else { bytes.len() };
+                let at = (xorshift(&mut rng) % span as u64) as usize;
+                bytes[at] ^= 1 << (xorshift(&mut rng) % 8);
+            }
+            if xorshift(&mut rng) % 4 == 0 {
+                bytes.truncate((xorshift(&mut rng) % bytes.len() as u64) as usize);
+            }
+            match LiveFrame::from_bytes(&bytes) {
+                Ok(frame) => {
+                    decoded += 1;
+                    // Whatever decodes must also go through the engine without panicking.
+                    let _ = common::engine().template(&frame).unwrap();
+                }
+                Err(Error::Decode { .. } | Error::LimitExceeded { .. }) => refused += 1,
+                Err(other) => panic!("unexpected error kind: {other}"),
+            }
+        }
+        assert_eq!(decoded + refused, 150);
+        assert!(refused > 0, "{name}: no corruption was ever refused");
+    }
+}

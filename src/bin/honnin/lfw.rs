@@ -387,3 +387,40 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("honnin-pairs-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn folded_pairs_files_are_read_in_order() {
+        let path = write("ok", "2\t1\nA\t1\t2\nB\t1\tC\t3\nD\t2\t4\nE\t1\tF\t1\n");
+        let pairs = read_pairs(&path).unwrap();
+        let summary: Vec<(usize, bool, &str, u32)> =
+            pairs.iter().map(|p| (p.fold, p.same, p.b.name.as_str(), p.b.number)).collect();
+        assert_eq!(summary, vec![(0, true, "A", 2), (0, false, "C", 3), (1, true, "D", 4), (1, false, "F", 1)]);
+        assert_eq!(pairs[1].a.path(Path::new("lfw")), Path::new("lfw/images/B/B_0001.jpg"));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn malformed_pairs_files_are_errors() {
+        for (name, text) in [
+            ("count", "1\t1\nA\t1\t2\n"),
+            ("order", "1\t1\nB\t1\tC\t3\nA\t1\t2\n"),
+            ("zero", "0\t0\nA\t1\t2\n"),
+            ("fields", "1\nA\t1\nB\t1\tC\t3\n"),
+            ("number", "1\nA\t1\tx\nB\t1\tC\t3\n"),
+        ] {
+            let path = write(name, text);
+            assert!(read_pairs(&path).is_err(), "{name} accepted");
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+}
