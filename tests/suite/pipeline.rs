@@ -165,11 +165,11 @@ fn corrupted_images_never_panic() {
             let mut bytes = original.clone();
             // Flip a few bytes, biased towards the headers where parsers branch.
             for _ in 0..1 + xorshift(&mut rng) % 4 {
-                let span = if xorshift(&mut rng) % 2 == 0 { 512.min(bytes.len()) } else { bytes.len() };
+                let span = if xorshift(&mut rng).is_multiple_of(2) { 512.min(bytes.len()) } else { bytes.len() };
                 let at = (xorshift(&mut rng) % span as u64) as usize;
                 bytes[at] ^= 1 << (xorshift(&mut rng) % 8);
             }
-            if xorshift(&mut rng) % 4 == 0 {
+            if xorshift(&mut rng).is_multiple_of(4) {
                 bytes.truncate((xorshift(&mut rng) % bytes.len() as u64) as usize);
             }
             match LiveFrame::from_bytes(&bytes) {
