@@ -149,7 +149,12 @@ def setup_models() -> None:
                 raise SetupError(f"model {model['id']}: no url in the manifest; set HONNIN_MODEL_MIRROR")
             tmp = download(model["url"], MODELS_DIR)
             origin = model["url"]
-        place_verified(tmp, dest, model["sha256"], f"model {model['id']}")
+        try:
+            place_verified(tmp, dest, model["sha256"], f"model {model['id']}")
+        except SetupError as err:
+            raise SetupError(
+                f"{err} (if the upstream file changed, place a copy with the pinned hash in a folder and set HONNIN_MODEL_MIRROR)"
+            ) from err
         print(f"model {model['id']}: placed {dest.relative_to(ROOT)} from {origin} (sha256 ok)")
 
 

@@ -186,3 +186,20 @@ fn corrupted_images_never_panic() {
         assert!(refused > 0, "{name}: no corruption was ever refused");
     }
 }
+
+#[test]
+fn a_large_camera_frame_is_downscaled_for_detection_and_still_matches() {
+    // A 1920x1080 frame: the 640x640 live sample scaled to 1080x1080, centred on grey.
+    let live = image::open(sample("astronaut_live.jpg")).unwrap().to_rgb8();
+    let big = image::imageops::resize(&live, 1080, 1080, image::imageops::FilterType::Triangle);
+    let mut frame = image::RgbImage::from_pixel(1920, 1080, image::Rgb([128, 128, 128]));
+    image::imageops::overlay(&mut frame, &big, 420, 0);
+    let frame = LiveFrame::from_rgb(1920, 1080, frame.into_raw()).unwrap();
+    let faces = common::engine().detect(&frame).unwrap();
+    let face = faces.first().expect("a face in the large frame");
+    // The face sits where the overlay put it (x between 420 and 1500), in frame pixels.
+    assert!(face.bbox[0] > 420.0 && face.bbox[0] + face.bbox[2] < 1500.0, "{face:?}");
+    let card = CardPhoto::open(sample("astronaut_card.png")).unwrap();
+    let outcome = common::engine().verify(&card, &frame).unwrap();
+    assert_eq!(outcome.decision, Decision::Match, "{outcome:?}");
+}
