@@ -6,7 +6,7 @@ use crate::decode::Pixels;
 
 /// A 2x3 affine map `[a b c; d e f]` from image to chip coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Affine(pub [[f32; 3]; 2]);
+pub(crate) struct Affine(pub [[f32; 3]; 2]);
 
 impl Affine {
     fn inverse(&self) -> Option<Affine> {
@@ -28,7 +28,7 @@ impl Affine {
 /// Least-squares similarity transform taking `src` points onto `dst` points
 /// (Umeyama's method restricted to 2-D without reflection). `None` when the
 /// source points are degenerate (all in one place).
-pub fn similarity(src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> Option<Affine> {
+pub(crate) fn similarity(src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> Option<Affine> {
     fit(src, dst)
 }
 
@@ -36,7 +36,7 @@ pub fn similarity(src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> Option<Affine> {
 /// residuals over all ten landmark pairs (LMedS) picks the inliers, and a
 /// least-squares fit on those inliers gives the transform. One landmark placed
 /// badly (an occluded mouth corner, say) then no longer drags the chip.
-pub fn similarity_robust(src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> Option<Affine> {
+pub(crate) fn similarity_robust(src: &[[f32; 2]; 5], dst: &[[f32; 2]; 5]) -> Option<Affine> {
     let mut best: Option<(f64, Affine)> = None;
     for i in 0..5 {
         for j in i + 1..5 {

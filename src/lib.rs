@@ -73,8 +73,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-#[doc(hidden)]
-pub mod align;
+mod align;
 mod compare;
 mod decide;
 mod decode;
