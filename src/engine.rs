@@ -41,6 +41,7 @@ pub struct EngineBuilder<State> {
     models: Models,
     state: State,
     onnxruntime: Option<PathBuf>,
+    onnxruntime_sha256: Option<String>,
     threading: Threading,
     mirror_averaging: bool,
     _state: PhantomData<State>,
@@ -52,6 +53,15 @@ impl<S> EngineBuilder<S> {
     /// [`Error::Runtime`].
     pub fn onnxruntime(mut self, path: impl Into<PathBuf>) -> Self {
         self.onnxruntime = Some(path.into());
+        self
+    }
+
+    /// Require the ONNX Runtime library file to have this sha256 (hex) before it
+    /// is loaded; a different file is refused with [`Error::Runtime`].
+    /// [`PINNED_ONNXRUNTIME_SHA256`](crate::PINNED_ONNXRUNTIME_SHA256) is the
+    /// hash of the library `tools/setup.py` installs.
+    pub fn onnxruntime_sha256(mut self, sha256: impl Into<String>) -> Self {
+        self.onnxruntime_sha256 = Some(sha256.into());
         self
     }
 
@@ -87,6 +97,7 @@ impl EngineBuilder<NeedsPolicy> {
             models: self.models,
             state: HasPolicy(policy),
             onnxruntime: self.onnxruntime,
+            onnxruntime_sha256: self.onnxruntime_sha256,
             threading: self.threading,
             mirror_averaging: self.mirror_averaging,
             _state: PhantomData,
@@ -127,7 +138,7 @@ impl EngineBuilder<HasPolicy> {
             });
         }
         let pipeline = self.models.pipeline_sha256(self.mirror_averaging);
-        let env = runtime::environment(self.onnxruntime.as_deref())?;
+        let env = runtime::environment(self.onnxruntime.as_deref(), self.onnxruntime_sha256.as_deref())?;
         let info = self.models.describe();
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
@@ -228,6 +239,7 @@ impl Engine {
             models,
             state: NeedsPolicy,
             onnxruntime: None,
+            onnxruntime_sha256: None,
             threading: Threading {
                 intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
                 spinning: false,

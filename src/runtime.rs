@@ -12,11 +12,26 @@ use ort::logging::LogLevel;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
+use sha2::Digest;
+
 use crate::error::{Error, Result};
 use crate::models::VerifiedModel;
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ORT_LIB_ENV: &str = "HONNIN_ORT_LIB";
+
+/// sha256 of `libonnxruntime.so.1.31.1` from the PyPI wheel `onnxruntime==1.31.1`
+/// for this CPU architecture (the file `tools/setup.py` extracts), if pinned.
+pub const PINNED_ONNXRUNTIME_SHA256: Option<&str> = if cfg!(target_arch = "x86_64") {
+    Some("fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3")
+} else if cfg!(target_arch = "aarch64") {
+    Some("8aa3b76b28c778a2b1dd660d34161adb1d508c9ccd04ff9dc80e26eca5df8467")
+} else {
+    None
+};
+
+/// Largest shared library accepted when its hash is checked.
+const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The process's one ONNX Runtime: the library path it was loaded from and its
 /// environment. ONNX Runtime allows a single environment per process, so every
@@ -32,7 +47,7 @@ pub(crate) struct Threading {
 
 /// Loads ONNX Runtime from `path` (or `HONNIN_ORT_LIB`) once, and returns the
 /// shared environment.
-pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
+pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<Environment> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => match std::env::var_os(ORT_LIB_ENV) {
@@ -49,6 +64,16 @@ pub(crate) fn environment(path: Option<&Path>) -> Result<Environment> {
     // was named (a bare or relative name would be searched for elsewhere).
     let path =
         std::fs::canonicalize(&path).map_err(|e| Error::Runtime { path: Some(path.clone()), reason: e.to_string() })?;
+    if let Some(expected) = sha256 {
+        let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
+        let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(Error::Runtime {
+                path: Some(path),
+                reason: format!("sha256 {actual} differs from the pinned {expected}"),
+            });
+        }
+    }
     let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((first, env)) = &*loaded {
         if first != &path {
@@ -105,4 +130,21 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .with_inter_op_spinning(threading.spinning)
         .map_err(|e| err(&e))?;
     builder.commit_from_memory(&model.bytes).map_err(|e| err(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pinned_library_hashes_match_the_setup_script() {
+        let setup = include_str!("../tools/setup.py");
+        for pin in [
+            "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
+            "8aa3b76b28c778a2b1dd660d34161adb1d508c9ccd04ff9dc80e26eca5df8467",
+        ] {
+            assert!(setup.contains(&format!("\"lib_sha256\": \"{pin}\"")), "{pin} not pinned in tools/setup.py");
+        }
+        if let Some(pin) = super::PINNED_ONNXRUNTIME_SHA256 {
+            assert!(setup.contains(pin));
+        }
+    }
 }

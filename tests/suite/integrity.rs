@@ -145,3 +145,19 @@ fn templates_from_different_pipelines_do_not_compare() {
     // Same pipeline: compares, and a template against itself scores 0.
     assert_eq!(a.compare(&a).unwrap().value, 0.0);
 }
+
+#[test]
+fn an_onnx_runtime_library_with_another_hash_is_refused() {
+    let build = |pin: &str| {
+        Engine::builder(Models::from_dir(common::models_dir()).unwrap())
+            .onnxruntime(common::ort_lib())
+            .onnxruntime_sha256(pin)
+            .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+            .build()
+    };
+    let err = build(&"ab".repeat(32)).unwrap_err();
+    assert!(matches!(err, Error::Runtime { ref reason, .. } if reason.contains("differs")), "{err}");
+    if let Some(pin) = honnin::PINNED_ONNXRUNTIME_SHA256 {
+        build(pin).expect("the library tools/setup.py installs matches its pin");
+    }
+}

@@ -26,6 +26,9 @@ const EXIT_INCONCLUSIVE: u8 = 2;
 const EXIT_ERROR: u8 = 3;
 const EXIT_USAGE: u8 = 64;
 
+/// Where tools/setup.py installs ONNX Runtime.
+const DEFAULT_ORT_LIB: &str = ".runtime/libonnxruntime.so.1.31.1";
+
 #[derive(Parser)]
 #[command(name = "honnin", version, about = "On-device face verification: ID card photo vs live photo.")]
 struct Cli {
@@ -79,6 +82,10 @@ pub(crate) struct EngineArgs {
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
     pub(crate) onnxruntime: Option<PathBuf>,
+    /// Required sha256 of that library (default: the pinned onnxruntime 1.31.1 build
+    /// for this CPU when the library is the one tools/setup.py installs; "any" skips the check).
+    #[arg(long)]
+    pub(crate) onnxruntime_sha256: Option<String>,
     /// Intra-op threads per model (default: number of CPUs, at most 2).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
@@ -94,7 +101,21 @@ impl EngineArgs {
         }
         match std::env::var_os(honnin::ORT_LIB_ENV) {
             Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => PathBuf::from(".runtime/libonnxruntime.so.1.31.1"),
+            _ => PathBuf::from(DEFAULT_ORT_LIB),
+        }
+    }
+
+    /// The library hash to require: as given, else the pinned one for the
+    /// library tools/setup.py installs (same file name), else none.
+    fn onnxruntime_pin(&self) -> Option<String> {
+        match self.onnxruntime_sha256.as_deref() {
+            Some("any") => None,
+            Some(hex) => Some(hex.to_string()),
+            None => {
+                let installed = Path::new(DEFAULT_ORT_LIB).file_name();
+                let ours = self.onnxruntime_path().file_name() == installed;
+                honnin::PINNED_ONNXRUNTIME_SHA256.filter(|_| ours).map(str::to_string)
+            }
         }
     }
 
@@ -116,6 +137,9 @@ impl EngineArgs {
     pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
         let mut builder =
             Engine::builder(models).onnxruntime(self.onnxruntime_path()).mirror_averaging(!self.no_mirror);
+        if let Some(pin) = self.onnxruntime_pin() {
+            builder = builder.onnxruntime_sha256(pin);
+        }
         if let Some(threads) = self.threads {
             builder = builder.intra_threads(threads);
         }
