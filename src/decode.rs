@@ -80,7 +80,16 @@ impl std::fmt::Debug for Pixels {
 }
 
 /// Decodes a JPEG, PNG or WebP image into RGB pixels within `limits`.
+///
+/// The third-party decoders are pure Rust but not free of panics on hostile
+/// input; a panic inside them is caught and reported as [`Error::Decode`]
+/// (this needs the default `panic = "unwind"`).
 pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(bytes, limits)))
+        .unwrap_or_else(|_| Err(Error::Decode { reason: "the image decoder failed on malformed data".into() }))
+}
+
+fn decode_unguarded(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     limits.check_bytes(bytes.len())?;
     if bytes.is_empty() {
         return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, got 0 bytes".into() });
@@ -136,7 +145,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
         i += 1;
         match marker {
             0xD9 => return true,
-            0x01 | 0xD0..=0xD7 => continue,
+            0x01 | 0xD0..=0xD8 => continue,
             _ => {
                 let Some(len) = bytes.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
                     return false;
@@ -146,12 +155,22 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
                 }
                 i += len;
                 if marker == 0xDA {
-                    // Entropy-coded data runs until a marker other than FF 00 or a restart.
-                    while i + 1 < bytes.len() {
-                        if bytes[i] == 0xFF && bytes[i + 1] != 0x00 && !(0xD0..=0xD7).contains(&bytes[i + 1]) {
-                            break;
+                    // Entropy-coded data runs until a marker other than a stuffed
+                    // FF 00 or a restart marker, either possibly after fill bytes (FF FF ...).
+                    while i < bytes.len() {
+                        if bytes[i] != 0xFF {
+                            i += 1;
+                            continue;
                         }
-                        i += 1;
+                        let mut j = i;
+                        while j < bytes.len() && bytes[j] == 0xFF {
+                            j += 1;
+                        }
+                        match bytes.get(j) {
+                            Some(0x00 | 0xD0..=0xD7) => i = j + 1,
+                            // A real marker: leave `i` on its first FF for the outer loop.
+                            _ => break,
+                        }
                     }
                 }
             }
@@ -397,6 +416,15 @@ mod tests {
         // A trailer after the end marker, even one holding FF DA, is fine.
         let trailer = [&whole[..], &[0xFF, 0xDA, 9, 9]].concat();
         assert!(jpeg_is_complete(&trailer));
+        // Fill bytes before a restart marker or a stuffed byte, and before EOI.
+        let filled =
+            [&[0xFF, 0xD8][..], &scan, &[1, 0xFF, 0xFF, 0xD0, 2, 0xFF, 0xFF, 0x00, 3, 0xFF, 0xFF, 0xD9]].concat();
+        assert!(jpeg_is_complete(&filled));
+        // Progressive: two scans with a table segment between them.
+        let dht = [0xFF, 0xC4, 0, 3, 0];
+        let two = [&[0xFF, 0xD8][..], &scan, &[1, 2], &dht, &scan, &[3, 4, 0xFF, 0xD9]].concat();
+        assert!(jpeg_is_complete(&two));
+        assert!(!jpeg_is_complete(&two[..two.len() - 2]));
     }
 
     #[test]

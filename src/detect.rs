@@ -97,8 +97,9 @@ impl Detector {
         Ok(Self { entry, spec, session })
     }
 
-    /// All faces above the score threshold, after non-maximum suppression, best first.
-    pub(crate) fn detect(&mut self, pixels: &Pixels) -> Result<Vec<Detection>> {
+    /// All faces above the score threshold, after non-maximum suppression, best
+    /// first. The list is wiped when dropped; so are the candidates it was chosen from.
+    pub(crate) fn detect(&mut self, pixels: &Pixels) -> Result<Zeroizing<Vec<Detection>>> {
         let geo = geometry(self.spec.size, pixels.width(), pixels.height());
         let (step_x, step_y) = geo.step(pixels.width(), pixels.height());
         let to_frame = ToFrame { step_x, step_y };
@@ -110,34 +111,41 @@ impl Detector {
             .session
             .run(ort::inputs![self.entry.input.name.as_str() => input])
             .map_err(|e| Error::inference(&id, e))?;
-        let mut candidates = Vec::new();
-        for &stride in &self.spec.strides {
-            let grid_w = geo.tensor_w / stride as usize;
-            let grid_h = geo.tensor_h / stride as usize;
-            let n = grid_w * grid_h;
-            let get = |kind: &str, width: usize| -> Result<&[f32]> {
-                let name = format!("{kind}_{stride}");
-                let value =
-                    outputs.get(&name).ok_or_else(|| Error::inference(&id, format!("output {name} missing")))?;
-                let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::inference(&id, e))?;
-                if data.len() != n * width || shape.iter().product::<i64>() != (n * width) as i64 {
-                    return Err(Error::inference(
-                        &id,
-                        format!("output {name} of {} values, expected {}", data.len(), n * width),
-                    ));
-                }
-                Ok(data)
-            };
-            let (cls, obj, bbox, kps) = (get("cls", 1)?, get("obj", 1)?, get("bbox", 4)?, get("kps", 10)?);
-            decode_stride(
-                &StrideOutputs { stride: stride as f32, grid_w, cls, obj, bbox, kps },
-                self.spec.score_threshold,
-                to_frame,
-                &mut candidates,
-            );
-        }
+        // Sized once for every anchor, so pushing never reallocates (which would
+        // leave copies of landmarks behind).
+        let anchors: usize =
+            self.spec.strides.iter().map(|&s| (geo.tensor_w / s as usize) * (geo.tensor_h / s as usize)).sum();
+        let mut candidates = Zeroizing::new(Vec::with_capacity(anchors));
+        let decoded = (|| -> Result<()> {
+            for &stride in &self.spec.strides {
+                let grid_w = geo.tensor_w / stride as usize;
+                let grid_h = geo.tensor_h / stride as usize;
+                let n = grid_w * grid_h;
+                let get = |kind: &str, width: usize| -> Result<&[f32]> {
+                    let name = format!("{kind}_{stride}");
+                    let value =
+                        outputs.get(&name).ok_or_else(|| Error::inference(&id, format!("output {name} missing")))?;
+                    let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::inference(&id, e))?;
+                    if data.len() != n * width || shape.iter().product::<i64>() != (n * width) as i64 {
+                        return Err(Error::inference(
+                            &id,
+                            format!("output {name} of {} values, expected {}", data.len(), n * width),
+                        ));
+                    }
+                    Ok(data)
+                };
+                let (cls, obj, bbox, kps) = (get("cls", 1)?, get("obj", 1)?, get("bbox", 4)?, get("kps", 10)?);
+                decode_stride(
+                    &StrideOutputs { stride: stride as f32, grid_w, cls, obj, bbox, kps },
+                    self.spec.score_threshold,
+                    to_frame,
+                    &mut candidates,
+                );
+            }
+            Ok(())
+        })();
         // Boxes and landmarks sit in ONNX Runtime's output buffers: wipe them
-        // before ONNX Runtime frees them.
+        // before ONNX Runtime frees them, whether decoding succeeded or not.
         for name in output_names(&self.spec.strides) {
             if let Some(value) = outputs.get_mut(&name) {
                 if let Ok((_, data)) = value.try_extract_tensor_mut::<f32>() {
@@ -145,7 +153,9 @@ impl Detector {
                 }
             }
         }
-        Ok(nms(candidates, self.spec.nms_iou))
+        decoded?;
+        nms(&mut candidates, self.spec.nms_iou);
+        Ok(candidates)
     }
 
     /// Writes the frame into a zeroed tensor in the model's channel order,
@@ -308,17 +318,22 @@ fn iou(a: &Detection, b: &Detection) -> f32 {
     }
 }
 
-/// Greedy non-maximum suppression; returns survivors best first.
-pub(crate) fn nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
-    candidates.truncate(MAX_CANDIDATES);
-    let mut kept: Vec<Detection> = Vec::new();
-    for c in candidates {
-        if kept.iter().all(|k| iou(k, &c) <= iou_threshold) {
-            kept.push(c);
+/// Greedy non-maximum suppression, in place: survivors end up at the front,
+/// best first; everything suppressed is wiped before the list is shortened.
+/// (An unstable sort, because the stable one allocates a scratch copy.)
+pub(crate) fn nms(candidates: &mut Vec<Detection>, iou_threshold: f32) {
+    candidates.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+    let considered = candidates.len().min(MAX_CANDIDATES);
+    let mut kept = 0;
+    for i in 0..considered {
+        let c = candidates[i];
+        if candidates[..kept].iter().all(|k| iou(k, &c) <= iou_threshold) {
+            candidates[kept] = c;
+            kept += 1;
         }
     }
-    kept
+    candidates[kept..].iter_mut().for_each(Zeroize::zeroize);
+    candidates.truncate(kept);
 }
 
 #[cfg(test)]
@@ -373,7 +388,9 @@ mod tests {
     #[test]
     fn nms_keeps_the_best_of_overlapping_boxes() {
         let face = |x: f32, score: f32| Detection { bbox: [x, 0.0, 10.0, 10.0], score, landmarks: [[0.0; 2]; 5] };
-        let kept = nms(vec![face(0.0, 0.7), face(1.0, 0.9), face(50.0, 0.8)], 0.3);
+        let mut kept = vec![face(0.0, 0.7), face(1.0, 0.9), face(50.0, 0.8)];
+        nms(&mut kept, 0.3);
         assert_eq!(kept.iter().map(|d| d.score).collect::<Vec<_>>(), vec![0.9, 0.8]);
+        assert_eq!(kept[1].bbox[0], 50.0);
     }
 }

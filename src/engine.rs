@@ -4,8 +4,6 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use zeroize::Zeroizing;
-
 use crate::compare::{self, Score};
 use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
@@ -275,8 +273,10 @@ impl Engine {
     }
 
     /// Detects every face in a frame, best score first (for guidance UIs and benchmarks).
+    ///
+    /// The returned landmarks are face geometry: the caller owns them.
     pub fn detect(&self, frame: &LiveFrame) -> Result<Vec<Detection>> {
-        lock(&self.detector).detect(&frame.pixels)
+        Ok(lock(&self.detector).detect(&frame.pixels)?.to_vec())
     }
 
     /// The template of the subject's face in `frame`, or why there is none.
@@ -309,7 +309,7 @@ impl Engine {
 
     fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
         // Landmarks are face geometry: wiped when this function returns.
-        let faces = Zeroizing::new(lock(&self.detector).detect(pixels)?);
+        let faces = lock(&self.detector).detect(pixels)?;
         let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
             Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),

@@ -64,7 +64,9 @@
 //!
 //! ## Panics
 //!
-//! No public function panics on any input.
+//! No public function is meant to panic on any input. The image decoders are
+//! third-party code; a panic inside them is caught and returned as
+//! [`Error::Decode`] (with the default `panic = "unwind"`).
 //!
 //! ## Features
 //!

@@ -262,23 +262,46 @@ impl Models {
     /// whether templates average the mirror image. Calibrations and templates
     /// carry it; a policy or template from another pipeline is refused.
     pub fn pipeline_sha256(&self, mirror_averaging: bool) -> String {
-        let settings = |e: &ModelEntry| {
-            serde_json::json!({
-                "sha256": e.sha256.to_ascii_lowercase(),
-                "input": { "name": e.input.name, "shape": e.input.shape, "colour": e.input.colour,
-                           "mean": e.input.mean, "scale": e.input.scale },
-                "output": e.output.as_ref().map(|o| (&o.name, o.shape)),
-                "alignment": e.alignment.as_ref().map(|a| (a.size, a.template, a.fit)),
-                "metric": e.metric,
-                "detector": e.detector.as_ref().map(|d| (&d.kind, &d.strides, d.size, d.score_threshold, d.nms_iou)),
-            })
+        // Structs and tuples serialise in declaration order, so the bytes hashed
+        // do not depend on map ordering features of serde_json.
+        #[derive(Serialize)]
+        struct Settings<'a> {
+            sha256: String,
+            input: (&'a str, [i64; 4], Colour, [f32; 3], [f32; 3]),
+            output: Option<(&'a str, [i64; 2])>,
+            alignment: Option<([u32; 2], [[f32; 2]; 5], AlignmentFit)>,
+            metric: Option<Metric>,
+            detector: Option<(&'a str, &'a [u32], DetectorInputSize, f32, f32)>,
+        }
+        #[derive(Serialize)]
+        struct Pipeline<'a> {
+            format: &'static str,
+            detector: Settings<'a>,
+            recognizer: Settings<'a>,
+            mirror_averaging: bool,
+        }
+        fn settings(e: &ModelEntry) -> Settings<'_> {
+            Settings {
+                sha256: e.sha256.to_ascii_lowercase(),
+                input: (&e.input.name, e.input.shape, e.input.colour, e.input.mean, e.input.scale),
+                output: e.output.as_ref().map(|o| (o.name.as_str(), o.shape)),
+                alignment: e.alignment.as_ref().map(|a| (a.size, a.template, a.fit)),
+                metric: e.metric,
+                detector: e
+                    .detector
+                    .as_ref()
+                    .map(|d| (d.kind.as_str(), d.strides.as_slice(), d.size, d.score_threshold, d.nms_iou)),
+            }
+        }
+        let pipeline = Pipeline {
+            // Bumped when the code changes how these settings shape a score.
+            format: "honnin-pipeline/1",
+            detector: settings(&self.detector.entry),
+            recognizer: settings(&self.recognizer.entry),
+            mirror_averaging,
         };
-        let canonical = serde_json::json!({
-            "detector": settings(&self.detector.entry),
-            "recognizer": settings(&self.recognizer.entry),
-            "mirror_averaging": mirror_averaging,
-        });
-        hex(&Sha256::digest(canonical.to_string().as_bytes()))
+        let bytes = serde_json::to_vec(&pipeline).unwrap_or_default();
+        hex(&Sha256::digest(&bytes))
     }
 
     /// How the recognizer's alignment fits landmarks onto its template.

@@ -36,7 +36,7 @@ const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 /// The process's one ONNX Runtime: the library path it was loaded from and its
 /// environment. ONNX Runtime allows a single environment per process, so every
 /// engine shares this one.
-static LOADED: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
+static LOADED: Mutex<Option<(PathBuf, Option<Environment>)>> = Mutex::new(None);
 
 /// Threading of each model session.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +64,9 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // was named (a bare or relative name would be searched for elsewhere).
     let path =
         std::fs::canonicalize(&path).map_err(|e| Error::Runtime { path: Some(path.clone()), reason: e.to_string() })?;
+    // The file is hashed, then loaded by path: whoever can replace it in between
+    // can also replace this program, so the check guards against a wrong or
+    // corrupted library, not against an attacker who owns the file system.
     if let Some(expected) = sha256 {
         let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
         let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
@@ -83,20 +86,25 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
                 reason: format!("this process already loaded onnx runtime from {}", first.display()),
             });
         }
-        return Ok(env.clone());
+        if let Some(env) = env {
+            return Ok(env.clone());
+        }
     }
     if !path.is_file() {
         return Err(Error::Runtime { path: Some(path), reason: "no such file".into() });
     }
     let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
     let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
+    // From here on this library is the process's, even if building the
+    // environment fails: record it so a later, different path is refused.
+    *loaded = Some((path.clone(), None));
     // ONNX Runtime's default logger writes to stderr; the library never prints,
     // so its messages are dropped (failures still arrive as errors).
     let silent: ort::logging::LoggerFunction = std::sync::Arc::new(|_, _, _, _, _| {});
     let env =
         builder.with_name("honnin").with_telemetry(false).with_logger(silent).build().map_err(|e| runtime_err(&e))?;
     env.set_log_level(LogLevel::Fatal);
-    *loaded = Some((path, env.clone()));
+    *loaded = Some((path, Some(env.clone())));
     Ok(env)
 }
 

@@ -9,6 +9,7 @@ fn honnin(args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(common::root())
         .env("HONNIN_ORT_LIB", common::ort_lib())
+        .env_remove("HONNIN_MODELS")
         .output()
         .unwrap()
 }

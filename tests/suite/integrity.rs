@@ -157,7 +157,23 @@ fn an_onnx_runtime_library_with_another_hash_is_refused() {
     };
     let err = build(&"ab".repeat(32)).unwrap_err();
     assert!(matches!(err, Error::Runtime { ref reason, .. } if reason.contains("differs")), "{err}");
-    if let Some(pin) = honnin::PINNED_ONNXRUNTIME_SHA256 {
+    let installed = common::ort_lib() == common::root().join(".runtime/libonnxruntime.so.1.31.1");
+    if let (true, Some(pin)) = (installed, honnin::PINNED_ONNXRUNTIME_SHA256) {
         build(pin).expect("the library tools/setup.py installs matches its pin");
     }
+}
+
+#[test]
+fn a_calibration_is_refused_when_only_a_manifest_setting_changed() {
+    // Same model files, same mirror setting: only the detector's score threshold differs.
+    let copy = ModelCopy::new("threshold");
+    let path = copy.path().join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"score_threshold\": 0.6"));
+    std::fs::write(&path, text.replacen("\"score_threshold\": 0.6", "\"score_threshold\": 0.5", 1)).unwrap();
+    let models = Models::from_dir(copy.path()).unwrap();
+    assert_ne!(models.pipeline_sha256(true), Models::from_dir(common::models_dir()).unwrap().pipeline_sha256(true));
+    let policy = Policy::default_from(&common::calibration()).unwrap();
+    let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
+    assert!(matches!(err, Error::Calibration { .. }), "{err}");
 }

@@ -182,8 +182,12 @@ fn corrupted_images_never_panic() {
                 Err(other) => panic!("unexpected error kind: {other}"),
             }
         }
-        assert_eq!(decoded + refused, 150);
+        // The property under test is "no panic"; these show which paths ran. PNG's
+        // chunk checksums catch every flip; JPEG decodes many corrupted files.
         assert!(refused > 0, "{name}: no corruption was ever refused");
+        if name.ends_with(".jpg") {
+            assert!(decoded > 0, "{name}: no corruption was ever decoded");
+        }
     }
 }
 

@@ -44,7 +44,14 @@ pub(crate) struct Pair {
 /// The header is either `N` (one set of N same then N different pairs) or
 /// `folds N` (folds, each N same then N different pairs).
 pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, (16 << 20) + 1), &mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() > 16 << 20 {
+        bail!("{}: a pairs file of at most 16 MiB", path.display());
+    }
+    let text = String::from_utf8(bytes).with_context(|| format!("{}: UTF-8 text", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<usize> = lines
         .next()
@@ -242,17 +249,17 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         "seconds": started.elapsed().as_secs_f64(),
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "LFW {}: {} pairs, {} images ({} without a subject face)",
             args.pairs,
             scored.len(),
             images.len(),
             failed_images
         );
-        println!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
-        println!(
+        outln!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
+        outln!(
             "at the calibrated threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors accepted",
             calibrated.value,
             calibrated.target_fmr,
@@ -261,7 +268,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
             imp_acc,
             impostor.len()
         );
-        println!("({:.1} s)", started.elapsed().as_secs_f64());
+        outln!("({:.1} s)", started.elapsed().as_secs_f64());
     }
     Ok(())
 }
@@ -375,7 +382,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     };
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     write_atomically(&args.out, text.as_bytes())?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 

@@ -12,6 +12,23 @@
 //!
 //! Other commands exit 0 on success, 3 on error and 64 on a usage error.
 
+/// `println!` that reports a closed or broken stdout as an error (exit code 3)
+/// instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod lfw;
 
 use std::path::{Path, PathBuf};
@@ -82,8 +99,9 @@ pub(crate) struct EngineArgs {
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
     pub(crate) onnxruntime: Option<PathBuf>,
-    /// Required sha256 of that library (default: the pinned onnxruntime 1.31.1 build
-    /// for this CPU when the library is the one tools/setup.py installs; "any" skips the check).
+    /// Required sha256 of that library (default: when neither --onnxruntime nor
+    /// HONNIN_ORT_LIB names another library, the pinned hash of the one tools/setup.py
+    /// installs; "any" skips the check).
     #[arg(long)]
     pub(crate) onnxruntime_sha256: Option<String>,
     /// Intra-op threads per model (default: number of CPUs, at most 2).
@@ -105,16 +123,15 @@ impl EngineArgs {
         }
     }
 
-    /// The library hash to require: as given, else the pinned one for the
-    /// library tools/setup.py installs (same file name), else none.
+    /// The library hash to require: as given, else the pinned one when the
+    /// library is the default one tools/setup.py installs, else none.
     fn onnxruntime_pin(&self) -> Option<String> {
         match self.onnxruntime_sha256.as_deref() {
             Some("any") => None,
             Some(hex) => Some(hex.to_string()),
             None => {
-                let installed = Path::new(DEFAULT_ORT_LIB).file_name();
-                let ours = self.onnxruntime_path().file_name() == installed;
-                honnin::PINNED_ONNXRUNTIME_SHA256.filter(|_| ours).map(str::to_string)
+                let default = self.onnxruntime_path() == Path::new(DEFAULT_ORT_LIB);
+                honnin::PINNED_ONNXRUNTIME_SHA256.filter(|_| default).map(str::to_string)
             }
         }
     }
@@ -195,17 +212,17 @@ fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<Exi
             "method": format!("{:?}", outcome.method).to_lowercase(),
             "card_reference": card.kind(),
         });
-        println!("{value}");
+        outln!("{value}");
     } else {
-        print!("{word}");
+        out!("{word}");
         if let Some(r) = reason {
-            print!(": {r}");
+            out!(": {r}");
         }
         if let (Some(s), Some(t)) = (outcome.score, outcome.threshold) {
             let fmr = t.target_fmr.map_or("uncalibrated".to_string(), |f| format!("target FMR {f}"));
-            print!(" (score {:.4} {:?}, threshold {:.4} at {fmr})", s.value, s.metric, t.value);
+            out!(" (score {:.4} {:?}, threshold {:.4} at {fmr})", s.value, s.metric, t.value);
         }
-        println!();
+        outln!("");
     }
     Ok(code)
 }
@@ -228,14 +245,14 @@ fn list_models(dir: &Path, json: bool) -> Result<ExitCode> {
     let models = Models::from_dir(dir).context("loading models")?;
     let info = models.describe();
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        outln!("{}", serde_json::to_string_pretty(&info)?);
     } else {
         for m in info {
-            println!("{} ({})", m.id, m.role);
-            println!("  file     {} ({} bytes)", m.path.display(), m.bytes);
-            println!("  sha256   {} (verified)", m.sha256);
-            println!("  licence  {}", m.licence);
-            println!("  source   {}", m.source);
+            outln!("{} ({})", m.id, m.role);
+            outln!("  file     {} ({} bytes)", m.path.display(), m.bytes);
+            outln!("  sha256   {} (verified)", m.sha256);
+            outln!("  licence  {}", m.licence);
+            outln!("  source   {}", m.source);
         }
     }
     Ok(ExitCode::SUCCESS)
