@@ -77,23 +77,24 @@ fn a_missing_model_file_is_an_io_error_naming_the_file() {
     }
 }
 
-#[test]
-fn a_calibration_for_another_recognizer_is_refused() {
+/// Builds the default engine with the committed calibration, altered by `alter`; returns the build error.
+fn build_with_altered_calibration(alter: impl FnOnce(&mut honnin::Calibration)) -> Error {
     let mut calibration = common::calibration();
-    calibration.recognizer_sha256 = "0".repeat(64);
+    alter(&mut calibration);
     let policy = Policy::default_from(&calibration).unwrap();
     let models = Models::from_dir(common::models_dir()).unwrap();
-    let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
+    Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err()
+}
+
+#[test]
+fn a_calibration_for_another_recognizer_is_refused() {
+    let err = build_with_altered_calibration(|c| c.recognizer_sha256 = "0".repeat(64));
     assert!(matches!(err, Error::Calibration { .. }), "{err}");
 }
 
 #[test]
 fn a_calibration_made_without_mirror_averaging_is_refused_for_an_engine_with_it() {
-    let mut calibration = common::calibration();
-    calibration.mirror_averaging = false;
-    let policy = Policy::default_from(&calibration).unwrap();
-    let models = Models::from_dir(common::models_dir()).unwrap();
-    let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
+    let err = build_with_altered_calibration(|c| c.mirror_averaging = false);
     assert!(matches!(err, Error::Calibration { .. }), "{err}");
 }
 
