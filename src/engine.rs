@@ -108,13 +108,14 @@ impl EngineBuilder<HasPolicy> {
     /// session per model (reused for every verification).
     pub fn build(self) -> Result<Engine> {
         let policy = self.state.0;
+        let pipeline = self.models.pipeline_sha256(self.mirror_averaging);
         if let Some(binding) = &policy.binding {
             let wanted = Binding {
                 recognizer_sha256: self.models.recognizer_sha256().to_ascii_lowercase(),
                 detector: self.models.detector.entry.id.clone(),
                 mirror_averaging: self.mirror_averaging,
                 alignment_fit: self.models.alignment_fit(),
-                pipeline_sha256: self.models.pipeline_sha256(self.mirror_averaging),
+                pipeline_sha256: pipeline.clone(),
             };
             if binding != &wanted {
                 return Err(Error::Calibration {
@@ -135,7 +136,6 @@ impl EngineBuilder<HasPolicy> {
                 ),
             });
         }
-        let pipeline = self.models.pipeline_sha256(self.mirror_averaging);
         let env = runtime::environment(self.onnxruntime.as_deref(), self.onnxruntime_sha256.as_deref())?;
         let info = self.models.describe();
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
