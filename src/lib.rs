@@ -118,4 +118,13 @@ pub mod danger {
     pub fn uncalibrated_policy(metric: Metric, threshold: f32) -> Policy {
         Policy::uncalibrated(metric, threshold)
     }
+
+    /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`
+    /// bytes, borrowed (no copy is made; they are wiped when the photo drops).
+    ///
+    /// For decoder conformance tests only. These are biometric data: never
+    /// store, log or send them.
+    pub fn dangerous_card_pixels(card: &crate::CardPhoto) -> &[u8] {
+        card.pixels.data()
+    }
 }

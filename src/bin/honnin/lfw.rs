@@ -190,7 +190,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let (images, idx) = index_images(&pairs);
     let engine = args.engine.engine()?;
     let metric = engine.policy().metric();
-    let calibrated = engine.policy().threshold(ReferenceKind::Colour);
+    let calibrated = engine.policy().threshold(ReferenceKind::Colour).context("the policy has a colour threshold")?;
     drop(engine);
     let templates = templates(&args.engine, args.jobs, &args.lfw, &images, &|a: &EngineArgs| a.engine())?;
     let failed_images = templates.iter().filter(|t| t.is_none()).count();
