@@ -10,6 +10,7 @@ mod common;
 mod card_photos;
 mod chip_vectors;
 mod cli;
+mod hostile;
 mod integrity;
 mod lfw_devtest;
 mod pipeline;
