@@ -230,6 +230,18 @@ pub enum Malformation {
         /// Its tag.
         tag: u32,
     },
+    /// A biometric information template (`7F60`) holds neither a 19794-5
+    /// (`5F2E`) nor a 39794-5 (`7F2E`) data block.
+    MissingDataBlock,
+    /// A length is shorter than the fields it must hold.
+    TooShort {
+        /// Which length.
+        field: &'static str,
+        /// What it says.
+        declared: u64,
+        /// The least it must be.
+        minimum: u64,
+    },
     /// An element that may occur once occurs again.
     Repeated {
         /// Its tag.
@@ -278,6 +290,12 @@ impl fmt::Display for Malformation {
             Self::TrailingBytes { count } => write!(f, "{count} bytes after the end, not padding"),
             Self::Unexpected { what, tag } => write!(f, "expected {what}, found element {tag:X}"),
             Self::MissingElement { tag } => write!(f, "mandatory element {tag:X} is missing"),
+            Self::MissingDataBlock => {
+                write!(f, "no biometric data block: neither 5F2E (ISO/IEC 19794-5) nor 7F2E (ISO/IEC 39794-5)")
+            }
+            Self::TooShort { field, declared, minimum } => {
+                write!(f, "{field} says {declared}, but its fixed fields need at least {minimum}")
+            }
             Self::Repeated { tag } => write!(f, "element {tag:X} occurs more than once"),
             Self::BadMagic { expected } => write!(f, "expected the identifier {expected}"),
             Self::UnsupportedVersion { found } => write!(f, "version {found:?} is not supported"),

@@ -109,6 +109,7 @@ mod detect;
 mod embed;
 mod engine;
 mod error;
+mod jpeg2000;
 mod limits;
 mod models;
 mod runtime;

@@ -25,8 +25,13 @@ pub struct Limits {
     /// claims more describes pixels its bytes cannot hold.
     pub max_pixels_per_byte: u32,
     /// Largest working memory a decoder may need, in bytes, estimated from the
-    /// header before decoding (JPEG 2000 needs about 4 bytes per sample per
-    /// component while decoding, JPEG, PNG and WebP about 7 bytes per pixel).
+    /// header before decoding: per pixel, 4 bytes for a baseline JPEG, 11 for a
+    /// progressive one, 6 for PNG and WebP; for JPEG 2000, 9 per sample plus 11
+    /// per pixel, plus 256 per code-block and tile (so a header asking for 4x4
+    /// code-blocks counts). The default of 48 MiB admits a 4096x3072 baseline
+    /// JPEG, a 4K progressive one up to 4.5 Mpixel, a grey JPEG 2000 up to
+    /// 2.5 Mpixel and a colour one up to 1.3 Mpixel, and keeps a decode's peak
+    /// memory under 64 MiB.
     pub max_decode_memory: u64,
     /// Deepest nesting of BER-TLV elements in a chip container.
     pub max_tlv_depth: u32,
@@ -79,14 +84,14 @@ impl Limits {
     }
 
     /// Checks an encoded image's header: its dimensions, the pixels it claims
-    /// per byte of data, and the decoder memory those need (`bytes_per_pixel`,
-    /// for the format at hand) — all before anything is decoded.
-    pub(crate) fn check_header(&self, width: u32, height: u32, encoded_len: usize, bytes_per_pixel: u64) -> Result<()> {
+    /// per byte of data, and the decoder memory the format needs for them
+    /// (`decode_memory`, estimated by the caller) — all before anything is decoded.
+    pub(crate) fn check_header(&self, width: u32, height: u32, encoded_len: usize, decode_memory: u64) -> Result<()> {
         self.check_dimensions(width, height)?;
         let pixels = u64::from(width) * u64::from(height);
         let per_byte = pixels / (encoded_len as u64).max(1);
         check("pixels per byte", u64::from(self.max_pixels_per_byte), per_byte)?;
-        check("decode memory", self.max_decode_memory, pixels.saturating_mul(bytes_per_pixel))
+        check("decode memory", self.max_decode_memory, decode_memory)
     }
 }
 
@@ -115,12 +120,12 @@ mod tests {
     fn a_header_claiming_more_pixels_than_its_bytes_hold_is_refused() {
         let limits = Limits::default();
         // 160x200 in 4 KB: a card photo.
-        assert!(limits.check_header(160, 200, 4000, 8).is_ok());
+        assert!(limits.check_header(160, 200, 4000, 160 * 200 * 8).is_ok());
         // 4000x3000 in 200 bytes.
-        let err = limits.check_header(4000, 3000, 200, 8).unwrap_err();
+        let err = limits.check_header(4000, 3000, 200, 0).unwrap_err();
         assert!(matches!(err, Error::LimitExceeded { limit: "pixels per byte", max: 256, actual: 60000 }));
         // 4000x3000 with plenty of bytes still needs more memory than allowed.
-        let err = limits.check_header(4000, 3000, 1 << 20, 8).unwrap_err();
+        let err = limits.check_header(4000, 3000, 1 << 20, 4000 * 3000 * 8).unwrap_err();
         assert!(matches!(err, Error::LimitExceeded { limit: "decode memory", .. }));
     }
 }

@@ -57,7 +57,17 @@ pub(crate) fn parse<'a>(record: &'a [u8], base: usize, limits: &Limits) -> Resul
     }
     let mut images = Vec::with_capacity(faces as usize);
     let mut at = HEADER;
-    for _ in 0..faces {
+    for parsed in 0..faces {
+        if at == record.len() {
+            return Err(malformed(
+                12,
+                Malformation::Mismatch {
+                    field: "number of faces",
+                    declared: u64::from(faces),
+                    actual: u64::from(parsed),
+                },
+            ));
+        }
         if record.len() - at < FACIAL_INFO {
             return Err(truncated(at, FACIAL_INFO));
         }
@@ -67,10 +77,10 @@ pub(crate) fn parse<'a>(record: &'a [u8], base: usize, limits: &Limits) -> Resul
         if block_len <= fixed {
             return Err(malformed(
                 at,
-                Malformation::Mismatch {
-                    field: "facial block length (must exceed the fixed fields and feature points)",
+                Malformation::TooShort {
+                    field: "facial block length (fixed fields, feature points and at least one image byte)",
                     declared: block_len as u64,
-                    actual: fixed as u64 + 1,
+                    minimum: fixed as u64 + 1,
                 },
             ));
         }
@@ -218,7 +228,11 @@ mod tests {
         two_faces[13] = 2;
         assert!(matches!(
             parse(&two_faces, 0, &Limits::default()),
-            Err(Error::Malformed { problem: Malformation::Truncated { needed: 20, .. }, .. })
+            Err(Error::Malformed {
+                offset: 12,
+                problem: Malformation::Mismatch { field: "number of faces", declared: 2, actual: 1 },
+                ..
+            })
         ));
         let mut zero = good.clone();
         zero[13] = 0;
@@ -227,7 +241,11 @@ mod tests {
         points[19] = 200; // 200 feature points cannot fit in the block
         assert!(matches!(
             parse(&points, 0, &Limits::default()),
-            Err(Error::Malformed { offset: 14, problem: Malformation::Mismatch { .. }, .. })
+            Err(Error::Malformed {
+                offset: 14,
+                problem: Malformation::TooShort { declared: 41, minimum: 1633, .. },
+                ..
+            })
         ));
         let mut version = good;
         version[4..8].copy_from_slice(b"030\0");

@@ -215,7 +215,11 @@ impl<'a> CardData<'a> {
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self> {
         limits.check_bytes(bytes.len())?;
         let (container, images) = match bytes {
-            [] => return Err(Error::Malformed { structure: "card data", offset: 0, problem: empty() }),
+            [] => {
+                return Err(Error::InvalidArgument {
+                    reason: "card data of at least one byte, got an empty buffer".into(),
+                })
+            }
             [0x75, ..] => (Container::Dg2, dg2(bytes, limits)?),
             [b'F', b'A', b'C', 0, ..] => (Container::Iso19794Record, iso19794::parse(bytes, 0, limits)?),
             [0x5F, 0x2E, ..] => {
@@ -251,10 +255,6 @@ impl<'a> CardData<'a> {
     pub fn image(&self, index: usize) -> Result<&CardImage<'a>> {
         self.images.get(index).ok_or(Error::NoFaceImage { index, count: self.images.len() })
     }
-}
-
-fn empty() -> Malformation {
-    Malformation::Truncated { needed: 1, available: 0 }
 }
 
 /// Tells an image format from its first bytes.
@@ -308,7 +308,7 @@ fn dg2<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Vec<CardImage<'a>>> {
         let block = data_blocks.next().ok_or(Error::Malformed {
             structure: DG2,
             offset: instance.offset,
-            problem: Malformation::MissingElement { tag: 0x5F2E },
+            problem: Malformation::MissingDataBlock,
         })?;
         if let Some(again) = data_blocks.next() {
             return Err(Error::Malformed {
