@@ -25,7 +25,7 @@ pub(crate) struct ImageId {
 }
 
 impl ImageId {
-    fn path(&self, lfw: &Path) -> PathBuf {
+    pub(crate) fn path(&self, lfw: &Path) -> PathBuf {
         lfw.join("images").join(&self.name).join(format!("{}_{:04}.jpg", self.name, self.number))
     }
 }
@@ -97,7 +97,7 @@ pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
     Ok(pairs)
 }
 
-fn default_lfw() -> PathBuf {
+pub(crate) fn default_lfw() -> PathBuf {
     std::env::var_os("HONNIN_DATA").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from).join("lfw")
 }
 
