@@ -1,18 +1,30 @@
 //! Stage 1: bytes to pixels.
 //!
 //! The format is sniffed from the bytes (never from a file name), the header's
-//! dimensions are checked against [`Limits`] before any pixel buffer exists,
-//! EXIF orientation is applied, and every intermediate buffer is wiped when it
-//! is replaced.
+//! dimensions, pixels per byte and the decoder's working memory are checked
+//! against [`Limits`] before any pixel buffer exists, EXIF orientation is
+//! applied, and every intermediate buffer is wiped when it is replaced.
+//!
+//! JPEG, PNG and WebP go through the `image` crate; JPEG 2000 (JP2 files and
+//! raw codestreams) through `hayro-jpeg2000`, a pure-Rust decoder built
+//! without its SIMD feature, so no `unsafe` code decodes a card photo.
 
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageFormat as RasterFormat, ImageReader};
 use zeroize::Zeroize;
 
+use crate::container::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+
+/// Decoder working memory per pixel for JPEG, PNG and WebP: the decoder's
+/// output and planes (up to 4 bytes), then the RGB copy made for orientation (3).
+const RASTER_BYTES_PER_PIXEL: u64 = 7;
+/// JPEG 2000 working memory per pixel and component: the decoded samples as
+/// f32 (4) and the wavelet coefficients (4), then the 8-bit output (1).
+const JPEG2000_BYTES_PER_SAMPLE: u64 = 9;
 
 /// An 8-bit RGB image, row-major, wiped when dropped. Never cloned.
 pub(crate) struct Pixels {
@@ -79,37 +91,94 @@ impl std::fmt::Debug for Pixels {
     }
 }
 
-/// Decodes a JPEG, PNG or WebP image into RGB pixels within `limits`.
+/// Decodes a JPEG, JPEG 2000, PNG or WebP image into RGB pixels within `limits`.
 ///
 /// The third-party decoders are pure Rust but not free of panics on hostile
 /// input; a panic inside them is caught and reported as [`Error::Decode`]
 /// (this needs the default `panic = "unwind"`).
 pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(bytes, limits)))
-        .unwrap_or_else(|_| Err(Error::Decode { reason: "the image decoder failed on malformed data".into() }))
+    limits.check_bytes(bytes.len())?;
+    let format = sniff_image(bytes, "image")?;
+    decode_format(bytes, format, limits)
 }
 
-fn decode_unguarded(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
-    limits.check_bytes(bytes.len())?;
-    if bytes.is_empty() {
-        return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, got 0 bytes".into() });
+fn decode_format(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Pixels> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
+        ImageFormat::Jp2 | ImageFormat::J2k => decode_jpeg2000(bytes, limits),
+        _ => decode_raster(bytes, limits),
+    }))
+    .unwrap_or_else(|_| Err(Error::Decode { reason: format!("the {format:?} decoder failed on malformed data") }))
+}
+
+/// JPEG 2000: the header (SIZ) is parsed and checked before decoding.
+fn decode_jpeg2000(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
+    use hayro_jpeg2000::{ColorSpace, DecodeSettings, DecoderContext, Image};
+    let jp2_err = |e: hayro_jpeg2000::DecodeError| Error::Decode { reason: format!("JPEG 2000: {e}") };
+    let image = Image::new(bytes, &DecodeSettings::default()).map_err(jp2_err)?;
+    let (width, height) = (image.width(), image.height());
+    let channels = usize::from(image.color_space().num_channels()) + usize::from(image.has_alpha());
+    limits.check_header(width, height, bytes.len(), channels as u64 * JPEG2000_BYTES_PER_SAMPLE + 3)?;
+    // Grey (with or without alpha) is replicated; RGB and 3-channel ICC are taken as RGB.
+    let colour = match image.color_space() {
+        ColorSpace::Gray => false,
+        ColorSpace::RGB => true,
+        ColorSpace::Icc { num_channels: 1, .. } => false,
+        ColorSpace::Icc { num_channels: 3, .. } => true,
+        other => {
+            return Err(Error::Decode {
+                reason: format!("JPEG 2000 in a grey or RGB colour space, got {}", colour_space_name(other)),
+            })
+        }
+    };
+    let mut context = DecoderContext::default();
+    let decoded = image.decode(&mut context).map_err(jp2_err)?;
+    let samples = decoded.components().len();
+    let pixels = width as usize * height as usize;
+    let mut interleaved = vec![0u8; pixels * samples];
+    decoded.store_u8_into(&mut interleaved);
+    let needed = if colour { 3 } else { 1 };
+    if samples < needed {
+        interleaved.zeroize();
+        return Err(Error::Decode { reason: format!("JPEG 2000 with {needed} colour components, got {samples}") });
     }
+    let mut rgb = Vec::with_capacity(pixels * 3);
+    for px in interleaved.chunks_exact(samples) {
+        if colour {
+            rgb.extend_from_slice(&px[..3]);
+        } else {
+            rgb.extend_from_slice(&[px[0]; 3]);
+        }
+    }
+    interleaved.zeroize();
+    Pixels::new(width, height, rgb)
+}
+
+fn colour_space_name(space: &hayro_jpeg2000::ColorSpace) -> String {
+    match space {
+        hayro_jpeg2000::ColorSpace::CMYK => "CMYK".into(),
+        hayro_jpeg2000::ColorSpace::Icc { num_channels, .. } => format!("an ICC profile of {num_channels} channels"),
+        hayro_jpeg2000::ColorSpace::Unknown { num_channels } => format!("an unknown space of {num_channels} channels"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn decode_raster(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Error::Decode { reason: e.to_string() })?;
     match reader.format() {
-        Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+        Some(RasterFormat::Jpeg) if !jpeg_is_complete(bytes) => {
             return Err(Error::Decode {
                 reason: "a complete JPEG, but the end-of-image marker is missing (truncated)".into(),
             })
         }
-        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
+        Some(RasterFormat::Jpeg | RasterFormat::Png | RasterFormat::WebP) => {}
         Some(other) => return Err(Error::Decode { reason: format!("a JPEG, PNG or WebP image, got {other:?}") }),
         None => return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, format not recognised".into() }),
     }
     let mut decoder = reader.into_decoder().map_err(decode_err)?;
     let (width, height) = decoder.dimensions();
-    limits.check_dimensions(width, height)?;
+    limits.check_header(width, height, bytes.len(), RASTER_BYTES_PER_PIXEL)?;
     let mut image_limits = image::Limits::default();
     // Headroom for the decoder's own buffers: 16 bytes per pixel covers RGBA16.
     image_limits.max_alloc = Some((u64::from(width) * u64::from(height)).saturating_mul(16).saturating_add(1 << 20));
@@ -282,17 +351,33 @@ pub enum ReferenceKind {
 pub struct CardPhoto {
     pub(crate) pixels: Pixels,
     kind: ReferenceKind,
+    container: Container,
+    format: ImageFormat,
 }
 
 impl CardPhoto {
-    /// Decodes a card photo (JPEG, PNG or WebP) within the default [`Limits`].
+    /// Decodes a card photo within the default [`Limits`]: a plain image
+    /// (JPEG, JPEG 2000, PNG, WebP) or the first face image of chip data
+    /// (EF.DG2, an ISO/IEC 19794-5 or 39794-5 record, My Number card-surface
+    /// data). The kind is sniffed from the bytes; see [`CardData`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         Self::from_bytes_with_limits(bytes, &Limits::default())
     }
 
-    /// Decodes a card photo within `limits`.
+    /// Decodes a card photo (the first face image) within `limits`.
     pub fn from_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self> {
-        Ok(Self::from_pixels(decode_image(bytes, limits)?))
+        Self::from_card_data(&CardData::parse(bytes, limits)?, 0, limits)
+    }
+
+    /// Decodes face image `index` of parsed card data within `limits`.
+    pub fn from_card_data(data: &CardData<'_>, index: usize, limits: &Limits) -> Result<Self> {
+        Self::from_card_image(data.container(), data.image(index)?, limits)
+    }
+
+    fn from_card_image(container: Container, image: &CardImage<'_>, limits: &Limits) -> Result<Self> {
+        let pixels = decode_format(image.bytes(), image.format(), limits)?;
+        let kind = if pixels.is_grey() { ReferenceKind::Grey } else { ReferenceKind::Colour };
+        Ok(Self { pixels, kind, container, format: image.format() })
     }
 
     /// Reads and decodes a card photo file within the default [`Limits`].
@@ -304,14 +389,19 @@ impl CardPhoto {
         photo
     }
 
-    fn from_pixels(pixels: Pixels) -> Self {
-        let kind = if pixels.is_grey() { ReferenceKind::Grey } else { ReferenceKind::Colour };
-        Self { pixels, kind }
-    }
-
     /// Colour or monochrome, as measured on the pixels.
     pub fn kind(&self) -> ReferenceKind {
         self.kind
+    }
+
+    /// What held the photo (a plain image file, DG2, ...).
+    pub fn container(&self) -> Container {
+        self.container
+    }
+
+    /// The photo's encoding, sniffed from its bytes.
+    pub fn format(&self) -> ImageFormat {
+        self.format
     }
 
     /// Width and height in pixels, after EXIF orientation.
@@ -329,7 +419,7 @@ pub struct LiveFrame {
 }
 
 impl LiveFrame {
-    /// Decodes an encoded image (JPEG, PNG or WebP) within the default [`Limits`].
+    /// Decodes an encoded image (JPEG, JPEG 2000, PNG or WebP) within the default [`Limits`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         Self::from_bytes_with_limits(bytes, &Limits::default())
     }
@@ -397,8 +487,9 @@ mod tests {
 
     #[test]
     fn garbage_and_truncated_input_is_an_error_not_a_panic() {
-        assert!(matches!(decode_image(b"", &Limits::default()), Err(Error::Decode { .. })));
-        assert!(matches!(decode_image(b"not an image at all", &Limits::default()), Err(Error::Decode { .. })));
+        assert!(matches!(decode_image(b"", &Limits::default()), Err(Error::UnrecognisedFormat { .. })));
+        let text = decode_image(b"not an image at all", &Limits::default());
+        assert!(matches!(text, Err(Error::UnrecognisedFormat { what: "image", ref magic }) if magic == "6E 6F 74 20"));
         let png_header = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x10\0\0\0\x10\0\x08\x02\0\0\0";
         assert!(decode_image(png_header, &Limits::default()).is_err());
     }

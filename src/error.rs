@@ -72,6 +72,32 @@ pub enum Error {
         /// What was expected (for example "a JPEG, PNG or WebP image").
         reason: String,
     },
+    /// Card data (a chip container or a face record) does not follow its
+    /// standard. `offset` is where the problem was found, counted in bytes
+    /// from the start of the input.
+    Malformed {
+        /// Which structure (for example "ICAO EF.DG2", "ISO/IEC 19794-5 face record").
+        structure: &'static str,
+        /// Byte offset in the input.
+        offset: usize,
+        /// What is wrong.
+        problem: Malformation,
+    },
+    /// The bytes are in no format honnin reads. The first bytes are shown in
+    /// hex (at most four: a magic number, not image content).
+    UnrecognisedFormat {
+        /// What was being read ("card data", "embedded face image", "image").
+        what: &'static str,
+        /// The first bytes, hex.
+        magic: String,
+    },
+    /// A face record holds no face image, or fewer than the one asked for.
+    NoFaceImage {
+        /// The index asked for (0-based).
+        index: usize,
+        /// How many face images the record holds.
+        count: usize,
+    },
     /// The caller passed an argument that cannot be used (empty buffer, wrong
     /// buffer length for the stated dimensions, target FMR out of range, ...).
     InvalidArgument {
@@ -108,6 +134,17 @@ impl fmt::Display for Error {
                 write!(f, "input {limit} {actual} exceeds the limit of {max}")
             }
             Self::Decode { reason } => write!(f, "image could not be decoded: {reason}"),
+            Self::Malformed { structure, offset, problem } => {
+                write!(f, "malformed {structure} at byte {offset}: {problem}")
+            }
+            Self::UnrecognisedFormat { what, magic } => write!(
+                f,
+                "{what} is in no supported format (first bytes {magic}): expected JPEG, JPEG 2000 (JP2 or J2K), PNG, \
+                 WebP, ICAO EF.DG2, an ISO/IEC 19794-5 or 39794-5 face record, or My Number card-surface data"
+            ),
+            Self::NoFaceImage { index, count } => {
+                write!(f, "face image {index} asked for, but the record holds {count} face image(s)")
+            }
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
             Self::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
         }
@@ -134,6 +171,116 @@ impl Error {
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
+    }
+}
+
+/// What is wrong with malformed card data ([`Error::Malformed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Malformation {
+    /// The input ends before a header or field is complete.
+    Truncated {
+        /// Bytes the field needs.
+        needed: u64,
+        /// Bytes left.
+        available: u64,
+    },
+    /// A TLV value is longer than the bytes that follow its length.
+    ValueTruncated {
+        /// The element's tag.
+        tag: u32,
+        /// The length it declares.
+        declared: u64,
+        /// The bytes actually there.
+        available: u64,
+    },
+    /// A BER tag longer than three bytes.
+    TagTooLong,
+    /// A BER indefinite length (`0x80`), which ICAO 9303 does not allow.
+    IndefiniteLength {
+        /// The element's tag.
+        tag: u32,
+    },
+    /// A BER length field of more than four bytes.
+    LengthTooLong {
+        /// The element's tag.
+        tag: u32,
+        /// How many length bytes it claims.
+        length_bytes: u8,
+    },
+    /// Bytes other than padding after the outermost element.
+    TrailingBytes {
+        /// How many bytes follow the element.
+        count: u64,
+    },
+    /// An element of the wrong kind or tag where the standard puts another.
+    Unexpected {
+        /// What the standard puts there.
+        what: &'static str,
+        /// The tag found.
+        tag: u32,
+    },
+    /// A mandatory element is absent.
+    MissingElement {
+        /// Its tag.
+        tag: u32,
+    },
+    /// An element that may occur once occurs again.
+    Repeated {
+        /// Its tag.
+        tag: u32,
+    },
+    /// The format identifier is not the expected one.
+    BadMagic {
+        /// The identifier expected.
+        expected: &'static str,
+    },
+    /// A version this parser does not read.
+    UnsupportedVersion {
+        /// The version bytes found, as text where printable.
+        found: String,
+    },
+    /// A length or count field disagrees with the bytes or elements present.
+    Mismatch {
+        /// Which field.
+        field: &'static str,
+        /// What the field says.
+        declared: u64,
+        /// What the bytes hold.
+        actual: u64,
+    },
+    /// A field holds a value the standard does not allow.
+    InvalidValue {
+        /// Which field and what it must be.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for Malformation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated { needed, available } => {
+                write!(f, "truncated: {needed} bytes needed, {available} available")
+            }
+            Self::ValueTruncated { tag, declared, available } => {
+                write!(f, "element {tag:X} declares {declared} bytes but only {available} follow")
+            }
+            Self::TagTooLong => write!(f, "a tag of more than three bytes"),
+            Self::IndefiniteLength { tag } => write!(f, "element {tag:X} has an indefinite length (not allowed)"),
+            Self::LengthTooLong { tag, length_bytes } => {
+                write!(f, "element {tag:X} has a length field of {length_bytes} bytes (at most 4)")
+            }
+            Self::TrailingBytes { count } => write!(f, "{count} bytes after the end, not padding"),
+            Self::Unexpected { what, tag } => write!(f, "expected {what}, found element {tag:X}"),
+            Self::MissingElement { tag } => write!(f, "mandatory element {tag:X} is missing"),
+            Self::Repeated { tag } => write!(f, "element {tag:X} occurs more than once"),
+            Self::BadMagic { expected } => write!(f, "expected the identifier {expected}"),
+            Self::UnsupportedVersion { found } => write!(f, "version {found:?} is not supported"),
+            Self::Mismatch { field, declared, actual } => {
+                write!(f, "{field} says {declared} but the data holds {actual}")
+            }
+            Self::InvalidValue { field } => write!(f, "invalid {field}"),
+        }
     }
 }
 

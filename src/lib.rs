@@ -77,6 +77,7 @@
 
 mod align;
 mod compare;
+mod container;
 mod decide;
 mod decode;
 mod detect;
@@ -89,6 +90,9 @@ mod runtime;
 mod staff;
 
 pub use compare::Score;
+pub use container::{
+    CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
+};
 pub use decide::{
     operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason, ReferenceCalibration,
     Side, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
@@ -97,7 +101,7 @@ pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;
 pub use embed::Template;
 pub use engine::{Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, NeedsPolicy, COMPARABLE_FACE_RATIO};
-pub use error::{Error, Result};
+pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};
 pub use runtime::{ORT_LIB_ENV, PINNED_ONNXRUNTIME_SHA256};

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod chip_vectors;
 mod cli;
 mod integrity;
 mod lfw_devtest;
