@@ -259,8 +259,8 @@ pub(crate) fn read_protocol(dir: &Path) -> Result<Option<serde_json::Value>> {
     }
 }
 
-/// The encoder's version line (`opj_compress -h` names the openjp2 library it
-/// was built with), or a clear error when the encoder is missing.
+/// The encoder's version (`opj_compress -h` names the openjp2 library it was
+/// built with; otherwise its first line), or a clear error when it is missing.
 fn encoder_version(encoder: &Path) -> Result<String> {
     let output = match Command::new(encoder).arg("-h").output() {
         Ok(o) => o,
@@ -273,8 +273,9 @@ fn encoder_version(encoder: &Path) -> Result<String> {
     };
     let text = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let line = lines.iter().find(|l| l.contains("library v")).or(lines.first()).copied().unwrap_or("unknown");
-    Ok(line.to_string())
+    // "It has been compiled against openjp2 library v2.5.0." gives "openjp2 library v2.5.0".
+    let version = lines.iter().find_map(|l| l.find("openjp2 library v").map(|at| l[at..].trim_end_matches('.')));
+    Ok(version.or(lines.first().copied()).unwrap_or("unknown").to_string())
 }
 
 /// What every worker needs to convert one image.

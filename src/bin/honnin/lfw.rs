@@ -624,7 +624,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
             p["height"].as_u64().unwrap_or(0),
             p["face_height_px"].as_f64().unwrap_or(f64::NAN),
             p["target_bytes"].as_u64().unwrap_or(0),
-            p["encoder_version"].as_str().unwrap_or("version unknown").trim_end_matches('.'),
+            p["encoder_version"].as_str().unwrap_or("version unknown"),
         );
     }
     let calibration = Calibration {
