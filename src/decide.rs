@@ -38,6 +38,11 @@ pub enum Reason {
     Unalignable(Side),
     /// Staff could not tell (visual check).
     StaffUnsure,
+    /// The policy has no threshold calibrated for this kind of card photo
+    /// (for example a grey chip photo with a calibration made on colour
+    /// photos only): comparing against another kind's threshold would change
+    /// the false-match rate, so no automatic decision is made.
+    NotCalibrated(ReferenceKind),
 }
 
 /// The decision of one verification.
@@ -303,18 +308,24 @@ impl Policy {
         self.metric
     }
 
-    /// The threshold used for references of `kind`. Grey references use their own
-    /// calibration when the file has one, the colour threshold otherwise.
-    pub fn threshold(&self, kind: ReferenceKind) -> Threshold {
-        let (reference, value) = match (kind, self.grey) {
-            (ReferenceKind::Grey, Some(grey)) => (ReferenceKind::Grey, grey),
-            _ => (ReferenceKind::Colour, self.colour),
+    /// The threshold for card photos of `kind`, each calibrated on its own
+    /// kind of reference: grey card photos score differently from colour ones
+    /// against a colour live image. `None` when the calibration has no
+    /// operating point for `kind` at this policy's target. An uncalibrated
+    /// policy ([`danger::uncalibrated_policy`](crate::danger::uncalibrated_policy))
+    /// has one threshold for every kind.
+    pub fn threshold(&self, kind: ReferenceKind) -> Option<Threshold> {
+        let value = match (kind, self.binding.is_some()) {
+            (ReferenceKind::Colour, _) | (_, false) => self.colour,
+            (ReferenceKind::Grey, true) => self.grey?,
         };
-        Threshold { value, target_fmr: self.target_fmr, reference }
+        Some(Threshold { value, target_fmr: self.target_fmr, reference: kind })
     }
 
     pub(crate) fn decide(&self, score: Score, kind: ReferenceKind) -> Outcome {
-        let threshold = self.threshold(kind);
+        let Some(threshold) = self.threshold(kind) else {
+            return Outcome::inconclusive(Reason::NotCalibrated(kind), Method::Automatic);
+        };
         let decision = if score.passes(threshold.value) { Decision::Match } else { Decision::NoMatch };
         Outcome { decision, score: Some(score), threshold: Some(threshold), method: Method::Automatic }
     }

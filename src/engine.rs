@@ -254,8 +254,16 @@ impl Engine {
     }
 
     /// Computes the card's template once, for use with [`Engine::verify_reference`].
+    ///
+    /// When the policy has no threshold for this kind of card photo (a grey
+    /// photo and a colour-only calibration), no model runs and every
+    /// verification against it is inconclusive with [`Reason::NotCalibrated`].
     pub fn card_reference(&self, card: &CardPhoto) -> Result<CardReference> {
-        Ok(CardReference { acquired: self.acquire(&card.pixels, Side::Card)?, kind: card.kind() })
+        let kind = card.kind();
+        if self.policy.threshold(kind).is_none() {
+            return Ok(CardReference { acquired: Acquisition::Inconclusive(Reason::NotCalibrated(kind)), kind });
+        }
+        Ok(CardReference { acquired: self.acquire(&card.pixels, Side::Card)?, kind })
     }
 
     /// Compares a prepared card reference with a live frame.

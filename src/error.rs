@@ -137,11 +137,16 @@ impl fmt::Display for Error {
             Self::Malformed { structure, offset, problem } => {
                 write!(f, "malformed {structure} at byte {offset}: {problem}")
             }
-            Self::UnrecognisedFormat { what, magic } => write!(
-                f,
-                "{what} is in no supported format (first bytes {magic}): expected JPEG, JPEG 2000 (JP2 or J2K), PNG, \
-                 WebP, ICAO EF.DG2, an ISO/IEC 19794-5 or 39794-5 face record, or My Number card-surface data"
-            ),
+            Self::UnrecognisedFormat { what, magic } => {
+                let images = "JPEG, JPEG 2000 (JP2 or J2K), PNG or WebP";
+                let containers =
+                    "ICAO EF.DG2, an ISO/IEC 19794-5 or 39794-5 face record, or My Number card-surface data";
+                if *what == "card data" {
+                    write!(f, "{what} is in no supported format (first bytes {magic}): expected {images}, {containers}")
+                } else {
+                    write!(f, "{what} is in no supported format (first bytes {magic}): expected {images}")
+                }
+            }
             Self::NoFaceImage { index, count } => {
                 write!(f, "face image {index} asked for, but the record holds {count} face image(s)")
             }

@@ -44,6 +44,30 @@
 //! A staff visual check ([`staff_visual_check`]) gives the same [`Outcome`] type
 //! without computing any biometric.
 //!
+//! ## Card photos as chips store them
+//!
+//! [`CardPhoto::from_bytes`] takes a plain image (JPEG, JPEG 2000, PNG, WebP)
+//! or chip data: ICAO 9303 EF.DG2, an ISO/IEC 19794-5 record, an ISO/IEC
+//! 39794-5 data block, or My Number card-surface data (`FF20` > `DF27`). The
+//! kind is sniffed from the bytes. [`CardData::parse`] locates the face images
+//! without decoding them and exposes what the record declares
+//! ([`FaceMetadata`]); declared types and sizes are never trusted.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), honnin::Error> {
+//! use honnin::{CardData, CardPhoto, Limits};
+//! let chip = std::fs::read("dg2.bin").map_err(|e| honnin::Error::Io { path: "dg2.bin".into(), source: e })?;
+//! let limits = Limits::default();
+//! let data = CardData::parse(&chip, &limits)?;
+//! let declared = data.image(0)?.metadata(); // what the record says, for display
+//! let photo = CardPhoto::from_card_data(&data, 0, &limits)?; // size and colour from the image itself
+//! # let _ = (declared, photo); Ok(()) }
+//! ```
+//!
+//! A grey card photo (the My Number chip's is monochrome) is compared against
+//! thresholds calibrated for grey references; without them the outcome is
+//! inconclusive ([`Reason::NotCalibrated`]).
+//!
 //! ## Thresholds
 //!
 //! There is no built-in threshold (dlib's customary 0.6 accepts about 1 % of
@@ -56,9 +80,10 @@
 //!
 //! ## Untrusted input
 //!
-//! Card photos, camera frames and model files are untrusted. Images are bounded
-//! by [`Limits`] (bytes, width, height, pixels) checked from the header before
-//! any pixel buffer exists; model files are checked against the manifest's
+//! Card photos, chip data, camera frames and model files are untrusted. Input
+//! is bounded by [`Limits`] (bytes; width, height, pixels, pixels per byte and
+//! decoder memory, checked from the header before any pixel buffer exists; BER
+//! nesting depth and element count; faces per record); model files are checked against the manifest's
 //! sha256 before ONNX Runtime sees them; detector outputs are bounded and
 //! non-finite values dropped. Failures are [`Error`] values, never panics.
 //!
@@ -117,5 +142,14 @@ pub mod danger {
     /// calibrated. Never deploy it: a threshold without a measured FMR is a guess.
     pub fn uncalibrated_policy(metric: Metric, threshold: f32) -> Policy {
         Policy::uncalibrated(metric, threshold)
+    }
+
+    /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`
+    /// bytes, borrowed (no copy is made; they are wiped when the photo drops).
+    ///
+    /// For decoder conformance tests only. These are biometric data: never
+    /// store, log or send them.
+    pub fn dangerous_card_pixels(card: &crate::CardPhoto) -> &[u8] {
+        card.pixels.data()
     }
 }

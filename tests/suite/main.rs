@@ -7,8 +7,10 @@
 
 mod common;
 
+mod card_photos;
 mod chip_vectors;
 mod cli;
+mod hostile;
 mod integrity;
 mod lfw_devtest;
 mod pipeline;

@@ -280,7 +280,11 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let engine = args.engine.engine()?;
     let metric = engine.policy().metric();
     let reference = if card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour };
+    // Accuracy needs no threshold; without a grey calibration the report says so.
     let calibrated = engine.policy().threshold(reference);
+    if calibrated.is_none() && reference == ReferenceKind::Colour {
+        bail!("the policy has no colour threshold");
+    }
     drop(engine);
     let sources = Sources { lfw: &args.lfw, card_like };
     let templates = templates(&args.engine, args.jobs, sources, &keys, &|a: &EngineArgs| a.engine())?;
@@ -302,7 +306,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     drop(templates);
     if let Some(dir) = card_like {
-        check_card_path(&args.engine, sources, dir, &pairs, &scored)?;
+        check_card_path(&args.engine, metric, sources, dir, &pairs, &scored)?;
     }
     let folds = scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1);
     if folds < 2 {
@@ -322,8 +326,8 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let genuine: Vec<&Scored> = scored.iter().filter(|s| s.same).collect();
     let impostor: Vec<&Scored> = scored.iter().filter(|s| !s.same).collect();
     let accepted =
-        |set: &[&Scored]| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, calibrated.value))).count();
-    let (gen_acc, imp_acc) = (accepted(&genuine), accepted(&impostor));
+        |set: &[&Scored], t: f32| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, t))).count();
+    let at_calibrated = calibrated.map(|t| (t, accepted(&genuine, t.value), accepted(&impostor, t.value)));
     let pairs_without_face = scored.iter().filter(|s| s.score.is_none()).count();
     let target = args.engine.target_fmr;
     let measured = measured_point(metric, &genuine, &impostor, target);
@@ -356,15 +360,15 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         "accuracy_sd": sd,
         "fold_accuracies": accuracies,
         "fold_thresholds": fold_thresholds,
-        "at_calibrated_threshold": {
-            "reference": calibrated.reference,
-            "threshold": calibrated.value,
-            "target_fmr": calibrated.target_fmr,
+        "at_calibrated_threshold": at_calibrated.map(|(t, gen_acc, imp_acc)| serde_json::json!({
+            "reference": t.reference,
+            "threshold": t.value,
+            "target_fmr": t.target_fmr,
             "genuine_accepted": gen_acc,
             "genuine": genuine.len(),
             "impostors_accepted": imp_acc,
             "impostors": impostor.len(),
-        },
+        })),
         "at_target_fmr_measured_on_these_pairs": measured,
         "seconds": started.elapsed().as_secs_f64(),
     });
@@ -390,16 +394,24 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
             ),
         }
         outln!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
-        outln!(
-            "at the calibrated {} threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors accepted",
-            reference_word(calibrated.reference),
-            calibrated.value,
-            calibrated.target_fmr,
-            gen_acc,
-            genuine.len(),
-            imp_acc,
-            impostor.len()
-        );
+        match at_calibrated {
+            Some((t, gen_acc, imp_acc)) => outln!(
+                "at the calibrated {} threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors \
+                 accepted",
+                crate::kind_word(t.reference),
+                t.value,
+                t.target_fmr,
+                gen_acc,
+                genuine.len(),
+                imp_acc,
+                impostor.len()
+            ),
+            None => outln!(
+                "the calibration has no {} threshold at FMR {} (honnin calibrate --card-like DIR adds it)",
+                crate::kind_word(reference),
+                args.engine.target_fmr
+            ),
+        }
         if let Some(m) = &measured {
             outln!(
                 "at FMR {target} measured on these {} impostors (threshold {:.4}, {} accepted): FNMR {:.2} % \
@@ -415,13 +427,6 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         outln!("({:.1} s)", started.elapsed().as_secs_f64());
     }
     Ok(())
-}
-
-fn reference_word(kind: ReferenceKind) -> &'static str {
-    match kind {
-        ReferenceKind::Colour => "colour",
-        ReferenceKind::Grey => "grey",
-    }
 }
 
 /// The threshold that accepts at most `target` of these pairs' impostors, and
@@ -452,12 +457,15 @@ fn measured_point(metric: Metric, genuine: &[&Scored], impostor: &[&Scored], tar
 /// `verify_reference`).
 fn check_card_path(
     args: &EngineArgs,
+    metric: Metric,
     sources: Sources<'_>,
     dir: &Path,
     pairs: &[Pair],
     scored: &[Scored],
 ) -> Result<()> {
-    let engine = args.engine()?;
+    // Only the score is compared: a placeholder policy, so that the check runs
+    // whether or not the calibration has a grey threshold yet.
+    let engine = args.build(Models::from_dir(&args.models)?, danger::uncalibrated_policy(metric, 0.0))?;
     let mut checked = 0;
     for (pair, s) in pairs.iter().zip(scored) {
         let Some(expected) = s.score.filter(|_| pair.same) else { continue };

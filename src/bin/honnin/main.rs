@@ -37,7 +37,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use honnin::{Calibration, CardPhoto, Decision, Engine, LiveFrame, Models, Policy, Reason, Side};
+use honnin::{
+    Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason, ReferenceKind, Side,
+};
+use zeroize::Zeroizing;
 
 const EXIT_NO_MATCH: u8 = 1;
 const EXIT_INCONCLUSIVE: u8 = 2;
@@ -58,17 +61,31 @@ struct Cli {
 enum Command {
     /// Compare a card photo with a live photo. Exit 0 match, 1 no match, 2 inconclusive, 3 error.
     Verify {
-        /// The card's reference photo (JPEG, PNG or WebP).
+        /// The card's reference photo: JPEG, JPEG 2000, PNG or WebP, or chip data
+        /// (ICAO EF.DG2, ISO/IEC 19794-5 or 39794-5 record, My Number card-surface data).
         #[arg(long)]
         card: PathBuf,
         /// The live photo of the person at the counter.
         #[arg(long)]
         live: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
         /// Print the outcome as one JSON object.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         engine: EngineArgs,
+    },
+    /// Show what card data holds (container, face images, declared metadata) and
+    /// decode the chosen image. Runs no model and prints no pixels.
+    Card {
+        /// The card data or card photo file.
+        file: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the models in use, their verified sha256 and licences.
     Models {
@@ -85,6 +102,47 @@ enum Command {
     Calibrate(lfw::CalibrateArgs),
     /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
     CardLike(cardlike::CardLikeArgs),
+}
+
+/// How untrusted card and live input is read.
+#[derive(Args, Clone)]
+pub(crate) struct InputArgs {
+    /// Which face image of the card data to use, from 0 (a record may hold several).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) face: usize,
+    /// Lift every input limit (bytes, dimensions, decoder memory, TLV depth, faces).
+    /// Only for trusted, offline data.
+    #[arg(long)]
+    pub(crate) no_limits: bool,
+}
+
+impl InputArgs {
+    pub(crate) fn limits(&self) -> Limits {
+        if self.no_limits {
+            Limits::no_limits()
+        } else {
+            Limits::default()
+        }
+    }
+
+    /// Reads card data and decodes the chosen face image.
+    pub(crate) fn card(&self, path: &Path) -> Result<CardPhoto> {
+        let limits = self.limits();
+        let bytes = Zeroizing::new(read_input(path, &limits)?);
+        let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
+        CardPhoto::from_card_data(&data, self.face, &limits).with_context(|| format!("card photo {}", path.display()))
+    }
+}
+
+/// Reads at most the byte limit of a file (the library's limits apply again on parsing).
+fn read_input(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limits.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes)
 }
 
 /// Flags shared by every command that runs models.
@@ -189,7 +247,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Verify { card, live, json, engine } => verify(&card, &live, json, &engine),
+        Command::Verify { card, live, input, json, engine } => verify(&card, &live, &input, json, &engine),
+        Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
@@ -197,10 +256,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<ExitCode> {
+fn verify(card: &Path, live: &Path, input: &InputArgs, json: bool, args: &EngineArgs) -> Result<ExitCode> {
     let engine = args.engine()?;
-    let card = CardPhoto::open(card).with_context(|| format!("card photo {}", card.display()))?;
-    let live = LiveFrame::open(live).with_context(|| format!("live photo {}", live.display()))?;
+    let card = input.card(card)?;
+    let limits = input.limits();
+    let live_bytes = Zeroizing::new(read_input(live, &limits)?);
+    let live = LiveFrame::from_bytes_with_limits(&live_bytes, &limits)
+        .with_context(|| format!("live photo {}", live.display()))?;
+    drop(live_bytes);
     let outcome = engine.verify(&card, &live)?;
     let (word, reason, code) = match outcome.decision {
         Decision::Match => ("match", None, ExitCode::SUCCESS),
@@ -215,6 +278,8 @@ fn verify(card: &Path, live: &Path, json: bool, args: &EngineArgs) -> Result<Exi
             "threshold": outcome.threshold,
             "method": format!("{:?}", outcome.method).to_lowercase(),
             "card_reference": card.kind(),
+            "card_container": card.container(),
+            "card_format": card.format(),
         });
         outln!("{value}");
     } else {
@@ -241,8 +306,71 @@ fn reason_text(reason: Reason) -> String {
         Reason::MultipleFaces(s) => format!("several faces of similar size in the {}", side(s)),
         Reason::Unalignable(s) => format!("the face in the {} could not be aligned", side(s)),
         Reason::StaffUnsure => "staff could not tell".into(),
+        Reason::NotCalibrated(kind) => {
+            format!("the calibration has no threshold for {} card photos at this target FMR", kind_word(kind))
+        }
         other => format!("{other:?}"),
     }
+}
+
+fn kind_word(kind: ReferenceKind) -> &'static str {
+    match kind {
+        ReferenceKind::Colour => "colour",
+        ReferenceKind::Grey => "grey",
+    }
+}
+
+/// `honnin card`: the container and each face image's declared metadata, then
+/// the chosen image decoded (its real size and colour). No pixel is printed.
+fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> {
+    let limits = input.limits();
+    let bytes = Zeroizing::new(read_input(path, &limits)?);
+    let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
+    let photo = CardPhoto::from_card_data(&data, input.face, &limits)
+        .with_context(|| format!("face image {} of {}", input.face, path.display()))?;
+    let images: Vec<serde_json::Value> = data
+        .images()
+        .iter()
+        .map(|image| {
+            serde_json::json!({
+                "format": image.format(),
+                "offset": image.offset(),
+                "length": image.bytes().len(),
+                "declared": image.metadata(),
+            })
+        })
+        .collect();
+    let (width, height) = photo.dimensions();
+    if json {
+        let value = serde_json::json!({
+            "container": data.container(),
+            "images": images,
+            "decoded": {"face": input.face, "width": width, "height": height, "kind": photo.kind()},
+        });
+        outln!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{}: {:?}, {} face image(s)", path.display(), data.container(), data.images().len());
+    for (i, image) in data.images().iter().enumerate() {
+        let m = image.metadata();
+        let declared = match (m.declared_width, m.declared_height) {
+            (Some(w), Some(h)) => format!("declared {w}x{h}"),
+            _ => "no declared size".into(),
+        };
+        outln!(
+            "  [{i}] {:?}, {} bytes at offset {}, {declared}, declared type {:?}, colour space {:?}, source {:?}, \
+             {} feature point(s)",
+            image.format(),
+            image.bytes().len(),
+            image.offset(),
+            m.declared_format,
+            m.colour_space,
+            m.source_type,
+            m.feature_points.len()
+        );
+    }
+    outln!("  decoded [{}]: {width}x{height}, {}", input.face, kind_word(photo.kind()));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_models(dir: &Path, json: bool) -> Result<ExitCode> {
