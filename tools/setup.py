@@ -9,6 +9,13 @@
    it is set, otherwise downloaded from the manifest's `url`. Every file is
    checked against the manifest's sha256 before it is placed in models/.
 
+With --dev it also installs what the development commands need and the product
+never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools), which
+`honnin card-like` uses to encode card-like JPEG 2000 references. It is installed
+with apt-get only when `opj_compress` is missing: directly as root, through
+`sudo -n` where that works without a password, otherwise setup fails and prints
+the command to run.
+
 Only the Python standard library is used. Nothing is replaced that is already in
 place and verified, so running it twice is cheap. Downloads go to a temporary
 file and are renamed into place only after their hash matched: an interrupted or
@@ -24,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -158,10 +166,54 @@ def setup_models() -> None:
         print(f"model {model['id']}: placed {dest.relative_to(ROOT)} from {origin} (sha256 ok)")
 
 
-def main() -> int:
+DEV_PACKAGE = "libopenjp2-tools"
+
+
+def setup_dev_tools() -> None:
+    """Install opj_compress (libopenjp2-tools) with apt-get if it is missing."""
+    found = shutil.which("opj_compress")
+    if found:
+        print(f"dev: opj_compress in place ({found})")
+        return
+    install = ["apt-get", "install", "-y", "--no-install-recommends", DEV_PACKAGE]
+    if os.geteuid() == 0:
+        prefix = []
+    elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        prefix = ["sudo", "-n"]
+    else:
+        raise SetupError(
+            f"opj_compress is missing and installing it needs root; run: sudo apt-get install -y {DEV_PACKAGE}"
+        )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    print(f"dev: installing {DEV_PACKAGE}: {' '.join(prefix + install)}")
+    if subprocess.run(prefix + install, env=env).returncode != 0:
+        # A fresh machine may have no package lists yet.
+        if subprocess.run(prefix + ["apt-get", "update"], env=env).returncode != 0 or (
+            subprocess.run(prefix + install, env=env).returncode != 0
+        ):
+            raise SetupError(f"apt-get could not install {DEV_PACKAGE}; run: sudo apt-get install -y {DEV_PACKAGE}")
+    if not shutil.which("opj_compress"):
+        raise SetupError(f"{DEV_PACKAGE} installed but opj_compress is not on PATH")
+    print("dev: opj_compress installed")
+
+
+def main(argv: list[str]) -> int:
+    dev = False
+    for arg in argv:
+        if arg == "--dev":
+            dev = True
+        elif arg in ("-h", "--help"):
+            print(__doc__)
+            print("usage: python3 tools/setup.py [--dev]")
+            return 0
+        else:
+            print(f"setup: unknown argument {arg!r} (usage: python3 tools/setup.py [--dev])", file=sys.stderr)
+            return 64
     try:
         setup_onnxruntime()
         setup_models()
+        if dev:
+            setup_dev_tools()
     except SetupError as err:
         print(f"setup failed: {err}", file=sys.stderr)
         return 1
@@ -169,4 +221,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

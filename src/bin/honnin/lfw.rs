@@ -4,6 +4,7 @@
 //! when dropped; nothing biometric is written to disk, only scores and counts.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -11,10 +12,12 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::{
-    danger, operating_points, Acquisition, Calibration, Engine, LiveFrame, Metric, Models, ReferenceCalibration,
-    ReferenceKind, Score, Template, CALIBRATION_FORMAT,
+    danger, operating_points, Acquisition, Calibration, CardPhoto, Engine, LiveFrame, Metric, Models,
+    ReferenceCalibration, ReferenceKind, Score, Template, CALIBRATION_FORMAT,
 };
+use zeroize::Zeroizing;
 
+use crate::cardlike;
 use crate::EngineArgs;
 
 /// One image of LFW: identity and 1-based number.
@@ -25,7 +28,7 @@ pub(crate) struct ImageId {
 }
 
 impl ImageId {
-    fn path(&self, lfw: &Path) -> PathBuf {
+    pub(crate) fn path(&self, lfw: &Path) -> PathBuf {
         lfw.join("images").join(&self.name).join(format!("{}_{:04}.jpg", self.name, self.number))
     }
 }
@@ -97,17 +100,33 @@ pub(crate) fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
     Ok(pairs)
 }
 
-fn default_lfw() -> PathBuf {
+pub(crate) fn default_lfw() -> PathBuf {
     std::env::var_os("HONNIN_DATA").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from).join("lfw")
 }
 
-/// Template of every image, computed by `jobs` engines in parallel.
-/// `None` where the image gave no subject face.
+/// One template to make: an LFW image as its colour JPEG, or as its card-like
+/// reference (`honnin card-like`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key {
+    pub(crate) id: ImageId,
+    pub(crate) card_like: bool,
+}
+
+/// Where templates come from: LFW's JPEGs and, optionally, a card-like folder.
+#[derive(Clone, Copy)]
+pub(crate) struct Sources<'a> {
+    pub(crate) lfw: &'a Path,
+    pub(crate) card_like: Option<&'a Path>,
+}
+
+/// Template of every key, computed by `jobs` engines in parallel.
+/// `None` where the image gave no subject face, or has no card-like reference
+/// (`honnin card-like` skips images without a subject face).
 pub(crate) fn templates(
     args: &EngineArgs,
     jobs: usize,
-    lfw: &Path,
-    images: &[ImageId],
+    sources: Sources<'_>,
+    keys: &[Key],
     build: &(dyn Fn(&EngineArgs) -> Result<Engine> + Sync),
 ) -> Result<Vec<Option<Template>>> {
     let next = AtomicUsize::new(0);
@@ -121,23 +140,17 @@ pub(crate) fn templates(
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= images.len() {
+                        if i >= keys.len() {
                             return Ok(out);
                         }
-                        let path = images[i].path(lfw);
-                        let frame = LiveFrame::open(&path).with_context(|| format!("{}", path.display()))?;
-                        let template = match engine.template(&frame)? {
-                            Acquisition::Face(t) => Some(t),
-                            Acquisition::Inconclusive(_) => None,
-                        };
-                        out.push((i, template));
+                        out.push((i, template_of(&engine, sources, &keys[i])?));
                     }
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked"))).collect()
     });
-    let mut all: Vec<Option<Template>> = (0..images.len()).map(|_| None).collect();
+    let mut all: Vec<Option<Template>> = (0..keys.len()).map(|_| None).collect();
     for r in results {
         for (i, t) in r? {
             all[i] = t;
@@ -146,13 +159,83 @@ pub(crate) fn templates(
     Ok(all)
 }
 
-/// Distinct images of `pairs`, and for each pair the indices of its two images.
-fn index_images(pairs: &[Pair]) -> (Vec<ImageId>, Vec<(usize, usize)>) {
-    let images: Vec<ImageId> =
-        pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect::<BTreeSet<_>>().into_iter().collect();
-    let index: HashMap<&ImageId, usize> = images.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    let idx = pairs.iter().map(|p| (index[&p.a], index[&p.b])).collect();
-    (images, idx)
+fn template_of(engine: &Engine, sources: Sources<'_>, key: &Key) -> Result<Option<Template>> {
+    let acquisition = if key.card_like {
+        let dir = sources.card_like.context("a card-like folder (--card-like DIR)")?;
+        let path = key.id.card_like_path(dir);
+        let Some(bytes) = read_card_like(&path)? else { return Ok(None) };
+        // Loaded as what it stands for, a card photo: it must come out grey.
+        let card = CardPhoto::from_bytes(&bytes).with_context(|| format!("card photo {}", path.display()))?;
+        if card.kind() != ReferenceKind::Grey {
+            bail!("{}: a grey card-like reference, got {:?}", path.display(), card.kind());
+        }
+        drop(card);
+        // The engine hands out templates only for frames; both decode the
+        // same bytes to the same pixels and run the same pipeline.
+        // (`eval --card-like` checks this against `verify_reference`.)
+        let frame = LiveFrame::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+        engine.template(&frame)?
+    } else {
+        let path = key.id.path(sources.lfw);
+        let frame = LiveFrame::open(&path).with_context(|| format!("{}", path.display()))?;
+        engine.template(&frame)?
+    };
+    Ok(match acquisition {
+        Acquisition::Face(t) => Some(t),
+        Acquisition::Inconclusive(_) => None,
+    })
+}
+
+/// Most bytes read from a card-like file (they are about 4 KB).
+const MAX_CARD_LIKE_BYTES: u64 = 1 << 20;
+
+/// The bytes of a card-like reference, `None` if the file does not exist.
+fn read_card_like(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_CARD_LIKE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_CARD_LIKE_BYTES {
+        bail!("{}: a card-like reference of at most {MAX_CARD_LIKE_BYTES} bytes", path.display());
+    }
+    Ok(Some(bytes))
+}
+
+/// Distinct images of `pairs`.
+fn distinct_images(pairs: &[Pair]) -> Vec<ImageId> {
+    pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Distinct templates `pairs` need, and for each pair the indices of its two.
+/// With `card_like_first`, each pair's first image is its card-like reference.
+fn index_keys(pairs: &[Pair], card_like_first: bool) -> (Vec<Key>, Vec<(usize, usize)>) {
+    let key = |id: &ImageId, card_like: bool| Key { id: id.clone(), card_like };
+    let keys: Vec<Key> = pairs
+        .iter()
+        .flat_map(|p| [key(&p.a, card_like_first), key(&p.b, false)])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: HashMap<&Key, usize> = keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let idx = pairs.iter().map(|p| (index[&key(&p.a, card_like_first)], index[&key(&p.b, false)])).collect();
+    (keys, idx)
+}
+
+/// The card-like folder's protocol record; refuses a folder `honnin card-like` did not make.
+fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
+    cardlike::read_protocol(dir)?.with_context(|| {
+        format!(
+            "{} has no {}: make the card-like references first (honnin card-like --out {})",
+            dir.display(),
+            cardlike::PROTOCOL_FILE,
+            dir.display()
+        )
+    })
 }
 
 /// Arguments of `honnin eval`.
@@ -170,6 +253,10 @@ pub(crate) struct EvalArgs {
     /// Print a JSON report.
     #[arg(long)]
     json: bool,
+    /// Card-like folder made by `honnin card-like`: the first image of each pair is
+    /// replaced by its card-like (grey JPEG 2000) reference, loaded as a card photo.
+    #[arg(long, value_name = "DIR")]
+    card_like: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -187,13 +274,25 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     engine_args.threads.get_or_insert(1);
     let args = &EvalArgs { engine: engine_args, ..args.clone() };
     let pairs = read_pairs(&args.lfw.join(&args.pairs))?;
-    let (images, idx) = index_images(&pairs);
+    let card_like = args.card_like.as_deref();
+    let protocol = card_like.map(card_like_protocol).transpose()?;
+    let (keys, idx) = index_keys(&pairs, card_like.is_some());
     let engine = args.engine.engine()?;
     let metric = engine.policy().metric();
-    let calibrated = engine.policy().threshold(ReferenceKind::Colour).context("the policy has a colour threshold")?;
+    let reference = if card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour };
+    // Accuracy needs no threshold; without a grey calibration the report says so.
+    let calibrated = engine.policy().threshold(reference);
+    if calibrated.is_none() && reference == ReferenceKind::Colour {
+        bail!("the policy has no colour threshold");
+    }
     drop(engine);
-    let templates = templates(&args.engine, args.jobs, &args.lfw, &images, &|a: &EngineArgs| a.engine())?;
-    let failed_images = templates.iter().filter(|t| t.is_none()).count();
+    let sources = Sources { lfw: &args.lfw, card_like };
+    let templates = templates(&args.engine, args.jobs, sources, &keys, &|a: &EngineArgs| a.engine())?;
+    let missing = match card_like {
+        Some(dir) => keys.iter().filter(|k| k.card_like && !k.id.card_like_path(dir).exists()).count(),
+        None => 0,
+    };
+    let failed_images = templates.iter().filter(|t| t.is_none()).count() - missing;
     let scored: Vec<Scored> = pairs
         .iter()
         .zip(&idx)
@@ -206,6 +305,9 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     drop(templates);
+    if let Some(dir) = card_like {
+        check_card_path(&args.engine, metric, sources, dir, &pairs, &scored)?;
+    }
     let folds = scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1);
     if folds < 2 {
         bail!("{} has {folds} fold; k-fold accuracy needs at least 2 (use pairs.txt)", args.pairs);
@@ -224,51 +326,160 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let genuine: Vec<&Scored> = scored.iter().filter(|s| s.same).collect();
     let impostor: Vec<&Scored> = scored.iter().filter(|s| !s.same).collect();
     let accepted =
-        |set: &[&Scored]| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, calibrated.value))).count();
-    let (gen_acc, imp_acc) = (accepted(&genuine), accepted(&impostor));
+        |set: &[&Scored], t: f32| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, t))).count();
+    let at_calibrated = calibrated.map(|t| (t, accepted(&genuine, t.value), accepted(&impostor, t.value)));
     let pairs_without_face = scored.iter().filter(|s| s.score.is_none()).count();
+    let target = args.engine.target_fmr;
+    let measured = measured_point(metric, &genuine, &impostor, target);
+    let cards = keys.iter().filter(|k| k.card_like).count();
+    let protocol_text = match card_like {
+        None => format!("LFW {} ({} folds), threshold chosen on the other folds by accuracy", args.pairs, folds),
+        Some(dir) => format!(
+            "LFW {} ({} folds), first image of each pair as its card-like reference from {} (grey JPEG 2000, \
+             loaded as a card photo), second image the colour JPEG; threshold chosen on the other folds by accuracy",
+            args.pairs,
+            folds,
+            dir.display()
+        ),
+    };
     let report = serde_json::json!({
-        "protocol": format!("LFW {} ({} folds), threshold chosen on the other folds by accuracy", args.pairs, folds),
+        "protocol": protocol_text,
         "pairs": scored.len(),
-        "images": images.len(),
+        "images": keys.len(),
         "images_without_subject_face": failed_images,
         "pairs_without_face_counted_as_non_match": pairs_without_face,
+        "reference": reference,
+        "card_like": protocol.as_ref().map(|p| serde_json::json!({
+            "dir": card_like,
+            "references": cards,
+            "references_missing": missing,
+            "parameters": p.get("parameters"),
+        })),
         "mirror_averaging": !args.engine.no_mirror,
         "accuracy_mean": mean,
         "accuracy_sd": sd,
         "fold_accuracies": accuracies,
         "fold_thresholds": fold_thresholds,
-        "at_calibrated_threshold": {
-            "threshold": calibrated.value,
-            "target_fmr": calibrated.target_fmr,
+        "at_calibrated_threshold": at_calibrated.map(|(t, gen_acc, imp_acc)| serde_json::json!({
+            "reference": t.reference,
+            "threshold": t.value,
+            "target_fmr": t.target_fmr,
             "genuine_accepted": gen_acc,
             "genuine": genuine.len(),
             "impostors_accepted": imp_acc,
             "impostors": impostor.len(),
-        },
+        })),
+        "at_target_fmr_measured_on_these_pairs": measured,
         "seconds": started.elapsed().as_secs_f64(),
     });
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        outln!(
-            "LFW {}: {} pairs, {} images ({} without a subject face)",
-            args.pairs,
-            scored.len(),
-            images.len(),
-            failed_images
-        );
+        match card_like {
+            None => outln!(
+                "LFW {}: {} pairs, {} images ({} without a subject face)",
+                args.pairs,
+                scored.len(),
+                keys.len(),
+                failed_images
+            ),
+            Some(dir) => outln!(
+                "LFW {}: {} pairs, first image card-like from {} ({cards} references, {missing} missing), second \
+                 colour ({} images); {} without a subject face",
+                args.pairs,
+                scored.len(),
+                dir.display(),
+                keys.len() - cards,
+                failed_images
+            ),
+        }
         outln!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
-        outln!(
-            "at the calibrated threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors accepted",
-            calibrated.value,
-            calibrated.target_fmr,
-            gen_acc,
-            genuine.len(),
-            imp_acc,
-            impostor.len()
-        );
+        match at_calibrated {
+            Some((t, gen_acc, imp_acc)) => outln!(
+                "at the calibrated {} threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors \
+                 accepted",
+                crate::kind_word(t.reference),
+                t.value,
+                t.target_fmr,
+                gen_acc,
+                genuine.len(),
+                imp_acc,
+                impostor.len()
+            ),
+            None => outln!(
+                "the calibration has no {} threshold at FMR {} (honnin calibrate --card-like DIR adds it)",
+                crate::kind_word(reference),
+                args.engine.target_fmr
+            ),
+        }
+        if let Some(m) = &measured {
+            outln!(
+                "at FMR {target} measured on these {} impostors (threshold {:.4}, {} accepted): FNMR {:.2} % \
+                 ({}/{} genuine rejected)",
+                m["impostors"],
+                m["threshold"].as_f64().unwrap_or(f64::NAN),
+                m["impostors_accepted"],
+                m["fnmr"].as_f64().unwrap_or(f64::NAN) * 100.0,
+                m["genuine_rejected"],
+                m["genuine"]
+            );
+        }
         outln!("({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// The threshold that accepts at most `target` of these pairs' impostors, and
+/// the FNMR there. Pairs without a face count as rejected on both sides. The
+/// threshold is set on the very impostors it is measured with (in-sample), and
+/// `target * impostors` of them back it (3 for View 2 at 1e-3).
+fn measured_point(metric: Metric, genuine: &[&Scored], impostor: &[&Scored], target: f64) -> Option<serde_json::Value> {
+    // A finite score that passes no threshold stands in for "no face".
+    let never = if passes(metric, f32::MAX, 0.0) { f32::MIN } else { f32::MAX };
+    let scores = |set: &[&Scored]| set.iter().map(|s| s.score.unwrap_or(never)).collect::<Vec<f32>>();
+    let (gen, imp) = (scores(genuine), scores(impostor));
+    let point = operating_points(metric, &gen, &imp, &[target]).into_iter().next()?;
+    let rejected = gen.iter().filter(|&&g| !passes(metric, g, point.threshold)).count();
+    Some(serde_json::json!({
+        "target_fmr": target,
+        "threshold": point.threshold,
+        "impostors_accepted": point.impostors_accepted,
+        "impostors": imp.len(),
+        "fnmr": point.fnmr,
+        "genuine_rejected": rejected,
+        "genuine": gen.len(),
+        "note": "threshold set on these same impostors (in-sample); at most floor(target x impostors) accepted",
+    }))
+}
+
+/// Checks, on a few genuine pairs, that the template path used here gives the
+/// same score as the library's own card path (`card_reference` then
+/// `verify_reference`).
+fn check_card_path(
+    args: &EngineArgs,
+    metric: Metric,
+    sources: Sources<'_>,
+    dir: &Path,
+    pairs: &[Pair],
+    scored: &[Scored],
+) -> Result<()> {
+    // Only the score is compared: a placeholder policy, so that the check runs
+    // whether or not the calibration has a grey threshold yet.
+    let engine = args.build(Models::from_dir(&args.models)?, danger::uncalibrated_policy(metric, 0.0))?;
+    let mut checked = 0;
+    for (pair, s) in pairs.iter().zip(scored) {
+        let Some(expected) = s.score.filter(|_| pair.same) else { continue };
+        let card = CardPhoto::open(pair.a.card_like_path(dir))?;
+        let reference = engine.card_reference(&card)?;
+        let outcome = engine.verify_reference(&reference, &LiveFrame::open(pair.b.path(sources.lfw))?)?;
+        let got = outcome.score.context("a score from verify_reference")?.value;
+        if (got - expected).abs() > 1e-5 {
+            bail!("card path check: verify_reference scored {got}, the template path {expected}");
+        }
+        checked += 1;
+        if checked == 5 {
+            break;
+        }
     }
     Ok(())
 }
@@ -315,6 +526,10 @@ pub(crate) struct CalibrateArgs {
     /// Worker threads, each with its own engine.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Card-like folder made by `honnin card-like`: also calibrate grey references
+    /// (each DevTrain image's card-like reference vs every other DevTrain image in colour).
+    #[arg(long, value_name = "DIR")]
+    card_like: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -326,7 +541,9 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     engine_args.threads.get_or_insert(1);
     let args = &CalibrateArgs { engine: engine_args, ..args.clone() };
     let pairs = read_pairs(&args.lfw.join("pairsDevTrain.txt"))?;
-    let (images, _) = index_images(&pairs);
+    let images = distinct_images(&pairs);
+    let card_like = args.card_like.as_deref();
+    let protocol = card_like.map(card_like_protocol).transpose()?;
     let models = Models::from_dir(&args.engine.models)?;
     let (recognizer, recognizer_sha256, metric) =
         (models.recognizer_id().to_string(), models.recognizer_sha256().to_string(), models.metric());
@@ -336,7 +553,15 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     // Scores are what is being measured, so no threshold may influence them:
     // the engines run with a placeholder policy that is never consulted.
     let build = |a: &EngineArgs| a.build(Models::from_dir(&a.models)?, danger::uncalibrated_policy(metric, 0.0));
-    let templates = templates(&args.engine, args.jobs, &args.lfw, &images, &build)?;
+    // Every image in colour, then (with --card-like) every image as its card-like reference.
+    let keys: Vec<Key> = [false, true]
+        .into_iter()
+        .filter(|&card| !card || card_like.is_some())
+        .flat_map(|card| images.iter().map(move |id| Key { id: id.clone(), card_like: card }))
+        .collect();
+    let sources = Sources { lfw: &args.lfw, card_like };
+    let mut templates = templates(&args.engine, args.jobs, sources, &keys, &build)?;
+    let cards = templates.split_off(images.len());
     let usable: Vec<(usize, &Template)> =
         templates.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
@@ -352,6 +577,64 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     }
     let subjects = usable.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
     let points = operating_points(metric, &genuine, &impostor, &CALIBRATION_TARGETS);
+    let mut references = std::collections::BTreeMap::new();
+    references.insert(
+        ReferenceKind::Colour,
+        ReferenceCalibration {
+            subjects: subjects as u64,
+            genuine_comparisons: genuine.len() as u64,
+            impostor_comparisons: impostor.len() as u64,
+            points,
+        },
+    );
+    drop((genuine, impostor));
+    let mut dataset = format!(
+        "LFW View 1 pairsDevTrain.txt: all {} images of its pairs with a subject face ({} without), \
+         every same-identity pair genuine, every cross-identity pair impostor",
+        usable.len(),
+        images.len() - usable.len()
+    );
+    if let Some(protocol) = &protocol {
+        // Grey references: each card-like reference against every other image in colour (ordered pairs).
+        let grey_refs: Vec<(usize, &Template)> =
+            cards.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
+        let (mut genuine, mut impostor) = (Vec::new(), Vec::with_capacity(grey_refs.len() * usable.len()));
+        for &(i, card) in &grey_refs {
+            for &(j, live) in usable.iter().filter(|&&(j, _)| j != i) {
+                let score = score_of(card, live)?;
+                if images[i].name == images[j].name {
+                    genuine.push(score);
+                } else {
+                    impostor.push(score);
+                }
+            }
+        }
+        let subjects = grey_refs.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
+        let points = operating_points(metric, &genuine, &impostor, &CALIBRATION_TARGETS);
+        references.insert(
+            ReferenceKind::Grey,
+            ReferenceCalibration {
+                subjects: subjects as u64,
+                genuine_comparisons: genuine.len() as u64,
+                impostor_comparisons: impostor.len() as u64,
+                points,
+            },
+        );
+        let p = &protocol["parameters"];
+        dataset += &format!(
+            "; grey: the card-like reference of each of these images with a subject face ({} of {}; honnin \
+             card-like: {}x{} grey, BT.601 luma, eyes levelled, {} px chin to hairline, JPEG 2000 of about {} bytes \
+             by OpenJPEG opj_compress ({})) against the colour JPEG of every other image, all ordered pairs, \
+             same identity genuine, different identity impostor",
+            grey_refs.len(),
+            images.len(),
+            p["width"].as_u64().unwrap_or(0),
+            p["height"].as_u64().unwrap_or(0),
+            p["face_height_px"].as_f64().unwrap_or(f64::NAN),
+            p["target_bytes"].as_u64().unwrap_or(0),
+            p["encoder_version"].as_str().unwrap_or("version unknown"),
+        );
+    }
     let calibration = Calibration {
         format: CALIBRATION_FORMAT.to_string(),
         recognizer,
@@ -361,24 +644,13 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         mirror_averaging: !args.engine.no_mirror,
         alignment_fit,
         pipeline_sha256,
-        dataset: format!(
-            "LFW View 1 pairsDevTrain.txt: all {} images of its pairs with a subject face ({} without), \
-             every same-identity pair genuine, every cross-identity pair impostor",
-            usable.len(),
-            images.len() - usable.len()
-        ),
-        command: "honnin calibrate --out <file>".to_string(),
-        references: [(
-            ReferenceKind::Colour,
-            ReferenceCalibration {
-                subjects: subjects as u64,
-                genuine_comparisons: genuine.len() as u64,
-                impostor_comparisons: impostor.len() as u64,
-                points,
-            },
-        )]
-        .into_iter()
-        .collect(),
+        dataset,
+        command: match card_like {
+            None => "honnin calibrate --out <file>",
+            Some(_) => "honnin card-like --out <dir> && honnin calibrate --card-like <dir> --out <file>",
+        }
+        .to_string(),
+        references,
     };
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     write_atomically(&args.out, text.as_bytes())?;

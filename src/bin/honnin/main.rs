@@ -29,6 +29,7 @@ macro_rules! out {
     }};
 }
 
+mod cardlike;
 mod lfw;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,8 @@ enum Command {
     Eval(lfw::EvalArgs),
     /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
     Calibrate(lfw::CalibrateArgs),
+    /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
+    CardLike(cardlike::CardLikeArgs),
 }
 
 /// How untrusted card and live input is read.
@@ -249,6 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
+        Command::CardLike(args) => cardlike::card_like(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
