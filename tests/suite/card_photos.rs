@@ -97,3 +97,20 @@ fn a_grey_card_photo_without_a_grey_calibration_gets_no_automatic_decision() {
     let reference = engine.card_reference(&card).unwrap();
     assert!(!reference.has_template());
 }
+
+#[test]
+fn a_grey_card_photo_is_judged_against_the_grey_threshold() {
+    let engine = common::engine();
+    let grey = engine.policy().threshold(ReferenceKind::Grey).expect("the committed calibration has a grey point");
+    let calibration = common::calibration();
+    let point = calibration.references[&ReferenceKind::Grey].points.iter().find(|p| p.target_fmr == 1e-3).unwrap();
+    assert_eq!(grey.value, point.threshold);
+    let card = CardPhoto::from_bytes(&sample("astronaut_mynumber.bin")).unwrap();
+    let same = engine.verify(&card, &LiveFrame::from_bytes(&sample("astronaut_live.jpg")).unwrap()).unwrap();
+    assert_eq!(same.decision, Decision::Match);
+    assert_eq!(same.threshold.map(|t| (t.reference, t.value)), Some((ReferenceKind::Grey, grey.value)));
+    let other = LiveFrame::open(common::lfw_image("images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg")).unwrap();
+    let different = engine.verify(&card, &other).unwrap();
+    assert_eq!(different.decision, Decision::NoMatch);
+    assert_eq!(different.threshold.unwrap().reference, ReferenceKind::Grey);
+}

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod card_like_devtest;
 mod card_photos;
 mod chip_vectors;
 mod cli;
