@@ -198,20 +198,20 @@ def make_peak_inputs(directory):
     width, height, rgb = read_png(SAMPLE)
     os.makedirs(directory, exist_ok=True)
     jobs = {
-        # JPEG 2000 needs 9 bytes per sample + 3 per pixel: 48 MiB / 30 B for RGB, / 12 B for grey.
-        "jp2_rgb_1290x1290.jp2": (1290, 1290, True, ["-r", "20"]),
-        "jp2_grey_2040x2040.jp2": (2040, 2040, False, ["-r", "20"]),
-        # JPEG/PNG/WebP need 7 bytes per pixel: 48 MiB / 7 B = 7.19 Mpx.
-        "jpeg_3072x2304.jpg": (3072, 2304, True, ["-quality", "90"]),
-        # The pixel limit (4096x3072) and a 4K UHD camera frame (PNG 3072x2304 is written below).
+        # Each at the edge of the default decode-memory limit (48 MiB) as src/limits.rs estimates it.
+        # JPEG 2000: 9 bytes per sample + 11 per pixel + 256 per code-block: 38 B/px RGB, 20 B/px grey.
+        "jp2_rgb_1145x1145.jp2": (1145, 1145, True, ["-r", "20"]),
+        "jp2_grey_1580x1580.jp2": (1580, 1580, False, ["-r", "20"]),
+        # 4x4 code-blocks add 16 B/px per component; 4x4 precincts make them 2x2 (64 B/px per component).
+        "jp2_grey_4x4_codeblocks_1180x1180.jp2": (1180, 1180, False, ["-b", "4,4", "-r", "200"]),
+        "jp2_rgb_4x4_codeblocks_4x4_precincts_467x467.jp2": (
+            467, 467, True, ["-b", "4,4", "-c", ",".join(["[4,4]"] * 6), "-r", "300"],
+        ),
+        # Baseline JPEG: 4 B/px, so the pixel limit itself (4096x3072) and a 4K UHD frame.
         "jpeg_4096x3072.jpg": (4096, 3072, True, ["-quality", "90"]),
         "jpeg_3840x2160.jpg": (3840, 2160, True, ["-quality", "90"]),
-        # Within the limits, but with costlier decoding than the header estimate assumes.
-        "jpeg_progressive_444_3072x2304.jpg": (3072, 2304, True, ["-progressive", "-quality", "95", "-sample", "1x1"]),
-        "jp2_grey_4x4_codeblocks_2040x2040.jp2": (2040, 2040, False, ["-b", "4,4", "-r", "250"]),
-        "jp2_rgb_4x4_codeblocks_4x4_precincts_1290x1290.jp2": (
-            1290, 1290, True, ["-b", "4,4", "-c", ",".join(["[4,4]"] * 6), "-r", "300"],
-        ),
+        # Progressive JPEG: 11 B/px, 4.57 Mpixel.
+        "jpeg_progressive_444_2464x1856.jpg": (2464, 1856, True, ["-progressive", "-quality", "95", "-sample", "1x1"]),
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, (w, h, colour, args) in jobs.items():
@@ -220,8 +220,9 @@ def make_peak_inputs(directory):
             samples = big if colour else grey(big)
             data = encode({name: (w, h, samples, colour, args)}, tmp)[name]
             write(os.path.join(directory, name), data)
-    print("encoding png_3072x2304.png", file=sys.stderr)
-    write(os.path.join(directory, "png_3072x2304.png"), write_png(3072, 2304, upscale(width, height, rgb, 3072, 2304)))
+    # PNG: 6 B/px, a 4K UHD frame.
+    print("encoding png_3840x2160.png", file=sys.stderr)
+    write(os.path.join(directory, "png_3840x2160.png"), write_png(3840, 2160, upscale(width, height, rgb, 3840, 2160)))
 
 
 def upscale(width, height, rgb, new_width, new_height):
