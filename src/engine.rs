@@ -328,6 +328,18 @@ impl Engine {
         }
     }
 
+    /// The face the engine would compare in `frame`: the most prominent one
+    /// (box size times closeness to the centre), or why there is none
+    /// ([`Reason::NoFace`], or [`Reason::MultipleFaces`] when a second face is
+    /// at least [`COMPARABLE_FACE_RATIO`] as prominent). Runs the detector only.
+    ///
+    /// The returned landmarks are face geometry: the caller owns them.
+    pub fn subject(&self, frame: &LiveFrame) -> Result<std::result::Result<Detection, Reason>> {
+        let faces = lock(&self.detector).detect(&frame.pixels)?;
+        let (width, height) = (frame.pixels.width(), frame.pixels.height());
+        Ok(choose_subject(&faces, width, height).copied().map_err(|reason| reason(Side::Live)))
+    }
+
     #[doc(hidden)]
     /// Benchmark hook: aligns `face` in `frame` without running the recognizer.
     pub fn bench_align(&self, frame: &LiveFrame, face: &Detection) -> bool {

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{danger, Detection, Engine, LiveFrame, Models, COMPARABLE_FACE_RATIO};
+use honnin::{danger, Engine, LiveFrame, Models, Reason, COMPARABLE_FACE_RATIO};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::lfw::{default_lfw, read_pairs, write_atomically, ImageId};
@@ -367,13 +367,18 @@ fn convert(engine: &Engine, id: &ImageId, job: &Job<'_>, tmp: &Path) -> Result<C
     let (width, height, rgb) = decode_rgb(&id.path(job.lfw))?;
     let luma = Zeroizing::new(luma_plane(&rgb));
     let frame = LiveFrame::from_rgb(width, height, rgb)?; // takes the buffer; wiped when dropped
-    let mut faces = engine.detect(&frame)?;
+                                                          // The subject as the engine chooses it; its landmarks are wiped after use.
+    let subject = engine.subject(&frame)?;
     drop(frame);
-    let landmarks = choose_subject(&faces, width, height).map(|face| Zeroizing::new(face.landmarks));
-    faces.iter_mut().for_each(Zeroize::zeroize);
-    let geometry = match landmarks {
-        Ok(landmarks) => PortraitGeometry::from_landmarks(&landmarks),
-        Err(skip) => return Ok(skip),
+    let geometry = match subject {
+        Ok(mut face) => {
+            let geometry = PortraitGeometry::from_landmarks(&face.landmarks);
+            face.zeroize();
+            geometry
+        }
+        Err(Reason::NoFace(_)) => return Ok(Converted::NoFace),
+        Err(Reason::MultipleFaces(_)) => return Ok(Converted::SeveralFaces),
+        Err(_) => return Ok(Converted::Unusable),
     };
     let Some(geometry) = geometry else { return Ok(Converted::Unusable) };
     let portrait = Zeroizing::new(render(&luma, width as usize, height as usize, &geometry));
@@ -413,32 +418,6 @@ fn decode_rgb(path: &Path) -> Result<(u32, u32, Vec<u8>)> {
 /// so that interpolating luma equals interpolating RGB and then taking luma).
 fn luma_plane(rgb: &[u8]) -> Vec<f32> {
     rgb.chunks_exact(3).map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])).collect()
-}
-
-/// The subject face, chosen as the engine chooses it: the most prominent face
-/// (box size times closeness to the frame's centre); none, or a second face at
-/// least [`COMPARABLE_FACE_RATIO`] as prominent, means no subject.
-fn choose_subject(faces: &[Detection], width: u32, height: u32) -> Result<&Detection, Converted> {
-    let prominence = |f: &Detection| {
-        let size = (f.bbox[2].max(0.0) * f.bbox[3].max(0.0)).sqrt();
-        let (cx, cy) = (f.bbox[0] + f.bbox[2] / 2.0, f.bbox[1] + f.bbox[3] / 2.0);
-        let (hw, hh) = (width as f32 / 2.0, height as f32 / 2.0);
-        let off = ((cx - hw).powi(2) + (cy - hh).powi(2)).sqrt() / (hw * hw + hh * hh).sqrt();
-        size * (1.0 - off).clamp(0.0, 1.0)
-    };
-    let mut ranked: Vec<(f32, &Detection)> = faces.iter().map(|f| (prominence(f), f)).collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
-    match ranked.as_slice() {
-        [] => Err(Converted::NoFace),
-        [(_, only)] => Ok(only),
-        [(first, face), (second, _), ..] => {
-            if *second >= COMPARABLE_FACE_RATIO * *first {
-                Err(Converted::SeveralFaces)
-            } else {
-                Ok(face)
-            }
-        }
-    }
 }
 
 /// Maps portrait pixels to source coordinates: a rotation about the eye
