@@ -396,11 +396,11 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         outln!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
         match at_calibrated {
             Some((t, gen_acc, imp_acc)) => outln!(
-                "at the calibrated {} threshold {:.4} (target FMR {:?}): {}/{} genuine accepted, {}/{} impostors \
+                "at the calibrated {} threshold {:.4} (target FMR {}): {}/{} genuine accepted, {}/{} impostors \
                  accepted",
                 crate::kind_word(t.reference),
                 t.value,
-                t.target_fmr,
+                t.target_fmr.map_or("none: uncalibrated".to_string(), |f| f.to_string()),
                 gen_acc,
                 genuine.len(),
                 imp_acc,
