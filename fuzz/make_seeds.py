@@ -17,83 +17,18 @@ the same openjpeg version; Pillow may differ between versions).
 import io
 import os
 import shutil
-import struct
 import subprocess
+import sys
 import tempfile
 
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from chipdata import dg2, face_record, iso39794, my_number, tlv  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE = os.path.join(HERE, "..", "samples", "astronaut_card.png")
 SEEDS = os.path.join(HERE, "seeds")
-
-
-# --- BER-TLV, as ICAO 9303 / ISO/IEC 39794 use it ----------------------------
-
-def tlv(tag: int, value: bytes) -> bytes:
-    """A BER element with a minimal definite length (tag given as its raw bytes)."""
-    tag_bytes = tag.to_bytes((tag.bit_length() + 7) // 8 or 1, "big")
-    n = len(value)
-    if n <= 0x7F:
-        length = bytes([n])
-    elif n <= 0xFF:
-        length = bytes([0x81, n])
-    elif n <= 0xFFFF:
-        length = bytes([0x82]) + n.to_bytes(2, "big")
-    else:
-        length = bytes([0x83]) + n.to_bytes(3, "big")
-    return tag_bytes + length + value
-
-
-def dg2(blocks) -> bytes:
-    """EF.DG2: 75 > 7F61 > 02 count + one 7F60 (A1 header + data block) per block."""
-    group = tlv(0x02, bytes([len(blocks)]))
-    for block in blocks:
-        # Biometric header template: 87 format owner, 88 format type (0008 = face).
-        header = tlv(0xA1, tlv(0x87, b"\x01\x01") + tlv(0x88, b"\x00\x08"))
-        group += tlv(0x7F60, header + block)
-    return tlv(0x75, tlv(0x7F61, group))
-
-
-def iso19794(faces) -> bytes:
-    """An ISO/IEC 19794-5:2005 record: faces = [(feature_points, data_type, w, h, image)]."""
-    body = b""
-    for points, data_type, w, h, image in faces:
-        length = 20 + 8 * len(points) + 12 + len(image)
-        body += struct.pack(">IH", length, len(points))
-        # gender, eye colour, hair colour, property mask (3), expression (2), pose y/p/r, pose uncertainty (3)
-        body += bytes([0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0])
-        for kind, code, x, y in points:
-            body += struct.pack(">BBHHH", kind, code, x, y, 0)
-        # face image type, data type, width, height, colour space, source type, device type, quality
-        body += struct.pack(">BBHHBBHH", 1, data_type, w, h, 1, 2, 0, 0)
-        body += image
-    return b"FAC\x00010\x00" + struct.pack(">IH", 14 + len(body), len(faces)) + body
-
-
-def iso39794(image: bytes, format_code: int, size) -> bytes:
-    """A 39794-5 block value: A1 > 65 > (A0 version, A1 > 30 > (80 id, A1 > A0 > A0 > (80 image, A1 info)))."""
-    info = tlv(
-        0xA1,
-        tlv(0xA0, tlv(0x80, bytes([format_code])))
-        + tlv(0xA7, tlv(0x80, struct.pack(">H", size[0])) + tlv(0x81, struct.pack(">H", size[1])))
-        + tlv(0xA9, tlv(0xA1, tlv(0x80, b"\x02"))),
-    )
-    block_2d = tlv(0xA0, tlv(0x80, image) + info)
-    rep = tlv(0x30, tlv(0x80, b"\x00") + tlv(0xA1, tlv(0xA0, block_2d)))
-    version = tlv(0xA0, tlv(0x80, b"\x03") + tlv(0x81, b"\x07\xe3"))
-    return tlv(0xA1, tlv(0x65, version + tlv(0xA1, rep)))
-
-
-def my_number(photo: bytes, padding: int) -> bytes:
-    """My Number card-surface data: FF20 { DF21, DF22, DF27 photo, DF29 } + 0xFF padding."""
-    inner = (
-        tlv(0xDF21, b"\x01\x02")
-        + tlv(0xDF22, b"19800101")
-        + tlv(0xDF27, photo)
-        + tlv(0xDF29, b"20300101")
-    )
-    return tlv(0xFF20, inner) + b"\xff" * padding
 
 
 # --- images -------------------------------------------------------------------
@@ -190,16 +125,16 @@ def main() -> None:
     points = [(1, 0xC1, 30, 28), (1, 0xC2, 18, 28)]
 
     def containers(jpeg_img: bytes, jp2_img: bytes, j2k_img: bytes):
-        rec_jpeg = iso19794([(points, 0, 48, 64, jpeg_img)])
-        rec_two = iso19794([([], 1, 48, 64, jp2_img), ([], 1, 48, 64, j2k_img)])
+        rec_jpeg = face_record([(0, 48, 64, jpeg_img, points)])
+        rec_two = face_record([(1, 48, 64, jp2_img, []), (1, 48, 64, j2k_img, [])])
         block_jp2 = iso39794(jp2_img, 3, (48, 64))
         return {
             "dg2_5f2e_jpeg.bin": dg2([tlv(0x5F2E, rec_jpeg)]),
             "dg2_5f2e_two_faces.bin": dg2([tlv(0x5F2E, rec_two)]),
             "dg2_7f2e_jp2.bin": dg2([tlv(0x7F2E, block_jp2)]),
-            "dg2_two_instances.bin": dg2([tlv(0x5F2E, iso19794([([], 0, 48, 64, jpeg_img)])), tlv(0x7F2E, block_jp2)]),
+            "dg2_two_instances.bin": dg2([tlv(0x5F2E, face_record([(0, 48, 64, jpeg_img, [])])), tlv(0x7F2E, block_jp2)]),
             "fac_record_jpeg.bin": rec_jpeg,
-            "5f2e_record_j2k.bin": tlv(0x5F2E, iso19794([([], 1, 48, 64, j2k_img)])),
+            "5f2e_record_j2k.bin": tlv(0x5F2E, face_record([(1, 48, 64, j2k_img, [])])),
             "7f2e_block_jp2.bin": tlv(0x7F2E, block_jp2),
             "a1_block_value_j2k.bin": iso39794(j2k_img, 4, (48, 64)),
             "my_number_ff20_jp2.bin": my_number(jp2_img, 64),

@@ -18,6 +18,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from chipdata import tlv
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "samples/astronaut_card.png"
 TARGET_BYTES = 4000
@@ -61,18 +63,6 @@ def read_png_rgb(path):
         rows.append(bytes(line))
         prev = line
     return width, height, channels, rows
-
-
-def tlv(tag, value):
-    tag_bytes = tag.to_bytes((tag.bit_length() + 7) // 8, "big")
-    n = len(value)
-    if n < 0x80:
-        length = bytes([n])
-    elif n < 0x100:
-        length = bytes([0x81, n])
-    else:
-        length = bytes([0x82]) + n.to_bytes(2, "big")
-    return tag_bytes + length + value
 
 
 def main():
