@@ -208,6 +208,12 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     if (width, height) != (layout.width, layout.height) {
         return Err(bad("the decoder and the header scan disagree on the image size"));
     }
+    // A palette (JP2 pclr box) turns one coded component into several decoded ones.
+    let decoded_channels = u32::from(image.color_space().num_channels()) + u32::from(image.has_alpha());
+    if decoded_channels > layout.components {
+        let expanded = Layout { components: decoded_channels, ..layout };
+        limits.check_header(width, height, bytes.len(), expanded.decode_memory())?;
+    }
     // Grey (with or without alpha) is replicated; RGB and 3-channel ICC are taken as RGB.
     let colour = match image.color_space() {
         ColorSpace::Gray | ColorSpace::Icc { num_channels: 1, .. } => false,
