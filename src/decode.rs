@@ -3,7 +3,10 @@
 //! The format is sniffed from the bytes (never from a file name), the header's
 //! dimensions, pixels per byte and the decoder's working memory are checked
 //! against [`Limits`] before any pixel buffer exists, EXIF orientation is
-//! applied, and every intermediate buffer is wiped when it is replaced.
+//! applied, and every intermediate buffer of honnin's own is wiped when it is
+//! replaced. The third-party decoders' internal buffers (for JPEG 2000, the
+//! samples and wavelet coefficients hayro-jpeg2000 keeps while decoding) are
+//! out of honnin's reach and are freed without being wiped.
 //!
 //! JPEG, PNG and WebP go through the `image` crate; JPEG 2000 (JP2 files and
 //! raw codestreams) through `hayro-jpeg2000`, a pure-Rust decoder built
@@ -21,10 +24,14 @@ use crate::limits::Limits;
 
 /// Decoder working memory per pixel, by format: the decoder's output and
 /// planes, and the RGB copy that orientation may make. Measured peaks per
-/// pixel: baseline JPEG 3.4 to 3.7, progressive 4:4:4 JPEG about 10, PNG 4.4.
-const JPEG_BASELINE_BYTES_PER_PIXEL: u64 = 4;
-const JPEG_PROGRESSIVE_BYTES_PER_PIXEL: u64 = 11;
+/// pixel: single-scan JPEG 3.4 to 3.7; progressive 4:4:4 or one scan per
+/// component about 10.6 (every coefficient is kept until the last scan);
+/// PNG 4.4 (8-bit RGB) to 10.5 (16-bit RGBA). JPEGs of four components
+/// (CMYK) scale by 4/3.
+const JPEG_SINGLE_SCAN_BYTES_PER_PIXEL: u64 = 4;
+const JPEG_MULTI_SCAN_BYTES_PER_PIXEL: u64 = 11;
 const PNG_WEBP_BYTES_PER_PIXEL: u64 = 6;
+const PNG_ALPHA_BYTES_PER_PIXEL: u64 = 8;
 
 /// An 8-bit RGB image, row-major, wiped when dropped. Never cloned.
 pub(crate) struct Pixels {
@@ -73,11 +80,21 @@ impl Pixels {
         &self.data
     }
 
-    /// True when every pixel has R = G = B (a monochrome picture stored as RGB).
+    /// True for a monochrome picture stored as RGB: the difference between a
+    /// pixel's largest and smallest channel is on average at most
+    /// [`GREY_MAX_MEAN_SPREAD`] levels. A tolerance, not R = G = B exactly, so
+    /// that a grey photo with a little chroma noise (a scan, a re-encoding)
+    /// still gets the grey threshold; colour faces average tens of levels.
     pub(crate) fn is_grey(&self) -> bool {
-        self.data.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
+        let spread: u64 =
+            self.data.chunks_exact(3).map(|p| u64::from(p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]))).sum();
+        let pixels = (self.data.len() / 3).max(1) as f64;
+        spread as f64 / pixels <= GREY_MAX_MEAN_SPREAD
     }
 }
+
+/// See [`Pixels::is_grey`].
+pub(crate) const GREY_MAX_MEAN_SPREAD: f64 = 2.0;
 
 impl Drop for Pixels {
     fn drop(&mut self) {
@@ -125,10 +142,26 @@ fn decode_raster(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
                     reason: "a complete JPEG, but the end-of-image marker is missing (truncated)".into(),
                 })
             }
-            Some(Jpeg { progressive: true }) => JPEG_PROGRESSIVE_BYTES_PER_PIXEL,
-            Some(Jpeg { progressive: false }) => JPEG_BASELINE_BYTES_PER_PIXEL,
+            Some(jpeg) => {
+                let per_pixel = if jpeg.progressive || jpeg.scans > 1 {
+                    JPEG_MULTI_SCAN_BYTES_PER_PIXEL
+                } else {
+                    JPEG_SINGLE_SCAN_BYTES_PER_PIXEL
+                };
+                per_pixel * u64::from(jpeg.components.max(3)) / 3
+            }
         },
-        Some(RasterFormat::Png | RasterFormat::WebP) => PNG_WEBP_BYTES_PER_PIXEL,
+        Some(RasterFormat::Png) => {
+            // IHDR: bit depth at byte 24, colour type at 25 (4 grey + alpha, 6 RGBA).
+            let alpha = matches!(bytes.get(25), Some(4 | 6));
+            let per_pixel = if alpha { PNG_ALPHA_BYTES_PER_PIXEL } else { PNG_WEBP_BYTES_PER_PIXEL };
+            if bytes.get(24) == Some(&16) {
+                per_pixel * 2
+            } else {
+                per_pixel
+            }
+        }
+        Some(RasterFormat::WebP) => PNG_WEBP_BYTES_PER_PIXEL,
         Some(other) => return Err(Error::Decode { reason: format!("a JPEG, PNG or WebP image, got {other:?}") }),
         None => return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, format not recognised".into() }),
     };
@@ -156,6 +189,10 @@ fn decode_raster(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
 struct Jpeg {
     /// Progressive JPEGs keep every coefficient of the image until the last scan.
     progressive: bool,
+    /// Scans (SOS segments); more than one keeps coefficients like a progressive JPEG.
+    scans: u32,
+    /// Components in the frame (SOF).
+    components: u8,
 }
 
 /// Whether a PNG holds its end chunk (`IEND` and its fixed CRC). The decoder
@@ -181,7 +218,7 @@ fn jpeg_structure(bytes: &[u8]) -> Option<Jpeg> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
-    let mut progressive = false;
+    let (mut progressive, mut scans, mut components) = (false, 0u32, 0u8);
     let mut i = 2;
     loop {
         // Find the next marker, skipping fill bytes.
@@ -194,7 +231,7 @@ fn jpeg_structure(bytes: &[u8]) -> Option<Jpeg> {
         let &marker = bytes.get(i)?;
         i += 1;
         match marker {
-            0xD9 => return Some(Jpeg { progressive }),
+            0xD9 => return Some(Jpeg { progressive, scans, components }),
             0x01 | 0xD0..=0xD8 => continue,
             _ => {
                 let len = bytes.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))?;
@@ -203,6 +240,11 @@ fn jpeg_structure(bytes: &[u8]) -> Option<Jpeg> {
                 }
                 // SOF2, SOF6, SOF10, SOF14: progressive frames.
                 progressive |= matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+                    // SOF: length (2), precision (1), height (2), width (2), components (1).
+                    components = components.max(bytes.get(i + 7).copied().unwrap_or(0));
+                }
+                scans += u32::from(marker == 0xDA);
                 i += len;
                 if marker == 0xDA {
                     // Entropy-coded data runs until a marker other than a stuffed
@@ -321,7 +363,8 @@ pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
 pub enum ReferenceKind {
     /// A colour photograph.
     Colour,
-    /// A monochrome photograph (every pixel R = G = B).
+    /// A monochrome photograph (channels equal within a small tolerance: on
+    /// average at most 2 levels apart).
     Grey,
 }
 
@@ -464,6 +507,17 @@ mod tests {
         let once = orient(numbered(3, 2), image::metadata::Orientation::Rotate90).unwrap();
         let back = orient(once, image::metadata::Orientation::Rotate270).unwrap();
         assert_eq!(back.as_bytes(), numbered(3, 2).as_bytes());
+    }
+
+    #[test]
+    fn grey_tolerates_a_little_chroma_noise_but_not_colour() {
+        let grey: Vec<u8> = (0..100u8).flat_map(|v| [v, v, v]).collect();
+        assert!(Pixels::new(10, 10, grey.clone()).unwrap().is_grey());
+        let mut noisy = grey.clone();
+        noisy.iter_mut().step_by(7).for_each(|v| *v = v.saturating_add(3));
+        assert!(Pixels::new(10, 10, noisy).unwrap().is_grey());
+        let tinted: Vec<u8> = (0..100u8).flat_map(|v| [v.saturating_add(20), v, v]).collect();
+        assert!(!Pixels::new(10, 10, tinted).unwrap().is_grey());
     }
 
     #[test]

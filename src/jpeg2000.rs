@@ -8,7 +8,7 @@
 //! tile sizes (SIZ) and the smallest code-block and precinct sizes anywhere in
 //! the main and tile-part headers (COD, COC), and the estimate counts them.
 
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use crate::decode::Pixels;
 use crate::error::{Error, Result};
@@ -20,9 +20,14 @@ use crate::limits::Limits;
 /// grey, 28 for RGB; the estimate is 20 and 38.
 const BYTES_PER_SAMPLE: u64 = 9;
 const BYTES_PER_PIXEL: u64 = 11;
-/// Decoder bookkeeping per code-block and per tile-component (measured: about
-/// 200 bytes per code-block with 4x4 code-blocks).
+/// Decoder bookkeeping per code-block (measured: about 200 bytes with 4x4
+/// code-blocks).
 const BYTES_PER_BLOCK: u64 = 256;
+/// Bookkeeping per tile and component, and per decomposition level of each
+/// (the decoder builds every tile up front; measured: about 260 bytes per
+/// tile-component at 5 levels, 14 more per extra level).
+const BYTES_PER_TILE_COMPONENT: u64 = 128;
+const BYTES_PER_TILE_LEVEL: u64 = 32;
 
 /// What the headers say, as far as memory is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub(crate) struct Layout {
     pub(crate) tiles: u64,
     /// log2 of the smallest effective code-block area in any header.
     pub(crate) min_block_log2: u32,
+    /// The most decomposition levels in any header.
+    pub(crate) max_levels: u32,
 }
 
 impl Layout {
@@ -41,10 +48,11 @@ impl Layout {
         let pixels = u64::from(self.width) * u64::from(self.height);
         let comps = u64::from(self.components);
         let blocks = (pixels >> self.min_block_log2).saturating_add(1).saturating_mul(comps);
-        let tile_components = self.tiles.saturating_mul(comps);
+        let per_tile_component = BYTES_PER_TILE_COMPONENT + BYTES_PER_TILE_LEVEL * (u64::from(self.max_levels) + 1);
         pixels
             .saturating_mul(BYTES_PER_SAMPLE * comps + BYTES_PER_PIXEL)
-            .saturating_add(blocks.saturating_add(tile_components).saturating_mul(BYTES_PER_BLOCK))
+            .saturating_add(blocks.saturating_mul(BYTES_PER_BLOCK))
+            .saturating_add(self.tiles.saturating_mul(comps).saturating_mul(per_tile_component))
     }
 }
 
@@ -60,11 +68,13 @@ fn be32(b: &[u8], i: usize) -> Result<u32> {
     b.get(i..i + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])).ok_or_else(|| bad("truncated"))
 }
 
-/// The codestream of a JP2 file (its `jp2c` box) or of a raw J2K codestream.
+/// The codestream of a JP2 file (its one `jp2c` box) or of a raw J2K codestream.
+/// A file with two codestreams is refused: the decoder might decode the other.
 fn codestream(bytes: &[u8]) -> Result<&[u8]> {
     if bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
         return Ok(bytes);
     }
+    let mut found: Option<&[u8]> = None;
     let mut at = 0usize;
     while at + 8 <= bytes.len() {
         let len = be32(bytes, at)? as u64;
@@ -82,11 +92,14 @@ fn codestream(bytes: &[u8]) -> Result<&[u8]> {
             return Err(bad(format!("box {:?} runs past the end of the file", String::from_utf8_lossy(kind))));
         }
         if kind == b"jp2c" {
-            return Ok(&bytes[at + header..at + len as usize]);
+            if found.is_some() {
+                return Err(bad("more than one codestream box (jp2c)"));
+            }
+            found = Some(&bytes[at + header..at + len as usize]);
         }
         at += len as usize;
     }
-    Err(bad("no codestream box (jp2c)"))
+    found.ok_or_else(|| bad("no codestream box (jp2c)"))
 }
 
 /// Reads SIZ, and COD / COC from the main header and every tile-part header.
@@ -105,6 +118,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Layout> {
         }
         let len = usize::from(be16(cs, at + 2)?);
         let segment = cs.get(at + 4..at + 2 + len).filter(|_| len >= 2).ok_or_else(|| bad("truncated main header"))?;
+        check_length(marker, segment, layout.as_ref())?;
         match marker {
             0xFF51 => layout = Some(siz(segment)?),
             0xFF52 | 0xFF53 => code_blocks(marker, segment, layout.as_mut().ok_or_else(|| bad("COD before SIZ"))?)?,
@@ -117,6 +131,9 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Layout> {
     // Tile-parts: SOT (length 10, Psot = tile-part length), header segments, SOD, data.
     while be16(cs, at).ok() == Some(0xFF90) {
         let start = at;
+        if be16(cs, at + 2)? != 10 {
+            return Err(bad("a tile-part header (SOT) whose length is not 10"));
+        }
         let psot = be32(cs, at + 6)? as usize;
         at += 12;
         loop {
@@ -127,6 +144,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Layout> {
             let len = usize::from(be16(cs, at + 2)?);
             let segment =
                 cs.get(at + 4..at + 2 + len).filter(|_| len >= 2).ok_or_else(|| bad("truncated tile-part header"))?;
+            check_length(marker, segment, Some(&layout))?;
             if marker == 0xFF52 || marker == 0xFF53 {
                 code_blocks(marker, segment, &mut layout)?;
             }
@@ -135,12 +153,39 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Layout> {
         if psot == 0 {
             break; // the last tile-part runs to the end
         }
-        if psot < 14 || start + psot > cs.len() {
-            return Err(bad("a tile-part length (Psot) outside the codestream"));
+        match start.checked_add(psot) {
+            Some(end) if psot >= 14 && end <= cs.len() => at = end,
+            _ => return Err(bad("a tile-part length (Psot) outside the codestream")),
         }
-        at = start + psot;
     }
     Ok(layout)
+}
+
+/// The decoder reads SIZ, COD, COC and RGN field by field and does not skip
+/// by the segment's length, so a length longer than the fields could hide a
+/// segment from this scan that the decoder would see. Each must be exact.
+fn check_length(marker: u16, s: &[u8], layout: Option<&Layout>) -> Result<()> {
+    let components = layout.map_or(0, |l| l.components);
+    let component_bytes = if components < 257 { 1 } else { 2 };
+    let precincts = |style: Option<&u8>, levels: Option<&u8>| match (style, levels) {
+        (Some(style), Some(&levels)) if style & 1 != 0 => usize::from(levels) + 1,
+        _ => 0,
+    };
+    let (name, expected) = match marker {
+        0xFF51 => ("SIZ", 36 + 3 * usize::from(be16(s, 34)?)),
+        0xFF52 => ("COD", 10 + precincts(s.first(), s.get(5))),
+        0xFF53 => ("COC", component_bytes + 6 + precincts(s.get(component_bytes), s.get(component_bytes + 1))),
+        0xFF5E => ("RGN", component_bytes + 2),
+        _ => return Ok(()),
+    };
+    if s.len() != expected {
+        return Err(bad(format!(
+            "{name} (marker {marker:04X}): a segment length of {} that disagrees with its fields ({})",
+            s.len() + 2,
+            expected + 2
+        )));
+    }
+    Ok(())
 }
 
 fn siz(s: &[u8]) -> Result<Layout> {
@@ -160,6 +205,7 @@ fn siz(s: &[u8]) -> Result<Layout> {
         tiles: tiles_x.saturating_mul(tiles_y),
         // 64x64 unless a COD or COC says otherwise.
         min_block_log2: 12,
+        max_levels: 0,
     })
 }
 
@@ -192,6 +238,7 @@ fn code_blocks(marker: u16, s: &[u8], layout: &mut Layout) -> Result<()> {
         }
     }
     layout.min_block_log2 = layout.min_block_log2.min(smallest);
+    layout.max_levels = layout.max_levels.max(levels as u32);
     Ok(())
 }
 
@@ -231,9 +278,10 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
         return Err(Error::Decode { reason: format!("JPEG 2000 with {needed} colour components, got {samples}") });
     }
     let pixels = width as usize * height as usize;
-    let mut interleaved = vec![0u8; pixels * samples];
+    // Wiped on every path, a panic's unwinding included.
+    let mut interleaved = Zeroizing::new(vec![0u8; pixels * samples]);
     decoded.store_u8_into(&mut interleaved);
-    let mut rgb = Vec::with_capacity(pixels * 3);
+    let mut rgb = Zeroizing::new(Vec::with_capacity(pixels * 3));
     for px in interleaved.chunks_exact(samples) {
         if colour {
             rgb.extend_from_slice(&px[..3]);
@@ -241,8 +289,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
             rgb.extend_from_slice(&[px[0]; 3]);
         }
     }
-    interleaved.zeroize();
-    Pixels::new(width, height, rgb)
+    drop(interleaved);
+    Pixels::new(width, height, std::mem::take(&mut *rgb))
 }
 
 #[cfg(test)]

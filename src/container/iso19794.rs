@@ -7,7 +7,7 @@
 //! block length; its type and size fields are kept as metadata but never
 //! trusted: the caller sniffs the bytes and takes the size from the image.
 
-use super::{sniff_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, Pose};
+use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, Pose};
 use crate::error::{Error, Malformation, Result};
 use crate::limits::Limits;
 
@@ -120,7 +120,7 @@ pub(crate) fn parse<'a>(record: &'a [u8], base: usize, limits: &Limits) -> Resul
         };
         let image_offset = at + fixed;
         let bytes = &block[fixed..];
-        let format = sniff_image(bytes, "embedded face image")?;
+        let format = sniff_chip_image(bytes)?;
         images.push(CardImage { format, bytes, offset: base + image_offset, metadata });
         at += block_len;
     }

@@ -9,7 +9,7 @@
 //! are read; everything else is validated as BER and otherwise left alone.
 
 use super::tlv::Tlv;
-use super::{sniff_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
+use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
 use crate::error::{Error, Malformation, Result};
 use crate::limits::Limits;
 
@@ -84,7 +84,7 @@ fn representation<'a>(rep: &Tlv<'a>, limits: &Limits) -> Result<CardImage<'a>> {
             metadata.colour_space = Some(small(code(&space, limits)?));
         }
     }
-    let format = sniff_image(data.value, "embedded face image")?;
+    let format = sniff_chip_image(data.value)?;
     Ok(CardImage { format, bytes: data.value, offset: data.value_offset, metadata })
 }
 

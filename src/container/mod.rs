@@ -92,9 +92,10 @@ pub enum DeclaredFormat {
 
 /// A face feature point of a 19794-5 record (MPEG-4 feature point code).
 ///
-/// Feature points are landmark positions of the card holder's face; treat
-/// them as personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Feature points are landmark positions of the card holder's face: personal,
+/// biometric data. `Debug` and serialisation show the point's code only, never
+/// its position; the fields are there for the caller's own use.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct FeaturePoint {
     /// Feature point type (1 = MPEG-4).
     pub kind: u8,
@@ -106,6 +107,23 @@ pub struct FeaturePoint {
     pub x: u16,
     /// Vertical position in the declared image, pixels.
     pub y: u16,
+}
+
+impl std::fmt::Debug for FeaturePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FeaturePoint(type {}, {}.{}, position hidden)", self.kind, self.major, self.minor)
+    }
+}
+
+impl Serialize for FeaturePoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut point = serializer.serialize_struct("FeaturePoint", 3)?;
+        point.serialize_field("kind", &self.kind)?;
+        point.serialize_field("major", &self.major)?;
+        point.serialize_field("minor", &self.minor)?;
+        point.end()
+    }
 }
 
 /// Head pose as a 19794-5 record encodes it (0 unspecified, else 1 + angle/2 steps).
@@ -254,6 +272,17 @@ impl<'a> CardData<'a> {
     /// The face image at `index`, or [`Error::NoFaceImage`].
     pub fn image(&self, index: usize) -> Result<&CardImage<'a>> {
         self.images.get(index).ok_or(Error::NoFaceImage { index, count: self.images.len() })
+    }
+}
+
+/// A face image inside a chip record: the standards allow JPEG and JPEG 2000
+/// only, so other decoders never see chip data.
+pub(crate) fn sniff_chip_image(bytes: &[u8]) -> Result<ImageFormat> {
+    match sniff_image(bytes, "embedded face image")? {
+        format @ (ImageFormat::Jpeg | ImageFormat::Jp2 | ImageFormat::J2k) => Ok(format),
+        other => {
+            Err(Error::Decode { reason: format!("a face image of a chip record in JPEG or JPEG 2000, got {other:?}") })
+        }
     }
 }
 
@@ -507,6 +536,14 @@ mod tests {
             CardData::parse(&without_photo, &limits()),
             Err(Error::Malformed { problem: Malformation::MissingElement { tag: 0xDF27 }, .. })
         ));
+    }
+
+    #[test]
+    fn feature_point_positions_are_never_printed_or_serialised() {
+        let point = FeaturePoint { kind: 1, major: 12, minor: 1, x: 233, y: 227 };
+        let shown = format!("{point:?} {}", serde_json::to_string(&point).unwrap());
+        assert!(shown.contains("12.1") && shown.contains("\"major\":12"), "{shown}");
+        assert!(!shown.contains("233") && !shown.contains("227"), "{shown}");
     }
 
     #[test]

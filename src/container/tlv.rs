@@ -9,6 +9,9 @@
 use crate::error::{Error, Malformation, Result};
 use crate::limits::Limits;
 
+/// The deepest nesting ever followed, whatever the limits say (the stack bound).
+pub(crate) const MAX_STRUCTURAL_DEPTH: u32 = 64;
+
 /// One element: its tag (the raw tag bytes as a big-endian number, `0x7F61`),
 /// whether it is constructed, and its value. `Debug` shows no value bytes.
 #[derive(Clone, Copy)]
@@ -114,12 +117,11 @@ impl<'a> Tlv<'a> {
             });
         }
         let depth = self.depth + 1;
-        if depth > limits.max_tlv_depth {
-            return Err(Error::LimitExceeded {
-                limit: "tlv depth",
-                max: u64::from(limits.max_tlv_depth),
-                actual: u64::from(depth),
-            });
+        // Validation recurses once per level, so even `Limits::no_limits()` keeps a
+        // structural bound: no ICAO or ISO/IEC 39794 structure nests this deep.
+        let max = limits.max_tlv_depth.min(MAX_STRUCTURAL_DEPTH);
+        if depth > max {
+            return Err(Error::LimitExceeded { limit: "tlv depth", max: u64::from(max), actual: u64::from(depth) });
         }
         let mut out = Vec::new();
         let mut rest = self.value;

@@ -131,6 +131,12 @@ fn cases() -> Vec<Case> {
         // 1290x1290 RGB in 8 KB (200 pixels per byte, 48 MiB by the header estimate), but in 4x4 code-blocks:
         // decoding it takes over 100 MB. The coding style is in the header (COD), so the estimate can count it.
         image("jp2_4x4_codeblocks_1290x1290.jp2", limit!("decode memory", 50331648, _)),
+        // Found in review: segments the decoder would read but a scan skipping by
+        // length would not, a second codestream, and per-tile bookkeeping.
+        image("j2k_cod_hidden_in_siz.j2k", both(err!(Error::Decode { .. }, ["FF51", "segment length"]))),
+        image("j2k_cod_hidden_in_tile_part.j2k", both(err!(Error::Decode { .. }, ["FF52", "segment length"]))),
+        image("jp2_two_codestreams.jp2", both(err!(Error::Decode { .. }, ["more than one codestream"]))),
+        image("j2k_1x1_tiles_32_levels.j2k", limit!("decode memory", 50331648, _)),
         // image-webp refuses a canvas whose pixel count overflows u32 before honnin sees its size.
         image("webp_vp8x_16777216x16777216.webp", decode!["too large"]),
         image("jpeg_sof_zero_height.jpg", decode!["zero"]),

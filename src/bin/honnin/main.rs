@@ -128,20 +128,22 @@ impl InputArgs {
     /// Reads card data and decodes the chosen face image.
     pub(crate) fn card(&self, path: &Path) -> Result<CardPhoto> {
         let limits = self.limits();
-        let bytes = Zeroizing::new(read_input(path, &limits)?);
+        let bytes = read_input(path, &limits)?;
         let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
         CardPhoto::from_card_data(&data, self.face, &limits).with_context(|| format!("card photo {}", path.display()))
     }
 }
 
-/// Reads at most the byte limit of a file (the library's limits apply again on parsing).
-fn read_input(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+/// Reads at most the byte limit of a file into a buffer sized once from the
+/// file's length (a growing buffer would leave unwiped copies of the photo
+/// behind); the library's limits apply again on parsing.
+fn read_input(path: &Path, limits: &Limits) -> Result<Zeroizing<Vec<u8>>> {
     use std::io::Read;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limits.max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let cap = limits.max_bytes.saturating_add(1);
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1)));
+    file.take(cap).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
     Ok(bytes)
 }
 
@@ -260,7 +262,7 @@ fn verify(card: &Path, live: &Path, input: &InputArgs, json: bool, args: &Engine
     let engine = args.engine()?;
     let card = input.card(card)?;
     let limits = input.limits();
-    let live_bytes = Zeroizing::new(read_input(live, &limits)?);
+    let live_bytes = read_input(live, &limits)?;
     let live = LiveFrame::from_bytes_with_limits(&live_bytes, &limits)
         .with_context(|| format!("live photo {}", live.display()))?;
     drop(live_bytes);
@@ -324,7 +326,7 @@ fn kind_word(kind: ReferenceKind) -> &'static str {
 /// the chosen image decoded (its real size and colour). No pixel is printed.
 fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> {
     let limits = input.limits();
-    let bytes = Zeroizing::new(read_input(path, &limits)?);
+    let bytes = read_input(path, &limits)?;
     let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
     let photo = CardPhoto::from_card_data(&data, input.face, &limits)
         .with_context(|| format!("face image {} of {}", input.face, path.display()))?;
