@@ -196,7 +196,8 @@ fn read_card_like(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
-    let mut bytes = Zeroizing::new(Vec::new());
+    // Sized once: a growing buffer would leave unwiped copies behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_CARD_LIKE_BYTES as usize + 1));
     file.take(MAX_CARD_LIKE_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", path.display()))?;
