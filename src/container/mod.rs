@@ -139,7 +139,9 @@ pub struct Pose {
 
 /// What a face record says about its image. Every field is as declared by
 /// the record and is not checked against the image; `None` where the record
-/// has no such field.
+/// has no such field. Codes follow the code tables of [`standard`](Self::standard),
+/// which differ between ISO/IEC 19794-5 and 39794-5 (colour space 2 is YUV 4:2:2
+/// in one and 24-bit RGB in the other), so read them together with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FaceMetadata {
     /// The record's standard.
