@@ -21,6 +21,7 @@ use zeroize::Zeroize;
 use crate::container::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::secret::Secret;
 
 /// Decoder working memory per pixel, by format: the decoder's output and
 /// planes, and the RGB copy that orientation may make. Measured peaks per
@@ -37,8 +38,8 @@ const PNG_ALPHA_BYTES_PER_PIXEL: u64 = 8;
 pub(crate) struct Pixels {
     width: u32,
     height: u32,
-    /// Exactly `width * height * 3` bytes, allocated once.
-    data: Vec<u8>,
+    /// Exactly `width * height * 3` bytes, allocated once, wiped on drop.
+    data: Secret<u8>,
 }
 
 impl Pixels {
@@ -52,7 +53,7 @@ impl Pixels {
                 reason: format!("an RGB buffer of {width}x{height}x3 = {expected} bytes, non-empty"),
             });
         }
-        Ok(Self { width, height, data })
+        Ok(Self { width, height, data: Secret::adopt(data) })
     }
 
     pub(crate) fn width(&self) -> u32 {
@@ -95,12 +96,6 @@ impl Pixels {
 
 /// See [`Pixels::is_grey`].
 pub(crate) const GREY_MAX_MEAN_SPREAD: f64 = 2.0;
-
-impl Drop for Pixels {
-    fn drop(&mut self) {
-        self.data.zeroize();
-    }
-}
 
 impl std::fmt::Debug for Pixels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

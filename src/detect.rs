@@ -13,6 +13,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::decode::Pixels;
 use crate::error::{Error, Result};
 use crate::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
+use crate::secret::Secret;
 
 /// Most candidates kept before non-maximum suppression.
 const MAX_CANDIDATES: usize = 5000;
@@ -160,9 +161,9 @@ impl Detector {
 
     /// Writes the frame into a zeroed tensor in the model's channel order,
     /// resizing bilinearly only when the geometry asks for it.
-    fn fill_input(&self, pixels: &Pixels, geo: &InputGeometry) -> Zeroizing<Vec<f32>> {
+    fn fill_input(&self, pixels: &Pixels, geo: &InputGeometry) -> Secret<f32> {
         let plane = geo.tensor_w * geo.tensor_h;
-        let mut tensor = Zeroizing::new(vec![0f32; 3 * plane]);
+        let mut tensor = Secret::<f32>::zeroed(3 * plane);
         let order: [usize; 3] = match self.entry.input.colour {
             Colour::Rgb => [0, 1, 2],
             Colour::Bgr => [2, 1, 0],

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use crate::align::{self, Affine};
 use crate::decode::Pixels;
 use crate::detect::Detection;
 use crate::error::{Error, Result};
 use crate::models::{AlignmentFit, Colour, Metric, ModelEntry};
+use crate::secret::Secret;
 
 /// A face template: the recognizer's embedding of one face.
 ///
@@ -23,7 +24,7 @@ use crate::models::{AlignmentFit, Colour, Metric, ModelEntry};
 /// values. The buffer is allocated once at its final size and wiped on drop.
 /// Compare two templates with [`Engine::compare`](crate::Engine::compare).
 pub struct Template {
-    values: Box<[f32]>,
+    values: Secret<f32>,
     metric: Metric,
     /// Fingerprint of the pipeline that made it; only equal pipelines compare.
     pipeline: Arc<str>,
@@ -63,12 +64,6 @@ impl Template {
     /// log or transmit what this returns.
     pub fn dangerous_values(&self) -> &[f32] {
         &self.values
-    }
-}
-
-impl Drop for Template {
-    fn drop(&mut self) {
-        self.values.zeroize();
     }
 }
 
@@ -147,7 +142,7 @@ impl Recognizer {
             return false;
         };
         let (w, h) = (self.chip_w as usize, self.chip_h as usize);
-        let mut chip = Zeroizing::new(vec![0f32; 3 * w * h]);
+        let mut chip = Secret::<f32>::zeroed(3 * w * h);
         align::warp(pixels, &to_chip, self.chip_w, self.chip_h, |u, v, rgb| {
             chip[(v * w + u) * 3..(v * w + u) * 3 + 3].copy_from_slice(&rgb);
         })
@@ -156,13 +151,25 @@ impl Recognizer {
     /// Aligns the face, runs the recognizer (on the chip and, with `mirror`, its
     /// mirror image) and returns the template. `None` when the landmarks are degenerate.
     pub(crate) fn embed(&mut self, pixels: &Pixels, face: &Detection, mirror: bool) -> Result<Option<Template>> {
+        self.embed_observed(pixels, face, mirror, &mut |_, _| {})
+    }
+
+    /// As [`Recognizer::embed`], showing `observe` the model's input tensor (the
+    /// aligned chips) and its raw output in place, just before both are wiped.
+    pub(crate) fn embed_observed(
+        &mut self,
+        pixels: &Pixels,
+        face: &Detection,
+        mirror: bool,
+        observe: &mut dyn FnMut(&[f32], &[f32]),
+    ) -> Result<Option<Template>> {
         let Some(to_chip) = self.alignment(face) else {
             return Ok(None);
         };
         let batch = if mirror { 2 } else { 1 };
         let (w, h) = (self.chip_w as usize, self.chip_h as usize);
         let plane = w * h;
-        let mut input = Zeroizing::new(vec![0f32; batch * 3 * plane]);
+        let mut input = Secret::<f32>::zeroed(batch * 3 * plane);
         let order: [usize; 3] = match self.entry.input.colour {
             Colour::Rgb => [0, 1, 2],
             Colour::Bgr => [2, 1, 0],
@@ -196,6 +203,7 @@ impl Recognizer {
             .get_mut(&output_name)
             .ok_or_else(|| Error::inference(&id, format!("output {output_name} missing")))?;
         let (_, data) = value.try_extract_tensor_mut::<f32>().map_err(|e| Error::inference(&id, e))?;
+        observe(&input, data);
         let template = average(data, batch, self.dims, self.metric, &self.pipeline, &id);
         // The embeddings sit in ONNX Runtime's output buffer: wipe it before it is freed.
         data.zeroize();
@@ -211,7 +219,7 @@ fn average(data: &[f32], batch: usize, dims: usize, metric: Metric, pipeline: &A
     if !data.iter().all(|v| v.is_finite()) {
         return Err(Error::inference(id, "output contains non-finite values"));
     }
-    let mut values = vec![0f32; dims].into_boxed_slice();
+    let mut values = Secret::<f32>::zeroed(dims);
     for (i, v) in values.iter_mut().enumerate() {
         *v = (0..batch).map(|b| data[b * dims + i]).sum::<f32>() / batch as f32;
     }

@@ -79,6 +79,16 @@ impl<S> EngineBuilder<S> {
         self
     }
 
+    #[doc(hidden)]
+    /// ONNX Runtime's defaults: CPU memory arena and memory-pattern planning on.
+    ///
+    /// Only for the memory-forensics measurement of what these leave behind;
+    /// both keep blocks that held face data alive, unwiped, between runs.
+    pub fn dangerous_onnxruntime_arena(mut self, on: bool) -> Self {
+        self.threading.ort_arena = on;
+        self
+    }
+
     /// Average the template of the face with that of its mirror image
     /// (default on: more accurate, about twice the recognizer time).
     /// The policy's calibration must have been made with the same setting.
@@ -241,6 +251,7 @@ impl Engine {
             threading: Threading {
                 intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
                 spinning: false,
+                ort_arena: false,
             },
             mirror_averaging: true,
             _state: PhantomData,
@@ -316,13 +327,22 @@ impl Engine {
     }
 
     fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
+        self.acquire_observed(pixels, side, &mut |_, _| {})
+    }
+
+    fn acquire_observed(
+        &self,
+        pixels: &Pixels,
+        side: Side,
+        observe: &mut dyn FnMut(&[f32], &[f32]),
+    ) -> Result<Acquisition> {
         // Landmarks are face geometry: wiped when this function returns.
         let faces = lock(&self.detector).detect(pixels)?;
         let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
             Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),
         };
-        match lock(&self.recognizer).embed(pixels, subject, self.mirror_averaging)? {
+        match lock(&self.recognizer).embed_observed(pixels, subject, self.mirror_averaging, observe)? {
             Some(template) => Ok(Acquisition::Face(template)),
             None => Ok(Acquisition::Inconclusive(Reason::Unalignable(side))),
         }
@@ -338,6 +358,17 @@ impl Engine {
         let faces = lock(&self.detector).detect(&frame.pixels)?;
         let (width, height) = (frame.pixels.width(), frame.pixels.height());
         Ok(choose_subject(&faces, width, height).copied().map_err(|reason| reason(Side::Live)))
+    }
+
+    /// Acquires the subject's template from `frame` as [`Engine::template`]
+    /// does, showing `observe` the recognizer's input tensor and raw output in
+    /// place before they are wiped. Reached through [`crate::danger`].
+    pub(crate) fn observe_embedding(
+        &self,
+        frame: &LiveFrame,
+        observe: &mut dyn FnMut(&[f32], &[f32]),
+    ) -> Result<Acquisition> {
+        self.acquire_observed(&frame.pixels, Side::Live, observe)
     }
 
     #[doc(hidden)]

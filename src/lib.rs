@@ -97,7 +97,8 @@
 //!
 //! - `cli` (default): the `honnin` command-line tool.
 
-#![forbid(unsafe_code)]
+// `unsafe` is confined to `hardening` (libc calls), which allows it explicitly.
+#![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod align;
@@ -109,10 +110,12 @@ mod detect;
 mod embed;
 mod engine;
 mod error;
+pub mod hardening;
 mod jpeg2000;
 mod limits;
 mod models;
 mod runtime;
+mod secret;
 mod staff;
 
 pub use compare::Score;
@@ -152,5 +155,25 @@ pub mod danger {
     /// store, log or send them.
     pub fn dangerous_card_pixels(card: &crate::CardPhoto) -> &[u8] {
         card.pixels.data()
+    }
+
+    /// A live frame's decoded pixels, as [`dangerous_card_pixels`] gives a card's.
+    pub fn dangerous_live_pixels(frame: &crate::LiveFrame) -> &[u8] {
+        frame.pixels.data()
+    }
+
+    /// Acquires the subject's template as [`Engine::template`](crate::Engine::template)
+    /// does, and shows `observe` the recognizer's input tensor (the aligned
+    /// face chips, with the mirrored chip second when mirror averaging is on)
+    /// and its raw output, in place, just before both are wiped.
+    ///
+    /// For the memory-forensics test, which must know the byte patterns it
+    /// looks for. Biometric data: never store, log or send what this shows.
+    pub fn dangerous_observe_embedding(
+        engine: &crate::Engine,
+        frame: &crate::LiveFrame,
+        mut observe: impl FnMut(&[f32], &[f32]),
+    ) -> crate::Result<crate::Acquisition> {
+        engine.observe_embedding(frame, &mut observe)
     }
 }

@@ -38,11 +38,14 @@ const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 /// engine shares this one.
 static LOADED: Mutex<Option<(PathBuf, Option<Environment>)>> = Mutex::new(None);
 
-/// Threading of each model session.
+/// Threading and memory settings of each model session.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Threading {
     pub(crate) intra_threads: usize,
     pub(crate) spinning: bool,
+    /// ONNX Runtime's CPU memory arena and memory-pattern planning (off unless
+    /// a forensics measurement asks for ONNX Runtime's defaults).
+    pub(crate) ort_arena: bool,
 }
 
 /// Loads ONNX Runtime from `path` (or `HONNIN_ORT_LIB`) once, and returns the
@@ -119,9 +122,9 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .and_then(|b| b.with_no_environment_execution_providers().map_err(Into::into))
         .map_err(|e| err(&e))?;
     builder = builder
-        .with_execution_providers([ep::CPU::default().with_arena_allocator(false).build()])
+        .with_execution_providers([ep::CPU::default().with_arena_allocator(threading.ort_arena).build()])
         .map_err(|e| err(&e))?
-        .with_memory_pattern(false)
+        .with_memory_pattern(threading.ort_arena)
         .map_err(|e| err(&e))?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| err(&e))?

@@ -1,0 +1,283 @@
+//! Process hardening: no core dumps, freed heap memory overwritten, biometric
+//! buffers locked in RAM.
+//!
+//! The `honnin` CLI calls [`harden_process`] before it reads any input; an
+//! application embedding the library calls it once at start-up. Every measure
+//! fails soft: what could not be applied is reported in [`HardeningReport`],
+//! never turned into an error, because a terminal that cannot lock memory
+//! should still let the person at the counter be checked.
+//!
+//! This is the only module of the library with `unsafe` code: four libc calls
+//! (`prctl`, `setrlimit`, `mallopt`, `mlock`/`munlock`), each with its safety
+//! argument beside it.
+
+#![allow(unsafe_code)]
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Whether one hardening measure took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "detail", rename_all = "snake_case")]
+pub enum Status {
+    /// In effect.
+    Applied,
+    /// Tried and refused by the system (the text says why).
+    Failed(String),
+    /// Not available on this platform.
+    Unsupported,
+    /// Not asked for.
+    Off,
+}
+
+impl Status {
+    /// True when the measure is in effect.
+    pub fn is_applied(&self) -> bool {
+        matches!(self, Status::Applied)
+    }
+}
+
+/// What [`harden_process`] achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HardeningReport {
+    /// `PR_SET_DUMPABLE 0` and a zero core-file size limit: a crash writes no
+    /// core file holding face data, and other processes of the same user can
+    /// no longer attach to this one or read `/proc/<pid>/mem`.
+    pub no_core_dumps: Status,
+    /// glibc's allocator overwrites memory freed by anyone in the process,
+    /// ONNX Runtime included, and returns large blocks to the kernel at once
+    /// (see [`HardeningOptions::wipe_freed_heap`]).
+    pub wipe_freed_heap: Status,
+    /// Biometric buffers are locked in RAM as they are created (see [`memory_lock_status`]).
+    pub lock_biometric_buffers: Status,
+}
+
+/// Which measures [`harden_process_with`] applies. The default is all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HardeningOptions {
+    /// Disable core dumps and ptrace attachment by same-user processes.
+    pub no_core_dumps: bool,
+    /// Set glibc's `M_PERTURB` so that `free` overwrites the freed block
+    /// (blocks of up to about 1 KiB held in glibc's per-thread cache are
+    /// exempt), and fix `M_MMAP_THRESHOLD` at 128 KiB so that blocks above
+    /// it (frames, tensors, feature maps) are unmapped on free instead of
+    /// being kept in the heap. honnin's own buffers are wiped regardless.
+    pub wipe_freed_heap: bool,
+    /// `mlock` every biometric buffer honnin allocates, so that it is never
+    /// written to swap; a refusal (the `RLIMIT_MEMLOCK` limit) leaves that
+    /// buffer unlocked and is counted.
+    pub lock_biometric_buffers: bool,
+}
+
+impl Default for HardeningOptions {
+    fn default() -> Self {
+        Self { no_core_dumps: true, wipe_freed_heap: true, lock_biometric_buffers: true }
+    }
+}
+
+impl HardeningOptions {
+    /// Every measure off (what [`harden_process_with`] then does is nothing).
+    pub const NONE: HardeningOptions =
+        HardeningOptions { no_core_dumps: false, wipe_freed_heap: false, lock_biometric_buffers: false };
+}
+
+/// Applies every hardening measure to the whole process; see [`HardeningReport`].
+///
+/// Call it early, before other threads start. Calling it again is harmless.
+pub fn harden_process() -> HardeningReport {
+    harden_process_with(HardeningOptions::default())
+}
+
+/// Applies the chosen measures. A measure that is off is left as it was (a
+/// measure applied earlier is not undone, except memory locking and freed-heap
+/// wiping, which follow the options).
+pub fn harden_process_with(options: HardeningOptions) -> HardeningReport {
+    let no_core_dumps = if options.no_core_dumps { sys::no_core_dumps() } else { Status::Off };
+    let wipe_freed_heap = sys::wipe_freed_heap(options.wipe_freed_heap);
+    let lock_biometric_buffers = if options.lock_biometric_buffers {
+        if sys::MLOCK_SUPPORTED {
+            LOCKING.store(true, Ordering::SeqCst);
+            Status::Applied
+        } else {
+            Status::Unsupported
+        }
+    } else {
+        LOCKING.store(false, Ordering::SeqCst);
+        Status::Off
+    };
+    HardeningReport { no_core_dumps, wipe_freed_heap, lock_biometric_buffers }
+}
+
+/// Counters of biometric-buffer locking since the process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MemoryLockStatus {
+    /// Whether buffers are being locked now.
+    pub enabled: bool,
+    /// Buffers locked.
+    pub locked: u64,
+    /// Buffers the system refused to lock (they stayed in pageable memory).
+    pub refused: u64,
+    /// `errno` of the last refusal (`ENOMEM`: over `RLIMIT_MEMLOCK`; `EPERM`: not allowed), 0 if none.
+    pub last_errno: i32,
+}
+
+/// How biometric-buffer locking has fared so far.
+pub fn memory_lock_status() -> MemoryLockStatus {
+    MemoryLockStatus {
+        enabled: LOCKING.load(Ordering::SeqCst),
+        locked: LOCKED.load(Ordering::Relaxed),
+        refused: REFUSED.load(Ordering::Relaxed),
+        last_errno: LAST_ERRNO.load(Ordering::Relaxed),
+    }
+}
+
+static LOCKING: AtomicBool = AtomicBool::new(false);
+static LOCKED: AtomicU64 = AtomicU64::new(0);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+static LAST_ERRNO: AtomicI32 = AtomicI32::new(0);
+
+/// Locks the pages holding `bytes` bytes at `addr` when locking is on; true if
+/// they are now locked (the caller then unlocks them with [`unlock`]).
+pub(crate) fn lock(addr: *const u8, bytes: usize) -> bool {
+    if bytes == 0 || !LOCKING.load(Ordering::Relaxed) {
+        return false;
+    }
+    match sys::mlock(addr, bytes) {
+        Ok(()) => {
+            LOCKED.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+        Err(errno) => {
+            REFUSED.fetch_add(1, Ordering::Relaxed);
+            LAST_ERRNO.store(errno, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// Unlocks the pages that lie wholly inside the region. A page the region
+/// shares with a neighbouring allocation stays locked: the neighbour may be a
+/// locked buffer too, and `munlock` does not count.
+pub(crate) fn unlock(addr: *const u8, bytes: usize) {
+    let page = sys::page_size();
+    let start = (addr as usize).div_ceil(page) * page;
+    let end = (addr as usize).saturating_add(bytes) / page * page;
+    if end > start {
+        sys::munlock(start as *const u8, end - start);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use super::Status;
+
+    pub(super) const MLOCK_SUPPORTED: bool = true;
+
+    fn errno_text() -> String {
+        std::io::Error::last_os_error().to_string()
+    }
+
+    pub(super) fn no_core_dumps() -> Status {
+        // SAFETY: PR_SET_DUMPABLE takes an integer argument and touches no memory of ours.
+        let dumpable = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+        if dumpable != 0 {
+            return Status::Failed(format!("prctl(PR_SET_DUMPABLE, 0): {}", errno_text()));
+        }
+        let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: `zero` is a valid rlimit that outlives the call, which only reads it.
+        let limited = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+        if limited != 0 {
+            return Status::Failed(format!("setrlimit(RLIMIT_CORE, 0): {}", errno_text()));
+        }
+        Status::Applied
+    }
+
+    /// Byte written over freed heap blocks (glibc also fills new blocks with
+    /// its complement, which honnin's zero-initialised buffers overwrite).
+    #[cfg(target_env = "gnu")]
+    const PERTURB_BYTE: libc::c_int = 0xA5;
+    /// Blocks above this size are mmap'ed and unmapped on free.
+    #[cfg(target_env = "gnu")]
+    const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
+
+    #[cfg(target_env = "gnu")]
+    pub(super) fn wipe_freed_heap(on: bool) -> Status {
+        // SAFETY: mallopt only sets allocator parameters; glibc documents both
+        // as safe to change at any time (existing blocks are unaffected).
+        let perturb = unsafe { libc::mallopt(libc::M_PERTURB, if on { PERTURB_BYTE } else { 0 }) };
+        if !on {
+            return Status::Off;
+        }
+        // Setting the threshold explicitly also stops glibc from raising it
+        // after large blocks are freed (its default dynamic behaviour).
+        // SAFETY: as above.
+        let threshold = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+        if perturb == 1 && threshold == 1 {
+            Status::Applied
+        } else {
+            Status::Failed("mallopt refused M_PERTURB or M_MMAP_THRESHOLD".into())
+        }
+    }
+
+    #[cfg(not(target_env = "gnu"))]
+    pub(super) fn wipe_freed_heap(on: bool) -> Status {
+        if on {
+            Status::Unsupported
+        } else {
+            Status::Off
+        }
+    }
+
+    pub(super) fn page_size() -> usize {
+        // SAFETY: sysconf reads a system constant.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
+    }
+
+    pub(super) fn mlock(addr: *const u8, bytes: usize) -> Result<(), i32> {
+        // SAFETY: mlock neither reads nor writes the memory; it pins the pages
+        // of a region the caller owns for as long as the caller holds it.
+        let rc = unsafe { libc::mlock(addr.cast(), bytes) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        }
+    }
+
+    pub(super) fn munlock(addr: *const u8, bytes: usize) {
+        // SAFETY: as for mlock; unlocking pages of our own live allocation.
+        // A failure leaves the pages locked, which is harmless.
+        let _ = unsafe { libc::munlock(addr.cast(), bytes) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    use super::Status;
+
+    pub(super) const MLOCK_SUPPORTED: bool = false;
+
+    pub(super) fn no_core_dumps() -> Status {
+        Status::Unsupported
+    }
+
+    pub(super) fn wipe_freed_heap(on: bool) -> Status {
+        if on {
+            Status::Unsupported
+        } else {
+            Status::Off
+        }
+    }
+
+    pub(super) fn page_size() -> usize {
+        4096
+    }
+
+    pub(super) fn mlock(_addr: *const u8, _bytes: usize) -> Result<(), i32> {
+        Err(0)
+    }
+
+    pub(super) fn munlock(_addr: *const u8, _bytes: usize) {}
+}

@@ -1,0 +1,79 @@
+//! `Secret`: the one buffer type for biometric data.
+//!
+//! A `Secret` is allocated once at its final size and can never grow (it
+//! derefs to a slice, not to a `Vec`), so no reallocation leaves a stale copy
+//! behind. It is not `Clone`, not `Serialize`, and its `Debug` shows only the
+//! length. It is locked in RAM when process hardening asks for it
+//! ([`crate::hardening`]) and zeroed, then unlocked, when dropped.
+
+use std::ops::{Deref, DerefMut};
+
+use zeroize::Zeroize;
+
+pub(crate) struct Secret<T: Zeroize> {
+    buf: Vec<T>,
+    locked: bool,
+}
+
+impl<T: Zeroize + Clone + Default> Secret<T> {
+    /// `len` default (zero) values.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        Self::adopt(vec![T::default(); len])
+    }
+}
+
+impl<T: Zeroize> Secret<T> {
+    /// Takes over a buffer filled elsewhere (a decoder's output) without
+    /// copying it; its spare capacity, if any, is wiped with it on drop.
+    pub(crate) fn adopt(buf: Vec<T>) -> Self {
+        let bytes = buf.capacity() * std::mem::size_of::<T>();
+        let locked = crate::hardening::lock(buf.as_ptr().cast(), bytes);
+        Self { buf, locked }
+    }
+}
+
+impl<T: Zeroize> Deref for Secret<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.buf
+    }
+}
+
+impl<T: Zeroize> DerefMut for Secret<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.buf
+    }
+}
+
+impl<T: Zeroize> Drop for Secret<T> {
+    fn drop(&mut self) {
+        let (addr, bytes) = (self.buf.as_ptr().cast::<u8>(), self.buf.capacity() * std::mem::size_of::<T>());
+        // Zeroes every element and the spare capacity (zeroize's Vec impl).
+        self.buf.zeroize();
+        if self.locked {
+            crate::hardening::unlock(addr, bytes);
+        }
+    }
+}
+
+impl<T: Zeroize> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} values, contents hidden)", self.buf.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_has_its_final_size_and_hides_its_contents() {
+        let mut s = Secret::<f32>::zeroed(5);
+        s[4] = 1.5;
+        assert_eq!(s.len(), 5);
+        assert_eq!(format!("{s:?}"), "Secret(5 values, contents hidden)");
+        let adopted = Secret::adopt(vec![7u8; 3]);
+        assert_eq!(&adopted[..], &[7, 7, 7]);
+    }
+}

@@ -1,0 +1,400 @@
+//! Memory forensics: after whole verifications have ended and every honnin
+//! value is dropped, the process's own memory must hold no copy of the
+//! templates, the recognizer's raw outputs or the aligned face chips.
+//!
+//! Each configuration runs in a fresh child process (this binary, re-run with
+//! `HONNIN_FORENSICS_CHILD` set), so that one configuration's residue cannot
+//! be counted in another's and the test harness's threads cannot hold copies:
+//!
+//! - `ort-defaults`: ONNX Runtime's CPU arena and memory patterns on, no process hardening;
+//! - `library`: honnin's session settings (arena and memory patterns off), no process hardening;
+//! - `hardened`: as the `honnin` CLI runs, with [`honnin::hardening::harden_process`].
+//!
+//! In each child: an engine shows the patterns to look for
+//! ([`honnin::danger::dangerous_observe_embedding`]), which are kept XOR-masked
+//! so that they cannot match themselves; it is dropped; a second engine runs a
+//! match (two images of one person) and a no-match (two people), card photo
+//! and live frame each read from file; everything is dropped; then every
+//! readable mapping in `/proc/self/maps` is read through `/proc/self/mem` and
+//! searched for every pattern fragment.
+//!
+//! `library` and `hardened` must show no residue of templates, raw outputs
+//! or chips; `ort-defaults` is measured and printed (this binary always
+//! prints its table). Decoded pixels are searched for too and reported.
+//!
+//! Two positive controls prove the search finds what is there: `control-*`
+//! run as `library` and `hardened` and then copy the first session's chip
+//! rows into one buffer that is kept (it must be found) and one that is freed
+//! without wiping, as a careless third-party library would (it must be found
+//! without hardening and must not be found with it: glibc overwrites it).
+
+#[allow(dead_code)]
+#[path = "suite/common.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::process::Command;
+
+use honnin::{danger, Acquisition, CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
+
+const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
+const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-hardened"];
+/// Every stored pattern byte is XORed with this, so the test's own copies never match.
+const MASK: u8 = 0x3C;
+
+/// Card photo, live frame, whether they show the same person.
+const SESSIONS: [(&str, &str, bool); 2] = [
+    ("images/George_W_Bush/George_W_Bush_0001.jpg", "images/George_W_Bush/George_W_Bush_0003.jpg", true),
+    ("images/Colin_Powell/Colin_Powell_0001.jpg", "images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg", false),
+];
+
+/// Kinds of pattern, in report order.
+const KINDS: [&str; 4] = ["template", "raw_output", "chip", "pixels"];
+
+/// Byte fragments to look for, masked.
+#[derive(Default)]
+struct Patterns {
+    fragments: Vec<(usize, Vec<u8>)>, // (kind index, masked bytes)
+}
+
+impl Patterns {
+    fn add_floats(&mut self, kind: usize, values: &[f32]) {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        self.add_bytes(kind, &bytes);
+    }
+
+    fn add_bytes(&mut self, kind: usize, bytes: &[u8]) {
+        // A fragment of few distinct bytes could match unrelated memory.
+        let mut seen = [false; 256];
+        bytes.iter().for_each(|&b| seen[b as usize] = true);
+        if seen.iter().filter(|&&s| s).count() >= 8 {
+            self.fragments.push((kind, bytes.iter().map(|b| b ^ MASK).collect()));
+        }
+    }
+
+    /// Chips: rows through the middle of each chip and channel; raw outputs
+    /// and templates: every run of 8 values.
+    fn add_embedding(&mut self, input: &[f32], output: &[f32], chip: usize) {
+        let plane = chip * chip;
+        for image in input.chunks_exact(3 * plane) {
+            for channel in image.chunks_exact(plane) {
+                for row in (chip * 3 / 10..chip * 7 / 10).step_by(chip / 15) {
+                    let at = row * chip + chip / 3;
+                    self.add_floats(2, &channel[at..at + 16]);
+                }
+            }
+        }
+        for run in output.chunks_exact(8) {
+            self.add_floats(1, run);
+        }
+    }
+
+    fn add_pixels(&mut self, rgb: &[u8], width: usize, height: usize) {
+        for y in (height * 3 / 10..height * 7 / 10).step_by((height / 12).max(1)) {
+            let at = (y * width + width * 2 / 5) * 3;
+            self.add_bytes(3, &rgb[at..at + 48]);
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ChildReport {
+    config: String,
+    /// Decision of each session, in order.
+    decisions: Vec<String>,
+    /// Whether each session's score equals the score of the observed templates.
+    scores_agree: Vec<bool>,
+    /// Fragments looked for, per kind.
+    fragments: BTreeMap<String, usize>,
+    /// Fragments found at least once, per kind.
+    found: BTreeMap<String, usize>,
+    /// Bytes of memory matching a fragment, per kind.
+    residue_bytes: BTreeMap<String, usize>,
+    /// Where matches were, per kind: mapping name and count.
+    places: BTreeMap<String, BTreeMap<String, usize>>,
+    scanned_bytes: u64,
+    /// Readable and writable anonymous memory (heap included) still mapped at the scan.
+    anonymous_rw_bytes: u64,
+    /// Positive control: chip fragments found in the kept and in the freed copy.
+    control_kept_found: usize,
+    control_freed_found: usize,
+}
+
+fn main() {
+    match std::env::var(CHILD_ENV) {
+        Ok(config) => child(&config),
+        Err(_) => parent(),
+    }
+}
+
+fn parent() {
+    // Fail early, in the parent, with the fixtures' own messages.
+    common::ort_lib();
+    common::data_dir();
+    let exe = std::env::current_exe().expect("own path");
+    let mut reports = Vec::new();
+    for config in CONFIGS {
+        let out = Command::new(&exe).env(CHILD_ENV, config).output().expect("child runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{config} child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let line = stdout.lines().last().expect("a report line");
+        let report: ChildReport = serde_json::from_str(line).expect("report parses");
+        reports.push(report);
+    }
+    println!("memory forensics after a match and a no-match session (residue bytes / fragments found of looked for)");
+    println!(
+        "{:<14} {:>22} {:>22} {:>22} {:>22} {:>12}",
+        "config", KINDS[0], KINDS[1], KINDS[2], KINDS[3], "scanned MB"
+    );
+    for r in &reports {
+        let cell = |k: &str| format!("{} B / {} of {}", r.residue_bytes[k], r.found[k], r.fragments[k]);
+        println!(
+            "{:<14} {:>22} {:>22} {:>22} {:>22} {:>12.1}",
+            r.config,
+            cell(KINDS[0]),
+            cell(KINDS[1]),
+            cell(KINDS[2]),
+            cell(KINDS[3]),
+            r.scanned_bytes as f64 / 1e6
+        );
+        println!(
+            "    anonymous read-write memory mapped: {:.1} MB; control copies found: kept {} of 12, freed {} of 12",
+            r.anonymous_rw_bytes as f64 / 1e6,
+            r.control_kept_found,
+            r.control_freed_found
+        );
+        for (kind, places) in &r.places {
+            println!("    {kind} found in: {places:?}");
+        }
+    }
+    for r in &reports {
+        assert_eq!(r.decisions, ["match", "no_match"], "{}: the sessions must decide as expected", r.config);
+        assert!(r.scores_agree.iter().all(|&a| a), "{}: verify must compute the observed templates", r.config);
+        for kind in KINDS {
+            assert!(r.fragments[kind] >= 20, "{}: too few {kind} fragments to search for", r.config);
+        }
+        assert!(r.scanned_bytes > 10_000_000, "{}: scanned only {} bytes", r.config, r.scanned_bytes);
+        match r.config.as_str() {
+            "control-library" => {
+                assert_eq!(r.control_kept_found, 12, "the search must find a kept copy");
+                assert!(r.control_freed_found >= 10, "without hardening a freed, unwiped copy stays readable");
+            }
+            "control-hardened" => {
+                assert_eq!(r.control_kept_found, 12, "the search must find a kept copy");
+                assert_eq!(r.control_freed_found, 0, "with hardening glibc overwrites freed memory");
+            }
+            _ => {}
+        }
+        if r.config == "library" || r.config == "hardened" {
+            for kind in ["template", "raw_output", "chip"] {
+                assert_eq!(r.residue_bytes[kind], 0, "{}: {kind} residue in {:?}", r.config, r.places.get(kind));
+            }
+        }
+    }
+    println!("forensics: ok");
+}
+
+fn engine(arena: bool) -> Engine {
+    let models = Models::from_dir(common::models_dir()).expect("models verify");
+    Engine::builder(models)
+        .onnxruntime(common::ort_lib())
+        .dangerous_onnxruntime_arena(arena)
+        .policy(Policy::default_from(&common::calibration()).expect("calibration has FMR 1e-3"))
+        .build()
+        .expect("engine builds")
+}
+
+fn child(config: &str) {
+    let arena = match config {
+        "ort-defaults" => true,
+        "library" | "control-library" => false,
+        "hardened" | "control-hardened" => {
+            let report = honnin::hardening::harden_process();
+            assert!(report.wipe_freed_heap.is_applied(), "{report:?}");
+            false
+        }
+        other => panic!("unknown configuration {other}"),
+    };
+    let mut patterns = Patterns::default();
+    let mut expected_scores = Vec::new();
+    {
+        let engine = engine(arena);
+        for (card, live, _) in SESSIONS {
+            let mut templates = Vec::new();
+            for path in [card, live] {
+                let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
+                let (w, h) = frame.dimensions();
+                patterns.add_pixels(danger::dangerous_live_pixels(&frame), w as usize, h as usize);
+                let acquired = danger::dangerous_observe_embedding(&engine, &frame, |input, output| {
+                    patterns.add_embedding(input, output, 150)
+                })
+                .expect("embedding runs");
+                let Acquisition::Face(template) = acquired else { panic!("no face in {path}") };
+                for run in template.dangerous_values().chunks_exact(8) {
+                    patterns.add_floats(0, run);
+                }
+                templates.push(template);
+            }
+            expected_scores.push(engine.compare(&templates[0], &templates[1]).expect("same pipeline").value);
+        }
+    }
+    let mut decisions = Vec::new();
+    let mut scores_agree = Vec::new();
+    {
+        let engine = engine(arena);
+        for ((card, live, _), expected) in SESSIONS.iter().zip(&expected_scores) {
+            let card = CardPhoto::open(common::lfw_image(card)).expect("card decodes");
+            let live = LiveFrame::open(common::lfw_image(live)).expect("live decodes");
+            let outcome = engine.verify(&card, &live).expect("verify runs");
+            decisions.push(
+                match outcome.decision {
+                    Decision::Match => "match",
+                    Decision::NoMatch => "no_match",
+                    Decision::Inconclusive(_) => "inconclusive",
+                }
+                .to_string(),
+            );
+            scores_agree.push(outcome.score.map(|s| s.value) == Some(*expected));
+        }
+    }
+    // Positive controls: unmasked copies of chip fragments, 12 kept, 12 freed unwiped.
+    let chips: Vec<usize> = (0..patterns.fragments.len()).filter(|&f| patterns.fragments[f].0 == 2).collect();
+    let (kept_ids, freed_ids) = (&chips[..12], &chips[12..24]);
+    // 48 KiB: above glibc's per-thread cache and below the mmap threshold, so
+    // a freed copy stays in the heap; fragments 4 KiB apart.
+    let unmasked = |ids: &[usize]| -> Vec<u8> {
+        let mut buf = vec![0u8; 48 * 1024];
+        for (i, &f) in ids.iter().enumerate() {
+            let at = 64 + i * 4096;
+            for (d, b) in buf[at..].iter_mut().zip(&patterns.fragments[f].1) {
+                *d = b ^ MASK;
+            }
+        }
+        buf
+    };
+    let control = config.starts_with("control-");
+    let kept = if control { unmasked(kept_ids) } else { Vec::new() };
+    let freed = if control { unmasked(freed_ids) } else { Vec::new() };
+    // The freed copy is dropped once the scan's own buffers exist, so that
+    // they are not carved out of it.
+    let (found, places, scanned_bytes, anonymous_rw_bytes) = scan(&patterns, || drop(std::hint::black_box(freed)));
+    std::hint::black_box(&kept);
+    let count = |ids: &[usize]| if control { ids.iter().filter(|&&f| found[f] > 0).count() } else { 0 };
+    let (control_kept_found, control_freed_found) = (count(kept_ids), count(freed_ids));
+    let mut fragments = BTreeMap::new();
+    let mut found_kinds = BTreeMap::new();
+    let mut residue = BTreeMap::new();
+    for kind in KINDS {
+        fragments.insert(kind.to_string(), 0);
+        found_kinds.insert(kind.to_string(), 0);
+        residue.insert(kind.to_string(), 0);
+    }
+    for (f, (kind, bytes)) in patterns.fragments.iter().enumerate() {
+        *fragments.get_mut(KINDS[*kind]).unwrap() += 1;
+        if found[f] > 0 {
+            *found_kinds.get_mut(KINDS[*kind]).unwrap() += 1;
+            *residue.get_mut(KINDS[*kind]).unwrap() += found[f] * bytes.len();
+        }
+    }
+    let report = ChildReport {
+        config: config.to_string(),
+        decisions,
+        scores_agree,
+        fragments,
+        found: found_kinds,
+        residue_bytes: residue,
+        places,
+        scanned_bytes,
+        anonymous_rw_bytes,
+        control_kept_found,
+        control_freed_found,
+    };
+    println!("{}", serde_json::to_string(&report).expect("report serialises"));
+}
+
+type Places = BTreeMap<String, BTreeMap<String, usize>>;
+
+/// Searches every readable mapping of this process for every fragment: how
+/// often each was found, where, the bytes scanned and the anonymous
+/// read-write memory mapped.
+fn scan(patterns: &Patterns, before_reading: impl FnOnce()) -> (Vec<usize>, Places, u64, u64) {
+    // Index fragments by their first 8 bytes (masked), with a bitset prefilter.
+    let mut index: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
+    let mut filter = vec![false; 1 << 20];
+    let key = |b: &[u8]| u64::from_ne_bytes(b[..8].try_into().unwrap());
+    let mask64 = u64::from_ne_bytes([MASK; 8]);
+    for (i, (_, bytes)) in patterns.fragments.iter().enumerate() {
+        let k = key(bytes);
+        filter[(k & 0xF_FFFF) as usize] = true;
+        index.entry(k).or_default().push(i);
+    }
+    let longest = patterns.fragments.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
+    let mut found = vec![0usize; patterns.fragments.len()];
+    let mut places = Places::new();
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+    let mut mem = std::fs::File::open("/proc/self/mem").expect("/proc/self/mem");
+    let mut scanned = 0u64;
+    let mut anonymous_rw = 0u64;
+    let mut chunk = vec![0u8; 4 << 20];
+    // The chunk holds copies of what it read: never search it.
+    let own = chunk.as_ptr() as u64..chunk.as_ptr() as u64 + chunk.len() as u64;
+    before_reading();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (range, perms) = (fields[0], fields[1]);
+        let name = fields.get(5).copied().unwrap_or("[anonymous]").to_string();
+        if !perms.starts_with('r') || name.starts_with("[v") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+        if perms.starts_with("rw") && (name == "[anonymous]" || name == "[heap]") {
+            anonymous_rw += end - start;
+        }
+        let mut at = start;
+        while at < end {
+            if own.contains(&at) {
+                at = own.end;
+                continue;
+            }
+            let end = if (at..end).contains(&own.start) { own.start } else { end };
+            let want = ((end - at) as usize).min(chunk.len());
+            if mem.seek(SeekFrom::Start(at)).is_err() {
+                break;
+            }
+            let got = match mem.read(&mut chunk[..want]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            scanned += got as u64;
+            let data = &chunk[..got];
+            // Chunks overlap by the longest fragment, so one across a boundary
+            // is still seen; matches are counted only where they start before
+            // the next chunk's start.
+            let more = got == want && at + (got as u64) < end;
+            let step = if more { got.saturating_sub(longest).max(1) } else { got };
+            for i in 0..step.min(data.len().saturating_sub(7)) {
+                let k = key(&data[i..]) ^ mask64;
+                if !filter[(k & 0xF_FFFF) as usize] {
+                    continue;
+                }
+                let Some(candidates) = index.get(&k) else { continue };
+                for &f in candidates {
+                    let frag = &patterns.fragments[f].1;
+                    let window = &data[i..(i + frag.len()).min(data.len())];
+                    if window.len() == frag.len() && window.iter().zip(frag).all(|(m, p)| m ^ MASK == *p) {
+                        found[f] += 1;
+                        *places
+                            .entry(KINDS[patterns.fragments[f].0].into())
+                            .or_default()
+                            .entry(name.clone())
+                            .or_default() += 1;
+                    }
+                }
+            }
+            at += step as u64;
+        }
+    }
+    (found, places, scanned, anonymous_rw)
+}
