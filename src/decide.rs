@@ -45,6 +45,26 @@ pub enum Reason {
     NotCalibrated(ReferenceKind),
 }
 
+impl Reason {
+    /// A stable, machine-readable code (`no_face_live`, `not_calibrated_grey`,
+    /// ...), as written to audit records.
+    pub fn code(&self) -> &'static str {
+        use ReferenceKind::{Colour, Grey};
+        use Side::{Card, Live};
+        match self {
+            Reason::NoFace(Card) => "no_face_card",
+            Reason::NoFace(Live) => "no_face_live",
+            Reason::MultipleFaces(Card) => "multiple_faces_card",
+            Reason::MultipleFaces(Live) => "multiple_faces_live",
+            Reason::Unalignable(Card) => "unalignable_card",
+            Reason::Unalignable(Live) => "unalignable_live",
+            Reason::StaffUnsure => "staff_unsure",
+            Reason::NotCalibrated(Colour) => "not_calibrated_colour",
+            Reason::NotCalibrated(Grey) => "not_calibrated_grey",
+        }
+    }
+}
+
 /// The decision of one verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
@@ -88,15 +108,29 @@ pub struct Outcome {
     pub threshold: Option<Threshold>,
     /// Automatic or staff visual check.
     pub method: Method,
+    /// How long the engine's stages took (all zero for a staff check).
+    pub timings: StageTimings,
+}
+
+/// Time spent in each stage of one automatic verification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimings {
+    /// Detecting, aligning and embedding the card photo's face (zero when a
+    /// prepared [`CardReference`](crate::CardReference) was reused).
+    pub card_template: std::time::Duration,
+    /// Detecting, aligning and embedding the live frame's face.
+    pub live_template: std::time::Duration,
+    /// Scoring the two templates and applying the policy.
+    pub compare: std::time::Duration,
 }
 
 impl Outcome {
     pub(crate) fn inconclusive(reason: Reason, method: Method) -> Self {
-        Self { decision: Decision::Inconclusive(reason), score: None, threshold: None, method }
+        Self { decision: Decision::Inconclusive(reason), score: None, threshold: None, method, timings: StageTimings::default() }
     }
 
     pub(crate) fn staff(decision: Decision) -> Self {
-        Self { decision, score: None, threshold: None, method: Method::StaffVisual }
+        Self { decision, score: None, threshold: None, method: Method::StaffVisual, timings: StageTimings::default() }
     }
 }
 
@@ -327,7 +361,13 @@ impl Policy {
             return Outcome::inconclusive(Reason::NotCalibrated(kind), Method::Automatic);
         };
         let decision = if score.passes(threshold.value) { Decision::Match } else { Decision::NoMatch };
-        Outcome { decision, score: Some(score), threshold: Some(threshold), method: Method::Automatic }
+        Outcome {
+            decision,
+            score: Some(score),
+            threshold: Some(threshold),
+            method: Method::Automatic,
+            timings: StageTimings::default(),
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::compare::{self, Score};
-use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
+use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side, StageTimings};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::detect::{Detection, Detector};
 use crate::embed::{Recognizer, Template};
@@ -260,8 +261,12 @@ impl Engine {
 
     /// Compares the card photo with a live frame.
     pub fn verify(&self, card: &CardPhoto, live: &LiveFrame) -> Result<Outcome> {
+        let started = Instant::now();
         let reference = self.card_reference(card)?;
-        self.verify_reference(&reference, live)
+        let card_template = started.elapsed();
+        let mut outcome = self.verify_reference(&reference, live)?;
+        outcome.timings.card_template = card_template;
+        Ok(outcome)
     }
 
     /// Computes the card's template once, for use with [`Engine::verify_reference`].
@@ -283,12 +288,22 @@ impl Engine {
             Acquisition::Face(t) => t,
             Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
         };
-        let live_template = match self.acquire(&live.pixels, Side::Live)? {
+        let started = Instant::now();
+        let acquired = self.acquire(&live.pixels, Side::Live)?;
+        let live_time = started.elapsed();
+        let live_template = match acquired {
             Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(reason, Method::Automatic)),
+            Acquisition::Inconclusive(reason) => {
+                let mut outcome = Outcome::inconclusive(reason, Method::Automatic);
+                outcome.timings.live_template = live_time;
+                return Ok(outcome);
+            }
         };
+        let started = Instant::now();
         let score = compare::compare(card_template, &live_template)?;
-        Ok(self.policy.decide(score, card.kind))
+        let mut outcome = self.policy.decide(score, card.kind);
+        outcome.timings = StageTimings { card_template: Duration::ZERO, live_template: live_time, compare: started.elapsed() };
+        Ok(outcome)
     }
 
     /// Detects every face in a frame, best score first (for guidance UIs and benchmarks).

@@ -105,6 +105,18 @@ pub enum Error {
         /// What was expected.
         reason: String,
     },
+    /// Installing the sandbox failed (`sandbox` feature).
+    Sandbox {
+        /// Which layer, and what went wrong.
+        reason: String,
+    },
+    /// Writing an audit record failed.
+    Write {
+        /// What was being written.
+        what: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// Reading a file failed.
     Io {
         /// The file concerned.
@@ -152,6 +164,8 @@ impl fmt::Display for Error {
                 write!(f, "face image {index} asked for, but the record holds {count} face image(s)")
             }
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
+            Self::Sandbox { reason } => write!(f, "sandbox could not be installed: {reason}"),
+            Self::Write { what, source } => write!(f, "writing {what}: {source}"),
             Self::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
         }
     }
@@ -160,7 +174,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io { source, .. } => Some(source),
+            Self::Io { source, .. } | Self::Write { source, .. } => Some(source),
             _ => None,
         }
     }

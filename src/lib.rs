@@ -102,6 +102,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod align;
+mod audit;
 mod compare;
 mod container;
 mod decide;
@@ -115,16 +116,19 @@ mod jpeg2000;
 mod limits;
 mod models;
 mod runtime;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+pub mod sandbox;
 mod secret;
 mod staff;
 
+pub use audit::{AuditModel, AuditPolicy, AuditRecord, AuditTimings, AUDIT_SCHEMA};
 pub use compare::Score;
 pub use container::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
 };
 pub use decide::{
     operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason, ReferenceCalibration,
-    Side, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+    Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
 };
 pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;

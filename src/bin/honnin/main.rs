@@ -34,11 +34,14 @@ mod lfw;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use honnin::hardening::{HardeningReport, Status};
 use honnin::{
-    Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason, ReferenceKind, Side,
+    AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason,
+    ReferenceKind, Side,
 };
 use zeroize::Zeroizing;
 
@@ -55,6 +58,10 @@ const DEFAULT_ORT_LIB: &str = ".runtime/libonnxruntime.so.1.31.1";
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Skip process hardening (on by default: no core dumps, freed heap
+    /// memory overwritten, biometric buffers locked in RAM).
+    #[arg(long, global = true)]
+    no_hardening: bool,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +80,12 @@ enum Command {
         /// Print the outcome as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Append one audit record (a JSON line without biometric data, see
+        /// PRIVACY.md) to this file; "-" writes it to standard output.
+        #[arg(long, value_name = "FILE")]
+        audit: Option<PathBuf>,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -248,8 +261,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let hardening = if cli.no_hardening { None } else { Some(honnin::hardening::harden_process()) };
+    if let Some(report) = &hardening {
+        for (measure, status) in [
+            ("no core dumps", &report.no_core_dumps),
+            ("freed heap wiping", &report.wipe_freed_heap),
+            ("buffer locking", &report.lock_biometric_buffers),
+        ] {
+            if let Status::Failed(why) = status {
+                eprintln!("honnin: warning: hardening ({measure}) not in effect: {why}");
+            }
+        }
+    }
     match cli.command {
-        Command::Verify { card, live, input, json, engine } => verify(&card, &live, &input, json, &engine),
+        Command::Verify { card, live, input, json, audit, sandbox, engine } => {
+            verify(&VerifyArgs { card, live, input, json, audit, sandbox, engine }, hardening.as_ref())
+        }
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
@@ -258,30 +285,114 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn verify(card: &Path, live: &Path, input: &InputArgs, json: bool, args: &EngineArgs) -> Result<ExitCode> {
-    let engine = args.engine()?;
-    let card = input.card(card)?;
-    let limits = input.limits();
-    let live_bytes = read_input(live, &limits)?;
+/// Sandbox switch of `honnin verify`.
+#[derive(Args, Clone)]
+pub(crate) struct SandboxArgs {
+    /// Do not sandbox the process (by default, before any model loads, sockets,
+    /// TCP and file writes are denied by seccomp and landlock).
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    #[arg(long)]
+    no_sandbox: bool,
+}
+
+struct VerifyArgs {
+    card: PathBuf,
+    live: PathBuf,
+    input: InputArgs,
+    json: bool,
+    audit: Option<PathBuf>,
+    sandbox: SandboxArgs,
+    engine: EngineArgs,
+}
+
+/// Where the audit record goes; a file is opened (append, created if missing)
+/// before the sandbox forbids opening files for writing.
+enum AuditSink {
+    Stdout,
+    File(std::fs::File, PathBuf),
+}
+
+impl AuditSink {
+    fn open(path: &Path) -> Result<Self> {
+        if path == Path::new("-") {
+            return Ok(Self::Stdout);
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(|| format!("opening audit log {}", path.display()))?;
+        Ok(Self::File(file, path.to_path_buf()))
+    }
+
+    fn write(&self, record: &AuditRecord) -> Result<()> {
+        match self {
+            Self::Stdout => record.write_line(std::io::stdout().lock())?,
+            Self::File(file, path) => {
+                record.write_line(file).with_context(|| format!("audit log {}", path.display()))?
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::SandboxReport>> {
+    if args.no_sandbox {
+        return Ok(None);
+    }
+    let report = honnin::sandbox::restrict()?;
+    for (layer, status) in [("landlock", &report.landlock), ("seccomp", &report.seccomp)] {
+        if let Status::Failed(why) = status {
+            eprintln!("honnin: warning: sandbox ({layer}) not in effect: {why}");
+        }
+    }
+    Ok(Some(report))
+}
+
+#[cfg(not(all(feature = "sandbox", target_os = "linux")))]
+fn sandbox(_args: &SandboxArgs) -> Result<Option<()>> {
+    Ok(None)
+}
+
+fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<ExitCode> {
+    let audit = args.audit.as_deref().map(AuditSink::open).transpose()?;
+    // Before the engine exists: ONNX Runtime's threads then start sandboxed.
+    let sandboxed = sandbox(&args.sandbox)?;
+    let engine = args.engine.engine()?;
+    let started = Instant::now();
+    let card = args.input.card(&args.card)?;
+    let card_decode = started.elapsed();
+    let limits = args.input.limits();
+    let started = Instant::now();
+    let live_bytes = read_input(&args.live, &limits)?;
     let live = LiveFrame::from_bytes_with_limits(&live_bytes, &limits)
-        .with_context(|| format!("live photo {}", live.display()))?;
+        .with_context(|| format!("live photo {}", args.live.display()))?;
     drop(live_bytes);
+    let live_decode = started.elapsed();
     let outcome = engine.verify(&card, &live)?;
+    let reference = card.kind();
+    let (container, format) = (card.container(), card.format());
+    // The decision is made: the pixels go now, not at the end of the function.
+    drop((card, live));
     let (word, reason, code) = match outcome.decision {
         Decision::Match => ("match", None, ExitCode::SUCCESS),
         Decision::NoMatch => ("no_match", None, ExitCode::from(EXIT_NO_MATCH)),
         Decision::Inconclusive(r) => ("inconclusive", Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
     };
-    if json {
+    if args.json {
         let value = serde_json::json!({
             "decision": word,
             "reason": reason,
             "score": outcome.score,
             "threshold": outcome.threshold,
             "method": format!("{:?}", outcome.method).to_lowercase(),
-            "card_reference": card.kind(),
-            "card_container": card.container(),
-            "card_format": card.format(),
+            "card_reference": reference,
+            "card_container": container,
+            "card_format": format,
+            "hardening": hardening,
+            "memory_lock": honnin::hardening::memory_lock_status(),
+            "sandbox": sandboxed,
         });
         outln!("{value}");
     } else {
@@ -294,6 +405,20 @@ fn verify(card: &Path, live: &Path, input: &InputArgs, json: bool, args: &Engine
             out!(" (score {:.4} {:?}, threshold {:.4} at {fmr})", s.value, s.metric, t.value);
         }
         outln!("");
+    }
+    if let Some(sink) = &audit {
+        let record = AuditRecord::automatic(&engine, &outcome, reference)
+            .with_decode_timings(Some(card_decode), Some(live_decode));
+        sink.write(&record)?;
+    }
+    let locking = honnin::hardening::memory_lock_status();
+    if locking.enabled && locking.refused > 0 {
+        eprintln!(
+            "honnin: warning: {} of {} biometric buffers could not be locked in RAM (errno {}; raise RLIMIT_MEMLOCK)",
+            locking.refused,
+            locking.refused + locking.locked,
+            locking.last_errno
+        );
     }
     Ok(code)
 }
