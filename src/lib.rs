@@ -137,7 +137,7 @@ pub use engine::{Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, N
 pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};
-pub use runtime::{ORT_LIB_ENV, PINNED_ONNXRUNTIME_SHA256};
+pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
 pub use staff::{staff_visual_check, StaffJudgement};
 
 /// Switches that weaken honnin's guarantees. Each use deserves a code review.

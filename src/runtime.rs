@@ -30,6 +30,10 @@ pub const PINNED_ONNXRUNTIME_SHA256: Option<&str> = if cfg!(target_arch = "x86_6
     None
 };
 
+/// Environment variable that turns off ONNX Runtime's built-in telemetry
+/// client; honnin sets it to `1` before loading the library.
+pub const ORT_TELEMETRY_ENV: &str = "ORT_DISABLE_TELEMETRY";
+
 /// Largest shared library accepted when its hash is checked.
 const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -97,6 +101,14 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
         return Err(Error::Runtime { path: Some(path), reason: "no such file".into() });
     }
     let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
+    // The PyPI build of ONNX Runtime 1.31 carries Microsoft's 1DS telemetry
+    // client: unless this variable is set before the library loads, it writes a
+    // device id and a queue of events (process path, OS, network type) under
+    // ~/.cache/Microsoft/DeveloperTools/.onnxruntime and /tmp/.ses, to upload
+    // to mobile.events.data.microsoft.com. `with_telemetry(false)` below does
+    // not stop that. Set once, under the lock, before ONNX Runtime starts any
+    // thread (PRIVACY.md; the strace test proves nothing is written).
+    std::env::set_var(ORT_TELEMETRY_ENV, "1");
     let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
     // From here on this library is the process's, even if building the
     // environment fails: record it so a later, different path is refused.
