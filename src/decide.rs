@@ -126,7 +126,13 @@ pub struct StageTimings {
 
 impl Outcome {
     pub(crate) fn inconclusive(reason: Reason, method: Method) -> Self {
-        Self { decision: Decision::Inconclusive(reason), score: None, threshold: None, method, timings: StageTimings::default() }
+        Self {
+            decision: Decision::Inconclusive(reason),
+            score: None,
+            threshold: None,
+            method,
+            timings: StageTimings::default(),
+        }
     }
 
     pub(crate) fn staff(decision: Decision) -> Self {

@@ -302,7 +302,8 @@ impl Engine {
         let started = Instant::now();
         let score = compare::compare(card_template, &live_template)?;
         let mut outcome = self.policy.decide(score, card.kind);
-        outcome.timings = StageTimings { card_template: Duration::ZERO, live_template: live_time, compare: started.elapsed() };
+        outcome.timings =
+            StageTimings { card_template: Duration::ZERO, live_template: live_time, compare: started.elapsed() };
         Ok(outcome)
     }
 

@@ -20,9 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use landlock::{
-    Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, ABI,
-};
+use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, ABI};
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use serde::Serialize;
 

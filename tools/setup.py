@@ -9,10 +9,11 @@
    it is set, otherwise downloaded from the manifest's `url`. Every file is
    checked against the manifest's sha256 before it is placed in models/.
 
-With --dev it also installs what the development commands need and the product
-never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools), which
-`honnin card-like` uses to encode card-like JPEG 2000 references. It is installed
-with apt-get only when `opj_compress` is missing: directly as root, through
+With --dev it also installs what the development commands and tests need and the
+product never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools),
+which `honnin card-like` uses to encode card-like JPEG 2000 references, and
+`strace`, which the privacy test runs `honnin verify` under. Each is installed
+with apt-get only when its command is missing: directly as root, through
 `sudo -n` where that works without a password, otherwise setup fails and prints
 the command to run.
 
@@ -166,35 +167,44 @@ def setup_models() -> None:
         print(f"model {model['id']}: placed {dest.relative_to(ROOT)} from {origin} (sha256 ok)")
 
 
-DEV_PACKAGE = "libopenjp2-tools"
+# Development tools: (command, Debian package, what needs it).
+DEV_TOOLS = [
+    ("opj_compress", "libopenjp2-tools", "honnin card-like encodes card-like JPEG 2000 references"),
+    ("strace", "strace", "the privacy test traces honnin verify's system calls"),
+]
 
 
 def setup_dev_tools() -> None:
-    """Install opj_compress (libopenjp2-tools) with apt-get if it is missing."""
-    found = shutil.which("opj_compress")
-    if found:
-        print(f"dev: opj_compress in place ({found})")
+    """Install each missing development tool's Debian package with apt-get."""
+    missing = []
+    for command, package, _why in DEV_TOOLS:
+        found = shutil.which(command)
+        if found:
+            print(f"dev: {command} in place ({found})")
+        else:
+            missing.append(package)
+    if not missing:
         return
-    install = ["apt-get", "install", "-y", "--no-install-recommends", DEV_PACKAGE]
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    hint = f"sudo apt-get install -y {' '.join(missing)}"
     if os.geteuid() == 0:
         prefix = []
     elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
         prefix = ["sudo", "-n"]
     else:
-        raise SetupError(
-            f"opj_compress is missing and installing it needs root; run: sudo apt-get install -y {DEV_PACKAGE}"
-        )
+        raise SetupError(f"{', '.join(missing)} missing and installing needs root; run: {hint}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print(f"dev: installing {DEV_PACKAGE}: {' '.join(prefix + install)}")
+    print(f"dev: installing {' '.join(missing)}: {' '.join(prefix + install)}")
     if subprocess.run(prefix + install, env=env).returncode != 0:
         # A fresh machine may have no package lists yet.
         if subprocess.run(prefix + ["apt-get", "update"], env=env).returncode != 0 or (
             subprocess.run(prefix + install, env=env).returncode != 0
         ):
-            raise SetupError(f"apt-get could not install {DEV_PACKAGE}; run: sudo apt-get install -y {DEV_PACKAGE}")
-    if not shutil.which("opj_compress"):
-        raise SetupError(f"{DEV_PACKAGE} installed but opj_compress is not on PATH")
-    print("dev: opj_compress installed")
+            raise SetupError(f"apt-get could not install {' '.join(missing)}; run: {hint}")
+    for command, package, _why in DEV_TOOLS:
+        if not shutil.which(command):
+            raise SetupError(f"{package} installed but {command} is not on PATH")
+    print(f"dev: {' '.join(missing)} installed")
 
 
 def main(argv: list[str]) -> int:

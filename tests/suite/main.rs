@@ -16,4 +16,5 @@ mod integrity;
 mod lfw_devtest;
 mod pipeline;
 mod plugin_recognizer;
+mod privacy;
 mod reference_agreement;
