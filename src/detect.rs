@@ -89,13 +89,21 @@ pub(crate) struct Detector {
     pub(crate) entry: ModelEntry,
     spec: DetectorSpec,
     session: Session,
+    wipe_outputs: bool,
 }
 
 impl Detector {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
         let spec = entry.detector.clone().ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
         check_io(&entry, &session, &spec)?;
-        Ok(Self { entry, spec, session })
+        Ok(Self { entry, spec, session, wipe_outputs: true })
+    }
+
+    /// Whether ONNX Runtime's output buffers are wiped after each run (always,
+    /// but for the forensics baseline).
+    pub(crate) fn wiping_outputs(mut self, wipe: bool) -> Self {
+        self.wipe_outputs = wipe;
+        self
     }
 
     /// All faces above the score threshold, after non-maximum suppression, best
@@ -147,7 +155,7 @@ impl Detector {
         })();
         // Boxes and landmarks sit in ONNX Runtime's output buffers: wipe them
         // before ONNX Runtime frees them, whether decoding succeeded or not.
-        for name in output_names(&self.spec.strides) {
+        for name in output_names(&self.spec.strides).filter(|_| self.wipe_outputs) {
             if let Some(value) = outputs.get_mut(&name) {
                 if let Ok((_, data)) = value.try_extract_tensor_mut::<f32>() {
                     data.zeroize();

@@ -84,6 +84,7 @@ pub(crate) struct Recognizer {
     dims: usize,
     metric: Metric,
     pipeline: Arc<str>,
+    wipe_outputs: bool,
 }
 
 impl Recognizer {
@@ -125,7 +126,15 @@ impl Recognizer {
             pipeline: pipeline.into(),
             entry,
             session,
+            wipe_outputs: true,
         })
+    }
+
+    /// Whether ONNX Runtime's output buffer is wiped after each run (always,
+    /// but for the forensics baseline).
+    pub(crate) fn wiping_outputs(mut self, wipe: bool) -> Self {
+        self.wipe_outputs = wipe;
+        self
     }
 
     /// The similarity transform that maps this face onto the template.
@@ -206,7 +215,9 @@ impl Recognizer {
         observe(&input, data);
         let template = average(data, batch, self.dims, self.metric, &self.pipeline, &id);
         // The embeddings sit in ONNX Runtime's output buffer: wipe it before it is freed.
-        data.zeroize();
+        if self.wipe_outputs {
+            data.zeroize();
+        }
         template.map(Some)
     }
 }

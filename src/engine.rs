@@ -81,12 +81,14 @@ impl<S> EngineBuilder<S> {
     }
 
     #[doc(hidden)]
-    /// ONNX Runtime's defaults: CPU memory arena and memory-pattern planning on.
+    /// ONNX Runtime as it comes: CPU memory arena and memory-pattern planning
+    /// on, and its output buffers (boxes, landmarks, embeddings) freed without
+    /// being wiped.
     ///
-    /// Only for the memory-forensics measurement of what these leave behind;
-    /// both keep blocks that held face data alive, unwiped, between runs.
-    pub fn dangerous_onnxruntime_arena(mut self, on: bool) -> Self {
-        self.threading.ort_arena = on;
+    /// Only for the memory-forensics baseline, which measures what ONNX
+    /// Runtime's own memory holds without honnin's settings.
+    pub fn dangerous_onnxruntime_defaults(mut self, on: bool) -> Self {
+        self.threading.ort_defaults = on;
         self
     }
 
@@ -149,17 +151,21 @@ impl EngineBuilder<HasPolicy> {
         }
         let env = runtime::environment(self.onnxruntime.as_deref(), self.onnxruntime_sha256.as_deref())?;
         let info = self.models.describe();
+        let wipe_outputs = !self.threading.ort_defaults;
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
         let Models { detector, recognizer, .. } = self.models;
         Ok(Engine {
-            detector: Mutex::new(Detector::new(detector.entry, detector_session)?),
-            recognizer: Mutex::new(Recognizer::new(
-                recognizer.entry,
-                recognizer_session,
-                if self.mirror_averaging { 2 } else { 1 },
-                &pipeline,
-            )?),
+            detector: Mutex::new(Detector::new(detector.entry, detector_session)?.wiping_outputs(wipe_outputs)),
+            recognizer: Mutex::new(
+                Recognizer::new(
+                    recognizer.entry,
+                    recognizer_session,
+                    if self.mirror_averaging { 2 } else { 1 },
+                    &pipeline,
+                )?
+                .wiping_outputs(wipe_outputs),
+            ),
             policy,
             mirror_averaging: self.mirror_averaging,
             info,
@@ -252,7 +258,7 @@ impl Engine {
             threading: Threading {
                 intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
                 spinning: false,
-                ort_arena: false,
+                ort_defaults: false,
             },
             mirror_averaging: true,
             _state: PhantomData,

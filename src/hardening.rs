@@ -7,9 +7,9 @@
 //! never turned into an error, because a terminal that cannot lock memory
 //! should still let the person at the counter be checked.
 //!
-//! This is the only module of the library with `unsafe` code: four libc calls
-//! (`prctl`, `setrlimit`, `mallopt`, `mlock`/`munlock`), each with its safety
-//! argument beside it.
+//! This is the only module of the library with `unsafe` code: libc calls
+//! (`prctl`, `setrlimit`, `mallopt`, `sysconf`, `mlock`/`munlock`), each with
+//! its safety argument beside it.
 
 #![allow(unsafe_code)]
 
@@ -46,8 +46,7 @@ pub struct HardeningReport {
     /// no longer attach to this one or read `/proc/<pid>/mem`.
     pub no_core_dumps: Status,
     /// glibc's allocator overwrites memory freed by anyone in the process,
-    /// ONNX Runtime included, and returns large blocks to the kernel at once
-    /// (see [`HardeningOptions::wipe_freed_heap`]).
+    /// ONNX Runtime included (see [`HardeningOptions::wipe_freed_heap`]).
     pub wipe_freed_heap: Status,
     /// Biometric buffers are locked in RAM as they are created (see [`memory_lock_status`]).
     pub lock_biometric_buffers: Status,
@@ -58,11 +57,12 @@ pub struct HardeningReport {
 pub struct HardeningOptions {
     /// Disable core dumps and ptrace attachment by same-user processes.
     pub no_core_dumps: bool,
-    /// Set glibc's `M_PERTURB` so that `free` overwrites the freed block
-    /// (blocks of up to about 1 KiB held in glibc's per-thread cache are
-    /// exempt), and fix `M_MMAP_THRESHOLD` at 128 KiB so that blocks above
-    /// it (frames, tensors, feature maps) are unmapped on free instead of
-    /// being kept in the heap. honnin's own buffers are wiped regardless.
+    /// Set glibc's `M_PERTURB`, so that `free` overwrites every freed heap
+    /// block, whoever allocated it: ONNX Runtime's feature maps and the image
+    /// decoders' scratch buffers included. Blocks glibc keeps in its
+    /// per-thread cache (up to about 1 KiB) are exempt; blocks above the mmap
+    /// threshold are unmapped, and the kernel zeroes pages before reuse.
+    /// honnin's own buffers are wiped regardless.
     pub wipe_freed_heap: bool,
     /// `mlock` every biometric buffer honnin allocates, so that it is never
     /// written to swap; a refusal (the `RLIMIT_MEMLOCK` limit) leaves that
@@ -197,26 +197,16 @@ mod sys {
     /// its complement, which honnin's zero-initialised buffers overwrite).
     #[cfg(target_env = "gnu")]
     const PERTURB_BYTE: libc::c_int = 0xA5;
-    /// Blocks above this size are mmap'ed and unmapped on free.
-    #[cfg(target_env = "gnu")]
-    const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
 
     #[cfg(target_env = "gnu")]
     pub(super) fn wipe_freed_heap(on: bool) -> Status {
-        // SAFETY: mallopt only sets allocator parameters; glibc documents both
-        // as safe to change at any time (existing blocks are unaffected).
+        // SAFETY: mallopt only sets an allocator parameter, which glibc allows
+        // to change at any time (blocks already allocated are unaffected).
         let perturb = unsafe { libc::mallopt(libc::M_PERTURB, if on { PERTURB_BYTE } else { 0 }) };
-        if !on {
-            return Status::Off;
-        }
-        // Setting the threshold explicitly also stops glibc from raising it
-        // after large blocks are freed (its default dynamic behaviour).
-        // SAFETY: as above.
-        let threshold = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
-        if perturb == 1 && threshold == 1 {
-            Status::Applied
-        } else {
-            Status::Failed("mallopt refused M_PERTURB or M_MMAP_THRESHOLD".into())
+        match (on, perturb) {
+            (false, _) => Status::Off,
+            (true, 1) => Status::Applied,
+            (true, _) => Status::Failed("mallopt refused M_PERTURB".into()),
         }
     }
 

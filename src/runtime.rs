@@ -47,9 +47,10 @@ static LOADED: Mutex<Option<(PathBuf, Option<Environment>)>> = Mutex::new(None);
 pub(crate) struct Threading {
     pub(crate) intra_threads: usize,
     pub(crate) spinning: bool,
-    /// ONNX Runtime's CPU memory arena and memory-pattern planning (off unless
-    /// a forensics measurement asks for ONNX Runtime's defaults).
-    pub(crate) ort_arena: bool,
+    /// ONNX Runtime's defaults: CPU memory arena and memory-pattern planning
+    /// on, output buffers freed unwiped (only when a forensics measurement
+    /// asks for them).
+    pub(crate) ort_defaults: bool,
 }
 
 /// Loads ONNX Runtime from `path` (or `HONNIN_ORT_LIB`) once, and returns the
@@ -134,9 +135,9 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .and_then(|b| b.with_no_environment_execution_providers().map_err(Into::into))
         .map_err(|e| err(&e))?;
     builder = builder
-        .with_execution_providers([ep::CPU::default().with_arena_allocator(threading.ort_arena).build()])
+        .with_execution_providers([ep::CPU::default().with_arena_allocator(threading.ort_defaults).build()])
         .map_err(|e| err(&e))?
-        .with_memory_pattern(threading.ort_arena)
+        .with_memory_pattern(threading.ort_defaults)
         .map_err(|e| err(&e))?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| err(&e))?

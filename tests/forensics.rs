@@ -50,7 +50,7 @@ const SESSIONS: [(&str, &str, bool); 2] = [
 ];
 
 /// Kinds of pattern, in report order.
-const KINDS: [&str; 4] = ["template", "raw_output", "chip", "pixels"];
+const KINDS: [&str; 5] = ["template", "raw_output", "chip", "pixels", "chip_blocked"];
 
 /// Byte fragments to look for, masked.
 #[derive(Default)]
@@ -85,6 +85,17 @@ impl Patterns {
                 }
             }
         }
+        // The same pixels as ONNX Runtime's blocked layout (NCHWc, 8 channels
+        // per block, 3 used) would hold them, should it reorder the input.
+        let image = &input[..3 * plane];
+        for row in (chip * 3 / 10..chip * 7 / 10).step_by(chip / 15) {
+            let mut blocked = Vec::with_capacity(32);
+            for x in chip / 3..chip / 3 + 4 {
+                let at = row * chip + x;
+                blocked.extend([image[at], image[plane + at], image[2 * plane + at], 0.0, 0.0, 0.0, 0.0, 0.0]);
+            }
+            self.add_floats(4, &blocked);
+        }
         for run in output.chunks_exact(8) {
             self.add_floats(1, run);
         }
@@ -111,6 +122,8 @@ struct ChildReport {
     found: BTreeMap<String, usize>,
     /// Bytes of memory matching a fragment, per kind.
     residue_bytes: BTreeMap<String, usize>,
+    /// The same, scanned while the engine that verified was still alive.
+    residue_bytes_engine_alive: BTreeMap<String, usize>,
     /// Where matches were, per kind: mapping name and count.
     places: BTreeMap<String, BTreeMap<String, usize>>,
     scanned_bytes: u64,
@@ -143,21 +156,16 @@ fn parent() {
         reports.push(report);
     }
     println!("memory forensics after a match and a no-match session (residue bytes / fragments found of looked for)");
-    println!(
-        "{:<14} {:>22} {:>22} {:>22} {:>22} {:>12}",
-        "config", KINDS[0], KINDS[1], KINDS[2], KINDS[3], "scanned MB"
-    );
+    print!("{:<18}", "config");
+    KINDS.iter().for_each(|k| print!(" {k:>22}"));
+    println!(" {:>11}", "scanned MB");
     for r in &reports {
-        let cell = |k: &str| format!("{} B / {} of {}", r.residue_bytes[k], r.found[k], r.fragments[k]);
-        println!(
-            "{:<14} {:>22} {:>22} {:>22} {:>22} {:>12.1}",
-            r.config,
-            cell(KINDS[0]),
-            cell(KINDS[1]),
-            cell(KINDS[2]),
-            cell(KINDS[3]),
-            r.scanned_bytes as f64 / 1e6
-        );
+        print!("{:<18}", r.config);
+        for k in KINDS {
+            print!(" {:>22}", format!("{} B / {} of {}", r.residue_bytes[k], r.found[k], r.fragments[k]));
+        }
+        println!(" {:>11.1}", r.scanned_bytes as f64 / 1e6);
+        println!("    with the engine still alive: {:?}", r.residue_bytes_engine_alive);
         println!(
             "    anonymous read-write memory mapped: {:.1} MB; control copies found: kept {} of 12, freed {} of 12",
             r.anonymous_rw_bytes as f64 / 1e6,
@@ -189,6 +197,7 @@ fn parent() {
         if r.config == "library" || r.config == "hardened" {
             for kind in ["template", "raw_output", "chip"] {
                 assert_eq!(r.residue_bytes[kind], 0, "{}: {kind} residue in {:?}", r.config, r.places.get(kind));
+                assert_eq!(r.residue_bytes_engine_alive[kind], 0, "{}: {kind} residue, engine alive", r.config);
             }
         }
     }
@@ -199,7 +208,7 @@ fn engine(arena: bool) -> Engine {
     let models = Models::from_dir(common::models_dir()).expect("models verify");
     Engine::builder(models)
         .onnxruntime(common::ort_lib())
-        .dangerous_onnxruntime_arena(arena)
+        .dangerous_onnxruntime_defaults(arena)
         .policy(Policy::default_from(&common::calibration()).expect("calibration has FMR 1e-3"))
         .build()
         .expect("engine builds")
@@ -241,6 +250,7 @@ fn child(config: &str) {
     }
     let mut decisions = Vec::new();
     let mut scores_agree = Vec::new();
+    let engine_alive: BTreeMap<String, usize>;
     {
         let engine = engine(arena);
         for ((card, live, _), expected) in SESSIONS.iter().zip(&expected_scores) {
@@ -257,6 +267,19 @@ fn child(config: &str) {
             );
             scores_agree.push(outcome.score.map(|s| s.value) == Some(*expected));
         }
+        // At a counter the engine outlives each person: look while it is alive.
+        let (found, ..) = scan(&patterns, || {});
+        engine_alive = KINDS
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let bytes: usize = (0..found.len())
+                    .filter(|&f| patterns.fragments[f].0 == k)
+                    .map(|f| found[f] * patterns.fragments[f].1.len())
+                    .sum();
+                (kind.to_string(), bytes)
+            })
+            .collect();
     }
     // Positive controls: unmasked copies of chip fragments, 12 kept, 12 freed unwiped.
     let chips: Vec<usize> = (0..patterns.fragments.len()).filter(|&f| patterns.fragments[f].0 == 2).collect();
@@ -304,6 +327,7 @@ fn child(config: &str) {
         fragments,
         found: found_kinds,
         residue_bytes: residue,
+        residue_bytes_engine_alive: engine_alive,
         places,
         scanned_bytes,
         anonymous_rw_bytes,
