@@ -70,9 +70,66 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// Bytes honnin wipes in one end-to-end verification of a 640x640 JPEG with a
+/// prepared card reference: the decoded frame (RGB), the detector's input
+/// tensor and outputs (80x80 + 40x40 + 20x20 anchors, 16 values each), the
+/// recognizer's input (chip and mirror, 2 x 3 x 150 x 150) and output (2 x 128),
+/// and the template (128), all as 4-byte floats but the frame.
+const WIPED_PER_VERIFICATION: usize =
+    640 * 640 * 3 + 640 * 640 * 3 * 4 + 8400 * 16 * 4 + 2 * 3 * 150 * 150 * 4 + 2 * 128 * 4 + 128 * 4;
+
+/// What privacy costs end to end, measured in one run: decoding the live JPEG
+/// and verifying it against a prepared card reference, without process
+/// hardening and with it (glibc overwriting freed memory, biometric buffers
+/// locked in RAM), and the time to zero the bytes one verification wipes.
+fn privacy_cost(c: &mut Criterion) {
+    use honnin::hardening::{harden_process_with, HardeningOptions};
+
+    let engine = engine(true);
+    let card = CardPhoto::open(data().join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+    let reference = engine.card_reference(&card).unwrap();
+    let jpeg = std::fs::read(root().join("samples/astronaut_live.jpg")).unwrap();
+    let end_to_end = || {
+        let live = LiveFrame::from_bytes(&jpeg).unwrap();
+        engine.verify_reference(&reference, &live).unwrap()
+    };
+    // The CLI's default hardening (core dumps need no measuring), and with
+    // glibc's freed-heap wiping on top.
+    let hardened = HardeningOptions { no_core_dumps: false, ..HardeningOptions::default() };
+    let heap = HardeningOptions { wipe_freed_heap: true, ..hardened };
+    let mut group = c.benchmark_group("privacy_cost");
+    // One sample, one verification: about 100 ms each.
+    group.sampling_mode(criterion::SamplingMode::Flat);
+    for (name, options) in [
+        ("e2e_unhardened", HardeningOptions::NONE),
+        ("e2e_hardened", hardened),
+        ("e2e_hardened_wipe_freed_heap", heap),
+        ("e2e_unhardened_again", HardeningOptions::NONE),
+    ] {
+        let report = harden_process_with(options);
+        assert_eq!(report.wipe_freed_heap.is_applied(), options.wipe_freed_heap, "{report:?}");
+        group.bench_function(name, |b| b.iter(end_to_end));
+    }
+    harden_process_with(HardeningOptions::NONE);
+    group.bench_function("wipe_bytes_of_one_verification", |b| {
+        b.iter_batched_ref(
+            || vec![0x5Au8; WIPED_PER_VERIFICATION],
+            |buffer| honnin::hardening::wipe_bytes(buffer),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = privacy;
+    config = Criterion::default().sample_size(40).measurement_time(std::time::Duration::from_secs(8));
+    targets = privacy_cost
+}
+
 criterion_group! {
     name = verify;
     config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(4));
     targets = benches
 }
-criterion_main!(verify);
+criterion_main!(verify, privacy);

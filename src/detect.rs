@@ -158,7 +158,7 @@ impl Detector {
         for name in output_names(&self.spec.strides).filter(|_| self.wipe_outputs) {
             if let Some(value) = outputs.get_mut(&name) {
                 if let Ok((_, data)) = value.try_extract_tensor_mut::<f32>() {
-                    data.zeroize();
+                    crate::hardening::wipe(data);
                 }
             }
         }

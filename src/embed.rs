@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use zeroize::Zeroize;
 
 use crate::align::{self, Affine};
 use crate::decode::Pixels;
@@ -216,7 +215,7 @@ impl Recognizer {
         let template = average(data, batch, self.dims, self.metric, &self.pipeline, &id);
         // The embeddings sit in ONNX Runtime's output buffer: wipe it before it is freed.
         if self.wipe_outputs {
-            data.zeroize();
+            crate::hardening::wipe(data);
         }
         template.map(Some)
     }

@@ -15,6 +15,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
+use zeroize::Zeroize;
+
 use serde::Serialize;
 
 /// Whether one hardening measure took effect.
@@ -52,7 +54,8 @@ pub struct HardeningReport {
     pub lock_biometric_buffers: Status,
 }
 
-/// Which measures [`harden_process_with`] applies. The default is all of them.
+/// Which measures [`harden_process_with`] applies. The default is every
+/// measure but `wipe_freed_heap`, which costs about two thirds of a verification's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HardeningOptions {
     /// Disable core dumps and ptrace attachment by same-user processes.
@@ -63,6 +66,13 @@ pub struct HardeningOptions {
     /// per-thread cache (up to about 1 KiB) are exempt; blocks above the mmap
     /// threshold are unmapped, and the kernel zeroes pages before reuse.
     /// honnin's own buffers are wiped regardless.
+    ///
+    /// Off by default: glibc also fills every new block, and ONNX Runtime,
+    /// with its arena off, allocates and frees its feature maps on every run,
+    /// so this adds about two thirds to a verification (25 to 42 ms for a
+    /// 640x640 frame on a 2-core x86-64; `cargo bench --bench verify -- privacy_cost`).
+    /// Turn it on where ONNX Runtime's freed feature maps must not survive in
+    /// the heap of a long-running process.
     pub wipe_freed_heap: bool,
     /// `mlock` every biometric buffer honnin allocates, so that it is never
     /// written to swap; a refusal (the `RLIMIT_MEMLOCK` limit) leaves that
@@ -72,7 +82,7 @@ pub struct HardeningOptions {
 
 impl Default for HardeningOptions {
     fn default() -> Self {
-        Self { no_core_dumps: true, wipe_freed_heap: true, lock_biometric_buffers: true }
+        Self { no_core_dumps: true, wipe_freed_heap: false, lock_biometric_buffers: true }
     }
 }
 
@@ -82,7 +92,8 @@ impl HardeningOptions {
         HardeningOptions { no_core_dumps: false, wipe_freed_heap: false, lock_biometric_buffers: false };
 }
 
-/// Applies every hardening measure to the whole process; see [`HardeningReport`].
+/// Applies the default hardening measures ([`HardeningOptions::default`]) to
+/// the whole process; see [`HardeningReport`].
 ///
 /// Call it early, before other threads start. Calling it again is harmless.
 pub fn harden_process() -> HardeningReport {
@@ -130,6 +141,35 @@ pub fn memory_lock_status() -> MemoryLockStatus {
         refused: REFUSED.load(Ordering::Relaxed),
         last_errno: LAST_ERRNO.load(Ordering::Relaxed),
     }
+}
+
+/// Numbers whose all-zero bit pattern is a valid value (zero), so that a
+/// buffer of them can be wiped as bytes.
+pub(crate) trait Plain: zeroize::DefaultIsZeroes {}
+impl Plain for u8 {}
+impl Plain for f32 {}
+
+/// Zeroes `values` at memset speed in a way the compiler may not remove
+/// (`explicit_bzero`). zeroize's element-by-element volatile writes run at
+/// about a quarter of that speed, which on a 640x640 frame's buffers (7 MB per
+/// verification) would cost several percent of the whole verification.
+pub(crate) fn wipe<T: Plain>(values: &mut [T]) {
+    sys::wipe(values.as_mut_ptr().cast(), std::mem::size_of_val(values), || values.zeroize());
+}
+
+/// Zeroes `bytes` the way honnin wipes its own buffers (`explicit_bzero`).
+///
+/// For integrators' own copies of biometric data, such as the camera driver's
+/// frame buffers once a [`LiveFrame`](crate::LiveFrame) has been made from them.
+pub fn wipe_bytes(bytes: &mut [u8]) {
+    wipe(bytes);
+}
+
+/// Zeroes a vector's whole allocation, spare capacity included, and empties it.
+pub(crate) fn wipe_vec<T: Plain>(values: &mut Vec<T>) {
+    let bytes = values.capacity() * std::mem::size_of::<T>();
+    values.clear();
+    sys::wipe(values.as_mut_ptr().cast(), bytes, || values.zeroize());
 }
 
 static LOCKING: AtomicBool = AtomicBool::new(false);
@@ -241,6 +281,16 @@ mod sys {
         // A failure leaves the pages locked, which is harmless.
         let _ = unsafe { libc::munlock(addr.cast(), bytes) };
     }
+
+    /// `bytes` zero bytes at `addr`, which the caller owns exclusively and
+    /// which holds only [`super::Plain`] values (or is spare capacity).
+    pub(super) fn wipe(addr: *mut u8, bytes: usize, _fallback: impl FnOnce()) {
+        if bytes > 0 {
+            // SAFETY: the region is one live allocation the caller borrows
+            // mutably; all-zero bytes are a valid value of every Plain type.
+            unsafe { libc::explicit_bzero(addr.cast(), bytes) };
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -270,4 +320,8 @@ mod sys {
     }
 
     pub(super) fn munlock(_addr: *const u8, _bytes: usize) {}
+
+    pub(super) fn wipe(_addr: *mut u8, _bytes: usize, fallback: impl FnOnce()) {
+        fallback();
+    }
 }

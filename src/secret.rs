@@ -4,25 +4,26 @@
 //! derefs to a slice, not to a `Vec`), so no reallocation leaves a stale copy
 //! behind. It is not `Clone`, not `Serialize`, and its `Debug` shows only the
 //! length. It is locked in RAM when process hardening asks for it
-//! ([`crate::hardening`]) and zeroed, then unlocked, when dropped.
+//! ([`crate::hardening`]) and zeroed (`explicit_bzero`, capacity included),
+//! then unlocked, when dropped.
 
 use std::ops::{Deref, DerefMut};
 
-use zeroize::Zeroize;
+use crate::hardening::Plain;
 
-pub(crate) struct Secret<T: Zeroize> {
+pub(crate) struct Secret<T: Plain> {
     buf: Vec<T>,
     locked: bool,
 }
 
-impl<T: Zeroize + Clone + Default> Secret<T> {
+impl<T: Plain + Default> Secret<T> {
     /// `len` default (zero) values.
     pub(crate) fn zeroed(len: usize) -> Self {
         Self::adopt(vec![T::default(); len])
     }
 }
 
-impl<T: Zeroize> Secret<T> {
+impl<T: Plain> Secret<T> {
     /// Takes over a buffer filled elsewhere (a decoder's output) without
     /// copying it; its spare capacity, if any, is wiped with it on drop.
     pub(crate) fn adopt(buf: Vec<T>) -> Self {
@@ -32,7 +33,7 @@ impl<T: Zeroize> Secret<T> {
     }
 }
 
-impl<T: Zeroize> Deref for Secret<T> {
+impl<T: Plain> Deref for Secret<T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
@@ -40,24 +41,24 @@ impl<T: Zeroize> Deref for Secret<T> {
     }
 }
 
-impl<T: Zeroize> DerefMut for Secret<T> {
+impl<T: Plain> DerefMut for Secret<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         &mut self.buf
     }
 }
 
-impl<T: Zeroize> Drop for Secret<T> {
+impl<T: Plain> Drop for Secret<T> {
     fn drop(&mut self) {
         let (addr, bytes) = (self.buf.as_ptr().cast::<u8>(), self.buf.capacity() * std::mem::size_of::<T>());
-        // Zeroes every element and the spare capacity (zeroize's Vec impl).
-        self.buf.zeroize();
+        // Zeroes every element and the spare capacity.
+        crate::hardening::wipe_vec(&mut self.buf);
         if self.locked {
             crate::hardening::unlock(addr, bytes);
         }
     }
 }
 
-impl<T: Zeroize> std::fmt::Debug for Secret<T> {
+impl<T: Plain> std::fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Secret({} values, contents hidden)", self.buf.len())
     }

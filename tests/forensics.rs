@@ -8,7 +8,8 @@
 //!
 //! - `ort-defaults`: ONNX Runtime's CPU arena and memory patterns on, no process hardening;
 //! - `library`: honnin's session settings (arena and memory patterns off), no process hardening;
-//! - `hardened`: as the `honnin` CLI runs, with [`honnin::hardening::harden_process`].
+//! - `hardened`: as the `honnin` CLI runs, with [`honnin::hardening::harden_process`]
+//!   (no core dumps, buffers locked in RAM).
 //!
 //! In each child: an engine shows the patterns to look for
 //! ([`honnin::danger::dangerous_observe_embedding`]), which are kept XOR-masked
@@ -23,10 +24,11 @@
 //! prints its table). Decoded pixels are searched for too and reported.
 //!
 //! Two positive controls prove the search finds what is there: `control-*`
-//! run as `library` and `hardened` and then copy the first session's chip
-//! rows into one buffer that is kept (it must be found) and one that is freed
-//! without wiping, as a careless third-party library would (it must be found
-//! without hardening and must not be found with it: glibc overwrites it).
+//! run as `library` (`control-wipe-freed-heap` also with glibc's freed-heap
+//! wiping on) and then copy the first session's chip rows into one buffer
+//! that is kept (it must be found) and one that is freed without wiping, as a
+//! careless third-party library would (it must be found without freed-heap
+//! wiping and must not be found with it: glibc overwrites it).
 
 #[allow(dead_code)]
 #[path = "suite/common.rs"]
@@ -36,10 +38,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
 
+use honnin::hardening::HardeningOptions;
 use honnin::{danger, Acquisition, CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
-const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-hardened"];
+const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];
 /// Every stored pattern byte is XORed with this, so the test's own copies never match.
 const MASK: u8 = 0x3C;
 
@@ -188,9 +191,9 @@ fn parent() {
                 assert_eq!(r.control_kept_found, 12, "the search must find a kept copy");
                 assert!(r.control_freed_found >= 10, "without hardening a freed, unwiped copy stays readable");
             }
-            "control-hardened" => {
+            "control-wipe-freed-heap" => {
                 assert_eq!(r.control_kept_found, 12, "the search must find a kept copy");
-                assert_eq!(r.control_freed_found, 0, "with hardening glibc overwrites freed memory");
+                assert_eq!(r.control_freed_found, 0, "with wipe_freed_heap glibc overwrites freed memory");
             }
             _ => {}
         }
@@ -218,8 +221,14 @@ fn child(config: &str) {
     let arena = match config {
         "ort-defaults" => true,
         "library" | "control-library" => false,
-        "hardened" | "control-hardened" => {
+        "hardened" => {
             let report = honnin::hardening::harden_process();
+            assert!(report.no_core_dumps.is_applied() && report.lock_biometric_buffers.is_applied(), "{report:?}");
+            false
+        }
+        "control-wipe-freed-heap" => {
+            let options = HardeningOptions { wipe_freed_heap: true, ..HardeningOptions::default() };
+            let report = honnin::hardening::harden_process_with(options);
             assert!(report.wipe_freed_heap.is_applied(), "{report:?}");
             false
         }

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 
+use honnin::hardening::{harden_process_with, HardeningOptions, Status};
 use honnin::{CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
 
 const CASE_ENV: &str = "HONNIN_PROCESS_CASE";
@@ -81,8 +82,10 @@ fn status_kib(field: &str) -> u64 {
 fn hardening() {
     let report = honnin::hardening::harden_process();
     println!("hardening report: {report:?}");
-    assert!(report.no_core_dumps.is_applied() && report.wipe_freed_heap.is_applied(), "{report:?}");
-    assert!(report.lock_biometric_buffers.is_applied(), "{report:?}");
+    assert!(report.no_core_dumps.is_applied() && report.lock_biometric_buffers.is_applied(), "{report:?}");
+    assert_eq!(report.wipe_freed_heap, Status::Off, "freed-heap wiping is opt-in");
+    let with_heap = HardeningOptions { wipe_freed_heap: true, ..HardeningOptions::default() };
+    assert!(harden_process_with(with_heap).wipe_freed_heap.is_applied());
     // SAFETY: PR_GET_DUMPABLE reads a flag of this process.
     let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
     assert_eq!(dumpable, 0, "the process must not be dumpable");

@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use honnin::hardening::{HardeningReport, Status};
+use honnin::hardening::{HardeningOptions, HardeningReport, Status};
 use honnin::{
     AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason,
     ReferenceKind, Side,
@@ -62,6 +62,10 @@ struct Cli {
     /// memory overwritten, biometric buffers locked in RAM).
     #[arg(long, global = true)]
     no_hardening: bool,
+    /// Also have glibc overwrite every freed heap block, ONNX Runtime's
+    /// feature maps included (verification about 65 % slower; see PRIVACY.md).
+    #[arg(long, global = true, conflicts_with = "no_hardening")]
+    wipe_freed_heap: bool,
 }
 
 #[derive(Subcommand)]
@@ -261,7 +265,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let hardening = if cli.no_hardening { None } else { Some(honnin::hardening::harden_process()) };
+    let hardening = (!cli.no_hardening).then(|| {
+        let options = HardeningOptions { wipe_freed_heap: cli.wipe_freed_heap, ..HardeningOptions::default() };
+        honnin::hardening::harden_process_with(options)
+    });
     if let Some(report) = &hardening {
         for (measure, status) in [
             ("no core dumps", &report.no_core_dumps),
