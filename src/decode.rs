@@ -365,7 +365,16 @@ pub enum ReferenceKind {
 
 /// The reference photo from an ID card (chip or scan).
 ///
-/// Decoded once; its pixels are wiped when it is dropped.
+/// Decoded once; its pixels are wiped when it is dropped. Like a
+/// [`LiveFrame`], it cannot be cloned:
+///
+/// ```compile_fail
+/// fn copy(card: &honnin::CardPhoto) -> honnin::CardPhoto { card.clone() }
+/// ```
+///
+/// ```compile_fail
+/// fn copy(frame: &honnin::LiveFrame) -> honnin::LiveFrame { frame.clone() }
+/// ```
 #[derive(Debug)]
 pub struct CardPhoto {
     pub(crate) pixels: Pixels,

@@ -22,6 +22,20 @@ use crate::secret::Secret;
 /// Opaque on purpose: no `Clone`, no `Serialize`, and its `Debug` prints no
 /// values. The buffer is allocated once at its final size and wiped on drop.
 /// Compare two templates with [`Engine::compare`](crate::Engine::compare).
+///
+/// These do not compile (PRIVACY.md, claim "never cloned or serialised"):
+///
+/// ```compile_fail
+/// fn copy(t: &honnin::Template) -> honnin::Template { t.clone() }
+/// ```
+///
+/// ```compile_fail
+/// fn export(t: &honnin::Template) -> String { serde_json::to_string(t).unwrap() }
+/// ```
+///
+/// ```compile_fail
+/// fn show(t: &honnin::Template) -> String { format!("{t}") }
+/// ```
 pub struct Template {
     values: Secret<f32>,
     metric: Metric,

@@ -4,8 +4,10 @@
 //! person at the counter and returns a calibrated decision, entirely on the
 //! device. It never sends, stores or logs biometric data. It wipes its own
 //! pixel buffers, face chips, model inputs, model outputs and templates when
-//! they are dropped (ONNX Runtime's internal intermediate buffers are outside
-//! its reach; see the README).
+//! they are dropped; PRIVACY.md lists every artefact, the threat model and
+//! the tests behind each claim. [`hardening`] locks biometric buffers in RAM
+//! and disables core dumps; `sandbox` (Linux) denies sockets and file writes;
+//! [`AuditRecord`] records a decision without biometric data.
 //!
 //! ## Data flow
 //!
@@ -96,6 +98,8 @@
 //! ## Features
 //!
 //! - `cli` (default): the `honnin` command-line tool.
+//! - `sandbox` (default, Linux): `honnin::sandbox`, landlock and seccomp
+//!   restrictions that `honnin verify` installs before any model loads.
 
 // `unsafe` is confined to `hardening` (libc calls), which allows it explicitly.
 #![deny(unsafe_code)]
