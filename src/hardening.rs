@@ -172,6 +172,16 @@ pub(crate) fn wipe_vec<T: Plain>(values: &mut Vec<T>) {
     sys::wipe(values.as_mut_ptr().cast(), bytes, || values.zeroize());
 }
 
+/// The status of a measure this platform lacks.
+#[allow(dead_code)] // used only where a measure is missing
+fn unavailable(asked: bool) -> Status {
+    if asked {
+        Status::Unsupported
+    } else {
+        Status::Off
+    }
+}
+
 static LOCKING: AtomicBool = AtomicBool::new(false);
 static LOCKED: AtomicU64 = AtomicU64::new(0);
 static REFUSED: AtomicU64 = AtomicU64::new(0);
@@ -252,11 +262,7 @@ mod sys {
 
     #[cfg(not(target_env = "gnu"))]
     pub(super) fn wipe_freed_heap(on: bool) -> Status {
-        if on {
-            Status::Unsupported
-        } else {
-            Status::Off
-        }
+        super::unavailable(on)
     }
 
     pub(super) fn page_size() -> usize {
@@ -304,11 +310,7 @@ mod sys {
     }
 
     pub(super) fn wipe_freed_heap(on: bool) -> Status {
-        if on {
-            Status::Unsupported
-        } else {
-            Status::Off
-        }
+        super::unavailable(on)
     }
 
     pub(super) fn page_size() -> usize {

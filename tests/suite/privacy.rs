@@ -78,21 +78,23 @@ const SYSTEM_READS: [&str; 12] = [
     "/proc/sys/kernel/",
 ];
 
+/// `command` run from the checkout with the test's ONNX Runtime and the committed models.
+fn in_checkout(mut command: Command) -> Command {
+    command.current_dir(common::root()).env("HONNIN_ORT_LIB", common::ort_lib()).env_remove("HONNIN_MODELS");
+    command
+}
+
 fn strace_verify(extra: &[&str]) -> (Trace, String) {
     let strace = Path::new("/usr/bin/strace");
     assert!(strace.is_file(), "strace not installed: run `python3 tools/setup.py --dev` (installs Debian's strace)");
     let dir = std::env::temp_dir().join(format!("honnin-strace-{}-{}", std::process::id(), extra.len()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("trace.txt");
-    let out = Command::new(strace)
-        .args(["-f", "-qq", "-s", "256", "-o"])
-        .arg(&log)
-        .arg(env!("CARGO_BIN_EXE_honnin"))
+    let mut traced = Command::new(strace);
+    traced.args(["-f", "-qq", "-s", "256", "-o"]).arg(&log).arg(env!("CARGO_BIN_EXE_honnin"));
+    let out = in_checkout(traced)
         .args(["verify", "--card", "samples/astronaut_mynumber.bin", "--live", "samples/astronaut_live.jpg"])
         .args(extra)
-        .current_dir(common::root())
-        .env("HONNIN_ORT_LIB", common::ort_lib())
-        .env_remove("HONNIN_MODELS")
         .env_remove("ORT_DISABLE_TELEMETRY")
         .output()
         .unwrap();
@@ -274,13 +276,10 @@ fn the_cli_appends_one_audit_line_per_verification() {
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("audit.jsonl");
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_honnin"))
+        let out = in_checkout(Command::new(env!("CARGO_BIN_EXE_honnin")))
             .args(["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"])
             .arg("--audit")
             .arg(&log)
-            .current_dir(common::root())
-            .env("HONNIN_ORT_LIB", common::ort_lib())
-            .env_remove("HONNIN_MODELS")
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
