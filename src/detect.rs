@@ -90,13 +90,16 @@ pub(crate) struct Detector {
     spec: DetectorSpec,
     session: Session,
     wipe_outputs: bool,
+    /// The input tensor, kept (and locked) from one run to the next while
+    /// frames keep their size, all zero between runs.
+    input: Secret<f32>,
 }
 
 impl Detector {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
         let spec = entry.detector.clone().ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
         check_io(&entry, &session, &spec)?;
-        Ok(Self { entry, spec, session, wipe_outputs: true })
+        Ok(Self { entry, spec, session, wipe_outputs: true, input: Secret::zeroed(0) })
     }
 
     /// Whether ONNX Runtime's output buffers are wiped after each run (always,
@@ -112,14 +115,22 @@ impl Detector {
         let geo = geometry(self.spec.size, pixels.width(), pixels.height());
         let (step_x, step_y) = geo.step(pixels.width(), pixels.height());
         let to_frame = ToFrame { step_x, step_y };
-        let tensor = self.fill_input(pixels, &geo);
+        let needed = 3 * geo.tensor_w * geo.tensor_h;
+        if self.input.len() != needed {
+            // The old buffer is wiped as it drops (it is all zero already).
+            self.input = Secret::zeroed(needed);
+        }
+        fill_input(&self.entry, pixels, &geo, &mut self.input);
         let id = self.entry.id.clone();
         let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
-        let input = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| Error::inference(&id, e))?;
-        let mut outputs = self
-            .session
-            .run(ort::inputs![self.entry.input.name.as_str() => input])
-            .map_err(|e| Error::inference(&id, e))?;
+        let run = match TensorRef::from_array_view((shape, &self.input[..])) {
+            Ok(input) => self.session.run(ort::inputs![self.entry.input.name.as_str() => input]),
+            Err(e) => Err(e),
+        };
+        // The frame leaves the input tensor as soon as the model has run, on
+        // every path; the zeroed buffer is also the letterbox of the next frame.
+        crate::hardening::wipe(&mut self.input[..]);
+        let mut outputs = run.map_err(|e| Error::inference(&id, e))?;
         // Sized once for every anchor, so pushing never reallocates (which would
         // leave copies of landmarks behind).
         let anchors: usize =
@@ -166,35 +177,33 @@ impl Detector {
         nms(&mut candidates, self.spec.nms_iou);
         Ok(candidates)
     }
+}
 
-    /// Writes the frame into a zeroed tensor in the model's channel order,
-    /// resizing bilinearly only when the geometry asks for it.
-    fn fill_input(&self, pixels: &Pixels, geo: &InputGeometry) -> Secret<f32> {
-        let plane = geo.tensor_w * geo.tensor_h;
-        let mut tensor = Secret::<f32>::zeroed(3 * plane);
-        let order: [usize; 3] = match self.entry.input.colour {
-            Colour::Rgb => [0, 1, 2],
-            Colour::Bgr => [2, 1, 0],
-        };
-        let (mean, scale) = (self.entry.input.mean, self.entry.input.scale);
-        let identity = geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
-        let (sx, sy) = geo.step(pixels.width(), pixels.height());
-        for y in 0..geo.scaled_h {
-            for x in 0..geo.scaled_w {
-                let rgb = if identity {
-                    let p = pixels.rgb(x as u32, y as u32);
-                    [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
-                } else {
-                    // Half-pixel centres, as common resizers use.
-                    sample_bilinear(pixels, (x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5)
-                };
-                let at = y * geo.tensor_w + x;
-                for (c, &src) in order.iter().enumerate() {
-                    tensor[c * plane + at] = (rgb[src] - mean[c]) * scale[c];
-                }
+/// Writes the frame into a zeroed tensor in the model's channel order,
+/// resizing bilinearly only when the geometry asks for it.
+fn fill_input(entry: &ModelEntry, pixels: &Pixels, geo: &InputGeometry, tensor: &mut [f32]) {
+    let plane = geo.tensor_w * geo.tensor_h;
+    let order: [usize; 3] = match entry.input.colour {
+        Colour::Rgb => [0, 1, 2],
+        Colour::Bgr => [2, 1, 0],
+    };
+    let (mean, scale) = (entry.input.mean, entry.input.scale);
+    let identity = geo.scaled_w == pixels.width() as usize && geo.scaled_h == pixels.height() as usize;
+    let (sx, sy) = geo.step(pixels.width(), pixels.height());
+    for y in 0..geo.scaled_h {
+        for x in 0..geo.scaled_w {
+            let rgb = if identity {
+                let p = pixels.rgb(x as u32, y as u32);
+                [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
+            } else {
+                // Half-pixel centres, as common resizers use.
+                sample_bilinear(pixels, (x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5)
+            };
+            let at = y * geo.tensor_w + x;
+            for (c, &src) in order.iter().enumerate() {
+                tensor[c * plane + at] = (rgb[src] - mean[c]) * scale[c];
             }
         }
-        tensor
     }
 }
 

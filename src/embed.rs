@@ -98,6 +98,9 @@ pub(crate) struct Recognizer {
     metric: Metric,
     pipeline: Arc<str>,
     wipe_outputs: bool,
+    /// The input tensor (chips, mirror second), allocated and locked once for
+    /// the largest batch, all zero between runs.
+    input: Secret<f32>,
 }
 
 impl Recognizer {
@@ -137,6 +140,7 @@ impl Recognizer {
             dims: output.shape[1] as usize,
             metric,
             pipeline: pipeline.into(),
+            input: Secret::zeroed(batch.max(1) as usize * 3 * alignment.size[0] as usize * alignment.size[1] as usize),
             entry,
             session,
             wipe_outputs: true,
@@ -191,7 +195,7 @@ impl Recognizer {
         let batch = if mirror { 2 } else { 1 };
         let (w, h) = (self.chip_w as usize, self.chip_h as usize);
         let plane = w * h;
-        let mut input = Secret::<f32>::zeroed(batch * 3 * plane);
+        let input = &mut self.input[..batch * 3 * plane];
         let order: [usize; 3] = match self.entry.input.colour {
             Colour::Rgb => [0, 1, 2],
             Colour::Bgr => [2, 1, 0],
@@ -210,13 +214,19 @@ impl Recognizer {
                 }
             }
         });
-        if !warped {
-            return Ok(None);
-        }
+        let result = if warped { self.run(batch, observe).map(Some) } else { Ok(None) };
+        // The chips are wiped on every path, an error's included.
+        crate::hardening::wipe(&mut self.input[..]);
+        result
+    }
+
+    /// Runs the recognizer on the first `batch` chips of the input buffer.
+    fn run(&mut self, batch: usize, observe: &mut dyn FnMut(&[f32], &[f32])) -> Result<Template> {
+        let (w, h) = (self.chip_w as usize, self.chip_h as usize);
+        let input = &self.input[..batch * 3 * w * h];
         let id = self.entry.id.clone();
         let output_name = self.entry.output.as_ref().map(|o| o.name.clone()).unwrap_or_default();
-        let tensor =
-            TensorRef::from_array_view(([batch, 3, h, w], &input[..])).map_err(|e| Error::inference(&id, e))?;
+        let tensor = TensorRef::from_array_view(([batch, 3, h, w], input)).map_err(|e| Error::inference(&id, e))?;
         let mut outputs = self
             .session
             .run(ort::inputs![self.entry.input.name.as_str() => tensor])
@@ -225,13 +235,13 @@ impl Recognizer {
             .get_mut(&output_name)
             .ok_or_else(|| Error::inference(&id, format!("output {output_name} missing")))?;
         let (_, data) = value.try_extract_tensor_mut::<f32>().map_err(|e| Error::inference(&id, e))?;
-        observe(&input, data);
+        observe(input, data);
         let template = average(data, batch, self.dims, self.metric, &self.pipeline, &id);
         // The embeddings sit in ONNX Runtime's output buffer: wipe it before it is freed.
         if self.wipe_outputs {
             crate::hardening::wipe(data);
         }
-        template.map(Some)
+        template
     }
 }
 
