@@ -293,3 +293,44 @@ fn the_cli_appends_one_audit_line_per_verification() {
         assert_eq!((value["outcome"].as_str(), value["policy"]["reference"].as_str()), (Some("match"), Some("colour")));
     }
 }
+
+/// PRIVACY.md's claims table names, for each claim, tests that exist: a
+/// `module::test` is a function in `tests/suite/module.rs` or `src/module.rs`,
+/// a case or configuration of `tests/process.rs` / `tests/forensics.rs` is one
+/// that file runs, and every linked file is in the checkout.
+#[test]
+fn every_privacy_claim_names_a_test_that_exists() {
+    let root = common::root();
+    let text = std::fs::read_to_string(root.join("PRIVACY.md")).unwrap();
+    let claims = text.split("## Claims and the tests that prove them").nth(1).expect("a claims section");
+    let claims = claims.split("\n## ").next().unwrap();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
+    let mut checked = 0;
+    for row in claims.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| claim") && !l.starts_with("|---")) {
+        let test_column = row.trim_end_matches('|').rsplit(" | ").next().unwrap();
+        assert!(test_column.contains('`') || test_column.contains("]("), "claim without a test: {row}");
+        for link in test_column.split("](").skip(1).map(|l| l.split(')').next().unwrap()) {
+            assert!(root.join(link).exists(), "PRIVACY.md links to a missing file: {link}");
+        }
+        for name in test_column.split('`').skip(1).step_by(2) {
+            if name.contains('/') {
+                assert!(root.join(name).exists(), "PRIVACY.md names a missing file: {name}");
+            } else if let Some((module, rest)) = name.split_once("::") {
+                let function = rest.rsplit("::").next().unwrap();
+                let source = read(&format!("tests/suite/{module}.rs")) + &read(&format!("src/{module}.rs"));
+                let found = source.contains(&format!("fn {function}(")) || source.contains(&format!("mod {function} "));
+                assert!(found, "PRIVACY.md names {name}, which does not exist");
+                checked += 1;
+            } else if ["tests/process.rs", "tests/forensics.rs"].iter().any(|f| test_column.contains(f)) {
+                let file =
+                    if test_column.contains("tests/process.rs") { "tests/process.rs" } else { "tests/forensics.rs" };
+                assert!(
+                    read(file).contains(&format!("\"{name}\"")),
+                    "PRIVACY.md names {name}, which {file} does not run"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} test names checked in PRIVACY.md");
+}
