@@ -41,7 +41,7 @@ pub struct AuditRecord {
     pub models: Vec<AuditModel>,
     /// The decision policy (absent for a staff check).
     pub policy: Option<AuditPolicy>,
-    /// Stage timings in milliseconds, to 0.1 ms.
+    /// Stage timings in whole milliseconds.
     pub timings_ms: AuditTimings,
     /// The honnin version that decided.
     pub honnin_version: String,
@@ -74,7 +74,7 @@ pub struct AuditPolicy {
     pub reference: ReferenceKind,
 }
 
-/// Milliseconds per stage, to 0.1 ms; absent where the caller did not time it.
+/// Whole milliseconds per stage; absent where the caller did not time it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditTimings {
@@ -90,8 +90,11 @@ pub struct AuditTimings {
     pub compare: f64,
 }
 
+/// Whole milliseconds: enough to see a slow stage, too coarse to tell card
+/// photos apart by how long they took to decode (with the time of day, finer
+/// timings would be a weak identifier of the card).
 fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e4).round() / 10.0
+    (d.as_secs_f64() * 1e3).round()
 }
 
 fn decision_word(decision: Decision) -> &'static str {
@@ -207,8 +210,8 @@ mod tests {
     }
 
     #[test]
-    fn milliseconds_are_rounded_to_a_tenth() {
-        assert_eq!(millis(Duration::from_micros(12_345)), 12.3);
-        assert_eq!(millis(Duration::from_micros(12_351)), 12.4);
+    fn milliseconds_are_whole() {
+        assert_eq!(millis(Duration::from_micros(12_345)), 12.0);
+        assert_eq!(millis(Duration::from_micros(12_501)), 13.0);
     }
 }

@@ -93,13 +93,16 @@ pub(crate) struct Detector {
     /// The input tensor, kept (and locked) from one run to the next while
     /// frames keep their size, all zero between runs.
     input: Secret<f32>,
+    /// Set while `input` holds a frame: a run that panicked before wiping it
+    /// leaves this set, and the next run wipes first.
+    input_dirty: bool,
 }
 
 impl Detector {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
         let spec = entry.detector.clone().ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
         check_io(&entry, &session, &spec)?;
-        Ok(Self { entry, spec, session, wipe_outputs: true, input: Secret::zeroed(0) })
+        Ok(Self { entry, spec, session, wipe_outputs: true, input: Secret::zeroed(0), input_dirty: false })
     }
 
     /// Whether ONNX Runtime's output buffers are wiped after each run (always,
@@ -115,11 +118,15 @@ impl Detector {
         let geo = geometry(self.spec.size, pixels.width(), pixels.height());
         let (step_x, step_y) = geo.step(pixels.width(), pixels.height());
         let to_frame = ToFrame { step_x, step_y };
+        if self.input_dirty {
+            crate::hardening::wipe(&mut self.input[..]);
+        }
         let needed = 3 * geo.tensor_w * geo.tensor_h;
         if self.input.len() != needed {
             // The old buffer is wiped as it drops (it is all zero already).
             self.input = Secret::zeroed(needed);
         }
+        self.input_dirty = true;
         fill_input(&self.entry, pixels, &geo, &mut self.input);
         let id = self.entry.id.clone();
         let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
@@ -130,6 +137,7 @@ impl Detector {
         // The frame leaves the input tensor as soon as the model has run, on
         // every path; the zeroed buffer is also the letterbox of the next frame.
         crate::hardening::wipe(&mut self.input[..]);
+        self.input_dirty = false;
         let mut outputs = run.map_err(|e| Error::inference(&id, e))?;
         // Sized once for every anchor, so pushing never reallocates (which would
         // leave copies of landmarks behind).

@@ -101,6 +101,9 @@ pub(crate) struct Recognizer {
     /// The input tensor (chips, mirror second), allocated and locked once for
     /// the largest batch, all zero between runs.
     input: Secret<f32>,
+    /// Set while `input` holds chips: a run that panicked before wiping them
+    /// leaves this set, and the next run wipes first.
+    input_dirty: bool,
 }
 
 impl Recognizer {
@@ -144,6 +147,7 @@ impl Recognizer {
             entry,
             session,
             wipe_outputs: true,
+            input_dirty: false,
         })
     }
 
@@ -195,6 +199,10 @@ impl Recognizer {
         let batch = if mirror { 2 } else { 1 };
         let (w, h) = (self.chip_w as usize, self.chip_h as usize);
         let plane = w * h;
+        if self.input_dirty {
+            crate::hardening::wipe(&mut self.input[..]);
+        }
+        self.input_dirty = true;
         let input = &mut self.input[..batch * 3 * plane];
         let order: [usize; 3] = match self.entry.input.colour {
             Colour::Rgb => [0, 1, 2],
@@ -217,6 +225,7 @@ impl Recognizer {
         let result = if warped { self.run(batch, observe).map(Some) } else { Ok(None) };
         // The chips are wiped on every path, an error's included.
         crate::hardening::wipe(&mut self.input[..]);
+        self.input_dirty = false;
         result
     }
 

@@ -243,7 +243,8 @@ impl std::fmt::Debug for Engine {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a session half-updated in a
-    // way that matters here: every run starts from fresh inputs.
+    // way that matters here: a stage that panicked with a frame or chips in
+    // its reused input tensor marked it dirty, and its next run wipes it first.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

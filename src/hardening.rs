@@ -13,8 +13,11 @@
 
 #![allow(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::Mutex;
 
+#[cfg(not(target_os = "linux"))]
 use zeroize::Zeroize;
 
 use serde::Serialize;
@@ -156,7 +159,13 @@ impl Plain for f32 {}
 /// about a quarter of that speed, which on a 640x640 frame's buffers (7 MB per
 /// verification) would cost several percent of the whole verification.
 pub(crate) fn wipe<T: Plain>(values: &mut [T]) {
-    sys::wipe(values.as_mut_ptr().cast(), std::mem::size_of_val(values), || values.zeroize());
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = std::mem::size_of_val(values);
+        sys::wipe(values.as_mut_ptr().cast(), bytes);
+    }
+    #[cfg(not(target_os = "linux"))]
+    values.zeroize();
 }
 
 /// Zeroes `bytes` the way honnin wipes its own buffers (`explicit_bzero`).
@@ -169,9 +178,15 @@ pub fn wipe_bytes(bytes: &mut [u8]) {
 
 /// Zeroes a vector's whole allocation, spare capacity included, and empties it.
 pub(crate) fn wipe_vec<T: Plain>(values: &mut Vec<T>) {
-    let bytes = values.capacity() * std::mem::size_of::<T>();
-    values.clear();
-    sys::wipe(values.as_mut_ptr().cast(), bytes, || values.zeroize());
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = values.capacity() * std::mem::size_of::<T>();
+        values.clear();
+        sys::wipe(values.as_mut_ptr().cast(), bytes);
+    }
+    // zeroize's Vec impl zeroes the spare capacity too.
+    #[cfg(not(target_os = "linux"))]
+    values.zeroize();
 }
 
 /// The status of a measure this platform lacks.
@@ -189,14 +204,37 @@ static LOCKED: AtomicU64 = AtomicU64::new(0);
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 static LAST_ERRNO: AtomicI32 = AtomicI32::new(0);
 
+/// How many live locked buffers touch each locked page (by page address).
+/// `mlock` does not count, so a page two buffers share is unlocked only when
+/// the last of them goes; without the count, a small buffer (a template) that
+/// never covers a whole page could either unlock its neighbour's page early or
+/// leave its page locked for ever, creeping towards `RLIMIT_MEMLOCK`.
+static LOCKED_PAGES: Mutex<BTreeMap<usize, u32>> = Mutex::new(BTreeMap::new());
+
+fn locked_pages() -> std::sync::MutexGuard<'static, BTreeMap<usize, u32>> {
+    // The map stays consistent across a panic: each update is one insert or remove.
+    LOCKED_PAGES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The page-aligned span `[first, end)` covering `bytes` bytes at `addr`.
+fn page_span(addr: usize, bytes: usize, page: usize) -> (usize, usize) {
+    (addr / page * page, addr.saturating_add(bytes).div_ceil(page) * page)
+}
+
 /// Locks the pages holding `bytes` bytes at `addr` when locking is on; true if
 /// they are now locked (the caller then unlocks them with [`unlock`]).
 pub(crate) fn lock(addr: *const u8, bytes: usize) -> bool {
     if bytes == 0 || !LOCKING.load(Ordering::Relaxed) {
         return false;
     }
-    match sys::mlock(addr, bytes) {
+    let page = sys::page_size();
+    let (first, end) = page_span(addr as usize, bytes, page);
+    let mut pages = locked_pages();
+    match sys::mlock(first as *const u8, end - first) {
         Ok(()) => {
+            for p in (first..end).step_by(page) {
+                *pages.entry(p).or_insert(0) += 1;
+            }
             LOCKED.fetch_add(1, Ordering::Relaxed);
             true
         }
@@ -208,16 +246,47 @@ pub(crate) fn lock(addr: *const u8, bytes: usize) -> bool {
     }
 }
 
-/// Unlocks the pages that lie wholly inside the region. A page the region
-/// shares with a neighbouring allocation stays locked: the neighbour may be a
-/// locked buffer too, and `munlock` does not count.
+/// Releases a region [`lock`] locked: each of its pages that no other live
+/// locked buffer touches is unlocked, in contiguous runs.
 pub(crate) fn unlock(addr: *const u8, bytes: usize) {
     let page = sys::page_size();
-    let start = (addr as usize).div_ceil(page) * page;
-    let end = (addr as usize).saturating_add(bytes) / page * page;
-    if end > start {
-        sys::munlock(start as *const u8, end - start);
+    let (first, end) = page_span(addr as usize, bytes, page);
+    let mut pages = locked_pages();
+    for (start, len) in release(&mut pages, first, end, page) {
+        sys::munlock(start as *const u8, len);
     }
+}
+
+/// Counts the pages of `[first, end)` down and returns the runs `(start,
+/// length)` whose count reached zero (removed from `pages`).
+fn release(pages: &mut BTreeMap<usize, u32>, first: usize, end: usize, page: usize) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut run: Option<usize> = None;
+    for p in (first..end).step_by(page) {
+        let last_user = match pages.get_mut(&p) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                false
+            }
+            Some(_) => {
+                pages.remove(&p);
+                true
+            }
+            None => false,
+        };
+        match (last_user, run) {
+            (true, None) => run = Some(p),
+            (false, Some(start)) => {
+                runs.push((start, p - start));
+                run = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = run {
+        runs.push((start, end - start));
+    }
+    runs
 }
 
 #[cfg(target_os = "linux")]
@@ -292,7 +361,7 @@ mod sys {
 
     /// `bytes` zero bytes at `addr`, which the caller owns exclusively and
     /// which holds only [`super::Plain`] values (or is spare capacity).
-    pub(super) fn wipe(addr: *mut u8, bytes: usize, _fallback: impl FnOnce()) {
+    pub(super) fn wipe(addr: *mut u8, bytes: usize) {
         if bytes > 0 {
             // SAFETY: the region is one live allocation the caller borrows
             // mutably; all-zero bytes are a valid value of every Plain type.
@@ -324,8 +393,35 @@ mod sys {
     }
 
     pub(super) fn munlock(_addr: *const u8, _bytes: usize) {}
+}
 
-    pub(super) fn wipe(_addr: *mut u8, _bytes: usize, fallback: impl FnOnce()) {
-        fallback();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_spans_cover_partial_pages() {
+        assert_eq!(page_span(4096 + 12, 8, 4096), (4096, 8192));
+        assert_eq!(page_span(4000, 200, 4096), (0, 8192));
+        assert_eq!(page_span(8192, 4096, 4096), (8192, 12288));
+    }
+
+    #[test]
+    fn a_shared_page_is_released_by_its_last_buffer_only() {
+        let page = 4096;
+        let mut pages = BTreeMap::new();
+        let mut take = |first: usize, end: usize| {
+            for p in (first..end).step_by(page) {
+                *pages.entry(p).or_insert(0) += 1;
+            }
+        };
+        // A: pages 0..3; B: page 2 only (a small buffer sharing A's last page).
+        take(0, 3 * page);
+        take(2 * page, 3 * page);
+        assert_eq!(release(&mut pages, 0, 3 * page, page), vec![(0, 2 * page)]);
+        assert_eq!(release(&mut pages, 2 * page, 3 * page, page), vec![(2 * page, page)]);
+        assert!(pages.is_empty());
+        // Releasing pages never taken unlocks nothing.
+        assert_eq!(release(&mut pages, 0, page, page), vec![]);
     }
 }

@@ -31,7 +31,11 @@ pub const PINNED_ONNXRUNTIME_SHA256: Option<&str> = if cfg!(target_arch = "x86_6
 };
 
 /// Environment variable that turns off ONNX Runtime's built-in telemetry
-/// client; honnin sets it to `1` before loading the library.
+/// client. honnin sets it to `1` before loading the library unless it is `1`
+/// already. Setting an environment variable while other threads read the
+/// environment (`getenv`, `localtime`) is a data race, so a program that has
+/// started threads before it builds its first [`Engine`](crate::Engine)
+/// should set it itself, first thing in `main`, as the `honnin` CLI does.
 pub const ORT_TELEMETRY_ENV: &str = "ORT_DISABLE_TELEMETRY";
 
 /// Largest shared library accepted when its hash is checked.
@@ -107,9 +111,13 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // device id and a queue of events (process path, OS, network type) under
     // ~/.cache/Microsoft/DeveloperTools/.onnxruntime and /tmp/.ses, to upload
     // to mobile.events.data.microsoft.com. `with_telemetry(false)` below does
-    // not stop that. Set once, under the lock, before ONNX Runtime starts any
-    // thread (PRIVACY.md; the strace test proves nothing is written).
-    std::env::set_var(ORT_TELEMETRY_ENV, "1");
+    // not stop that (PRIVACY.md; the strace test proves nothing is written).
+    // Changing the environment races with other threads reading it, so this
+    // is done only when the program has not set it already (the CLI does, at
+    // start-up); see ORT_TELEMETRY_ENV.
+    if std::env::var_os(ORT_TELEMETRY_ENV).is_none_or(|v| v != "1") {
+        std::env::set_var(ORT_TELEMETRY_ENV, "1");
+    }
     let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
     // From here on this library is the process's, even if building the
     // environment fails: record it so a later, different path is refused.

@@ -7,8 +7,13 @@
 //! - **landlock** (ABI 4 and later): TCP `bind` and `connect` are denied;
 //!   creating, writing, truncating, renaming or removing files is denied too
 //!   (files opened before the call stay usable, so open an audit log first);
+//!   from ABI 6, connecting to abstract Unix sockets made outside the sandbox
+//!   is denied as well;
 //! - **seccomp**: the `socket` and `socketpair` system calls fail with `EPERM`,
-//!   so no socket of any family (UDP, Unix, netlink, raw) can be made.
+//!   so no socket of any family (UDP, Unix, netlink, raw) can be made; so do
+//!   `io_uring_setup`, `io_uring_enter` and `io_uring_register`, because an
+//!   io_uring can create sockets (`IORING_OP_SOCKET`) without the `socket`
+//!   system call. On x86-64 the same calls are denied under their x32 numbers.
 //!
 //! Both are irreversible and are inherited by child processes. Landlock
 //! restricts the calling thread and the threads it starts later (this
@@ -20,7 +25,8 @@
 
 use std::collections::BTreeMap;
 
-use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, ABI};
+use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, Scope, ABI};
+
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use serde::Serialize;
 
@@ -32,7 +38,7 @@ use crate::hardening::Status;
 pub struct SandboxOptions {
     /// landlock: deny TCP bind/connect and file writes.
     pub landlock: bool,
-    /// seccomp: deny `socket` and `socketpair`.
+    /// seccomp: deny `socket`, `socketpair` and io_uring.
     pub seccomp: bool,
 }
 
@@ -79,6 +85,8 @@ fn landlock_layer() -> Result<Status> {
         .map_err(err)?
         .handle_access(AccessFs::from_write(ABI::V3))
         .map_err(err)?
+        .scope(Scope::AbstractUnixSocket)
+        .map_err(err)?
         .create()
         .map_err(err)?
         .restrict_self()
@@ -92,10 +100,22 @@ fn landlock_layer() -> Result<Status> {
     })
 }
 
+/// `__X32_SYSCALL_BIT`: x32 system call numbers are the x86-64 ones with this bit set.
+const X32_SYSCALL_BIT: i64 = 0x4000_0000;
+
 fn seccomp_layer() -> Result<Status> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| sandbox_err("seccomp", e))?;
+    let denied = [
+        libc::SYS_socket,
+        libc::SYS_socketpair,
+        libc::SYS_io_uring_setup,
+        libc::SYS_io_uring_enter,
+        libc::SYS_io_uring_register,
+    ];
+    // x32 programs reach the same calls with bit 30 set in the number.
+    let x32: &[i64] = if cfg!(target_arch = "x86_64") { &[0, X32_SYSCALL_BIT] } else { &[0] };
     // An empty rule list matches the system call whatever its arguments.
-    let rules = BTreeMap::from([(libc::SYS_socket, Vec::new()), (libc::SYS_socketpair, Vec::new())]);
+    let rules: BTreeMap<i64, Vec<_>> = x32.iter().flat_map(|bit| denied.map(|call| (call | bit, Vec::new()))).collect();
     let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
         .map_err(|e| sandbox_err("seccomp", e))?;
     let program: BpfProgram = filter.try_into().map_err(|e| sandbox_err("seccomp", e))?;

@@ -105,6 +105,23 @@ fn hardening() {
     drop(frame);
     let after = status_kib("VmLck:");
     assert!(after + 170 <= during, "dropping the frame unlocks its pages: {during} -> {after} kB");
+
+    // Small buffers share heap pages (a frame this size lives on glibc's heap,
+    // not in a mapping of its own that freeing would unmap): every page is
+    // locked while one of them lives and unlocked when the last one goes.
+    let small: Vec<LiveFrame> =
+        (0..400).map(|i| LiveFrame::from_rgb(8, 8, vec![i as u8; 8 * 8 * 3]).unwrap()).collect();
+    let with_small = status_kib("VmLck:");
+    // Every other frame goes; each shares its pages with frames that stay.
+    let (kept, gone): (Vec<_>, Vec<_>) = small.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    drop(gone);
+    let half = status_kib("VmLck:");
+    println!("VmLck with 400 small frames {with_small} kB, after dropping every other one {half} kB");
+    assert!(with_small >= after + 60, "400 frames of 192 bytes lock their pages: {after} -> {with_small} kB");
+    assert!(half + 8 >= with_small, "pages still used by a live frame stay locked: {with_small} -> {half} kB");
+    drop(kept);
+    let rest = status_kib("VmLck:");
+    assert!(rest <= after + 8, "all small frames dropped, their pages unlocked: {after} -> {rest} kB");
 }
 
 fn landlock() {
@@ -123,8 +140,24 @@ fn landlock() {
     std::fs::read(common::root().join("Cargo.toml")).expect("reading still works");
 }
 
+/// `io_uring_setup(4, params)`: a ring's file descriptor, or the errno.
+fn io_uring_setup() -> Result<i32, i32> {
+    let mut params = [0u8; 120]; // struct io_uring_params, zeroed
+                                 // SAFETY: the kernel writes at most sizeof(struct io_uring_params) bytes into `params`.
+    let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 4u32, params.as_mut_ptr()) };
+    if fd >= 0 {
+        // SAFETY: closing the descriptor just returned.
+        unsafe { libc::close(fd as i32) };
+        Ok(fd as i32)
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
 fn seccomp() {
     let listener = listener();
+    // An io_uring can open sockets without the socket system call (IORING_OP_SOCKET).
+    println!("io_uring before the sandbox: {:?}", io_uring_setup());
     let options = honnin::sandbox::SandboxOptions { landlock: false, seccomp: true };
     let report = honnin::sandbox::restrict_with(options).expect("seccomp installs");
     println!("seccomp only: {report:?}");
@@ -132,6 +165,7 @@ fn seccomp() {
     assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
     assert!(std::net::UdpSocket::bind("127.0.0.1:0").is_err(), "no UDP socket either");
     assert!(std::os::unix::net::UnixStream::pair().is_err(), "no socketpair either");
+    assert_eq!(io_uring_setup(), Err(libc::EPERM), "no io_uring either");
     // The filter holds on threads started later.
     let from_thread = std::thread::spawn(move || TcpStream::connect(listener.local_addr().unwrap()).is_err());
     assert!(from_thread.join().unwrap(), "a new thread must be filtered too");

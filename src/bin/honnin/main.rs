@@ -245,6 +245,10 @@ impl EngineArgs {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists: ONNX Runtime's telemetry client stays off
+    // (the library would set it too, but later, when threads may read the
+    // environment).
+    std::env::set_var(honnin::ORT_TELEMETRY_ENV, "1");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
