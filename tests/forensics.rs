@@ -53,7 +53,7 @@ const SESSIONS: [(&str, &str, bool); 2] = [
 ];
 
 /// Kinds of pattern, in report order.
-const KINDS: [&str; 5] = ["template", "raw_output", "chip", "pixels", "chip_blocked"];
+const KINDS: [&str; 6] = ["template", "raw_output", "chip", "pixels", "chip_blocked", "detector_input"];
 
 /// Byte fragments to look for, masked.
 #[derive(Default)]
@@ -104,10 +104,17 @@ impl Patterns {
         }
     }
 
+    /// Decoded pixels, and the same rows as the detector's input tensor holds
+    /// them: one float plane per channel in BGR order, raw 0..255 (YuNet's
+    /// settings in models/manifest.json; a 250x250 frame is not resized).
     fn add_pixels(&mut self, rgb: &[u8], width: usize, height: usize) {
         for y in (height * 3 / 10..height * 7 / 10).step_by((height / 12).max(1)) {
             let at = (y * width + width * 2 / 5) * 3;
             self.add_bytes(3, &rgb[at..at + 48]);
+            for channel in [2, 1, 0] {
+                let row: Vec<f32> = (0..16).map(|x| f32::from(rgb[at + x * 3 + channel])).collect();
+                self.add_floats(5, &row);
+            }
         }
     }
 }
@@ -198,7 +205,7 @@ fn parent() {
             _ => {}
         }
         if r.config == "library" || r.config == "hardened" {
-            for kind in ["template", "raw_output", "chip"] {
+            for kind in KINDS {
                 assert_eq!(r.residue_bytes[kind], 0, "{}: {kind} residue in {:?}", r.config, r.places.get(kind));
                 assert_eq!(r.residue_bytes_engine_alive[kind], 0, "{}: {kind} residue, engine alive", r.config);
             }
