@@ -58,7 +58,7 @@ pub struct HardeningReport {
 }
 
 /// Which measures [`harden_process_with`] applies. The default is every
-/// measure but `wipe_freed_heap`, which makes a verification about 45 % slower.
+/// measure but `wipe_freed_heap`, which makes a verification about 47 % slower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HardeningOptions {
     /// Disable core dumps and ptrace attachment by same-user processes.
@@ -72,7 +72,7 @@ pub struct HardeningOptions {
     ///
     /// Off by default: glibc also fills every new block, and ONNX Runtime,
     /// with its arena off, allocates and frees its feature maps on every run,
-    /// so this adds about 45 % to a verification (24.6 to 35.7 ms for a
+    /// so this adds about 47 % to a verification (23.3 to 34.3 ms for a
     /// 640x640 frame on a 2-core x86-64; `cargo bench --bench verify -- privacy_cost`).
     /// Turn it on where ONNX Runtime's freed feature maps must not survive in
     /// the heap of a long-running process.

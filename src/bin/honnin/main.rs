@@ -63,7 +63,7 @@ struct Cli {
     #[arg(long, global = true)]
     no_hardening: bool,
     /// Also have glibc overwrite every freed heap block, ONNX Runtime's
-    /// feature maps included (verification about 45 % slower; see PRIVACY.md).
+    /// feature maps included (verification about 47 % slower; see PRIVACY.md).
     #[arg(long, global = true, conflicts_with = "no_hardening")]
     wipe_freed_heap: bool,
 }
