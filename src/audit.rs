@@ -97,14 +97,6 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e3).round()
 }
 
-fn decision_word(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Match => "match",
-        Decision::NoMatch => "no_match",
-        Decision::Inconclusive(_) => "inconclusive",
-    }
-}
-
 impl AuditRecord {
     fn base(outcome: &Outcome) -> Self {
         let reasons = match outcome.decision {
@@ -115,7 +107,7 @@ impl AuditRecord {
         AuditRecord {
             schema: AUDIT_SCHEMA.into(),
             time: rfc3339_utc(SystemTime::now()),
-            outcome: decision_word(outcome.decision).into(),
+            outcome: outcome.decision.code().into(),
             method: match outcome.method {
                 Method::Automatic => "automatic",
                 Method::StaffVisual => "staff_visual",

@@ -76,6 +76,18 @@ pub enum Decision {
     Inconclusive(Reason),
 }
 
+impl Decision {
+    /// `match`, `no_match` or `inconclusive`, as the CLI prints it and audit
+    /// records hold it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Decision::Match => "match",
+            Decision::NoMatch => "no_match",
+            Decision::Inconclusive(_) => "inconclusive",
+        }
+    }
+}
+
 /// How a decision was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {

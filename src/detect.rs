@@ -13,7 +13,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::decode::Pixels;
 use crate::error::{Error, Result};
 use crate::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
-use crate::secret::Secret;
+use crate::secret::Scratch;
 
 /// Most candidates kept before non-maximum suppression.
 const MAX_CANDIDATES: usize = 5000;
@@ -92,17 +92,14 @@ pub(crate) struct Detector {
     wipe_outputs: bool,
     /// The input tensor, kept (and locked) from one run to the next while
     /// frames keep their size, all zero between runs.
-    input: Secret<f32>,
-    /// Set while `input` holds a frame: a run that panicked before wiping it
-    /// leaves this set, and the next run wipes first.
-    input_dirty: bool,
+    input: Scratch<f32>,
 }
 
 impl Detector {
     pub(crate) fn new(entry: ModelEntry, session: Session) -> Result<Self> {
         let spec = entry.detector.clone().ok_or_else(|| Error::manifest(entry.id.clone(), "detector settings"))?;
         check_io(&entry, &session, &spec)?;
-        Ok(Self { entry, spec, session, wipe_outputs: true, input: Secret::zeroed(0), input_dirty: false })
+        Ok(Self { entry, spec, session, wipe_outputs: true, input: Scratch::new(0) })
     }
 
     /// Whether ONNX Runtime's output buffers are wiped after each run (always,
@@ -118,16 +115,8 @@ impl Detector {
         let geo = geometry(self.spec.size, pixels.width(), pixels.height());
         let (step_x, step_y) = geo.step(pixels.width(), pixels.height());
         let to_frame = ToFrame { step_x, step_y };
-        if self.input_dirty {
-            crate::hardening::wipe(&mut self.input[..]);
-        }
-        let needed = 3 * geo.tensor_w * geo.tensor_h;
-        if self.input.len() != needed {
-            // The old buffer is wiped as it drops (it is all zero already).
-            self.input = Secret::zeroed(needed);
-        }
-        self.input_dirty = true;
-        fill_input(&self.entry, pixels, &geo, &mut self.input);
+        let tensor = self.input.fill(3 * geo.tensor_w * geo.tensor_h);
+        fill_input(&self.entry, pixels, &geo, tensor);
         let id = self.entry.id.clone();
         let shape = [1usize, 3, geo.tensor_h, geo.tensor_w];
         let run = match TensorRef::from_array_view((shape, &self.input[..])) {
@@ -136,8 +125,7 @@ impl Detector {
         };
         // The frame leaves the input tensor as soon as the model has run, on
         // every path; the zeroed buffer is also the letterbox of the next frame.
-        crate::hardening::wipe(&mut self.input[..]);
-        self.input_dirty = false;
+        self.input.clear();
         let mut outputs = run.map_err(|e| Error::inference(&id, e))?;
         // Sized once for every anchor, so pushing never reallocates (which would
         // leave copies of landmarks behind).

@@ -15,7 +15,7 @@ use crate::decode::Pixels;
 use crate::detect::Detection;
 use crate::error::{Error, Result};
 use crate::models::{AlignmentFit, Colour, Metric, ModelEntry};
-use crate::secret::Secret;
+use crate::secret::{Scratch, Secret};
 
 /// A face template: the recognizer's embedding of one face.
 ///
@@ -99,11 +99,8 @@ pub(crate) struct Recognizer {
     pipeline: Arc<str>,
     wipe_outputs: bool,
     /// The input tensor (chips, mirror second), allocated and locked once for
-    /// the largest batch, all zero between runs.
-    input: Secret<f32>,
-    /// Set while `input` holds chips: a run that panicked before wiping them
-    /// leaves this set, and the next run wipes first.
-    input_dirty: bool,
+    /// the engine's batch, all zero between runs.
+    input: Scratch<f32>,
 }
 
 impl Recognizer {
@@ -143,11 +140,10 @@ impl Recognizer {
             dims: output.shape[1] as usize,
             metric,
             pipeline: pipeline.into(),
-            input: Secret::zeroed(batch.max(1) as usize * 3 * alignment.size[0] as usize * alignment.size[1] as usize),
+            input: Scratch::new(batch.max(1) as usize * 3 * alignment.size[0] as usize * alignment.size[1] as usize),
             entry,
             session,
             wipe_outputs: true,
-            input_dirty: false,
         })
     }
 
@@ -199,11 +195,7 @@ impl Recognizer {
         let batch = if mirror { 2 } else { 1 };
         let (w, h) = (self.chip_w as usize, self.chip_h as usize);
         let plane = w * h;
-        if self.input_dirty {
-            crate::hardening::wipe(&mut self.input[..]);
-        }
-        self.input_dirty = true;
-        let input = &mut self.input[..batch * 3 * plane];
+        let input = self.input.fill(batch * 3 * plane);
         let order: [usize; 3] = match self.entry.input.colour {
             Colour::Rgb => [0, 1, 2],
             Colour::Bgr => [2, 1, 0],
@@ -224,8 +216,7 @@ impl Recognizer {
         });
         let result = if warped { self.run(batch, observe).map(Some) } else { Ok(None) };
         // The chips are wiped on every path, an error's included.
-        crate::hardening::wipe(&mut self.input[..]);
-        self.input_dirty = false;
+        self.input.clear();
         result
     }
 

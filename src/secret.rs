@@ -33,6 +33,47 @@ impl<T: Plain> Secret<T> {
     }
 }
 
+/// A [`Secret`] a model stage keeps from one run to the next (its input
+/// tensor): all zero between runs, filled by [`Scratch::fill`] and zeroed by
+/// [`Scratch::clear`] once the model has run. A run that panicked between the
+/// two leaves it marked dirty, and the next `fill` zeroes it first.
+pub(crate) struct Scratch<T: Plain> {
+    buf: Secret<T>,
+    dirty: bool,
+}
+
+impl<T: Plain + Default> Scratch<T> {
+    pub(crate) fn new(len: usize) -> Self {
+        Self { buf: Secret::zeroed(len), dirty: false }
+    }
+
+    /// The buffer, `len` zero values, to be filled: reallocated when `len`
+    /// differs (the old one is already zero, and is wiped as it drops).
+    pub(crate) fn fill(&mut self, len: usize) -> &mut [T] {
+        if self.buf.len() != len {
+            self.buf = Secret::zeroed(len);
+        } else if self.dirty {
+            crate::hardening::wipe(&mut self.buf[..]);
+        }
+        self.dirty = true;
+        &mut self.buf
+    }
+
+    /// Zeroes the buffer after the run, whatever its outcome.
+    pub(crate) fn clear(&mut self) {
+        crate::hardening::wipe(&mut self.buf[..]);
+        self.dirty = false;
+    }
+}
+
+impl<T: Plain> Deref for Scratch<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.buf
+    }
+}
+
 impl<T: Plain> Deref for Secret<T> {
     type Target = [T];
 

@@ -39,7 +39,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
 
 use honnin::hardening::HardeningOptions;
-use honnin::{danger, Acquisition, CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
+use honnin::{danger, Acquisition, CardPhoto, Engine, LiveFrame, Models, Policy};
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
 const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];
@@ -273,14 +273,7 @@ fn child(config: &str) {
             let card = CardPhoto::open(common::lfw_image(card)).expect("card decodes");
             let live = LiveFrame::open(common::lfw_image(live)).expect("live decodes");
             let outcome = engine.verify(&card, &live).expect("verify runs");
-            decisions.push(
-                match outcome.decision {
-                    Decision::Match => "match",
-                    Decision::NoMatch => "no_match",
-                    Decision::Inconclusive(_) => "inconclusive",
-                }
-                .to_string(),
-            );
+            decisions.push(outcome.decision.code().to_string());
             scores_agree.push(outcome.score.map(|s| s.value) == Some(*expected));
         }
         // At a counter the engine outlives each person: look while it is alive.

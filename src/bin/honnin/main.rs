@@ -386,10 +386,11 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
     let (container, format) = (card.container(), card.format());
     // The decision is made: the pixels go now, not at the end of the function.
     drop((card, live));
-    let (word, reason, code) = match outcome.decision {
-        Decision::Match => ("match", None, ExitCode::SUCCESS),
-        Decision::NoMatch => ("no_match", None, ExitCode::from(EXIT_NO_MATCH)),
-        Decision::Inconclusive(r) => ("inconclusive", Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
+    let word = outcome.decision.code();
+    let (reason, code) = match outcome.decision {
+        Decision::Match => (None, ExitCode::SUCCESS),
+        Decision::NoMatch => (None, ExitCode::from(EXIT_NO_MATCH)),
+        Decision::Inconclusive(r) => (Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
     };
     if args.json {
         let value = serde_json::json!({
