@@ -117,6 +117,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A frame source failed: the camera is missing, could not be opened,
+    /// a read failed or no frame came in time.
+    Camera(crate::source::CameraError),
     /// Reading a file failed.
     Io {
         /// The file concerned.
@@ -166,6 +169,7 @@ impl fmt::Display for Error {
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
             Self::Sandbox { reason } => write!(f, "sandbox could not be installed: {reason}"),
             Self::Write { what, source } => write!(f, "writing {what}: {source}"),
+            Self::Camera(fault) => write!(f, "{fault}"),
             Self::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
         }
     }

@@ -107,6 +107,8 @@
 
 mod align;
 mod audit;
+#[cfg(feature = "camera")]
+mod camera;
 mod compare;
 mod container;
 mod decide;
@@ -123,9 +125,12 @@ mod runtime;
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub mod sandbox;
 mod secret;
+mod source;
 mod staff;
 
 pub use audit::{AuditModel, AuditPolicy, AuditRecord, AuditTimings, AUDIT_SCHEMA};
+#[cfg(feature = "camera")]
+pub use camera::{CameraOptions, CameraSource};
 pub use compare::Score;
 pub use container::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
@@ -142,6 +147,7 @@ pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};
 pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
+pub use source::{CameraError, FolderSource, FrameSource, ImageSource};
 pub use staff::{staff_visual_check, StaffJudgement};
 
 /// Switches that weaken honnin's guarantees. Each use deserves a code review.
