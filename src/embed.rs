@@ -71,6 +71,46 @@ impl Template {
         crate::compare::compare(self, other)
     }
 
+    /// Fuses templates of one person taken from several frames into one: the
+    /// weighted mean of their values, rescaled to the weighted mean of their
+    /// lengths. Averaging shortens the vector (the frames' differences cancel);
+    /// rescaling keeps the fused template on the scale of single-frame ones,
+    /// which is the scale the policy's thresholds were calibrated on.
+    ///
+    /// Weights are typically [`FrameQuality::weight`](crate::FrameQuality::weight).
+    /// Fails with [`Error::InvalidArgument`] for an empty list, a weight that
+    /// is not finite and positive, or templates from different pipelines.
+    pub fn fuse(parts: &[(&Template, f32)]) -> Result<Template> {
+        let Some(&(first, _)) = parts.first() else {
+            return Err(Error::InvalidArgument { reason: "at least one template to fuse".into() });
+        };
+        let mut total = 0.0f32;
+        for &(t, w) in parts {
+            if !(w.is_finite() && w > 0.0) {
+                return Err(Error::InvalidArgument { reason: format!("fusion weights finite and positive, got {w}") });
+            }
+            if t.pipeline != first.pipeline || t.metric != first.metric || t.len() != first.len() {
+                return Err(Error::InvalidArgument { reason: "templates of one pipeline to fuse".into() });
+            }
+            total += w;
+        }
+        let mut values = Secret::<f32>::zeroed(first.len());
+        let mut norm = 0.0f32;
+        for &(t, w) in parts {
+            let share = w / total;
+            norm += share * t.values.iter().map(|v| v * v).sum::<f32>().sqrt();
+            for (acc, v) in values.iter_mut().zip(t.values.iter()) {
+                *acc += share * v;
+            }
+        }
+        let fused = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if fused > 0.0 {
+            let scale = norm / fused;
+            values.iter_mut().for_each(|v| *v *= scale);
+        }
+        Ok(Template { values, metric: first.metric, pipeline: first.pipeline.clone() })
+    }
+
     /// The raw embedding values.
     ///
     /// Biometric data: for benchmarking and conformance tests only. Never store,
@@ -175,13 +215,9 @@ impl Recognizer {
     }
 
     /// Aligns the face, runs the recognizer (on the chip and, with `mirror`, its
-    /// mirror image) and returns the template. `None` when the landmarks are degenerate.
-    pub(crate) fn embed(&mut self, pixels: &Pixels, face: &Detection, mirror: bool) -> Result<Option<Template>> {
-        self.embed_observed(pixels, face, mirror, &mut |_, _| {})
-    }
-
-    /// As [`Recognizer::embed`], showing `observe` the model's input tensor (the
-    /// aligned chips) and its raw output in place, just before both are wiped.
+    /// mirror image) and returns the template, showing `observe` the model's
+    /// input tensor (the aligned chips) and its raw output in place, just
+    /// before both are wiped. `None` when the landmarks are degenerate.
     pub(crate) fn embed_observed(
         &mut self,
         pixels: &Pixels,

@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,9 @@ use crate::detect::{Detection, Detector};
 use crate::embed::{Recognizer, Template};
 use crate::error::{Error, Result};
 use crate::models::{ModelInfo, Models};
+use crate::quality::{FrameQuality, QualityGate, QualityIssue};
 use crate::runtime::{self, Threading};
+use zeroize::Zeroizing;
 
 /// A second face at least this prominent, relative to the most prominent one,
 /// makes the subject ambiguous.
@@ -169,6 +172,8 @@ impl EngineBuilder<HasPolicy> {
             policy,
             mirror_averaging: self.mirror_averaging,
             info,
+            detector_runs: AtomicU64::new(0),
+            recognizer_runs: AtomicU64::new(0),
         })
     }
 }
@@ -213,6 +218,14 @@ impl CardReference {
         self.kind
     }
 
+    /// Why no comparison can be made with this card, if none can.
+    pub fn unusable(&self) -> Option<Reason> {
+        match self.acquired {
+            Acquisition::Face(_) => None,
+            Acquisition::Inconclusive(reason) => Some(reason),
+        }
+    }
+
     /// Whether a face template could be made from the card.
     pub fn has_template(&self) -> bool {
         matches!(self.acquired, Acquisition::Face(_))
@@ -229,6 +242,21 @@ pub struct Engine {
     policy: Policy,
     mirror_averaging: bool,
     info: Vec<ModelInfo>,
+    detector_runs: AtomicU64,
+    recognizer_runs: AtomicU64,
+}
+
+/// How many times an engine has run each model since it was built.
+///
+/// The staff visual check runs none: a session's staff path leaves both
+/// counts unchanged (a test checks it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModelRuns {
+    /// Face detector runs.
+    pub detector: u64,
+    /// Recognizer runs (one per face embedded; the mirror image rides in the same batch).
+    pub recognizer: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -318,7 +346,7 @@ impl Engine {
     ///
     /// The returned landmarks are face geometry: the caller owns them.
     pub fn detect(&self, frame: &LiveFrame) -> Result<Vec<Detection>> {
-        Ok(lock(&self.detector).detect(&frame.pixels)?.to_vec())
+        Ok(self.run_detector(&frame.pixels)?.to_vec())
     }
 
     /// The template of the subject's face in `frame`, or why there is none.
@@ -360,12 +388,12 @@ impl Engine {
         observe: &mut dyn FnMut(&[f32], &[f32]),
     ) -> Result<Acquisition> {
         // Landmarks are face geometry: wiped when this function returns.
-        let faces = lock(&self.detector).detect(pixels)?;
+        let faces = self.run_detector(pixels)?;
         let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
             Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),
         };
-        match lock(&self.recognizer).embed_observed(pixels, subject, self.mirror_averaging, observe)? {
+        match self.run_recognizer(pixels, subject, observe)? {
             Some(template) => Ok(Acquisition::Face(template)),
             None => Ok(Acquisition::Inconclusive(Reason::Unalignable(side))),
         }
@@ -378,7 +406,7 @@ impl Engine {
     ///
     /// The returned landmarks are face geometry: the caller owns them.
     pub fn subject(&self, frame: &LiveFrame) -> Result<std::result::Result<Detection, Reason>> {
-        let faces = lock(&self.detector).detect(&frame.pixels)?;
+        let faces = self.run_detector(&frame.pixels)?;
         let (width, height) = (frame.pixels.width(), frame.pixels.height());
         Ok(choose_subject(&faces, width, height).copied().map_err(|reason| reason(Side::Live)))
     }
@@ -404,7 +432,96 @@ impl Engine {
     #[doc(hidden)]
     /// Benchmark hook: aligns and embeds `face` in `frame` (no detection).
     pub fn bench_embed(&self, frame: &LiveFrame, face: &Detection) -> Result<Option<Template>> {
-        lock(&self.recognizer).embed(&frame.pixels, face, self.mirror_averaging)
+        self.run_recognizer(&frame.pixels, face, &mut |_, _| {})
+    }
+
+    /// How many times each model has run on this engine.
+    pub fn model_runs(&self) -> ModelRuns {
+        ModelRuns {
+            detector: self.detector_runs.load(Ordering::Relaxed),
+            recognizer: self.recognizer_runs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs the quality gate on the subject face of `frame` (the detector
+    /// only): what the person should change before a comparison is worth
+    /// making. [`Session`](crate::Session) runs it on every frame.
+    pub fn assess(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<FrameQuality> {
+        let faces = self.run_detector(&frame.pixels)?;
+        Ok(assess_subject(&faces, &frame.pixels, gate).0)
+    }
+
+    /// The quality gate and, for a usable frame, the subject's template, from
+    /// one detector run.
+    pub(crate) fn assess_and_embed(
+        &self,
+        frame: &LiveFrame,
+        gate: &QualityGate,
+    ) -> Result<(FrameQuality, Option<Template>)> {
+        let faces = self.run_detector(&frame.pixels)?;
+        let (mut quality, subject) = assess_subject(&faces, &frame.pixels, gate);
+        let Some(subject) = subject.filter(|_| quality.is_usable()) else {
+            return Ok((quality, None));
+        };
+        match self.run_recognizer(&frame.pixels, subject, &mut |_, _| {})? {
+            Some(template) => Ok((quality, Some(template))),
+            None => {
+                // Landmarks too degenerate to align: a face turned away.
+                quality.issues.push(QualityIssue::NotFacingCamera);
+                quality.weight = 0.0;
+                Ok((quality, None))
+            }
+        }
+    }
+
+    /// The card reference's template and threshold kind, for a session.
+    pub(crate) fn decide_fused(&self, card: &CardReference, live: &Template) -> Result<Outcome> {
+        let card_template = match &card.acquired {
+            Acquisition::Face(t) => t,
+            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
+        };
+        let started = Instant::now();
+        let score = compare::compare(card_template, live)?;
+        let mut outcome = self.policy.decide(score, card.kind);
+        outcome.timings.compare = started.elapsed();
+        Ok(outcome)
+    }
+
+    fn run_detector(&self, pixels: &Pixels) -> Result<Zeroizing<Vec<Detection>>> {
+        self.detector_runs.fetch_add(1, Ordering::Relaxed);
+        lock(&self.detector).detect(pixels)
+    }
+
+    fn run_recognizer(
+        &self,
+        pixels: &Pixels,
+        face: &Detection,
+        observe: &mut dyn FnMut(&[f32], &[f32]),
+    ) -> Result<Option<Template>> {
+        let mut recognizer = lock(&self.recognizer);
+        let template = recognizer.embed_observed(pixels, face, self.mirror_averaging, observe)?;
+        if template.is_some() {
+            self.recognizer_runs.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(template)
+    }
+}
+
+/// The gate's verdict on the subject among `faces`, and the subject.
+fn assess_subject<'f>(
+    faces: &'f [Detection],
+    pixels: &Pixels,
+    gate: &QualityGate,
+) -> (FrameQuality, Option<&'f Detection>) {
+    match choose_subject(faces, pixels.width(), pixels.height()) {
+        Ok(face) => (gate.assess(pixels, face), Some(face)),
+        Err(reason) => {
+            let issue = match reason(Side::Live) {
+                Reason::MultipleFaces(_) => QualityIssue::MultipleFaces,
+                _ => QualityIssue::NoFace,
+            };
+            (FrameQuality::without_face(issue), None)
+        }
     }
 }
 

@@ -121,10 +121,12 @@ pub mod hardening;
 mod jpeg2000;
 mod limits;
 mod models;
+mod quality;
 mod runtime;
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub mod sandbox;
 mod secret;
+mod session;
 mod source;
 mod staff;
 
@@ -142,11 +144,17 @@ pub use decide::{
 pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;
 pub use embed::Template;
-pub use engine::{Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, NeedsPolicy, COMPARABLE_FACE_RATIO};
+pub use engine::{
+    Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
+};
+pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};
 pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
+pub use session::{
+    AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,
+};
 pub use source::{CameraError, FolderSource, FrameSource, ImageSource};
 pub use staff::{staff_visual_check, StaffJudgement};
 

@@ -6,6 +6,7 @@
 //! a message saying what to do: a skipped accuracy test would prove nothing.
 
 mod common;
+mod frames;
 
 mod card_like_devtest;
 mod card_photos;
@@ -17,4 +18,6 @@ mod lfw_devtest;
 mod pipeline;
 mod plugin_recognizer;
 mod privacy;
+mod quality;
 mod reference_agreement;
+mod session;

@@ -1,0 +1,625 @@
+//! Counter sessions: one person at the counter, from card to decision.
+//!
+//! A [`Counter`] is the terminal: it holds the engine (or none) and the
+//! configuration, and nothing about any person. Each person gets a fresh
+//! [`Session`] built from their card photo; it starts in the same state every
+//! time ([`SessionState::ChoosingMethod`]), so no method or mode carries over
+//! from the person before.
+//!
+//! ```text
+//! card ─▶ ChoosingMethod ─choose(Automatic)─▶ FaceCheck ─feed frames─▶ Decided
+//!                │                               │  K non-matches, inconclusive
+//!                │                               │  limit, camera or model fault
+//!                │                               ▼
+//!                └──────choose(StaffVisual)───▶ StaffCheck ─staff_decide─▶ Decided
+//! ```
+//!
+//! The face path reads frames, gates each one ([`QualityGate`]), embeds the
+//! usable ones, fuses up to [`SessionConfig::frames_per_attempt`] of them
+//! ([`Template::fuse`]) and compares the result with the card once per
+//! attempt. The staff path computes no biometric at all: it prepares the card
+//! photo for display ([`DisplayPhoto`], wiped on drop) and records what staff
+//! saw. Both end in the same [`Outcome`] type.
+
+use std::time::{Duration, Instant};
+
+use crate::decide::{Decision, Method, Outcome};
+use crate::decode::{CardPhoto, LiveFrame, Pixels};
+use crate::embed::Template;
+use crate::engine::{CardReference, Engine};
+use crate::error::{Error, Result};
+use crate::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
+use crate::secret::Secret;
+use crate::source::FrameSource;
+use crate::staff::{staff_visual_check, StaffJudgement};
+
+/// How a counter runs its sessions. The defaults and why they were chosen are
+/// in `docs/counter-sessions.md`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// The method the terminal proposes first (default: the face check). The
+    /// person always chooses; this only orders the offer.
+    pub default_method: Method,
+    /// Usable frames fused into one comparison (default 3).
+    pub frames_per_attempt: usize,
+    /// Most frames read in one attempt, usable or not (default 50).
+    pub max_frames_per_attempt: usize,
+    /// Longest one attempt may take (default 10 s). When it runs out, the
+    /// attempt decides on the usable frames it has, or is inconclusive.
+    pub attempt_time: Duration,
+    /// Consecutive non-matches that close the face path (default 2).
+    pub max_non_matches: u32,
+    /// Attempts without a usable frame that close the face path (default 3).
+    pub max_inconclusive: u32,
+    /// Fuse the usable frames of an attempt (default on); off compares the
+    /// best single frame.
+    pub fusion: bool,
+    /// The quality gate's thresholds.
+    pub quality: QualityGate,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            default_method: Method::Automatic,
+            frames_per_attempt: 3,
+            max_frames_per_attempt: 50,
+            attempt_time: Duration::from_secs(10),
+            max_non_matches: 2,
+            max_inconclusive: 3,
+            fusion: true,
+            quality: QualityGate::default(),
+        }
+    }
+}
+
+impl SessionConfig {
+    fn check(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::InvalidArgument { reason: format!("a session configuration with {what}") });
+        if self.frames_per_attempt == 0 || self.max_frames_per_attempt < self.frames_per_attempt {
+            return bad("1 <= frames_per_attempt <= max_frames_per_attempt");
+        }
+        if self.max_non_matches == 0 || self.max_inconclusive == 0 {
+            return bad("max_non_matches and max_inconclusive of at least 1");
+        }
+        if self.attempt_time.is_zero() {
+            return bad("a non-zero attempt_time");
+        }
+        Ok(())
+    }
+}
+
+/// The terminal: an engine (or none) and a configuration, shared by every
+/// session and holding nothing about any person.
+#[derive(Debug)]
+pub struct Counter<'e> {
+    engine: Option<&'e Engine>,
+    config: SessionConfig,
+}
+
+impl<'e> Counter<'e> {
+    /// A counter that offers both methods.
+    pub fn new(engine: &'e Engine, config: SessionConfig) -> Result<Self> {
+        config.check()?;
+        Ok(Self { engine: Some(engine), config })
+    }
+
+    /// A counter with no models at all: it offers the staff visual check only
+    /// (a terminal whose models are missing or failed their integrity check
+    /// still serves people).
+    pub fn without_models(config: SessionConfig) -> Result<Self> {
+        config.check()?;
+        Ok(Self { engine: None, config })
+    }
+
+    /// Starts a session for the person presenting `card`, from the initial state.
+    pub fn session(&self, card: CardPhoto) -> Session<'_> {
+        Session {
+            engine: self.engine,
+            config: &self.config,
+            card: Some(card),
+            state: SessionState::ChoosingMethod,
+            chosen: None,
+            reference: None,
+            attempt: Attempt::default(),
+            attempts: Vec::new(),
+            non_matches: 0,
+            inconclusive: 0,
+            face_closed: None,
+            outcome: None,
+        }
+    }
+
+    /// The engine, if the counter has models.
+    pub fn engine(&self) -> Option<&'e Engine> {
+        self.engine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Waiting for the person's choice of method.
+    ChoosingMethod,
+    /// Reading frames for the face check.
+    FaceCheck,
+    /// Waiting for staff to compare the card photo with the person.
+    StaffCheck,
+    /// Decided; [`Session::outcome`] holds the result.
+    Decided,
+}
+
+/// Why the face path closed and the staff check is offered instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fallback {
+    /// This many consecutive attempts did not match.
+    NonMatches(u32),
+    /// This many attempts found no usable frame; the most frequent problem.
+    NoUsableFrame(u32, QualityIssue),
+    /// The frame source failed (device missing, read error, timeout, bad frame).
+    CameraFault(String),
+    /// The frame source ended before an attempt could decide.
+    SourceEnded,
+    /// The card photo gives no reference to compare with (no face found on
+    /// it, or no threshold calibrated for its kind).
+    CardUnusable(crate::Reason),
+    /// A model failed to run.
+    EngineFault(String),
+}
+
+impl Fallback {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fallback::NonMatches(_) => "non_matches",
+            Fallback::NoUsableFrame(..) => "no_usable_frame",
+            Fallback::CameraFault(_) => "camera_fault",
+            Fallback::SourceEnded => "source_ended",
+            Fallback::CardUnusable(_) => "card_unusable",
+            Fallback::EngineFault(_) => "engine_fault",
+        }
+    }
+}
+
+/// What happened to one frame, and what to tell the person.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FrameFeedback {
+    /// The gate's verdict.
+    pub quality: FrameQuality,
+    /// Usable frames collected so far in this attempt.
+    pub collected: usize,
+    /// Usable frames the attempt wants.
+    pub wanted: usize,
+}
+
+impl FrameFeedback {
+    /// What to tell the person, if anything.
+    pub fn guidance(&self) -> Option<Guidance> {
+        self.quality.guidance()
+    }
+}
+
+/// The result of one face-check attempt.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AttemptRecord {
+    /// Match or no match; `None` when no frame was usable.
+    pub decision: Option<Decision>,
+    /// Frames read.
+    pub frames: usize,
+    /// Usable frames compared (fused when more than one).
+    pub used: usize,
+    /// How often each quality issue was seen, in [`QualityIssue::ALL`] order.
+    pub issues: Vec<(QualityIssue, usize)>,
+}
+
+/// What feeding a frame led to.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Step {
+    /// The attempt goes on: show the guidance, send the next frame.
+    Continue(FrameFeedback),
+    /// An attempt ended without a decision to keep (a non-match or no usable
+    /// frame) and a new one has started; the face path stays open.
+    Retry(AttemptRecord),
+    /// The session is decided.
+    Decided(Outcome),
+    /// The face path is closed; offer the staff visual check.
+    StaffOffered(Fallback),
+}
+
+#[derive(Default)]
+struct Attempt {
+    started: Option<Instant>,
+    frames: usize,
+    templates: Vec<(Template, f32)>,
+    issues: [usize; QualityIssue::ALL.len()],
+}
+
+impl Attempt {
+    fn issue_counts(&self) -> Vec<(QualityIssue, usize)> {
+        QualityIssue::ALL.iter().copied().zip(self.issues).filter(|&(_, n)| n > 0).collect()
+    }
+
+    fn commonest_issue(&self) -> QualityIssue {
+        let mut best = (QualityIssue::NoFace, 0);
+        for (issue, n) in QualityIssue::ALL.iter().copied().zip(self.issues) {
+            if n > best.1 {
+                best = (issue, n);
+            }
+        }
+        best.0
+    }
+}
+
+/// One person's verification at the counter. See the [module docs](self).
+///
+/// Dropping the session wipes the card photo, the card's template and any
+/// frame template it still holds.
+pub struct Session<'c> {
+    engine: Option<&'c Engine>,
+    config: &'c SessionConfig,
+    card: Option<CardPhoto>,
+    state: SessionState,
+    chosen: Option<Method>,
+    reference: Option<CardReference>,
+    attempt: Attempt,
+    attempts: Vec<AttemptRecord>,
+    non_matches: u32,
+    inconclusive: u32,
+    face_closed: Option<Fallback>,
+    outcome: Option<Outcome>,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("state", &self.state)
+            .field("chosen", &self.chosen)
+            .field("attempts", &self.attempts.len())
+            .field("face_closed", &self.face_closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Session<'c> {
+    /// Where the session stands.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The methods the person may choose now: the staff visual check always;
+    /// the face check when the counter has models and the face path is open.
+    pub fn offered_methods(&self) -> Vec<Method> {
+        let mut methods = vec![Method::StaffVisual];
+        if self.engine.is_some() && self.face_closed.is_none() && self.state != SessionState::Decided {
+            methods.insert(0, Method::Automatic);
+        }
+        if self.config.default_method == Method::StaffVisual {
+            methods.sort_by_key(|m| *m != Method::StaffVisual);
+        }
+        methods
+    }
+
+    /// The method the terminal proposes first: the configured default when
+    /// it is offered, else the staff check. A proposal, never a choice.
+    pub fn proposed_method(&self) -> Method {
+        self.offered_methods()[0]
+    }
+
+    /// The method the person chose last, if any.
+    pub fn chosen_method(&self) -> Option<Method> {
+        self.chosen
+    }
+
+    /// Why the face path closed, if it did.
+    pub fn fallback(&self) -> Option<&Fallback> {
+        self.face_closed.as_ref()
+    }
+
+    /// The attempts of the face path so far.
+    pub fn attempts(&self) -> &[AttemptRecord] {
+        &self.attempts
+    }
+
+    /// The decision, once made.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Records the person's choice. The face check can be chosen while it is
+    /// offered; the staff check at any time before the decision (a person
+    /// may give up on the camera midway).
+    pub fn choose(&mut self, method: Method) -> Result<()> {
+        if self.state == SessionState::Decided {
+            return Err(misuse("a session not yet decided"));
+        }
+        if !self.offered_methods().contains(&method) {
+            return Err(misuse("a method the session offers (see offered_methods)"));
+        }
+        self.chosen = Some(method);
+        self.state = match method {
+            Method::Automatic => SessionState::FaceCheck,
+            Method::StaffVisual => {
+                // Leaving the face path drops whatever it collected.
+                self.attempt = Attempt::default();
+                SessionState::StaffCheck
+            }
+        };
+        Ok(())
+    }
+
+    /// The card photo prepared for staff to look at: scaled to fit within
+    /// `max_width` x `max_height` (never enlarged), grey or RGB as decoded.
+    /// Only in [`SessionState::StaffCheck`]. No model runs.
+    pub fn card_for_display(&self, max_width: u32, max_height: u32) -> Result<DisplayPhoto> {
+        if self.state != SessionState::StaffCheck {
+            return Err(misuse("a session in the staff check"));
+        }
+        let card = self.card.as_ref().ok_or_else(|| misuse("a session that still holds its card"))?;
+        DisplayPhoto::fit(&card.pixels, max_width, max_height, card.kind() == crate::ReferenceKind::Grey)
+    }
+
+    /// Records what staff concluded; the session is decided with
+    /// [`Method::StaffVisual`]. Only in [`SessionState::StaffCheck`].
+    pub fn staff_decide(&mut self, judgement: StaffJudgement) -> Result<Outcome> {
+        if self.state != SessionState::StaffCheck {
+            return Err(misuse("a session in the staff check"));
+        }
+        let outcome = staff_visual_check(judgement);
+        self.decide(outcome);
+        Ok(outcome)
+    }
+
+    /// Feeds one live frame to the face check. Only in [`SessionState::FaceCheck`].
+    ///
+    /// A model failure does not fail the call: it closes the face path
+    /// ([`Step::StaffOffered`] with [`Fallback::EngineFault`]), so the person
+    /// is never left without a way through.
+    pub fn feed(&mut self, frame: LiveFrame) -> Result<Step> {
+        let engine = self.face_engine()?;
+        if let Some(step) = self.ensure_reference(engine) {
+            return Ok(step);
+        }
+        let started = *self.attempt.started.get_or_insert_with(Instant::now);
+        self.attempt.frames += 1;
+        let (quality, template) = match engine.assess_and_embed(&frame, &self.config.quality) {
+            Ok(result) => result,
+            Err(e) => return Ok(self.close_face(Fallback::EngineFault(e.to_string()))),
+        };
+        drop(frame);
+        for issue in &quality.issues {
+            if let Some(i) = QualityIssue::ALL.iter().position(|x| x == issue) {
+                self.attempt.issues[i] += 1;
+            }
+        }
+        if let Some(t) = template {
+            self.attempt.templates.push((t, quality.weight));
+        }
+        let collected = self.attempt.templates.len();
+        let full = collected >= self.config.frames_per_attempt;
+        let out_of_frames = self.attempt.frames >= self.config.max_frames_per_attempt;
+        let out_of_time = started.elapsed() >= self.config.attempt_time;
+        if full || out_of_frames || out_of_time {
+            return Ok(self.end_attempt(engine));
+        }
+        Ok(Step::Continue(FrameFeedback { quality, collected, wanted: self.config.frames_per_attempt }))
+    }
+
+    /// Reports that the frame source failed or ended. The attempt decides on
+    /// the usable frames it has, if any; otherwise the face path closes.
+    pub fn source_stopped(&mut self, fault: Option<&Error>) -> Result<Step> {
+        let engine = self.face_engine()?;
+        if let Some(step) = self.ensure_reference(engine) {
+            return Ok(step);
+        }
+        if fault.is_none() && !self.attempt.templates.is_empty() {
+            match self.end_attempt(engine) {
+                Step::Retry(_) => {}
+                step => return Ok(step),
+            }
+        }
+        Ok(self.close_face(match fault {
+            Some(e) => Fallback::CameraFault(e.to_string()),
+            None => Fallback::SourceEnded,
+        }))
+    }
+
+    /// Runs the face check on `source` until it decides or offers the staff
+    /// check, calling `on_step` for every step (guidance to show). Chooses
+    /// the face check first if the session is still choosing.
+    pub fn run_face(&mut self, source: &mut dyn FrameSource, mut on_step: impl FnMut(&Step)) -> Result<Step> {
+        if self.state == SessionState::ChoosingMethod {
+            self.choose(Method::Automatic)?;
+        }
+        loop {
+            let step = match source.next_frame() {
+                Ok(Some(frame)) => self.feed(frame)?,
+                Ok(None) => self.source_stopped(None)?,
+                Err(e) => self.source_stopped(Some(&e))?,
+            };
+            on_step(&step);
+            if matches!(step, Step::Decided(_) | Step::StaffOffered(_)) {
+                return Ok(step);
+            }
+        }
+    }
+
+    /// Ends the session: its outcome (`None` if undecided, as when the person
+    /// walks away). Everything it held is wiped as it drops.
+    pub fn finish(self) -> Option<Outcome> {
+        self.outcome
+    }
+
+    fn face_engine(&self) -> Result<&'c Engine> {
+        match (self.state, self.engine) {
+            (SessionState::FaceCheck, Some(engine)) => Ok(engine),
+            _ => Err(misuse("a session in the face check")),
+        }
+    }
+
+    /// Computes the card's reference on the first frame; a step closing the
+    /// face path when the card gives none.
+    fn ensure_reference(&mut self, engine: &Engine) -> Option<Step> {
+        if self.reference.is_none() {
+            let card = self.card.as_ref()?;
+            match engine.card_reference(card) {
+                Ok(r) => self.reference = Some(r),
+                Err(e) => return Some(self.close_face(Fallback::EngineFault(e.to_string()))),
+            }
+        }
+        let reason = self.reference.as_ref().and_then(CardReference::unusable)?;
+        Some(self.close_face(Fallback::CardUnusable(reason)))
+    }
+
+    /// Compares the attempt's usable frames (fused) with the card.
+    fn end_attempt(&mut self, engine: &Engine) -> Step {
+        let attempt = std::mem::take(&mut self.attempt);
+        let mut record =
+            AttemptRecord { decision: None, frames: attempt.frames, used: 0, issues: attempt.issue_counts() };
+        if attempt.templates.is_empty() {
+            self.inconclusive += 1;
+            self.attempts.push(record.clone());
+            if self.inconclusive >= self.config.max_inconclusive {
+                return self.close_face(Fallback::NoUsableFrame(self.inconclusive, attempt.commonest_issue()));
+            }
+            return Step::Retry(record);
+        }
+        let Some(reference) = self.reference.as_ref() else {
+            return self.close_face(Fallback::EngineFault("card reference missing".into()));
+        };
+        let compared = if self.config.fusion {
+            let parts: Vec<(&Template, f32)> = attempt.templates.iter().map(|(t, w)| (t, *w)).collect();
+            Template::fuse(&parts).and_then(|fused| engine.decide_fused(reference, &fused))
+        } else {
+            let best = attempt.templates.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(t, _)| t);
+            best.map_or_else(|| Err(misuse("a usable frame")), |t| engine.decide_fused(reference, t))
+        };
+        record.used = attempt.templates.len();
+        drop(attempt);
+        let outcome = match compared {
+            Ok(outcome) => outcome,
+            Err(e) => return self.close_face(Fallback::EngineFault(e.to_string())),
+        };
+        record.decision = Some(outcome.decision);
+        self.attempts.push(record.clone());
+        match outcome.decision {
+            Decision::Match => {
+                self.decide(outcome);
+                Step::Decided(outcome)
+            }
+            Decision::NoMatch => {
+                self.non_matches += 1;
+                if self.non_matches >= self.config.max_non_matches {
+                    self.close_face(Fallback::NonMatches(self.non_matches))
+                } else {
+                    Step::Retry(record)
+                }
+            }
+            Decision::Inconclusive(reason) => self.close_face(Fallback::CardUnusable(reason)),
+        }
+    }
+
+    /// Closes the face path: its biometric data is wiped now, and the
+    /// session waits for the person to take the staff check.
+    fn close_face(&mut self, fallback: Fallback) -> Step {
+        self.attempt = Attempt::default();
+        self.reference = None;
+        self.face_closed = Some(fallback.clone());
+        self.state = SessionState::ChoosingMethod;
+        Step::StaffOffered(fallback)
+    }
+
+    /// Records the decision and wipes everything biometric the session held.
+    fn decide(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+        self.state = SessionState::Decided;
+        self.attempt = Attempt::default();
+        self.reference = None;
+        self.card = None;
+    }
+}
+
+fn misuse(expected: &str) -> Error {
+    Error::InvalidArgument { reason: expected.to_owned() }
+}
+
+/// A card photo scaled for a screen, for the staff visual check.
+///
+/// Biometric data for a person's eyes only: no `Clone`, a `Debug` without
+/// content, and the pixels are wiped when it drops. Show it, then drop it.
+pub struct DisplayPhoto {
+    width: u32,
+    height: u32,
+    grey: bool,
+    data: Secret<u8>,
+}
+
+impl std::fmt::Debug for DisplayPhoto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DisplayPhoto({}x{}, grey {}, contents hidden)", self.width, self.height, self.grey)
+    }
+}
+
+impl DisplayPhoto {
+    fn fit(pixels: &Pixels, max_width: u32, max_height: u32, grey: bool) -> Result<Self> {
+        if max_width == 0 || max_height == 0 {
+            return Err(misuse("a display area of at least 1x1"));
+        }
+        let (w, h) = (pixels.width(), pixels.height());
+        let scale = (max_width as f64 / w as f64).min(max_height as f64 / h as f64).min(1.0);
+        let (ow, oh) = (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1));
+        let channels = if grey { 1 } else { 3 };
+        let mut data = Secret::<u8>::zeroed(ow as usize * oh as usize * channels);
+        // Area average over the source pixels each output pixel covers.
+        for oy in 0..oh {
+            let (ya, yb) = (oy * h / oh, ((oy + 1) * h / oh).max(oy * h / oh + 1));
+            for ox in 0..ow {
+                let (xa, xb) = (ox * w / ow, ((ox + 1) * w / ow).max(ox * w / ow + 1));
+                let mut sum = [0u32; 3];
+                for y in ya..yb {
+                    for x in xa..xb {
+                        let p = pixels.rgb(x, y);
+                        (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+                    }
+                }
+                let n = (yb - ya) * (xb - xa);
+                let at = (oy as usize * ow as usize + ox as usize) * channels;
+                if grey {
+                    data[at] = ((sum[0] + sum[1] + sum[2]) / (3 * n)) as u8;
+                } else {
+                    (0..3).for_each(|c| data[at + c] = (sum[c] / n) as u8);
+                }
+            }
+        }
+        Ok(Self { width: ow, height: oh, grey, data })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// True for one grey byte per pixel, false for RGB.
+    pub fn is_grey(&self) -> bool {
+        self.grey
+    }
+
+    /// The pixels, row-major: one byte per pixel when grey, else RGB. For
+    /// drawing on the staff's screen only.
+    pub fn pixels(&self) -> &[u8] {
+        &self.data
+    }
+}
