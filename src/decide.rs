@@ -190,6 +190,39 @@ pub struct ReferenceCalibration {
     pub impostor_comparisons: u64,
     /// Measured operating points, by target FMR.
     pub points: Vec<OperatingPoint>,
+    /// Operating points for live probes fused from several frames, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fused: Option<FusedCalibration>,
+}
+
+/// Thresholds for comparisons whose live side fuses several frames
+/// ([`Template::fuse`](crate::Template::fuse)).
+///
+/// Fusion removes noise from the live template, which shortens impostor
+/// distances as well as genuine ones: at the single-frame threshold, fused
+/// probes of 3 frames were measured at about 3 times the target FMR
+/// (`docs/counter-sessions.md`). Fused comparisons therefore get thresholds
+/// of their own. A threshold measured for `frames` frames is also safe for
+/// fewer (their impostor distances are longer), never for more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusedCalibration {
+    /// Frames fused per probe.
+    pub frames: u32,
+    /// How the frames were weighted (`quality`: the quality gate's weights).
+    pub weighting: String,
+    /// Where the comparisons came from.
+    pub dataset: String,
+    /// The command that measured them.
+    pub command: String,
+    /// Distinct identities.
+    pub subjects: u64,
+    /// Genuine comparisons.
+    pub genuine_comparisons: u64,
+    /// Impostor comparisons.
+    pub impostor_comparisons: u64,
+    /// Measured operating points, by target FMR.
+    pub points: Vec<OperatingPoint>,
 }
 
 /// A calibration file: thresholds measured for one pipeline configuration.
@@ -303,6 +336,8 @@ pub struct Policy {
     target_fmr: Option<f64>,
     colour: f32,
     grey: Option<f32>,
+    /// Fused-probe thresholds by reference kind: (frames, threshold).
+    fused: BTreeMap<ReferenceKind, (u32, f32)>,
     pub(crate) binding: Option<Binding>,
 }
 
@@ -315,7 +350,19 @@ impl Policy {
             return Err(Error::InvalidArgument { reason: format!("a target FMR in (0, 1), got {target_fmr}") });
         }
         let mut thresholds = BTreeMap::new();
+        let mut fused = BTreeMap::new();
+        let at_target = |p: &&OperatingPoint| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9;
         for (kind, reference) in &calibration.references {
+            let fused_point =
+                reference.fused.as_ref().and_then(|f| f.points.iter().find(at_target).map(|p| (f.frames, p)));
+            if let Some((frames, p)) = fused_point {
+                if !p.threshold.is_finite() || frames < 2 {
+                    return Err(Error::Calibration {
+                        reason: format!("a finite fused threshold of 2 or more frames for {kind:?}"),
+                    });
+                }
+                fused.insert(*kind, (frames, p.threshold));
+            }
             let point = reference.points.iter().find(|p| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9);
             if let Some(p) = point {
                 if !p.threshold.is_finite() {
@@ -341,6 +388,7 @@ impl Policy {
             target_fmr: Some(target_fmr),
             colour,
             grey: thresholds.get(&ReferenceKind::Grey).copied(),
+            fused,
             binding: Some(Binding {
                 recognizer_sha256: calibration.recognizer_sha256.to_ascii_lowercase(),
                 detector: calibration.detector.clone(),
@@ -357,7 +405,7 @@ impl Policy {
     }
 
     pub(crate) fn uncalibrated(metric: Metric, threshold: f32) -> Self {
-        Self { metric, target_fmr: None, colour: threshold, grey: None, binding: None }
+        Self { metric, target_fmr: None, colour: threshold, grey: None, fused: BTreeMap::new(), binding: None }
     }
 
     /// The target FMR, if calibrated.
@@ -384,10 +432,23 @@ impl Policy {
         Some(Threshold { value, target_fmr: self.target_fmr, reference: kind })
     }
 
+    /// The threshold for live probes fused from several frames, against card
+    /// photos of `kind`, and the most frames it was calibrated for. `None`
+    /// when the calibration measured no fused probes for `kind` (sessions
+    /// then compare their best single frame).
+    pub fn fused_threshold(&self, kind: ReferenceKind) -> Option<(usize, Threshold)> {
+        let &(frames, value) = self.fused.get(&kind)?;
+        Some((frames as usize, Threshold { value, target_fmr: self.target_fmr, reference: kind }))
+    }
+
     pub(crate) fn decide(&self, score: Score, kind: ReferenceKind) -> Outcome {
         let Some(threshold) = self.threshold(kind) else {
             return Outcome::inconclusive(Reason::NotCalibrated(kind), Method::Automatic);
         };
+        Self::decide_at(score, threshold)
+    }
+
+    pub(crate) fn decide_at(score: Score, threshold: Threshold) -> Outcome {
         let decision = if score.passes(threshold.value) { Decision::Match } else { Decision::NoMatch };
         Outcome {
             decision,

@@ -474,15 +474,24 @@ impl Engine {
         }
     }
 
-    /// The card reference's template and threshold kind, for a session.
-    pub(crate) fn decide_fused(&self, card: &CardReference, live: &Template) -> Result<Outcome> {
+    /// Compares a live template (one frame's, or fused) with the card's, at
+    /// `threshold` or, without one, the policy's single-frame threshold.
+    pub(crate) fn decide_live(
+        &self,
+        card: &CardReference,
+        live: &Template,
+        threshold: Option<crate::decide::Threshold>,
+    ) -> Result<Outcome> {
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,
             Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
         };
         let started = Instant::now();
         let score = compare::compare(card_template, live)?;
-        let mut outcome = self.policy.decide(score, card.kind);
+        let mut outcome = match threshold {
+            Some(t) => Policy::decide_at(score, t),
+            None => self.policy.decide(score, card.kind),
+        };
         outcome.timings.compare = started.elapsed();
         Ok(outcome)
     }

@@ -138,8 +138,8 @@ pub use container::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
 };
 pub use decide::{
-    operating_points, Calibration, Decision, Method, OperatingPoint, Outcome, Policy, Reason, ReferenceCalibration,
-    Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+    operating_points, Calibration, Decision, FusedCalibration, Method, OperatingPoint, Outcome, Policy, Reason,
+    ReferenceCalibration, Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
 };
 pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;
@@ -147,10 +147,10 @@ pub use embed::Template;
 pub use engine::{
     Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
 };
-pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelInfo, Models};
+pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
 pub use session::{
     AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,

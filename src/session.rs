@@ -51,8 +51,10 @@ pub struct SessionConfig {
     pub max_non_matches: u32,
     /// Attempts without a usable frame that close the face path (default 3).
     pub max_inconclusive: u32,
-    /// Fuse the usable frames of an attempt (default on); off compares the
-    /// best single frame.
+    /// Fuse the usable frames of an attempt (default on) when the policy has
+    /// a fused-probe threshold for the card's kind
+    /// ([`Policy::fused_threshold`](crate::Policy::fused_threshold)); off, or
+    /// without one, the best single frame is compared.
     pub fusion: bool,
     /// The quality gate's thresholds.
     pub quality: QualityGate,
@@ -214,7 +216,8 @@ pub struct AttemptRecord {
     pub decision: Option<Decision>,
     /// Frames read.
     pub frames: usize,
-    /// Usable frames compared (fused when more than one).
+    /// Usable frames compared: fused when more than one, the best single
+    /// frame when the policy has no fused-probe threshold for the card's kind.
     pub used: usize,
     /// How often each quality issue was seen, in [`QualityIssue::ALL`] order.
     pub issues: Vec<(QualityIssue, usize)>,
@@ -495,15 +498,22 @@ impl<'c> Session<'c> {
         let Some(reference) = self.reference.as_ref() else {
             return self.close_face(Fallback::EngineFault("card reference missing".into()));
         };
-        let compared = if self.config.fusion {
-            let parts: Vec<(&Template, f32)> = attempt.templates.iter().map(|(t, w)| (t, *w)).collect();
-            Template::fuse(&parts).and_then(|fused| engine.decide_fused(reference, &fused))
-        } else {
-            let best = attempt.templates.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(t, _)| t);
-            best.map_or_else(|| Err(misuse("a usable frame")), |t| engine.decide_fused(reference, t))
+        // Fuse only with a threshold calibrated for fused probes (fusion
+        // shortens impostor distances too), and no more frames than it was
+        // calibrated for; otherwise compare the best single frame.
+        let mut templates = attempt.templates;
+        templates.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let fused = self.config.fusion.then(|| engine.policy().fused_threshold(reference.kind())).flatten();
+        let (compared, used) = match fused {
+            Some((most, threshold)) if templates.len() >= 2 => {
+                let parts: Vec<(&Template, f32)> = templates.iter().take(most).map(|(t, w)| (t, *w)).collect();
+                let result = Template::fuse(&parts).and_then(|t| engine.decide_live(reference, &t, Some(threshold)));
+                (result, parts.len())
+            }
+            _ => (engine.decide_live(reference, &templates[0].0, None), 1),
         };
-        record.used = attempt.templates.len();
-        drop(attempt);
+        record.used = used;
+        drop(templates);
         let outcome = match compared {
             Ok(outcome) => outcome,
             Err(e) => return self.close_face(Fallback::EngineFault(e.to_string())),

@@ -12,6 +12,7 @@ mod card_like_devtest;
 mod card_photos;
 mod chip_vectors;
 mod cli;
+mod counter;
 mod hostile;
 mod integrity;
 mod lfw_devtest;

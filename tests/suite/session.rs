@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use honnin::{
     CameraError, CardPhoto, Counter, Decision, Engine, Fallback, Guidance, Method, Models, Policy, QualityIssue,
-    SessionConfig, SessionState, StaffJudgement, Step,
+    ReferenceKind, SessionConfig, SessionState, StaffJudgement, Step,
 };
 
 use crate::common;
@@ -186,9 +186,28 @@ fn guidance_comes_first_then_the_fused_decision() {
     let Step::Decided(outcome) = last else { panic!("{last:?}") };
     assert_eq!(outcome.decision, Decision::Match);
     assert!(outcome.score.unwrap().passes(outcome.threshold.unwrap().value));
+    let (frames, fused) = common::engine().policy().fused_threshold(ReferenceKind::Colour).expect("fused calibration");
+    assert_eq!(frames, 3);
+    assert_eq!(outcome.threshold, Some(fused), "a fused probe is held to the fused-probe threshold");
+    assert_ne!(fused.value, common::engine().policy().threshold(ReferenceKind::Colour).unwrap().value);
     assert_eq!(session.attempts()[0].used, 3, "three usable frames fused");
     assert_eq!(session.attempts()[0].frames, 4);
     assert_eq!(session.attempts()[0].issues, [(QualityIssue::TooSmall, 1)]);
+}
+
+#[test]
+fn without_a_fused_threshold_for_the_card_kind_the_best_single_frame_is_compared() {
+    // The committed calibration has fused-probe points for colour cards only.
+    let engine = common::engine();
+    assert!(engine.policy().fused_threshold(ReferenceKind::Grey).is_none());
+    let counter = Counter::new(engine, SessionConfig::default()).unwrap();
+    let mut session = counter.session(CardPhoto::open(common::root().join("samples/astronaut_mynumber.bin")).unwrap());
+    let live = image::open(common::root().join("samples/astronaut_live.jpg")).unwrap().to_rgb8();
+    let step = session.run_face(&mut Frames::new([live.clone(), live.clone(), live]), |_| {}).unwrap();
+    let Step::Decided(outcome) = step else { panic!("{step:?}") };
+    assert_eq!(outcome.decision, Decision::Match);
+    assert_eq!(outcome.threshold, engine.policy().threshold(ReferenceKind::Grey));
+    assert_eq!((session.attempts()[0].frames, session.attempts()[0].used), (3, 1));
 }
 
 #[test]

@@ -586,6 +586,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
             genuine_comparisons: genuine.len() as u64,
             impostor_comparisons: impostor.len() as u64,
             points,
+            fused: None,
         },
     );
     drop((genuine, impostor));
@@ -619,6 +620,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
                 genuine_comparisons: genuine.len() as u64,
                 impostor_comparisons: impostor.len() as u64,
                 points,
+                fused: None,
             },
         );
         let p = &protocol["parameters"];

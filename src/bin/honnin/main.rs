@@ -30,6 +30,8 @@ macro_rules! out {
 }
 
 mod cardlike;
+mod counter;
+mod fusion;
 mod lfw;
 
 use std::path::{Path, PathBuf};
@@ -45,8 +47,8 @@ use honnin::{
 };
 use zeroize::Zeroizing;
 
-const EXIT_NO_MATCH: u8 = 1;
-const EXIT_INCONCLUSIVE: u8 = 2;
+pub(crate) const EXIT_NO_MATCH: u8 = 1;
+pub(crate) const EXIT_INCONCLUSIVE: u8 = 2;
 const EXIT_ERROR: u8 = 3;
 const EXIT_USAGE: u8 = 64;
 
@@ -93,6 +95,8 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// A counter session in the terminal: method choice, live guidance, decision; staff check with the card photo.
+    Counter(counter::CounterArgs),
     /// Show what card data holds (container, face images, declared metadata) and
     /// decode the chosen image. Runs no model and prints no pixels.
     Card {
@@ -117,6 +121,8 @@ enum Command {
     Eval(lfw::EvalArgs),
     /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
     Calibrate(lfw::CalibrateArgs),
+    /// Measure what fusing several frames does to FNMR at the calibrated FMR (simulated on LFW).
+    Fusion(fusion::FusionArgs),
     /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
     CardLike(cardlike::CardLikeArgs),
 }
@@ -222,6 +228,11 @@ impl EngineArgs {
             .unwrap_or_else(|| Path::new("calibration").join(format!("{}.json", models.recognizer_id())))
     }
 
+    /// The models, verified.
+    pub(crate) fn build_models(&self) -> Result<Models> {
+        Models::from_dir(&self.models).context("loading models")
+    }
+
     /// An engine with the calibrated policy.
     pub(crate) fn engine(&self) -> Result<Engine> {
         let models = Models::from_dir(&self.models).context("loading models")?;
@@ -288,10 +299,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { card, live, input, json, audit, sandbox, engine } => {
             verify(&VerifyArgs { card, live, input, json, audit, sandbox, engine }, hardening.as_ref())
         }
+        Command::Counter(args) => counter::counter(&args),
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Fusion(args) => fusion::fusion(&args).map(|()| ExitCode::SUCCESS),
         Command::CardLike(args) => cardlike::card_like(&args).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -348,7 +361,7 @@ impl AuditSink {
 }
 
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
-fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::SandboxReport>> {
+pub(crate) fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::SandboxReport>> {
     if args.no_sandbox {
         return Ok(None);
     }
@@ -362,7 +375,7 @@ fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::SandboxReport>>
 }
 
 #[cfg(not(all(feature = "sandbox", target_os = "linux")))]
-fn sandbox(_args: &SandboxArgs) -> Result<Option<()>> {
+pub(crate) fn sandbox(_args: &SandboxArgs) -> Result<Option<()>> {
     Ok(None)
 }
 
@@ -452,7 +465,7 @@ fn reason_text(reason: Reason) -> String {
     }
 }
 
-fn kind_word(kind: ReferenceKind) -> &'static str {
+pub(crate) fn kind_word(kind: ReferenceKind) -> &'static str {
     match kind {
         ReferenceKind::Colour => "colour",
         ReferenceKind::Grey => "grey",
