@@ -93,6 +93,39 @@ impl SessionConfig {
 
 /// The terminal: an engine (or none) and a configuration, shared by every
 /// session and holding nothing about any person.
+///
+/// Each person gets a fresh [`Session`], which starts in
+/// [`SessionState::ChoosingMethod`] whatever the person before chose:
+///
+/// ```text
+/// card ─▶ ChoosingMethod ─choose(Automatic)─▶ FaceCheck ─feed frames─▶ Decided
+///              │   ▲                              │
+///              │   └── StaffOffered: K non-matches, no usable frame,
+///              │       camera or model fault (face check no longer offered)
+///              └──────choose(StaffVisual)───▶ StaffCheck ─staff_decide─▶ Decided
+/// ```
+///
+/// ```no_run
+/// use honnin::{CardPhoto, Counter, FolderSource, SessionConfig, Step};
+/// # fn main() -> Result<(), honnin::Error> {
+/// # let engine: honnin::Engine = unimplemented!();
+/// let counter = Counter::new(&engine, SessionConfig::default())?;
+/// let mut session = counter.session(CardPhoto::open("card.bin")?);
+/// // The person chose the face check (the terminal asks; see `offered_methods`).
+/// let step = session.run_face(&mut FolderSource::open("frames")?, |step| {
+///     if let Step::Continue(feedback) = step {
+///         if let Some(guidance) = feedback.guidance() {
+///             println!("{}", guidance.message()); // "Please move closer." ...
+///         }
+///     }
+/// })?;
+/// match step {
+///     Step::Decided(outcome) => println!("{:?}", outcome.decision),
+///     Step::StaffOffered(why) => println!("staff check offered: {}", why.code()),
+///     _ => unreachable!("run_face ends with a decision or the staff offer"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Counter<'e> {
     engine: Option<&'e Engine>,
@@ -262,7 +295,8 @@ impl Attempt {
     }
 }
 
-/// One person's verification at the counter. See the [module docs](self).
+/// One person's verification at the counter, from [`Counter::session`]; its
+/// states are drawn on [`Counter`].
 ///
 /// Dropping the session wipes the card photo, the card's template and any
 /// frame template it still holds.

@@ -19,6 +19,11 @@
 //! readable mapping in `/proc/self/maps` is read through `/proc/self/mem` and
 //! searched for every pattern fragment.
 //!
+//! The second engine then also runs a counter session ([`honnin::Counter`]):
+//! the face check on three frames, fused, and a staff visual check whose
+//! card photo is prepared for display. Their frames, fused template and
+//! display pixels are among the patterns.
+//!
 //! `library` and `hardened` must show no residue of templates, raw outputs
 //! or chips; `ort-defaults` is measured and printed (this binary always
 //! prints its table). Decoded pixels are searched for too and reported.
@@ -39,7 +44,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
 
 use honnin::hardening::HardeningOptions;
-use honnin::{danger, Acquisition, CardPhoto, Engine, LiveFrame, Models, Policy};
+use honnin::{
+    danger, Acquisition, CardPhoto, Counter, Engine, FrameSource, LiveFrame, Method, Models, Policy, QualityGate,
+    SessionConfig, StaffJudgement, Step, Template,
+};
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
 const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];
@@ -51,6 +59,27 @@ const SESSIONS: [(&str, &str, bool); 2] = [
     ("images/George_W_Bush/George_W_Bush_0001.jpg", "images/George_W_Bush/George_W_Bush_0003.jpg", true),
     ("images/Colin_Powell/Colin_Powell_0001.jpg", "images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg", false),
 ];
+
+/// A counter session's card and frames (the quality gate passes all three),
+/// and the card of a staff visual check.
+const SESSION_CARD: &str = "images/George_W_Bush/George_W_Bush_0001.jpg";
+const SESSION_FRAMES: [&str; 3] = [
+    "images/George_W_Bush/George_W_Bush_0002.jpg",
+    "images/George_W_Bush/George_W_Bush_0003.jpg",
+    "images/George_W_Bush/George_W_Bush_0005.jpg",
+];
+const STAFF_CARD: &str = "images/Colin_Powell/Colin_Powell_0001.jpg";
+/// The display area the staff check's photo is fitted into.
+const DISPLAY: (u32, u32) = (120, 120);
+
+/// Frames read from files, one per call, as a camera would deliver them.
+struct Files(std::vec::IntoIter<&'static str>);
+
+impl FrameSource for Files {
+    fn next_frame(&mut self) -> honnin::Result<Option<LiveFrame>> {
+        self.0.next().map(|path| LiveFrame::open(common::lfw_image(path))).transpose()
+    }
+}
 
 /// Kinds of pattern, in report order.
 const KINDS: [&str; 6] = ["template", "raw_output", "chip", "pixels", "chip_blocked", "detector_input"];
@@ -187,7 +216,13 @@ fn parent() {
         }
     }
     for r in &reports {
-        assert_eq!(r.decisions, ["match", "no_match"], "{}: the sessions must decide as expected", r.config);
+        assert_eq!(
+            r.decisions,
+            ["match", "no_match", "match", "staff_match"],
+            "{}: the verifications and sessions must decide as expected",
+            r.config
+        );
+        assert_eq!(r.scores_agree.len(), 3);
         assert!(r.scores_agree.iter().all(|&a| a), "{}: verify must compute the observed templates", r.config);
         for kind in KINDS {
             assert!(r.fragments[kind] >= 20, "{}: too few {kind} fragments to search for", r.config);
@@ -263,6 +298,48 @@ fn child(config: &str) {
             }
             expected_scores.push(engine.compare(&templates[0], &templates[1]).expect("same pipeline").value);
         }
+        // The counter session: each frame's patterns and quality weight,
+        // then the template fused as the session fuses it (by weight, best first).
+        let observe = |path: &str, patterns: &mut Patterns| -> Template {
+            let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
+            let (w, h) = frame.dimensions();
+            patterns.add_pixels(danger::dangerous_live_pixels(&frame), w as usize, h as usize);
+            let acquired = danger::dangerous_observe_embedding(&engine, &frame, |input, output| {
+                patterns.add_embedding(input, output, 150)
+            })
+            .expect("embedding runs");
+            let Acquisition::Face(template) = acquired else { panic!("no face in {path}") };
+            for run in template.dangerous_values().chunks_exact(8) {
+                patterns.add_floats(0, run);
+            }
+            template
+        };
+        let card = observe(SESSION_CARD, &mut patterns);
+        let mut frames: Vec<(Template, f32)> = SESSION_FRAMES
+            .iter()
+            .map(|path| {
+                let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
+                let quality = engine.assess(&frame, &QualityGate::default()).expect("gate runs");
+                assert!(quality.is_usable(), "{path}: {:?}", quality.issues);
+                (observe(path, &mut patterns), quality.weight)
+            })
+            .collect();
+        frames.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let parts: Vec<(&Template, f32)> = frames.iter().map(|(t, w)| (t, *w)).collect();
+        let fused = Template::fuse(&parts).expect("fusion");
+        for run in fused.dangerous_values().chunks_exact(8) {
+            patterns.add_floats(0, run);
+        }
+        expected_scores.push(engine.compare(&card, &fused).expect("same pipeline").value);
+        // The staff check's display pixels, rows as drawn.
+        let counter = Counter::without_models(SessionConfig::default()).expect("counter");
+        let mut session = counter.session(CardPhoto::open(common::lfw_image(STAFF_CARD)).expect("card decodes"));
+        session.choose(Method::StaffVisual).expect("staff check offered");
+        let photo = session.card_for_display(DISPLAY.0, DISPLAY.1).expect("display photo");
+        let row = photo.width() as usize * 3;
+        for y in (photo.height() as usize * 3 / 10..photo.height() as usize * 7 / 10).step_by(6) {
+            patterns.add_bytes(3, &photo.pixels()[y * row + row * 2 / 5..][..48]);
+        }
     }
     let mut decisions = Vec::new();
     let mut scores_agree = Vec::new();
@@ -276,6 +353,21 @@ fn child(config: &str) {
             decisions.push(outcome.decision.code().to_string());
             scores_agree.push(outcome.score.map(|s| s.value) == Some(*expected));
         }
+        // A counter: one person takes the face check, the next the staff check.
+        let counter = Counter::new(&engine, SessionConfig::default()).expect("counter");
+        let mut session = counter.session(CardPhoto::open(common::lfw_image(SESSION_CARD)).expect("card decodes"));
+        let step = session.run_face(&mut Files(SESSION_FRAMES.to_vec().into_iter()), |_| {}).expect("session runs");
+        let Step::Decided(outcome) = step else { panic!("the face check must decide, got {step:?}") };
+        assert_eq!(session.attempts()[0].used, 3, "three frames fused");
+        decisions.push(outcome.decision.code().to_string());
+        scores_agree.push(outcome.score.map(|s| s.value) == expected_scores.last().copied());
+        drop(session);
+        let mut session = counter.session(CardPhoto::open(common::lfw_image(STAFF_CARD)).expect("card decodes"));
+        session.choose(Method::StaffVisual).expect("staff check offered");
+        drop(session.card_for_display(DISPLAY.0, DISPLAY.1).expect("display photo"));
+        let outcome = session.staff_decide(StaffJudgement::SamePerson).expect("staff decide");
+        decisions.push(format!("staff_{}", outcome.decision.code()));
+        drop(session);
         // At a counter the engine outlives each person: look while it is alive.
         let (found, ..) = scan(&patterns, || {});
         engine_alive = KINDS

@@ -296,10 +296,11 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
 fn embed_all(args: &EngineArgs, jobs: usize, images: &[PathBuf]) -> Result<Vec<Option<Embedded>>> {
     let next = AtomicUsize::new(0);
     let gate = QualityGate::default();
-    let results: Vec<Result<Vec<(usize, Option<Embedded>)>>> = std::thread::scope(|scope| {
+    type Indexed = Vec<(usize, Option<Embedded>)>;
+    let results: Vec<Result<Indexed>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
-                scope.spawn(|| -> Result<Vec<(usize, Option<Embedded>)>> {
+                scope.spawn(|| -> Result<Indexed> {
                     let engine: Engine = args.engine()?;
                     let mut out = Vec::new();
                     loop {
