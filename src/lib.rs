@@ -46,6 +46,18 @@
 //! A staff visual check ([`staff_visual_check`]) gives the same [`Outcome`] type
 //! without computing any biometric.
 //!
+//! ## Counter sessions
+//!
+//! A [`Counter`] (the terminal) starts one [`Session`] per person: card →
+//! the person's choice of method → [`Outcome`]. The staff path runs no model
+//! and works on a counter without models. The face path reads frames from a
+//! [`FrameSource`], gates each one ([`QualityGate`], with [`Guidance`] codes),
+//! fuses the good ones ([`Template::fuse`]) and compares them at a threshold
+//! calibrated for fused probes ([`Policy::fused_threshold`]). Repeated
+//! non-matches, frames that stay unusable and camera or model faults close
+//! the face path and offer the staff check ([`Fallback`]). Nothing carries
+//! over from one session to the next.
+//!
 //! ## Card photos as chips store them
 //!
 //! [`CardPhoto::from_bytes`] takes a plain image (JPEG, JPEG 2000, PNG, WebP)
@@ -100,6 +112,8 @@
 //! - `cli` (default): the `honnin` command-line tool.
 //! - `sandbox` (default, Linux): `honnin::sandbox`, landlock and seccomp
 //!   restrictions that `honnin verify` installs before any model loads.
+//! - `camera`: `CameraSource`, live frames from a V4L2 camera through
+//!   nokhwa (building it needs libclang, Debian `libclang-dev`).
 
 // `unsafe` is confined to `hardening` (libc calls), which allows it explicitly.
 #![deny(unsafe_code)]
