@@ -205,9 +205,18 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
         (11..=16).map(|n| lfw_rgb(&format!("images/George_W_Bush/George_W_Bush_{n:04}.jpg"))).collect();
     let frames = frames_dir("fallback", &impostor);
     let card = common::lfw_image("images/Colin_Powell/Colin_Powell_0001.jpg");
+    let audit = frames.with_extension("audit.jsonl");
+    let _ = std::fs::remove_file(&audit);
     let term = Terminal::run(
         "fallback",
-        &counter_command(&["--card", card.to_str().unwrap(), "--frames", frames.to_str().unwrap()]),
+        &counter_command(&[
+            "--card",
+            card.to_str().unwrap(),
+            "--frames",
+            frames.to_str().unwrap(),
+            "--audit",
+            audit.to_str().unwrap(),
+        ]),
     );
     term.wait_for("Choose, then press Enter");
     term.press("f");
@@ -224,5 +233,14 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
     save("fallback-2-decision", &end);
     assert!(end.contains("DECISION: no_match (staff visual check)"), "{end}");
     assert!(end.contains("EXIT=1"), "{end}");
+    // One audit record: the staff's decision, nothing biometric.
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(
+        (records[0]["method"].as_str(), records[0]["outcome"].as_str()),
+        (Some("staff_visual"), Some("no_match"))
+    );
+    std::fs::remove_file(audit).unwrap();
     std::fs::remove_dir_all(frames).unwrap();
 }

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use honnin::{
-    Counter, Decision, DisplayPhoto, Fallback, FolderSource, FrameSource, Method, Outcome, Session, SessionConfig,
-    StaffJudgement, Step,
+    AuditRecord, Counter, Decision, DisplayPhoto, Fallback, FolderSource, FrameSource, Method, Outcome, Session,
+    SessionConfig, StaffJudgement, Step,
 };
 use zeroize::Zeroizing;
 
@@ -39,6 +39,10 @@ pub(crate) struct CounterArgs {
     /// Run without models: only the staff visual check is offered.
     #[arg(long)]
     no_models: bool,
+    /// Append one audit record of the decision (a JSON line without
+    /// biometric data, see PRIVACY.md) to this file; "-" writes it to standard output.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
     /// Width of the card photo on screen, in terminal columns.
     #[arg(long, default_value_t = 40)]
     photo_columns: u32,
@@ -78,6 +82,7 @@ pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
     // The frame source is opened before the sandbox (a camera device is
     // opened read-write), the engine after it, as `verify` does.
     let mut source = open_source(args)?;
+    let audit = args.audit.as_deref().map(crate::AuditSink::open).transpose()?;
     crate::sandbox(&args.sandbox)?;
     let engine = if args.no_models { None } else { Some(args.engine.engine()?) };
     let config = SessionConfig {
@@ -93,6 +98,7 @@ pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
     };
     let card = args.input.card(&args.card)?;
     let (w, h) = card.dimensions();
+    let kind = card.kind();
     outln!("honnin counter: card photo read ({w}x{h}, {}).", crate::kind_word(card.kind()));
     let mut session = counter.session(card);
     let mut input = std::io::stdin().lock();
@@ -122,6 +128,13 @@ pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
         Method::StaffVisual => "staff visual check",
     };
     outln!("DECISION: {} ({how})", outcome.decision.code());
+    if let Some(sink) = &audit {
+        let record = match (outcome.method, &engine) {
+            (Method::Automatic, Some(engine)) => AuditRecord::automatic(engine, &outcome, kind),
+            _ => AuditRecord::staff(&outcome),
+        };
+        sink.write(&record)?;
+    }
     Ok(match outcome.decision {
         Decision::Match => ExitCode::SUCCESS,
         Decision::NoMatch => ExitCode::from(EXIT_NO_MATCH),

@@ -331,13 +331,13 @@ struct VerifyArgs {
 
 /// Where the audit record goes; a file is opened (append, created if missing)
 /// before the sandbox forbids opening files for writing.
-enum AuditSink {
+pub(crate) enum AuditSink {
     Stdout,
     File(std::fs::File, PathBuf),
 }
 
 impl AuditSink {
-    fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         if path == Path::new("-") {
             return Ok(Self::Stdout);
         }
@@ -349,7 +349,7 @@ impl AuditSink {
         Ok(Self::File(file, path.to_path_buf()))
     }
 
-    fn write(&self, record: &AuditRecord) -> Result<()> {
+    pub(crate) fn write(&self, record: &AuditRecord) -> Result<()> {
         match self {
             Self::Stdout => record.write_line(std::io::stdout().lock())?,
             Self::File(file, path) => {
