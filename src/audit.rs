@@ -137,7 +137,10 @@ impl AuditRecord {
             .map(|m| AuditModel { id: m.id.clone(), role: m.role.clone(), sha256: m.sha256.to_ascii_lowercase() })
             .collect();
         let policy = engine.policy();
-        let threshold = policy.threshold(reference).map(|t| (f64::from(t.value) * 1e4).round() / 1e4);
+        // The threshold the decision was made against (a fused probe's is its
+        // own), else the one the policy has for this kind of card photo.
+        let applied = outcome.threshold.or_else(|| policy.threshold(reference));
+        let threshold = applied.map(|t| (f64::from(t.value) * 1e4).round() / 1e4);
         record.policy =
             Some(AuditPolicy { target_fmr: policy.target_fmr(), threshold, metric: policy.metric(), reference });
         record

@@ -361,6 +361,21 @@ impl Policy {
                         reason: format!("a finite fused threshold of 2 or more frames for {kind:?}"),
                     });
                 }
+                // Fusion shortens impostor distances: a fused threshold looser
+                // than the single-frame one at the same FMR means a broken file.
+                let single = reference.points.iter().find(at_target).map(|q| q.threshold);
+                let stricter = single.is_none_or(|t| match calibration.metric {
+                    Metric::Euclidean => p.threshold <= t,
+                    Metric::Cosine => p.threshold >= t,
+                });
+                let weighting = reference.fused.as_ref().map(|f| f.weighting.as_str());
+                if !stricter || weighting != Some("quality") {
+                    return Err(Error::Calibration {
+                        reason: format!(
+                            "a quality-weighted fused threshold no looser than the single-frame one for {kind:?}"
+                        ),
+                    });
+                }
                 fused.insert(*kind, (frames, p.threshold));
             }
             let point = reference.points.iter().find(|p| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9);

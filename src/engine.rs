@@ -445,7 +445,8 @@ impl Engine {
 
     /// Runs the quality gate on the subject face of `frame` (the detector
     /// only): what the person should change before a comparison is worth
-    /// making. [`Session`](crate::Session) runs it on every frame.
+    /// making. A [`Session`](crate::Session) applies the same gate to every
+    /// frame (and embeds the usable ones from the same detector run).
     pub fn assess(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<FrameQuality> {
         let faces = self.run_detector(&frame.pixels)?;
         Ok(assess_subject(&faces, &frame.pixels, gate).0)
@@ -508,11 +509,13 @@ impl Engine {
         observe: &mut dyn FnMut(&[f32], &[f32]),
     ) -> Result<Option<Template>> {
         let mut recognizer = lock(&self.recognizer);
-        let template = recognizer.embed_observed(pixels, face, self.mirror_averaging, observe)?;
-        if template.is_some() {
+        let result = recognizer.embed_observed(pixels, face, self.mirror_averaging, observe);
+        // Counted whenever the model was given chips, a failed run included;
+        // degenerate landmarks (`Ok(None)`) never reach it.
+        if !matches!(result, Ok(None)) {
             self.recognizer_runs.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(template)
+        result
     }
 }
 

@@ -212,9 +212,20 @@ impl FrameQuality {
 }
 
 impl QualityGate {
-    /// Measures `face` in `pixels` and applies the thresholds.
+    /// Measures `face` in `pixels` and applies the thresholds. A face whose
+    /// box or landmarks are not finite, or whose measures come out
+    /// non-finite, is no usable face (the detector drops such detections; the
+    /// gate does not rely on it).
     pub(crate) fn assess(&self, pixels: &Pixels, face: &Detection) -> FrameQuality {
+        let finite = face.bbox.iter().chain(face.landmarks.iter().flatten()).all(|v| v.is_finite());
+        if !finite || face.bbox[2] <= 0.0 || face.bbox[3] <= 0.0 {
+            return FrameQuality::without_face(QualityIssue::NoFace);
+        }
         let m = measure(pixels, face);
+        let values = [m.inter_eye_px, m.yaw_deg, m.roll_deg, m.sharpness, m.brightness, m.detector_score];
+        if !values.iter().all(|v| v.is_finite()) {
+            return FrameQuality::without_face(QualityIssue::NoFace);
+        }
         let mut issues = Vec::new();
         if m.inter_eye_px < self.min_inter_eye_px {
             issues.push(QualityIssue::TooSmall);

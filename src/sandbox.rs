@@ -24,8 +24,13 @@
 //! (`SECCOMP_FILTER_FLAG_TSYNC`).
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::FileTypeExt;
+use std::path::PathBuf;
 
-use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, Scope, ABI};
+use landlock::{
+    Access, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError,
+    RulesetStatus, Scope, ABI,
+};
 
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use serde::Serialize;
@@ -33,18 +38,24 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::hardening::Status;
 
-/// Which layers [`restrict_with`] installs. The default is both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which layers [`restrict_with`] installs. The default is both, with no
+/// exception.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxOptions {
     /// landlock: deny TCP bind/connect and file writes.
     pub landlock: bool,
     /// seccomp: deny `socket`, `socketpair` and io_uring.
     pub seccomp: bool,
+    /// Character devices that may still be opened for writing, as a V4L2
+    /// camera (`/dev/video0`) must be to be opened at all. Anything that is
+    /// not a character device is refused with [`Error::Sandbox`]; a path
+    /// that does not exist is skipped (opening it later fails anyway).
+    pub writable_devices: Vec<PathBuf>,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self { landlock: true, seccomp: true }
+        Self { landlock: true, seccomp: true, writable_devices: Vec::new() }
     }
 }
 
@@ -68,7 +79,7 @@ pub fn restrict() -> Result<SandboxReport> {
 
 /// Installs the chosen layers.
 pub fn restrict_with(options: SandboxOptions) -> Result<SandboxReport> {
-    let landlock = if options.landlock { landlock_layer()? } else { Status::Off };
+    let landlock = if options.landlock { landlock_layer(&options.writable_devices)? } else { Status::Off };
     let seccomp = if options.seccomp { seccomp_layer()? } else { Status::Off };
     Ok(SandboxReport { landlock, seccomp })
 }
@@ -77,9 +88,23 @@ fn sandbox_err(layer: &str, e: impl std::fmt::Display) -> Error {
     Error::Sandbox { reason: format!("{layer}: {e}") }
 }
 
-fn landlock_layer() -> Result<Status> {
+fn landlock_layer(devices: &[PathBuf]) -> Result<Status> {
     let err = |e: RulesetError| sandbox_err("landlock", e);
-    // No rule is added: nothing handled here is allowed anywhere.
+    // Only the listed character devices get a rule (write-open, for a
+    // camera); nothing else handled here is allowed anywhere.
+    let mut rules = Vec::new();
+    for device in devices {
+        match std::fs::metadata(device) {
+            Ok(meta) if meta.file_type().is_char_device() => {
+                let fd = PathFd::new(device).map_err(|e| sandbox_err("landlock", e))?;
+                rules.push(PathBeneath::new(fd, AccessFs::WriteFile));
+            }
+            Ok(_) => {
+                return Err(sandbox_err("landlock", format!("{} is not a character device", device.display())));
+            }
+            Err(_) => {}
+        }
+    }
     let status = Ruleset::default()
         .handle_access(AccessNet::from_all(ABI::V4))
         .map_err(err)?
@@ -88,6 +113,8 @@ fn landlock_layer() -> Result<Status> {
         .scope(Scope::AbstractUnixSocket)
         .map_err(err)?
         .create()
+        .map_err(err)?
+        .add_rules(rules.into_iter().map(Ok::<_, RulesetError>))
         .map_err(err)?
         .restrict_self()
         .map_err(err)?;

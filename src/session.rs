@@ -47,7 +47,9 @@ pub struct SessionConfig {
     /// Longest one attempt may take (default 10 s). When it runs out, the
     /// attempt decides on the usable frames it has, or is inconclusive.
     pub attempt_time: Duration,
-    /// Consecutive non-matches that close the face path (default 2).
+    /// Non-matching attempts that close the face path (default 2). A match
+    /// ends the session, so these are consecutive, bar attempts without a
+    /// usable frame between them.
     pub max_non_matches: u32,
     /// Attempts without a usable frame that close the face path (default 3).
     pub max_inconclusive: u32,
@@ -86,6 +88,12 @@ impl SessionConfig {
         }
         if self.attempt_time.is_zero() {
             return bad("a non-zero attempt_time");
+        }
+        let q = &self.quality;
+        let limits =
+            [q.min_inter_eye_px, q.max_yaw_deg, q.max_roll_deg, q.min_sharpness, q.min_brightness, q.max_brightness];
+        if !limits.iter().all(|v| v.is_finite() && *v >= 0.0) || q.min_brightness >= q.max_brightness {
+            return bad("quality limits finite, not negative, and min_brightness below max_brightness");
         }
         Ok(())
     }
@@ -148,6 +156,7 @@ impl<'e> Counter<'e> {
     }
 
     /// Starts a session for the person presenting `card`, from the initial state.
+    #[must_use = "a session does nothing until the person chooses a method"]
     pub fn session(&self, card: CardPhoto) -> Session<'_> {
         Session {
             engine: self.engine,
@@ -160,6 +169,8 @@ impl<'e> Counter<'e> {
             attempts: Vec::new(),
             non_matches: 0,
             inconclusive: 0,
+            issues: IssueCounts::default(),
+            card_time: Duration::ZERO,
             face_closed: None,
             outcome: None,
         }
@@ -193,13 +204,15 @@ pub enum SessionState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fallback {
-    /// This many consecutive attempts did not match.
+    /// This many attempts did not match (a match ends the session, so
+    /// they are consecutive, bar attempts without a usable frame between them).
     NonMatches(u32),
-    /// This many attempts found no usable frame; the most frequent problem.
+    /// This many attempts found no usable frame; the problem seen most often
+    /// over all of them.
     NoUsableFrame(u32, QualityIssue),
     /// The frame source failed (device missing, read error, timeout, bad frame).
     CameraFault(String),
-    /// The frame source ended before an attempt could decide.
+    /// The frame source ended with no usable frame in the attempt under way.
     SourceEnded,
     /// The card photo gives no reference to compare with (no face found on
     /// it, or no threshold calibrated for its kind).
@@ -271,28 +284,32 @@ pub enum Step {
     StaffOffered(Fallback),
 }
 
+/// Quality issues seen, counted per kind in [`QualityIssue::ALL`] order.
+type IssueCounts = [usize; QualityIssue::ALL.len()];
+
 #[derive(Default)]
 struct Attempt {
     started: Option<Instant>,
     frames: usize,
     templates: Vec<(Template, f32)>,
-    issues: [usize; QualityIssue::ALL.len()],
+    issues: IssueCounts,
+    /// Time spent detecting, gating and embedding this attempt's frames.
+    live_time: Duration,
 }
 
-impl Attempt {
-    fn issue_counts(&self) -> Vec<(QualityIssue, usize)> {
-        QualityIssue::ALL.iter().copied().zip(self.issues).filter(|&(_, n)| n > 0).collect()
-    }
+fn issue_counts(issues: &IssueCounts) -> Vec<(QualityIssue, usize)> {
+    QualityIssue::ALL.iter().copied().zip(*issues).filter(|&(_, n)| n > 0).collect()
+}
 
-    fn commonest_issue(&self) -> QualityIssue {
-        let mut best = (QualityIssue::NoFace, 0);
-        for (issue, n) in QualityIssue::ALL.iter().copied().zip(self.issues) {
-            if n > best.1 {
-                best = (issue, n);
-            }
+/// The issue seen most often (the first in [`QualityIssue::ALL`] order on a tie).
+fn commonest_issue(issues: &IssueCounts) -> QualityIssue {
+    let mut best = (QualityIssue::NoFace, 0);
+    for (issue, n) in QualityIssue::ALL.iter().copied().zip(*issues) {
+        if n > best.1 {
+            best = (issue, n);
         }
-        best.0
     }
+    best.0
 }
 
 /// One person's verification at the counter, from [`Counter::session`]; its
@@ -311,6 +328,10 @@ pub struct Session<'c> {
     attempts: Vec<AttemptRecord>,
     non_matches: u32,
     inconclusive: u32,
+    /// Quality issues over every attempt.
+    issues: IssueCounts,
+    /// Time the card's template took, for the outcome's timings.
+    card_time: Duration,
     face_closed: Option<Fallback>,
     outcome: Option<Outcome>,
 }
@@ -332,11 +353,20 @@ impl<'c> Session<'c> {
         self.state
     }
 
-    /// The methods the person may choose now: the staff visual check always;
-    /// the face check when the counter has models and the face path is open.
+    /// The methods the person may choose now (none once decided): the staff
+    /// visual check always; the face check when the counter has models, the
+    /// policy has a threshold for the card photo's kind and the face path is
+    /// open.
     pub fn offered_methods(&self) -> Vec<Method> {
+        if self.state == SessionState::Decided {
+            return Vec::new();
+        }
         let mut methods = vec![Method::StaffVisual];
-        if self.engine.is_some() && self.face_closed.is_none() && self.state != SessionState::Decided {
+        let calibrated = match (self.engine, &self.card) {
+            (Some(engine), Some(card)) => engine.policy().threshold(card.kind()).is_some(),
+            _ => false,
+        };
+        if calibrated && self.face_closed.is_none() {
             methods.insert(0, Method::Automatic);
         }
         if self.config.default_method == Method::StaffVisual {
@@ -346,9 +376,10 @@ impl<'c> Session<'c> {
     }
 
     /// The method the terminal proposes first: the configured default when
-    /// it is offered, else the staff check. A proposal, never a choice.
-    pub fn proposed_method(&self) -> Method {
-        self.offered_methods()[0]
+    /// it is offered, else the staff check; `None` once decided. A proposal,
+    /// never a choice.
+    pub fn proposed_method(&self) -> Option<Method> {
+        self.offered_methods().first().copied()
     }
 
     /// The method the person chose last, if any.
@@ -385,8 +416,10 @@ impl<'c> Session<'c> {
         self.state = match method {
             Method::Automatic => SessionState::FaceCheck,
             Method::StaffVisual => {
-                // Leaving the face path drops whatever it collected.
+                // Leaving the face path drops whatever it collected, the
+                // card's template included (recomputed if the person comes back).
                 self.attempt = Attempt::default();
+                self.reference = None;
                 SessionState::StaffCheck
             }
         };
@@ -427,14 +460,17 @@ impl<'c> Session<'c> {
         }
         let started = *self.attempt.started.get_or_insert_with(Instant::now);
         self.attempt.frames += 1;
+        let frame_started = Instant::now();
         let (quality, template) = match engine.assess_and_embed(&frame, &self.config.quality) {
             Ok(result) => result,
             Err(e) => return Ok(self.close_face(Fallback::EngineFault(e.to_string()))),
         };
+        self.attempt.live_time += frame_started.elapsed();
         drop(frame);
         for issue in &quality.issues {
             if let Some(i) = QualityIssue::ALL.iter().position(|x| x == issue) {
                 self.attempt.issues[i] += 1;
+                self.issues[i] += 1;
             }
         }
         if let Some(t) = template {
@@ -450,14 +486,17 @@ impl<'c> Session<'c> {
         Ok(Step::Continue(FrameFeedback { quality, collected, wanted: self.config.frames_per_attempt }))
     }
 
-    /// Reports that the frame source failed or ended. The attempt decides on
-    /// the usable frames it has, if any; otherwise the face path closes.
+    /// Reports that the frame source ended (`None`) or failed. When it ended
+    /// and the attempt holds usable frames, the attempt decides on them (a
+    /// match decides the session); otherwise, and on any fault, the face path
+    /// closes (a fault drops the attempt's frames undecided: the camera may
+    /// have failed midway through a change of person).
     pub fn source_stopped(&mut self, fault: Option<&Error>) -> Result<Step> {
         let engine = self.face_engine()?;
-        if let Some(step) = self.ensure_reference(engine) {
-            return Ok(step);
-        }
         if fault.is_none() && !self.attempt.templates.is_empty() {
+            if let Some(step) = self.ensure_reference(engine) {
+                return Ok(step);
+            }
             match self.end_attempt(engine) {
                 Step::Retry(_) => {}
                 step => return Ok(step),
@@ -491,6 +530,7 @@ impl<'c> Session<'c> {
 
     /// Ends the session: its outcome (`None` if undecided, as when the person
     /// walks away). Everything it held is wiped as it drops.
+    #[must_use]
     pub fn finish(self) -> Option<Outcome> {
         self.outcome
     }
@@ -507,8 +547,12 @@ impl<'c> Session<'c> {
     fn ensure_reference(&mut self, engine: &Engine) -> Option<Step> {
         if self.reference.is_none() {
             let card = self.card.as_ref()?;
+            let started = Instant::now();
             match engine.card_reference(card) {
-                Ok(r) => self.reference = Some(r),
+                Ok(r) => {
+                    self.reference = Some(r);
+                    self.card_time = started.elapsed();
+                }
                 Err(e) => return Some(self.close_face(Fallback::EngineFault(e.to_string()))),
             }
         }
@@ -520,12 +564,12 @@ impl<'c> Session<'c> {
     fn end_attempt(&mut self, engine: &Engine) -> Step {
         let attempt = std::mem::take(&mut self.attempt);
         let mut record =
-            AttemptRecord { decision: None, frames: attempt.frames, used: 0, issues: attempt.issue_counts() };
+            AttemptRecord { decision: None, frames: attempt.frames, used: 0, issues: issue_counts(&attempt.issues) };
         if attempt.templates.is_empty() {
             self.inconclusive += 1;
             self.attempts.push(record.clone());
             if self.inconclusive >= self.config.max_inconclusive {
-                return self.close_face(Fallback::NoUsableFrame(self.inconclusive, attempt.commonest_issue()));
+                return self.close_face(Fallback::NoUsableFrame(self.inconclusive, commonest_issue(&self.issues)));
             }
             return Step::Retry(record);
         }
@@ -535,6 +579,7 @@ impl<'c> Session<'c> {
         // Fuse only with a threshold calibrated for fused probes (fusion
         // shortens impostor distances too), and no more frames than it was
         // calibrated for; otherwise compare the best single frame.
+        let live_time = attempt.live_time;
         let mut templates = attempt.templates;
         templates.sort_by(|a, b| b.1.total_cmp(&a.1));
         let fused = self.config.fusion.then(|| engine.policy().fused_threshold(reference.kind())).flatten();
@@ -549,7 +594,11 @@ impl<'c> Session<'c> {
         record.used = used;
         drop(templates);
         let outcome = match compared {
-            Ok(outcome) => outcome,
+            Ok(mut outcome) => {
+                outcome.timings.card_template = self.card_time;
+                outcome.timings.live_template = live_time;
+                outcome
+            }
             Err(e) => return self.close_face(Fallback::EngineFault(e.to_string())),
         };
         record.decision = Some(outcome.decision);
@@ -622,19 +671,25 @@ impl DisplayPhoto {
         let (ow, oh) = (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1));
         let channels = if grey { 1 } else { 3 };
         let mut data = Secret::<u8>::zeroed(ow as usize * oh as usize * channels);
-        // Area average over the source pixels each output pixel covers.
+        // Area average over the source pixels each output pixel covers (in
+        // u64: a large photo shrunk to a few pixels sums billions of levels).
+        let span = |o: u32, out: u32, full: u32| -> (u32, u32) {
+            let a = (u64::from(o) * u64::from(full) / u64::from(out)) as u32;
+            let b = (u64::from(o + 1) * u64::from(full) / u64::from(out)) as u32;
+            (a, b.max(a + 1).min(full))
+        };
         for oy in 0..oh {
-            let (ya, yb) = (oy * h / oh, ((oy + 1) * h / oh).max(oy * h / oh + 1));
+            let (ya, yb) = span(oy, oh, h);
             for ox in 0..ow {
-                let (xa, xb) = (ox * w / ow, ((ox + 1) * w / ow).max(ox * w / ow + 1));
-                let mut sum = [0u32; 3];
+                let (xa, xb) = span(ox, ow, w);
+                let mut sum = [0u64; 3];
                 for y in ya..yb {
                     for x in xa..xb {
                         let p = pixels.rgb(x, y);
-                        (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+                        (0..3).for_each(|c| sum[c] += u64::from(p[c]));
                     }
                 }
-                let n = (yb - ya) * (xb - xa);
+                let n = u64::from(yb - ya) * u64::from(xb - xa);
                 let at = (oy as usize * ow as usize + ox as usize) * channels;
                 if grey {
                     data[at] = ((sum[0] + sum[1] + sum[2]) / (3 * n)) as u8;

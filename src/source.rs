@@ -14,6 +14,11 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 
 /// A supplier of live frames.
+///
+/// `next_frame` must return within a bounded time (a camera: its frame
+/// timeout, as `CameraSource` of the `camera` feature does with
+/// [`CameraError::Timeout`]): a session checks its attempt time between
+/// frames, so a call that blocks for ever holds the person at the counter.
 pub trait FrameSource {
     /// The next frame, `Ok(None)` once the source has no more (a folder read
     /// to its end), or the fault that stopped it.

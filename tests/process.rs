@@ -19,7 +19,7 @@ use honnin::{CardPhoto, Decision, Engine, LiveFrame, Models, Policy};
 
 const CASE_ENV: &str = "HONNIN_PROCESS_CASE";
 
-const CASES: [&str; 4] = ["hardening", "landlock", "seccomp", "sandbox-verify"];
+const CASES: [&str; 5] = ["hardening", "landlock", "landlock-device", "seccomp", "sandbox-verify"];
 
 fn main() {
     match std::env::var(CASE_ENV) {
@@ -49,6 +49,7 @@ fn run_case(case: &str) {
     match case {
         "hardening" => hardening(),
         "landlock" => landlock(),
+        "landlock-device" => landlock_device(),
         "seccomp" => seccomp(),
         "sandbox-verify" => sandbox_verify(),
         other => panic!("unknown case {other}"),
@@ -127,7 +128,7 @@ fn hardening() {
 fn landlock() {
     let listener = listener();
     write_works("before").expect("writing works before the sandbox");
-    let options = honnin::sandbox::SandboxOptions { landlock: true, seccomp: false };
+    let options = honnin::sandbox::SandboxOptions { landlock: true, seccomp: false, ..Default::default() };
     let report = honnin::sandbox::restrict_with(options).expect("landlock installs");
     println!("landlock only: {report:?}");
     assert!(report.landlock.is_applied(), "{report:?}");
@@ -138,6 +139,31 @@ fn landlock() {
     assert_eq!(write.kind(), std::io::ErrorKind::PermissionDenied, "{write}");
     // Reading stays allowed.
     std::fs::read(common::root().join("Cargo.toml")).expect("reading still works");
+}
+
+/// A camera must be opened read-write: the one listed character device may
+/// be, no other device and no file may, and a listed regular file is refused.
+fn landlock_device() {
+    let open_for_write = |path: &str| std::fs::OpenOptions::new().write(true).open(path);
+    open_for_write("/dev/zero").expect("writing to /dev/zero works before the sandbox");
+    let file = common::root().join("Cargo.toml");
+    let not_a_device = honnin::sandbox::SandboxOptions { writable_devices: vec![file], ..Default::default() };
+    match honnin::sandbox::restrict_with(not_a_device) {
+        Err(honnin::Error::Sandbox { reason }) => assert!(reason.contains("not a character device"), "{reason}"),
+        other => panic!("a regular file must be refused as a writable device, got {other:?}"),
+    }
+    let options = honnin::sandbox::SandboxOptions {
+        seccomp: false,
+        writable_devices: vec!["/dev/null".into()],
+        ..Default::default()
+    };
+    let report = honnin::sandbox::restrict_with(options).expect("landlock installs");
+    assert!(report.landlock.is_applied(), "{report:?}");
+    open_for_write("/dev/null").expect("the listed device opens for writing");
+    let refused = open_for_write("/dev/zero").expect_err("an unlisted device must not");
+    assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied, "{refused}");
+    let write = write_works("after").expect_err("files stay unwritable");
+    assert_eq!(write.kind(), std::io::ErrorKind::PermissionDenied, "{write}");
 }
 
 /// `io_uring_setup(4, params)`: a ring's file descriptor, or the errno.
@@ -158,7 +184,7 @@ fn seccomp() {
     let listener = listener();
     // An io_uring can open sockets without the socket system call (IORING_OP_SOCKET).
     println!("io_uring before the sandbox: {:?}", io_uring_setup());
-    let options = honnin::sandbox::SandboxOptions { landlock: false, seccomp: true };
+    let options = honnin::sandbox::SandboxOptions { landlock: false, seccomp: true, ..Default::default() };
     let report = honnin::sandbox::restrict_with(options).expect("seccomp installs");
     println!("seccomp only: {report:?}");
     let refused = TcpStream::connect(listener.local_addr().unwrap()).expect_err("seccomp must refuse socket()");

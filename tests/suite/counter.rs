@@ -37,6 +37,13 @@ impl Terminal {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The whole scrollback and screen.
+    fn history(&self) -> String {
+        let args = ["-L", &self.socket, "capture-pane", "-p", "-J", "-S", "-", "-E", "-"];
+        let out = Command::new("tmux").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the screen shows `text`; the screen then.
     fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -196,6 +203,9 @@ fn staff_compare_the_card_photo_on_screen_and_confirm() {
     assert!(end.contains("DECISION: match (staff visual check)"), "{end}");
     assert!(end.contains("EXIT=0"), "{end}");
     assert!(!end.contains('\u{2580}'), "the photo is gone from the screen once staff answered:\n{end}");
+    let history = term.history();
+    assert!(history.contains("DECISION: match"), "the history is read:\n{history}");
+    assert!(!history.contains('\u{2580}'), "nor is it in the scrollback:\n{history}");
     std::fs::remove_dir_all(frames).unwrap();
 }
 
@@ -243,4 +253,23 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
     );
     std::fs::remove_file(audit).unwrap();
     std::fs::remove_dir_all(frames).unwrap();
+}
+
+#[test]
+fn a_camera_that_cannot_be_opened_leads_to_the_staff_check() {
+    // This build has no camera feature (and this machine no camera): opening
+    // one is a camera fault, which the session turns into the staff offer.
+    let card = common::lfw_image("images/George_W_Bush/George_W_Bush_0001.jpg");
+    let term = Terminal::run("camera", &counter_command(&["--card", card.to_str().unwrap(), "--camera", "7"]));
+    term.wait_for("Choose, then press Enter");
+    term.press("f");
+    let offered = term.wait_for("A member of staff will check your card instead.");
+    save("camera-fault-offer", &offered);
+    assert!(offered.contains("The face check cannot continue: camera fault"), "{offered}");
+    term.press("s");
+    term.wait_for("Staff answer");
+    term.press("u");
+    let end = term.wait_for("EXIT=");
+    assert!(end.contains("DECISION: inconclusive (staff visual check)"), "{end}");
+    assert!(end.contains("EXIT=2"), "{end}");
 }

@@ -43,7 +43,7 @@ fn the_staff_check_completes_on_a_counter_without_any_model() {
     let mut session = counter.session(CardPhoto::open(common::root().join("samples/astronaut_mynumber.bin")).unwrap());
     assert_eq!(session.state(), SessionState::ChoosingMethod);
     assert_eq!(session.offered_methods(), [Method::StaffVisual]);
-    assert_eq!(session.proposed_method(), Method::StaffVisual);
+    assert_eq!(session.proposed_method(), Some(Method::StaffVisual));
     assert!(session.choose(Method::Automatic).is_err(), "no face check without models");
     session.choose(Method::StaffVisual).unwrap();
 
@@ -59,6 +59,9 @@ fn the_staff_check_completes_on_a_counter_without_any_model() {
     assert_eq!((outcome.decision, outcome.method, outcome.score), (Decision::Match, Method::StaffVisual, None));
     assert_eq!(session.state(), SessionState::Decided);
     assert!(session.card_for_display(80, 60).is_err(), "the card is gone once decided");
+    assert_eq!((session.offered_methods(), session.proposed_method()), (vec![], None), "nothing left to choose");
+    assert!(session.choose(Method::StaffVisual).is_err());
+    assert!(session.staff_decide(StaffJudgement::DifferentPerson).is_err(), "decided once only");
     assert_eq!(session.finish(), Some(outcome));
 }
 
@@ -93,7 +96,7 @@ fn two_sessions_in_a_row_do_not_share_a_method() {
     let mut second = counter.session(card(BUSH[0]));
     assert_eq!(second.state(), SessionState::ChoosingMethod);
     assert_eq!(second.chosen_method(), None, "nothing carried over from the person before");
-    assert_eq!(second.proposed_method(), Method::Automatic, "the configured proposal, not the last choice");
+    assert_eq!(second.proposed_method(), Some(Method::Automatic), "the configured proposal, not the last choice");
     assert!(second.staff_decide(StaffJudgement::SamePerson).is_err(), "no staff decision before it is chosen");
     second.choose(Method::Automatic).unwrap();
     let step = second.run_face(&mut bush_frames(), |_| {}).unwrap();
@@ -243,5 +246,67 @@ fn invalid_configurations_are_refused() {
     ] {
         assert!(matches!(Counter::without_models(config), Err(honnin::Error::InvalidArgument { .. })));
     }
-    let _ = frames::empty_scene(1, 1);
+    let mut gate = SessionConfig::default();
+    gate.quality.min_sharpness = f32::NAN;
+    assert!(Counter::without_models(gate).is_err(), "a NaN quality limit");
+    let mut gate = SessionConfig::default();
+    gate.quality.min_brightness = 240.0;
+    assert!(Counter::without_models(gate).is_err(), "min_brightness above max_brightness");
+}
+
+#[test]
+fn misuse_is_an_error_not_a_state_change() {
+    let counter = Counter::new(common::engine(), SessionConfig::default()).unwrap();
+    let mut session = counter.session(card(BUSH[0]));
+    let misuse = |r: honnin::Result<Step>| matches!(r, Err(honnin::Error::InvalidArgument { .. }));
+    assert!(misuse(session.feed(frames::frame(&lfw_rgb(BUSH[1])))), "a frame before the face check is chosen");
+    assert!(misuse(session.source_stopped(None)));
+    assert!(session.card_for_display(10, 10).is_err(), "no card display outside the staff check");
+    assert_eq!(session.state(), SessionState::ChoosingMethod);
+    assert_eq!(session.attempts().len(), 0);
+}
+
+#[test]
+fn the_person_may_switch_to_the_staff_check_midway() {
+    let engine = private_engine();
+    let counter = Counter::new(&engine, SessionConfig::default()).unwrap();
+    let mut session = counter.session(card(BUSH[0]));
+    session.choose(Method::Automatic).unwrap();
+    let step = session.feed(frames::frame(&lfw_rgb(BUSH[1]))).unwrap();
+    assert!(matches!(step, Step::Continue(ref f) if f.collected == 1), "{step:?}");
+    session.choose(Method::StaffVisual).unwrap();
+    assert!(session.feed(frames::frame(&lfw_rgb(BUSH[2]))).is_err(), "no more frames once in the staff check");
+    let runs = engine.model_runs();
+    let outcome = session.staff_decide(StaffJudgement::SamePerson).unwrap();
+    assert_eq!(outcome.method, Method::StaffVisual);
+    assert_eq!(engine.model_runs(), runs, "the staff decision runs no model");
+    assert_eq!(session.attempts().len(), 0, "the abandoned attempt is not recorded as decided");
+}
+
+#[test]
+fn an_attempt_ends_when_its_time_is_up() {
+    let config = SessionConfig { attempt_time: Duration::from_nanos(1), ..SessionConfig::default() };
+    let counter = Counter::new(common::engine(), config).unwrap();
+    let mut session = counter.session(card(BUSH[0]));
+    let mut source = bush_frames();
+    let step = session.run_face(&mut source, |_| {}).unwrap();
+    assert!(matches!(step, Step::Decided(o) if o.decision == Decision::Match), "{step:?}");
+    assert_eq!(source.served, 1, "decided on the first frame once the time was up");
+    assert_eq!(session.attempts()[0].used, 1);
+    let single = common::engine().policy().threshold(ReferenceKind::Colour);
+    assert_eq!(session.outcome().unwrap().threshold, single, "one frame: the single-frame threshold");
+}
+
+#[test]
+fn an_attempt_never_fuses_more_frames_than_its_threshold_was_calibrated_for() {
+    let config = SessionConfig { frames_per_attempt: 5, ..SessionConfig::default() };
+    let counter = Counter::new(common::engine(), config).unwrap();
+    let mut session = counter.session(card(BUSH[0]));
+    let images = [2, 3, 5, 6, 7].map(|n| lfw_rgb(&format!("images/George_W_Bush/George_W_Bush_{n:04}.jpg")));
+    let step = session.run_face(&mut Frames::new(images), |_| {}).unwrap();
+    let Step::Decided(outcome) = step else { panic!("{step:?}") };
+    let (calibrated, fused) = common::engine().policy().fused_threshold(ReferenceKind::Colour).unwrap();
+    assert_eq!((session.attempts()[0].frames, session.attempts()[0].used), (5, calibrated));
+    assert_eq!(outcome.threshold, Some(fused));
+    assert!(outcome.timings.live_template > Duration::ZERO && outcome.timings.card_template > Duration::ZERO);
 }

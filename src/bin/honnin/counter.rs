@@ -28,7 +28,9 @@ pub(crate) struct CounterArgs {
     #[arg(long)]
     card: PathBuf,
     /// Camera index (V4L2 /dev/videoN); needs a build with `--features camera`.
-    #[arg(long, conflicts_with = "frames", required_unless_present = "frames")]
+    /// The camera is opened only when the person chooses the face check, and
+    /// closed when the face check ends.
+    #[arg(long, conflicts_with = "frames", required_unless_present_any = ["frames", "no_models"])]
     camera: Option<u32>,
     /// A folder of image files served as camera frames, in file-name order.
     #[arg(long, value_name = "DIR")]
@@ -36,7 +38,8 @@ pub(crate) struct CounterArgs {
     /// The method proposed first; the person always chooses.
     #[arg(long, value_enum, default_value_t = Proposal::Face)]
     propose: Proposal,
-    /// Run without models: only the staff visual check is offered.
+    /// Run without models: only the staff visual check is offered (and no
+    /// camera is needed).
     #[arg(long)]
     no_models: bool,
     /// Append one audit record of the decision (a JSON line without
@@ -44,7 +47,7 @@ pub(crate) struct CounterArgs {
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
     /// Width of the card photo on screen, in terminal columns.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(8..=400))]
     photo_columns: u32,
     #[command(flatten)]
     input: InputArgs,
@@ -60,30 +63,45 @@ enum Proposal {
     Staff,
 }
 
-fn open_source(args: &CounterArgs) -> Result<Box<dyn FrameSource>> {
+/// Opens the frame source when the face check starts. A failure is a
+/// camera fault for the session (the staff check is then offered), not an
+/// error that ends the program.
+fn open_source(args: &CounterArgs) -> honnin::Result<Box<dyn FrameSource>> {
     match (&args.frames, args.camera) {
-        (Some(dir), _) => Ok(Box::new(FolderSource::open(dir).with_context(|| format!("frames {}", dir.display()))?)),
+        (Some(dir), _) => Ok(Box::new(FolderSource::open(dir)?)),
         (None, Some(index)) => camera(index),
-        (None, None) => bail!("--camera N or --frames DIR"),
+        (None, None) => Err(camera_fault("none", "no --camera or --frames given")),
     }
 }
 
+fn camera_fault(device: &str, reason: &str) -> honnin::Error {
+    honnin::Error::Camera(honnin::CameraError::DeviceMissing { device: device.into(), reason: reason.into() })
+}
+
 #[cfg(feature = "camera")]
-fn camera(index: u32) -> Result<Box<dyn FrameSource>> {
+fn camera(index: u32) -> honnin::Result<Box<dyn FrameSource>> {
     Ok(Box::new(honnin::CameraSource::open(index, honnin::CameraOptions::default())?))
 }
 
 #[cfg(not(feature = "camera"))]
-fn camera(_index: u32) -> Result<Box<dyn FrameSource>> {
-    bail!("this honnin was built without camera support: build with `cargo build --release --features camera`")
+fn camera(index: u32) -> honnin::Result<Box<dyn FrameSource>> {
+    Err(camera_fault(
+        &index.to_string(),
+        "this honnin was built without the camera feature (cargo build --features camera)",
+    ))
+}
+
+/// The camera device the sandbox must let the session open for writing.
+fn camera_device(args: &CounterArgs) -> Vec<PathBuf> {
+    args.camera.map(|i| PathBuf::from(format!("/dev/video{i}"))).into_iter().collect()
 }
 
 pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
-    // The frame source is opened before the sandbox (a camera device is
-    // opened read-write), the engine after it, as `verify` does.
-    let mut source = open_source(args)?;
+    // The sandbox comes first, as in `verify`: the engine's threads and the
+    // camera's capture thread start inside it. It lets the camera device,
+    // and nothing else, be opened for writing (V4L2 needs it).
     let audit = args.audit.as_deref().map(crate::AuditSink::open).transpose()?;
-    crate::sandbox(&args.sandbox)?;
+    crate::sandbox_allowing(&args.sandbox, camera_device(args))?;
     let engine = if args.no_models { None } else { Some(args.engine.engine()?) };
     let config = SessionConfig {
         default_method: match args.propose {
@@ -109,10 +127,22 @@ pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
         };
         session.choose(method)?;
         match method {
-            Method::Automatic => match face_check(&mut session, source.as_mut())? {
-                Some(outcome) => break outcome,
-                None => continue,
-            },
+            Method::Automatic => {
+                // The camera runs only during the face check: opened now,
+                // closed when the check ends.
+                let step = match open_source(args) {
+                    Ok(mut source) => face_check(&mut session, source.as_mut())?,
+                    Err(fault) => session.source_stopped(Some(&fault))?,
+                };
+                match step {
+                    Step::Decided(outcome) => break outcome,
+                    Step::StaffOffered(fallback) => {
+                        outln!("The face check cannot continue: {}.", fallback_text(&fallback));
+                        outln!("A member of staff will check your card instead.");
+                    }
+                    other => bail!("face check ended with {other:?}"),
+                }
+            }
             Method::StaffVisual => match staff_check(&mut session, &mut input, args.photo_columns)? {
                 Some(outcome) => break outcome,
                 None => {
@@ -148,7 +178,7 @@ fn ask_method(session: &Session<'_>, input: &mut impl BufRead) -> Result<Option<
     outln!("");
     outln!("How would you like to be checked?");
     for method in &offered {
-        let proposed = if *method == session.proposed_method() { "   (proposed)" } else { "" };
+        let proposed = if Some(*method) == session.proposed_method() { "   (proposed)" } else { "" };
         match method {
             Method::Automatic => outln!("  [f] face check with the camera{proposed}"),
             Method::StaffVisual => outln!("  [s] visual check by a member of staff{proposed}"),
@@ -184,8 +214,8 @@ fn read_key(input: &mut impl BufRead) -> Result<Option<String>> {
     Ok(Some(line.trim().to_lowercase()))
 }
 
-/// Runs the face check; `None` when it closed and the staff check is offered.
-fn face_check(session: &mut Session<'_>, source: &mut dyn FrameSource) -> Result<Option<Outcome>> {
+/// Runs the face check to its last step: a decision or the staff offer.
+fn face_check(session: &mut Session<'_>, source: &mut dyn FrameSource) -> Result<Step> {
     outln!("Face check: please look at the camera.");
     let mut last_guidance = None;
     let mut write_error = None;
@@ -217,15 +247,7 @@ fn face_check(session: &mut Session<'_>, source: &mut dyn FrameSource) -> Result
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    match step {
-        Step::Decided(outcome) => Ok(Some(outcome)),
-        Step::StaffOffered(fallback) => {
-            outln!("The face check cannot continue: {}.", fallback_text(&fallback));
-            outln!("A member of staff will check your card instead.");
-            Ok(None)
-        }
-        other => bail!("face check ended with {other:?}"),
-    }
+    Ok(step)
 }
 
 fn fallback_text(fallback: &Fallback) -> String {
@@ -243,14 +265,21 @@ fn fallback_text(fallback: &Fallback) -> String {
 /// The staff visual check: the card photo on the alternate screen, then the
 /// staff's answer. `None` when staff end the session.
 fn staff_check(session: &mut Session<'_>, input: &mut impl BufRead, columns: u32) -> Result<Option<Outcome>> {
-    let photo = session.card_for_display(columns.max(8), columns.max(8) * 3 / 2)?;
+    let photo = session.card_for_display(columns, columns.saturating_mul(3) / 2)?;
     let mut stdout = std::io::stdout().lock();
-    // Alternate screen: what is drawn there leaves no trace in the scrollback.
-    let mut screen = Zeroizing::new(String::from("\x1b[?1049h\x1b[H\x1b[2J"));
+    // Alternate screen: what is drawn there leaves no trace in the
+    // scrollback, and leaving it (`AlternateScreen`'s drop, on every path
+    // out of this function, errors included) clears the photo away.
+    let screen_guard = AlternateScreen::enter(&mut stdout)?;
+    // Sized once for the whole picture: a growing string would leave
+    // partial copies of the photo in freed memory.
+    let mut screen = Zeroizing::new(String::with_capacity(picture_bytes(&photo) + 512));
+    let capacity = screen.capacity();
     screen.push_str("STAFF VISUAL CHECK: compare the card photo with the person in front of you.\r\n\r\n");
     draw(&photo, &mut screen);
     drop(photo);
     screen.push_str("\r\n  [y] same person   [n] not the same person   [u] cannot tell   [q] end\r\n");
+    debug_assert_eq!(screen.capacity(), capacity, "the picture's buffer never grows");
     stdout.write_all(screen.as_bytes())?;
     drop(screen);
     let judgement = loop {
@@ -265,13 +294,39 @@ fn staff_check(session: &mut Session<'_>, input: &mut impl BufRead, columns: u32
         }
     };
     // Leave the alternate screen: the photo is gone from the display.
-    write!(stdout, "\x1b[?1049l")?;
-    stdout.flush()?;
+    drop(screen_guard);
     drop(stdout);
     match judgement {
         Some(j) => Ok(Some(session.staff_decide(j)?)),
         None => Ok(None),
     }
+}
+
+/// The terminal's alternate screen while it lives.
+struct AlternateScreen;
+
+impl AlternateScreen {
+    fn enter(out: &mut impl Write) -> Result<Self> {
+        write!(out, "\x1b[?1049h\x1b[H\x1b[2J")?;
+        Ok(Self)
+    }
+}
+
+impl Drop for AlternateScreen {
+    fn drop(&mut self) {
+        // Best effort: a closed terminal has nothing left to show.
+        let mut out = std::io::stdout();
+        let _ = write!(out, "\x1b[?1049l");
+        let _ = out.flush();
+    }
+}
+
+/// The most bytes `draw` writes for `photo`: per cell two 24-bit colour
+/// escapes of at most 19 bytes and a 3-byte half block; per row an indent,
+/// a reset and a line end.
+fn picture_bytes(photo: &DisplayPhoto) -> usize {
+    let (w, h) = (photo.width() as usize, photo.height() as usize);
+    h.div_ceil(2) * (2 + w * (19 + 19 + 3) + 6)
 }
 
 /// Two pixel rows per text row: the upper half block in the upper pixel's

@@ -360,12 +360,23 @@ impl AuditSink {
     }
 }
 
+pub(crate) fn sandbox(args: &SandboxArgs) -> Result<Option<SandboxReport>> {
+    sandbox_allowing(args, Vec::new())
+}
+
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
-pub(crate) fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::SandboxReport>> {
+type SandboxReport = honnin::sandbox::SandboxReport;
+#[cfg(not(all(feature = "sandbox", target_os = "linux")))]
+type SandboxReport = ();
+
+/// Installs the sandbox, letting `devices` (a camera) be opened for writing.
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+pub(crate) fn sandbox_allowing(args: &SandboxArgs, devices: Vec<PathBuf>) -> Result<Option<SandboxReport>> {
     if args.no_sandbox {
         return Ok(None);
     }
-    let report = honnin::sandbox::restrict()?;
+    let options = honnin::sandbox::SandboxOptions { writable_devices: devices, ..Default::default() };
+    let report = honnin::sandbox::restrict_with(options)?;
     for (layer, status) in [("landlock", &report.landlock), ("seccomp", &report.seccomp)] {
         if let Status::Failed(why) = status {
             eprintln!("honnin: warning: sandbox ({layer}) not in effect: {why}");
@@ -375,7 +386,7 @@ pub(crate) fn sandbox(args: &SandboxArgs) -> Result<Option<honnin::sandbox::Sand
 }
 
 #[cfg(not(all(feature = "sandbox", target_os = "linux")))]
-pub(crate) fn sandbox(_args: &SandboxArgs) -> Result<Option<()>> {
+pub(crate) fn sandbox_allowing(_args: &SandboxArgs, _devices: Vec<PathBuf>) -> Result<Option<SandboxReport>> {
     Ok(None)
 }
 
