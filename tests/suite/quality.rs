@@ -65,3 +65,15 @@ fn every_issue_has_distinct_codes_and_guidance() {
     let guidance: std::collections::BTreeSet<_> = QualityIssue::ALL.iter().map(|i| i.guidance().code()).collect();
     assert_eq!((codes.len(), guidance.len()), (QualityIssue::ALL.len(), QualityIssue::ALL.len()));
 }
+
+#[test]
+fn a_head_turned_away_is_refused_on_yaw_alone() {
+    // Real photos of heads turned about 40 degrees, upright (roll under 5 degrees).
+    for face in ["images/George_Robertson/George_Robertson_0022.jpg", "images/Johnny_Carson/Johnny_Carson_0002.jpg"] {
+        let q = common::engine().assess(&frames::frame(&frames::lfw_rgb(face)), &QualityGate::default()).unwrap();
+        assert_eq!(q.issues, [QualityIssue::NotFacingCamera], "{face}");
+        let m = q.measures.unwrap();
+        assert!(m.yaw_deg.abs() > 35.0 && m.roll_deg.abs() < 5.0, "{face}: yaw {} roll {}", m.yaw_deg, m.roll_deg);
+        assert_eq!(q.guidance(), Some(Guidance::LookAtCamera));
+    }
+}
