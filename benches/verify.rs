@@ -9,8 +9,11 @@
 
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use honnin::{danger, Calibration, CardPhoto, Engine, LiveFrame, Metric, Models, Policy};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use honnin::{
+    danger, Calibration, CardPhoto, Counter, Engine, LiveFrame, Method, Metric, Models, Policy, QualityGate,
+    SessionConfig, Step,
+};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -67,7 +70,39 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("verify_640x480{suffix}"), |b| {
             b.iter(|| engine.verify_reference(&reference, &live_640).unwrap())
         });
+        if mirror {
+            counter_session(c, &engine);
+        }
     }
+}
+
+/// A counter session's costs: the quality gate on top of detection, and one
+/// person's whole face check (card template, then 3 frames of 640x480 gated,
+/// embedded, fused and compared), as `honnin counter` runs it.
+fn counter_session(c: &mut Criterion, engine: &Engine) {
+    let live_640 = frame_640x480();
+    let gate = QualityGate::default();
+    assert!(engine.assess(&live_640, &gate).unwrap().is_usable(), "the bench frame passes the gate");
+    c.bench_function("assess_640x480", |b| b.iter(|| engine.assess(&live_640, &gate).unwrap()));
+    let counter = Counter::new(engine, SessionConfig::default()).unwrap();
+    let card = root().join("samples/astronaut_card.png");
+    let raw = image::open(root().join("samples/astronaut_live.jpg")).unwrap().to_rgb8();
+    let raw = image::imageops::crop_imm(&raw, 0, 40, 640, 480).to_image().into_raw();
+    c.bench_function("session_face_check_3x640x480", |b| {
+        b.iter_batched(
+            || (CardPhoto::open(&card).unwrap(), (0..3).map(|_| raw.clone()).collect::<Vec<_>>()),
+            |(card, frames)| {
+                let mut session = counter.session(card);
+                session.choose(Method::Automatic).unwrap();
+                let mut last = None;
+                for rgb in frames {
+                    last = Some(session.feed(LiveFrame::from_rgb(640, 480, rgb).unwrap()).unwrap());
+                }
+                assert!(matches!(last, Some(Step::Decided(_))));
+            },
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 /// Bytes honnin wipes in one end-to-end verification of a 640x640 JPEG with a

@@ -280,26 +280,8 @@ fn child(config: &str) {
     let mut expected_scores = Vec::new();
     {
         let engine = engine(arena);
-        for (card, live, _) in SESSIONS {
-            let mut templates = Vec::new();
-            for path in [card, live] {
-                let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
-                let (w, h) = frame.dimensions();
-                patterns.add_pixels(danger::dangerous_live_pixels(&frame), w as usize, h as usize);
-                let acquired = danger::dangerous_observe_embedding(&engine, &frame, |input, output| {
-                    patterns.add_embedding(input, output, 150)
-                })
-                .expect("embedding runs");
-                let Acquisition::Face(template) = acquired else { panic!("no face in {path}") };
-                for run in template.dangerous_values().chunks_exact(8) {
-                    patterns.add_floats(0, run);
-                }
-                templates.push(template);
-            }
-            expected_scores.push(engine.compare(&templates[0], &templates[1]).expect("same pipeline").value);
-        }
-        // The counter session: each frame's patterns and quality weight,
-        // then the template fused as the session fuses it (by weight, best first).
+        // An image's pixels, its chips and raw outputs as the recognizer
+        // sees them, and its template, all become patterns.
         let observe = |path: &str, patterns: &mut Patterns| -> Template {
             let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
             let (w, h) = frame.dimensions();
@@ -314,6 +296,12 @@ fn child(config: &str) {
             }
             template
         };
+        for (card, live, _) in SESSIONS {
+            let (card, live) = (observe(card, &mut patterns), observe(live, &mut patterns));
+            expected_scores.push(engine.compare(&card, &live).expect("same pipeline").value);
+        }
+        // The counter session: each frame's patterns and quality weight,
+        // then the template fused as the session fuses it (by weight, best first).
         let card = observe(SESSION_CARD, &mut patterns);
         let mut frames: Vec<(Template, f32)> = SESSION_FRAMES
             .iter()

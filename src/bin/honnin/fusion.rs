@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -294,39 +293,22 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
 
 /// Template and quality weight of every image, `None` without a subject face.
 fn embed_all(args: &EngineArgs, jobs: usize, images: &[PathBuf]) -> Result<Vec<Option<Embedded>>> {
-    let next = AtomicUsize::new(0);
     let gate = QualityGate::default();
-    type Indexed = Vec<(usize, Option<Embedded>)>;
-    let results: Vec<Result<Indexed>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| -> Result<Indexed> {
-                    let engine: Engine = args.engine()?;
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = images.get(i) else { return Ok(out) };
-                        let frame = LiveFrame::open(path).with_context(|| path.display().to_string())?;
-                        let quality = engine.assess(&frame, &gate)?;
-                        let embedded = match engine.template(&frame)? {
-                            Acquisition::Face(template) => {
-                                let weight = if quality.is_usable() { quality.weight } else { REFUSED_WEIGHT };
-                                Some(Embedded { template, weight })
-                            }
-                            Acquisition::Inconclusive(_) => None,
-                        };
-                        out.push((i, embedded));
-                    }
-                })
+    crate::lfw::in_parallel(
+        jobs,
+        images.len(),
+        || args.engine(),
+        |engine, i| {
+            let path = &images[i];
+            let frame = LiveFrame::open(path).with_context(|| path.display().to_string())?;
+            let quality = engine.assess(&frame, &gate)?;
+            Ok(match engine.template(&frame)? {
+                Acquisition::Face(template) => {
+                    let weight = if quality.is_usable() { quality.weight } else { REFUSED_WEIGHT };
+                    Some(Embedded { template, weight })
+                }
+                Acquisition::Inconclusive(_) => None,
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked"))).collect()
-    });
-    let mut all: Vec<Option<Embedded>> = (0..images.len()).map(|_| None).collect();
-    for r in results {
-        for (i, e) in r? {
-            all[i] = e;
-        }
-    }
-    Ok(all)
+        },
+    )
 }

@@ -129,34 +129,45 @@ pub(crate) fn templates(
     keys: &[Key],
     build: &(dyn Fn(&EngineArgs) -> Result<Engine> + Sync),
 ) -> Result<Vec<Option<Template>>> {
+    in_parallel(jobs, keys.len(), || build(args), |engine, i| template_of(engine, sources, &keys[i]))
+}
+
+/// `work(engine, i)` for every `i` in `0..count`, in order, by `jobs` worker
+/// threads, each with its own engine from `build`.
+pub(crate) fn in_parallel<T: Send>(
+    jobs: usize,
+    count: usize,
+    build: impl Fn() -> Result<Engine> + Sync,
+    work: impl Fn(&Engine, usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
     let next = AtomicUsize::new(0);
     let jobs = jobs.clamp(1, 16);
-    type Indexed = Vec<(usize, Option<Template>)>;
-    let results: Vec<Result<Indexed>> = std::thread::scope(|scope| {
+    type Indexed<T> = Vec<(usize, T)>;
+    let results: Vec<Result<Indexed<T>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
-                scope.spawn(|| -> Result<Indexed> {
-                    let engine = build(args)?;
+                scope.spawn(|| -> Result<Indexed<T>> {
+                    let engine = build()?;
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= keys.len() {
+                        if i >= count {
                             return Ok(out);
                         }
-                        out.push((i, template_of(&engine, sources, &keys[i])?));
+                        out.push((i, work(&engine, i)?));
                     }
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked"))).collect()
     });
-    let mut all: Vec<Option<Template>> = (0..keys.len()).map(|_| None).collect();
+    let mut all: Vec<Option<T>> = (0..count).map(|_| None).collect();
     for r in results {
         for (i, t) in r? {
-            all[i] = t;
+            all[i] = Some(t);
         }
     }
-    Ok(all)
+    all.into_iter().map(|t| t.context("a worker skipped an item")).collect()
 }
 
 fn template_of(engine: &Engine, sources: Sources<'_>, key: &Key) -> Result<Option<Template>> {
