@@ -134,6 +134,7 @@ mod error;
 pub mod hardening;
 mod jpeg2000;
 mod limits;
+pub mod metrics;
 mod models;
 mod quality;
 mod runtime;
