@@ -176,6 +176,12 @@ pub struct OperatingPoint {
     pub observed_fmr: f64,
     /// Share of genuine comparisons rejected at `threshold`.
     pub fnmr: f64,
+    /// 95 % interval of the FMR at `threshold`, by subject bootstrap, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmr_ci95: Option<crate::metrics::Interval>,
+    /// 95 % interval of the FNMR at `threshold`, by subject bootstrap, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fnmr_ci95: Option<crate::metrics::Interval>,
 }
 
 /// Calibration measurements for one kind of reference photo.
@@ -314,6 +320,8 @@ pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targe
                 impostors_accepted: accepted,
                 observed_fmr: accepted as f64 / imp.len() as f64,
                 fnmr: if gen.is_empty() { 0.0 } else { rejected as f64 / gen.len() as f64 },
+                fmr_ci95: None,
+                fnmr_ci95: None,
             }
         })
         .collect()

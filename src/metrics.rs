@@ -63,7 +63,8 @@ pub struct Eer {
 }
 
 /// A two-sided 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Interval {
     /// Lower bound.
     pub low: f64,
@@ -93,9 +94,14 @@ fn from_dissimilarity(metric: Metric, d: f32) -> f32 {
 impl ScoreSet {
     /// Sorts the finite scores (a non-finite score is an error of the
     /// recognizer, not a comparison; callers should not pass any).
-    pub fn new(metric: Metric, genuine: impl IntoIterator<Item = f32>, impostor: impl IntoIterator<Item = f32>) -> Self {
+    pub fn new(
+        metric: Metric,
+        genuine: impl IntoIterator<Item = f32>,
+        impostor: impl IntoIterator<Item = f32>,
+    ) -> Self {
         let sorted = |scores: Vec<f32>| {
-            let mut d: Vec<f32> = scores.into_iter().filter(|s| s.is_finite()).map(|s| to_dissimilarity(metric, s)).collect();
+            let mut d: Vec<f32> =
+                scores.into_iter().filter(|s| s.is_finite()).map(|s| to_dissimilarity(metric, s)).collect();
             d.sort_unstable_by(f32::total_cmp);
             d
         };
@@ -468,7 +474,9 @@ mod tests {
             .flat_map(|s| (0..5).map(move |_| Comparison { score: if s < 4 { 0.9 } else { 0.1 }, subjects: (s, s) }))
             .collect();
         let impostor: Vec<Comparison> = (0..20u32)
-            .flat_map(|a| (a + 1..20).map(move |b| Comparison { score: if a == 0 { 0.3 } else { 0.8 }, subjects: (a, b) }))
+            .flat_map(|a| {
+                (a + 1..20).map(move |b| Comparison { score: if a == 0 { 0.3 } else { 0.8 }, subjects: (a, b) })
+            })
             .collect();
         let (fmr, fnmr) = bootstrap_at(Metric::Euclidean, &genuine, &impostor, 20, 0.5, 500, 7);
         // FNMR is 20 / 100 = 0.2; FMR 19 / 190 = 0.1.

@@ -13,6 +13,7 @@ mod card_photos;
 mod chip_vectors;
 mod cli;
 mod counter;
+mod eval;
 mod hostile;
 mod integrity;
 mod lfw_devtest;

@@ -3,17 +3,17 @@
 //! Templates stay in memory only for the duration of the command and are wiped
 //! when dropped; nothing biometric is written to disk, only scores and counts.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use honnin::metrics::{self, Comparison};
 use honnin::{
-    danger, operating_points, Acquisition, Calibration, CardPhoto, Engine, LiveFrame, Metric, Models,
-    ReferenceCalibration, ReferenceKind, Score, Template, CALIBRATION_FORMAT,
+    danger, operating_points, Acquisition, Calibration, CardPhoto, Engine, LiveFrame, Models, ReferenceCalibration,
+    ReferenceKind, Template, CALIBRATION_FORMAT,
 };
 use zeroize::Zeroizing;
 
@@ -142,6 +142,7 @@ pub(crate) fn in_parallel<T: Send>(
 ) -> Result<Vec<T>> {
     let next = AtomicUsize::new(0);
     let jobs = jobs.clamp(1, 16);
+    let progress = Progress::new(count);
     type Indexed<T> = Vec<(usize, T)>;
     let results: Vec<Result<Indexed<T>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
@@ -155,12 +156,14 @@ pub(crate) fn in_parallel<T: Send>(
                             return Ok(out);
                         }
                         out.push((i, work(&engine, i)?));
+                        progress.tick();
                     }
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("worker panicked"))).collect()
     });
+    progress.finish();
     let mut all: Vec<Option<T>> = (0..count).map(|_| None).collect();
     for r in results {
         for (i, t) in r? {
@@ -168,6 +171,61 @@ pub(crate) fn in_parallel<T: Send>(
         }
     }
     all.into_iter().map(|t| t.context("a worker skipped an item")).collect()
+}
+
+/// A progress line on stderr: redrawn in place on a terminal (at most 5
+/// times a second), a line per 10 % otherwise (CI logs).
+struct Progress {
+    count: usize,
+    done: AtomicUsize,
+    started: std::time::Instant,
+    last: std::sync::Mutex<(std::time::Instant, usize)>,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(count: usize) -> Self {
+        use std::io::IsTerminal;
+        let now = std::time::Instant::now();
+        let terminal = std::io::stderr().is_terminal();
+        Self { count, done: AtomicUsize::new(0), started: now, last: std::sync::Mutex::new((now, 0)), terminal }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let Ok(mut last) = self.last.try_lock() else { return };
+        let now = std::time::Instant::now();
+        let due = if self.terminal {
+            now.duration_since(last.0).as_millis() >= 200
+        } else {
+            done * 10 / self.count.max(1) > last.1 * 10 / self.count.max(1)
+        };
+        if due {
+            *last = (now, done);
+            self.draw(done);
+        }
+    }
+
+    fn draw(&self, done: usize) {
+        let width = 30;
+        let filled = done * width / self.count.max(1);
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let left = (self.count - done.min(self.count)) as f64 / rate.max(1e-3);
+        let bar: String = (0..width).map(|i| if i < filled { '#' } else { '.' }).collect();
+        let line = format!("embedding [{bar}] {done}/{} images, {rate:.0}/s, {left:.0} s left", self.count);
+        if self.terminal {
+            eprint!("\r{line}  ");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            self.draw(self.done.load(Ordering::Relaxed));
+            eprintln!();
+        }
+    }
 }
 
 fn template_of(engine: &Engine, sources: Sources<'_>, key: &Key) -> Result<Option<Template>> {
@@ -223,21 +281,6 @@ fn distinct_images(pairs: &[Pair]) -> Vec<ImageId> {
     pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-/// Distinct templates `pairs` need, and for each pair the indices of its two.
-/// With `card_like_first`, each pair's first image is its card-like reference.
-fn index_keys(pairs: &[Pair], card_like_first: bool) -> (Vec<Key>, Vec<(usize, usize)>) {
-    let key = |id: &ImageId, card_like: bool| Key { id: id.clone(), card_like };
-    let keys: Vec<Key> = pairs
-        .iter()
-        .flat_map(|p| [key(&p.a, card_like_first), key(&p.b, false)])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let index: HashMap<&Key, usize> = keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let idx = pairs.iter().map(|p| (index[&key(&p.a, card_like_first)], index[&key(&p.b, false)])).collect();
-    (keys, idx)
-}
-
 /// The card-like folder's protocol record; refuses a folder `honnin card-like` did not make.
 fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
     cardlike::read_protocol(dir)?.with_context(|| {
@@ -250,280 +293,8 @@ fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
     })
 }
 
-/// Arguments of `honnin eval`.
-#[derive(Args, Clone)]
-pub(crate) struct EvalArgs {
-    /// LFW folder (holding images/ and the pairs files).
-    #[arg(long, default_value_os_t = default_lfw())]
-    lfw: PathBuf,
-    /// Pairs file inside the LFW folder.
-    #[arg(long, default_value = "pairs.txt")]
-    pairs: String,
-    /// Worker threads, each with its own engine.
-    #[arg(long, default_value_t = 2)]
-    jobs: usize,
-    /// Print a JSON report.
-    #[arg(long)]
-    json: bool,
-    /// Card-like folder made by `honnin card-like`: the first image of each pair is
-    /// replaced by its card-like (grey JPEG 2000) reference, loaded as a card photo.
-    #[arg(long, value_name = "DIR")]
-    card_like: Option<PathBuf>,
-    #[command(flatten)]
-    engine: EngineArgs,
-}
-
-/// Per-pair outcome used by the fold statistics: `None` when a side had no face.
-struct Scored {
-    fold: usize,
-    same: bool,
-    score: Option<f32>,
-}
-
-pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
-    let started = Instant::now();
-    let mut engine_args = args.engine.clone();
-    engine_args.threads.get_or_insert(1);
-    let args = &EvalArgs { engine: engine_args, ..args.clone() };
-    let pairs = read_pairs(&args.lfw.join(&args.pairs))?;
-    let card_like = args.card_like.as_deref();
-    let protocol = card_like.map(card_like_protocol).transpose()?;
-    let (keys, idx) = index_keys(&pairs, card_like.is_some());
-    let engine = args.engine.engine()?;
-    let metric = engine.policy().metric();
-    let reference = if card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour };
-    // Accuracy needs no threshold; without a grey calibration the report says so.
-    let calibrated = engine.policy().threshold(reference);
-    if calibrated.is_none() && reference == ReferenceKind::Colour {
-        bail!("the policy has no colour threshold");
-    }
-    drop(engine);
-    let sources = Sources { lfw: &args.lfw, card_like };
-    let templates = templates(&args.engine, args.jobs, sources, &keys, &|a: &EngineArgs| a.engine())?;
-    let missing = match card_like {
-        Some(dir) => keys.iter().filter(|k| k.card_like && !k.id.card_like_path(dir).exists()).count(),
-        None => 0,
-    };
-    let failed_images = templates.iter().filter(|t| t.is_none()).count() - missing;
-    let scored: Vec<Scored> = pairs
-        .iter()
-        .zip(&idx)
-        .map(|(p, &(a, b))| {
-            let score = match (&templates[a], &templates[b]) {
-                (Some(ta), Some(tb)) => Some(score_of(ta, tb)?),
-                _ => None,
-            };
-            Ok(Scored { fold: p.fold, same: p.same, score })
-        })
-        .collect::<Result<_>>()?;
-    drop(templates);
-    if let Some(dir) = card_like {
-        check_card_path(&args.engine, metric, sources, dir, &pairs, &scored)?;
-    }
-    let folds = scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1);
-    if folds < 2 {
-        bail!("{} has {folds} fold; k-fold accuracy needs at least 2 (use pairs.txt)", args.pairs);
-    }
-    let mut accuracies = Vec::new();
-    let mut fold_thresholds = Vec::new();
-    for f in 0..folds {
-        let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != f).collect();
-        let test: Vec<&Scored> = scored.iter().filter(|s| s.fold == f).collect();
-        let t = best_threshold(metric, &train);
-        fold_thresholds.push(t);
-        accuracies.push(accuracy(metric, &test, t));
-    }
-    let mean = accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64;
-    let sd = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len().max(1) as f64).sqrt();
-    let genuine: Vec<&Scored> = scored.iter().filter(|s| s.same).collect();
-    let impostor: Vec<&Scored> = scored.iter().filter(|s| !s.same).collect();
-    let accepted =
-        |set: &[&Scored], t: f32| set.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, t))).count();
-    let at_calibrated = calibrated.map(|t| (t, accepted(&genuine, t.value), accepted(&impostor, t.value)));
-    let pairs_without_face = scored.iter().filter(|s| s.score.is_none()).count();
-    let target = args.engine.target_fmr;
-    let measured = measured_point(metric, &genuine, &impostor, target);
-    let cards = keys.iter().filter(|k| k.card_like).count();
-    let protocol_text = match card_like {
-        None => format!("LFW {} ({} folds), threshold chosen on the other folds by accuracy", args.pairs, folds),
-        Some(dir) => format!(
-            "LFW {} ({} folds), first image of each pair as its card-like reference from {} (grey JPEG 2000, \
-             loaded as a card photo), second image the colour JPEG; threshold chosen on the other folds by accuracy",
-            args.pairs,
-            folds,
-            dir.display()
-        ),
-    };
-    let report = serde_json::json!({
-        "protocol": protocol_text,
-        "pairs": scored.len(),
-        "images": keys.len(),
-        "images_without_subject_face": failed_images,
-        "pairs_without_face_counted_as_non_match": pairs_without_face,
-        "reference": reference,
-        "card_like": protocol.as_ref().map(|p| serde_json::json!({
-            "dir": card_like,
-            "references": cards,
-            "references_missing": missing,
-            "parameters": p.get("parameters"),
-        })),
-        "mirror_averaging": !args.engine.no_mirror,
-        "accuracy_mean": mean,
-        "accuracy_sd": sd,
-        "fold_accuracies": accuracies,
-        "fold_thresholds": fold_thresholds,
-        "at_calibrated_threshold": at_calibrated.map(|(t, gen_acc, imp_acc)| serde_json::json!({
-            "reference": t.reference,
-            "threshold": t.value,
-            "target_fmr": t.target_fmr,
-            "genuine_accepted": gen_acc,
-            "genuine": genuine.len(),
-            "impostors_accepted": imp_acc,
-            "impostors": impostor.len(),
-        })),
-        "at_target_fmr_measured_on_these_pairs": measured,
-        "seconds": started.elapsed().as_secs_f64(),
-    });
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        match card_like {
-            None => outln!(
-                "LFW {}: {} pairs, {} images ({} without a subject face)",
-                args.pairs,
-                scored.len(),
-                keys.len(),
-                failed_images
-            ),
-            Some(dir) => outln!(
-                "LFW {}: {} pairs, first image card-like from {} ({cards} references, {missing} missing), second \
-                 colour ({} images); {} without a subject face",
-                args.pairs,
-                scored.len(),
-                dir.display(),
-                keys.len() - cards,
-                failed_images
-            ),
-        }
-        outln!("{folds}-fold accuracy: {:.3} % +- {:.3}", mean * 100.0, sd * 100.0);
-        match at_calibrated {
-            Some((t, gen_acc, imp_acc)) => outln!(
-                "at the calibrated {} threshold {:.4} (target FMR {}): {}/{} genuine accepted, {}/{} impostors \
-                 accepted",
-                crate::kind_word(t.reference),
-                t.value,
-                t.target_fmr.map_or("none: uncalibrated".to_string(), |f| f.to_string()),
-                gen_acc,
-                genuine.len(),
-                imp_acc,
-                impostor.len()
-            ),
-            None => outln!(
-                "the calibration has no {} threshold at FMR {} (honnin calibrate --card-like DIR adds it)",
-                crate::kind_word(reference),
-                args.engine.target_fmr
-            ),
-        }
-        if let Some(m) = &measured {
-            outln!(
-                "at FMR {target} measured on these {} impostors (threshold {:.4}, {} accepted): FNMR {:.2} % \
-                 ({}/{} genuine rejected)",
-                m["impostors"],
-                m["threshold"].as_f64().unwrap_or(f64::NAN),
-                m["impostors_accepted"],
-                m["fnmr"].as_f64().unwrap_or(f64::NAN) * 100.0,
-                m["genuine_rejected"],
-                m["genuine"]
-            );
-        }
-        outln!("({:.1} s)", started.elapsed().as_secs_f64());
-    }
-    Ok(())
-}
-
-/// The threshold that accepts at most `target` of these pairs' impostors, and
-/// the FNMR there. Pairs without a face count as rejected on both sides. The
-/// threshold is set on the very impostors it is measured with (in-sample), and
-/// `target * impostors` of them back it (3 for View 2 at 1e-3).
-fn measured_point(metric: Metric, genuine: &[&Scored], impostor: &[&Scored], target: f64) -> Option<serde_json::Value> {
-    // A finite score that passes no threshold stands in for "no face".
-    let never = if passes(metric, f32::MAX, 0.0) { f32::MIN } else { f32::MAX };
-    let scores = |set: &[&Scored]| set.iter().map(|s| s.score.unwrap_or(never)).collect::<Vec<f32>>();
-    let (gen, imp) = (scores(genuine), scores(impostor));
-    let point = operating_points(metric, &gen, &imp, &[target]).into_iter().next()?;
-    let rejected = gen.iter().filter(|&&g| !passes(metric, g, point.threshold)).count();
-    Some(serde_json::json!({
-        "target_fmr": target,
-        "threshold": point.threshold,
-        "impostors_accepted": point.impostors_accepted,
-        "impostors": imp.len(),
-        "fnmr": point.fnmr,
-        "genuine_rejected": rejected,
-        "genuine": gen.len(),
-        "note": "threshold set on these same impostors (in-sample); at most floor(target x impostors) accepted",
-    }))
-}
-
-/// Checks, on a few genuine pairs, that the template path used here gives the
-/// same score as the library's own card path (`card_reference` then
-/// `verify_reference`).
-fn check_card_path(
-    args: &EngineArgs,
-    metric: Metric,
-    sources: Sources<'_>,
-    dir: &Path,
-    pairs: &[Pair],
-    scored: &[Scored],
-) -> Result<()> {
-    // Only the score is compared: a placeholder policy, so that the check runs
-    // whether or not the calibration has a grey threshold yet.
-    let engine = args.build(Models::from_dir(&args.models)?, danger::uncalibrated_policy(metric, 0.0))?;
-    let mut checked = 0;
-    for (pair, s) in pairs.iter().zip(scored) {
-        let Some(expected) = s.score.filter(|_| pair.same) else { continue };
-        let card = CardPhoto::open(pair.a.card_like_path(dir))?;
-        let reference = engine.card_reference(&card)?;
-        let outcome = engine.verify_reference(&reference, &LiveFrame::open(pair.b.path(sources.lfw))?)?;
-        let got = outcome.score.context("a score from verify_reference")?.value;
-        if (got - expected).abs() > 1e-5 {
-            bail!("card path check: verify_reference scored {got}, the template path {expected}");
-        }
-        checked += 1;
-        if checked == 5 {
-            break;
-        }
-    }
-    Ok(())
-}
-
 fn score_of(a: &Template, b: &Template) -> Result<f32> {
     Ok(a.compare(b)?.value)
-}
-
-fn passes(metric: Metric, score: f32, threshold: f32) -> bool {
-    Score { value: score, metric }.passes(threshold)
-}
-
-/// Share of pairs decided correctly at `threshold`; a pair without a face counts as a non-match.
-fn accuracy(metric: Metric, pairs: &[&Scored], threshold: f32) -> f64 {
-    let correct = pairs.iter().filter(|s| s.score.is_some_and(|v| passes(metric, v, threshold)) == s.same).count();
-    correct as f64 / pairs.len().max(1) as f64
-}
-
-/// The threshold with the best accuracy on `pairs`: candidates are midpoints
-/// between neighbouring scores; where several give the same best accuracy, the
-/// middle of that run is taken, so the threshold keeps the widest margin.
-fn best_threshold(metric: Metric, pairs: &[&Scored]) -> f32 {
-    let mut values: Vec<f32> = pairs.iter().filter_map(|s| s.score).collect();
-    values.sort_by(f32::total_cmp);
-    let candidates: Vec<f32> = values.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    let accuracies: Vec<f64> = candidates.iter().map(|&t| accuracy(metric, pairs, t)).collect();
-    let best = accuracies.iter().copied().fold(f64::MIN, f64::max);
-    let Some(first) = accuracies.iter().position(|&a| a == best) else {
-        return 0.0;
-    };
-    let run = accuracies[first..].iter().take_while(|&&a| a == best).count();
-    (candidates[first] + candidates[first + run - 1]) / 2.0
 }
 
 /// Arguments of `honnin calibrate`.
@@ -542,6 +313,9 @@ pub(crate) struct CalibrateArgs {
     /// (each DevTrain image's card-like reference vs every other DevTrain image in colour).
     #[arg(long, value_name = "DIR")]
     card_like: Option<PathBuf>,
+    /// Bootstrap replicates for each point's 95 % intervals (by subject).
+    #[arg(long, default_value_t = 200)]
+    bootstrap: u32,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -576,19 +350,22 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let cards = templates.split_off(images.len());
     let usable: Vec<(usize, &Template)> =
         templates.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
+    // Subject numbers, for the bootstrap intervals.
+    let names: Vec<&String> = images.iter().map(|id| &id.name).collect::<BTreeSet<_>>().into_iter().collect();
+    let subject = |i: usize| names.binary_search(&&images[i].name).unwrap_or(0) as u32;
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
     for (k, &(i, a)) in usable.iter().enumerate() {
         for &(j, b) in &usable[k + 1..] {
-            let score = score_of(a, b)?;
+            let c = Comparison { score: score_of(a, b)?, subjects: (subject(i), subject(j)) };
             if images[i].name == images[j].name {
-                genuine.push(score);
+                genuine.push(c);
             } else {
-                impostor.push(score);
+                impostor.push(c);
             }
         }
     }
     let subjects = usable.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
-    let points = operating_points(metric, &genuine, &impostor, &CALIBRATION_TARGETS);
+    let points = points_with_intervals(metric, &genuine, &impostor, names.len() as u32, args.bootstrap);
     let mut references = std::collections::BTreeMap::new();
     references.insert(
         ReferenceKind::Colour,
@@ -614,16 +391,16 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         let (mut genuine, mut impostor) = (Vec::new(), Vec::with_capacity(grey_refs.len() * usable.len()));
         for &(i, card) in &grey_refs {
             for &(j, live) in usable.iter().filter(|&&(j, _)| j != i) {
-                let score = score_of(card, live)?;
+                let c = Comparison { score: score_of(card, live)?, subjects: (subject(i), subject(j)) };
                 if images[i].name == images[j].name {
-                    genuine.push(score);
+                    genuine.push(c);
                 } else {
-                    impostor.push(score);
+                    impostor.push(c);
                 }
             }
         }
         let subjects = grey_refs.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
-        let points = operating_points(metric, &genuine, &impostor, &CALIBRATION_TARGETS);
+        let points = points_with_intervals(metric, &genuine, &impostor, names.len() as u32, args.bootstrap);
         references.insert(
             ReferenceKind::Grey,
             ReferenceCalibration {
@@ -666,10 +443,41 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         .to_string(),
         references,
     };
+    let mut calibration = calibration;
+    // Fused-probe points come from `honnin fusion`: an earlier file's are
+    // kept when it was made for this same pipeline.
+    if let Ok(previous) = Calibration::from_file(&args.out) {
+        if previous.pipeline_sha256 == calibration.pipeline_sha256 {
+            for (kind, reference) in previous.references {
+                if let (Some(fused), Some(r)) = (reference.fused, calibration.references.get_mut(&kind)) {
+                    r.fused = Some(fused);
+                }
+            }
+        }
+    }
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     write_atomically(&args.out, text.as_bytes())?;
     outln!("{text}");
     Ok(())
+}
+
+/// Operating points at the calibration targets, each with 95 % intervals of
+/// its FMR and FNMR by subject bootstrap (`replicates` resamples).
+fn points_with_intervals(
+    metric: honnin::Metric,
+    genuine: &[Comparison],
+    impostor: &[Comparison],
+    subjects: u32,
+    replicates: u32,
+) -> Vec<honnin::OperatingPoint> {
+    let scores = |set: &[Comparison]| set.iter().map(|c| c.score).collect::<Vec<f32>>();
+    let mut points = operating_points(metric, &scores(genuine), &scores(impostor), &CALIBRATION_TARGETS);
+    for p in &mut points {
+        let (fmr, fnmr) = metrics::bootstrap_at(metric, genuine, impostor, subjects, p.threshold, replicates, 1);
+        p.fmr_ci95 = Some(fmr);
+        p.fnmr_ci95 = Some(fnmr);
+    }
+    points
 }
 
 /// Writes to a temporary file beside `path` and renames it into place, so a

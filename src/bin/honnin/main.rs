@@ -31,6 +31,7 @@ macro_rules! out {
 
 mod cardlike;
 mod counter;
+mod evaluate;
 mod fusion;
 mod lfw;
 
@@ -117,8 +118,9 @@ enum Command {
         #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
         models: PathBuf,
     },
-    /// LFW View 2, standard 10-fold accuracy (threshold chosen on 9 folds, tested on the 10th).
-    Eval(lfw::EvalArgs),
+    /// Accuracy as ISO/IEC 19795-1 reports it: FNMR at target FMRs, EER, intervals, DET curve; LFW
+    /// pairs, CSV pairs or identity folders; several model sets side by side.
+    Eval(evaluate::EvalArgs),
     /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
     Calibrate(lfw::CalibrateArgs),
     /// Measure what fusing several frames does to FNMR at the calibrated FMR (simulated on LFW).
@@ -302,7 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Counter(args) => counter::counter(&args),
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
-        Command::Eval(args) => lfw::eval(&args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => evaluate::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
         Command::Fusion(args) => fusion::fusion(&args).map(|()| ExitCode::SUCCESS),
         Command::CardLike(args) => cardlike::card_like(&args).map(|()| ExitCode::SUCCESS),

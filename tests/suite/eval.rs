@@ -1,0 +1,116 @@
+//! `honnin eval` end to end on small protocols: counts, failures to acquire,
+//! and the three report files.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common;
+
+fn eval(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .arg("eval")
+        .args(args)
+        .current_dir(common::root())
+        .env("HONNIN_ORT_LIB", common::ort_lib())
+        .env_remove("HONNIN_MODELS")
+        .output()
+        .unwrap()
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| model set | operating point | threshold |"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("det.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{svg}");
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn an_identity_tree_counts_every_pair_and_every_failure_to_acquire() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let people = ["Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder"];
+    for name in people {
+        std::fs::create_dir_all(tmp.join("tree").join(name)).unwrap();
+        for n in 1..=3 {
+            let file = format!("{name}_{n:04}.jpg");
+            std::fs::copy(common::lfw_image(&format!("images/{name}/{file}")), tmp.join("tree").join(name).join(file))
+                .unwrap();
+        }
+    }
+    // A fourth "image" of Blair with nobody in it: a failure to acquire.
+    crate::frames::empty_scene(250, 250).save(tmp.join("tree/Tony_Blair/Tony_Blair_9999.png")).unwrap();
+    let out = eval(&[
+        "--identities",
+        tmp.join("tree").to_str().unwrap(),
+        "--report",
+        tmp.join("report").to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&tmp.join("report"));
+    // Genuine pairs: 3 per identity of 3 images, 6 for Blair's 4; impostors: 4 first images, 6 pairs.
+    assert_eq!((r["subjects"].as_u64(), r["images"].as_u64()), (Some(4), Some(13)));
+    assert_eq!((r["genuine_pairs"].as_u64(), r["impostor_pairs"].as_u64()), (Some(15), Some(6)));
+    let set = &r["model_sets"][0];
+    assert_eq!(set["failures_to_acquire"], 1, "{set}");
+    assert_eq!(set["genuine_pairs_lost_to_fta"], 3, "Blair's empty image's three genuine pairs");
+    assert_eq!((set["genuine_comparisons"].as_u64(), set["impostor_comparisons"].as_u64()), (Some(12), Some(6)));
+    // 6 impostor comparisons cannot show FMR 1e-2: reported as unsupported, not as a number.
+    assert_eq!(set["at_target_fmr"][0]["supported"], false, "{set}");
+    // At the calibrated threshold these well-known faces all match their own and no one else.
+    let calibrated = &set["at_thresholds"][0];
+    assert_eq!((calibrated["false_non_matches"].as_u64(), calibrated["false_matches"].as_u64()), (Some(0), Some(0)));
+    assert!(calibrated["fmr_rule_of_3"].as_f64().unwrap() == 0.5, "3 / 6 impostors: {calibrated}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn a_csv_pairs_file_with_folds_gives_k_fold_accuracy_and_side_by_side_model_sets() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-csv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    // The first 40 DevTest pairs (20 genuine, 20 impostor), in 2 folds.
+    let pairs = common::lfw_pairs("pairsDevTest.txt");
+    let rows: Vec<String> = pairs[..20]
+        .iter()
+        .chain(&pairs[500..520])
+        .enumerate()
+        .map(|(i, (a, b, same))| {
+            let strip = |p: &str| p.trim_start_matches("images/").to_string();
+            format!("{},{},{},{}", strip(a), strip(b), u8::from(*same), i % 2)
+        })
+        .collect();
+    std::fs::write(tmp.join("pairs.csv"), format!("img1,img2,same,fold\n{}\n", rows.join("\n"))).unwrap();
+    let out = eval(&[
+        "--pairs",
+        tmp.join("pairs.csv").to_str().unwrap(),
+        "--model-set",
+        "yunet-s-dynamic,dlib-resnet-v1",
+        "--model-set",
+        "yunet-2023mar-640,dlib-resnet-v1",
+        "--threshold",
+        "0.6",
+        "--report",
+        tmp.join("report").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&tmp.join("report"));
+    assert_eq!((r["genuine_pairs"].as_u64(), r["impostor_pairs"].as_u64()), (Some(20), Some(20)));
+    let sets = r["model_sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2, "both model sets in one report");
+    assert_eq!(sets[0]["model_set"], "yunet-s-dynamic + dlib-resnet-v1");
+    for set in sets {
+        let folds = &set["k_fold"];
+        assert_eq!(folds["folds"], 2, "{set}");
+        assert!(folds["accuracy_mean"].as_f64().unwrap() >= 0.9, "{set}");
+        let given = set["at_thresholds"].as_array().unwrap().iter().find(|t| t["source"] == "given").unwrap();
+        assert_eq!(given["threshold"].as_f64().unwrap() as f32, 0.6);
+    }
+    // The 640x640 detector has no calibration of its own: no calibrated point for it.
+    assert!(sets[1]["at_thresholds"].as_array().unwrap().iter().all(|t| t["source"] == "given"));
+    let md = std::fs::read_to_string(tmp.join("report/report.md")).unwrap();
+    assert!(md.contains("yunet-2023mar-640 + dlib-resnet-v1 | 2-fold accuracy"), "{md}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
