@@ -771,8 +771,22 @@ fn det_svg(results: &[SetResult]) -> String {
             .filter(|(fmr, fnmr)| *fmr > 0.0 && *fnmr > 0.0)
             .map(|&(fmr, fnmr)| format!("{:.1},{:.1}", x(fmr.max(1e-5)), y(fnmr.clamp(1e-5, 0.5))))
             .collect();
-        let _ =
-            writeln!(svg, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, pts.join(" "));
+        let _ = writeln!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" clip-path="url(#plot)"/>"#,
+            pts.join(" ")
+        );
+        // The default operating point, FMR 1e-3, marked on the curve.
+        let near = |p: &&(f64, f64)| (p.0.ln() - 1e-3f64.ln()).abs();
+        if let Some(&(fmr, fnmr)) = r.det.iter().filter(|p| p.1 > 0.0).min_by(|a, b| near(a).total_cmp(&near(b))) {
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"><title>FMR {fmr:.2e}, FNMR {:.2} %</title></circle>"#,
+                x(fmr.max(1e-5)),
+                y(fnmr.clamp(1e-5, 0.5)),
+                fnmr * 100.0
+            );
+        }
         let ly = top + 20.0 + 18.0 * k as f64;
         let _ = writeln!(
             svg,

@@ -316,8 +316,22 @@ pub(crate) struct CalibrateArgs {
     /// Bootstrap replicates for each point's 95 % intervals (by subject).
     #[arg(long, default_value_t = 200)]
     bootstrap: u32,
+    /// The model set to calibrate, as DETECTOR,RECOGNIZER manifest ids (default: the
+    /// manifest's defaults). The file records the pipeline it was made with.
+    #[arg(long, value_name = "DET,REC")]
+    model_set: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
+}
+
+impl CalibrateArgs {
+    fn models(&self, dir: &Path) -> Result<Models> {
+        let (det, rec) = match &self.model_set {
+            Some(set) => set.split_once(',').map(|(d, r)| (Some(d), Some(r))).context("a model set as DET,REC")?,
+            None => (None, None),
+        };
+        Ok(Models::select(dir, det, rec)?)
+    }
 }
 
 const CALIBRATION_TARGETS: [f64; 4] = [1e-2, 1e-3, 1e-4, 1e-5];
@@ -330,7 +344,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let images = distinct_images(&pairs);
     let card_like = args.card_like.as_deref();
     let protocol = card_like.map(card_like_protocol).transpose()?;
-    let models = Models::from_dir(&args.engine.models)?;
+    let models = args.models(&args.engine.models)?;
     let (recognizer, recognizer_sha256, metric) =
         (models.recognizer_id().to_string(), models.recognizer_sha256().to_string(), models.metric());
     let (detector, alignment_fit) = (models.detector_id().to_string(), models.alignment_fit());
@@ -338,7 +352,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     drop(models);
     // Scores are what is being measured, so no threshold may influence them:
     // the engines run with a placeholder policy that is never consulted.
-    let build = |a: &EngineArgs| a.build(Models::from_dir(&a.models)?, danger::uncalibrated_policy(metric, 0.0));
+    let build = |a: &EngineArgs| a.build(args.models(&a.models)?, danger::uncalibrated_policy(metric, 0.0));
     // Every image in colour, then (with --card-like) every image as its card-like reference.
     let keys: Vec<Key> = [false, true]
         .into_iter()
@@ -436,11 +450,16 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         alignment_fit,
         pipeline_sha256,
         dataset,
-        command: match card_like {
-            None => "honnin calibrate --out <file>",
-            Some(_) => "honnin card-like --out <dir> && honnin calibrate --card-like <dir> --out <file>",
-        }
-        .to_string(),
+        command: match (card_like, &args.model_set) {
+            (None, None) => "honnin calibrate --out <file>".to_string(),
+            (Some(_), None) => {
+                "honnin card-like --out <dir> && honnin calibrate --card-like <dir> --out <file>".to_string()
+            }
+            (None, Some(set)) => format!("honnin calibrate --model-set {set} --out <file>"),
+            (Some(_), Some(set)) => format!(
+                "honnin card-like --out <dir> && honnin calibrate --model-set {set} --card-like <dir> --out <file>"
+            ),
+        },
         references,
     };
     let mut calibration = calibration;
