@@ -89,6 +89,10 @@ pub(crate) struct CardLikeArgs {
     /// Worker threads, each with its own engine.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Also convert the first N images of every identity in the LFW images folder (for
+    /// `honnin eval --identities <lfw>/images --card-like DIR`).
+    #[arg(long, value_name = "N")]
+    per_identity: Option<usize>,
     /// Convert again files that already exist.
     #[arg(long)]
     force: bool,
@@ -140,6 +144,22 @@ pub(crate) fn card_like(args: &CardLikeArgs) -> Result<()> {
         for pair in read_pairs(&args.lfw.join(file))? {
             images.insert(pair.a);
             images.insert(pair.b);
+        }
+    }
+    if let Some(n) = args.per_identity {
+        let dir = args.lfw.join("images");
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mut numbers: Vec<u32> = std::fs::read_dir(entry.path())?
+                .filter_map(|f| f.ok())
+                .filter_map(|f| {
+                    let file = f.file_name().to_string_lossy().into_owned();
+                    file.strip_prefix(&format!("{name}_"))?.strip_suffix(".jpg")?.parse().ok()
+                })
+                .collect();
+            numbers.sort_unstable();
+            images.extend(numbers.into_iter().take(n).map(|number| ImageId { name: name.clone(), number }));
         }
     }
     let images: Vec<ImageId> = images.into_iter().collect();

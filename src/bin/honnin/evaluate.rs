@@ -519,9 +519,6 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
 }
 
 fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
-    if args.card_like.is_some() {
-        bail!("--card-like goes with a pairs protocol");
-    }
     let mut identities: Vec<(String, Vec<PathBuf>)> = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
@@ -562,7 +559,7 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
         }
     }
     let n = identities.len();
-    let impostor: Vec<(usize, usize)> = match args.impostors.as_str() {
+    let mut impostor: Vec<(usize, usize)> = match args.impostors.as_str() {
         "first" => {
             (0..n).flat_map(|a| (a + 1..n).map(move |b| (a, b))).map(|(a, b)| (first_of[a], first_of[b])).collect()
         }
@@ -597,10 +594,26 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
             seen.into_iter().collect()
         }
     };
+    // Card-like references: the first image of every pair is replaced by its
+    // card-like reference (`<dir>/<identity>/<file stem>.jp2`), read as a card photo.
+    if let Some(card_dir) = &args.card_like {
+        let colour = items.len();
+        let mut card_of = vec![usize::MAX; colour];
+        for pair in genuine.iter_mut().chain(impostor.iter_mut()) {
+            let a = pair.0;
+            if card_of[a] == usize::MAX {
+                let rel = items[a].path.strip_prefix(dir).unwrap_or(&items[a].path).with_extension("jp2");
+                items.push(Item { path: card_dir.join(rel), card_like: true });
+                subject_of.push(subject_of[a]);
+                card_of[a] = items.len() - 1;
+            }
+            pair.0 = card_of[a];
+        }
+    }
     Ok(Protocol {
         description: format!(
             "identity folders {} ({n} identities, at most {} images each, {} images): every within-identity pair \
-             genuine; impostors: {}",
+             genuine; impostors: {}{}",
             dir.display(),
             args.max_per_identity,
             items.len(),
@@ -608,6 +621,12 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
                 "first" => "each identity's first image against every other identity's first image".to_string(),
                 "all" => "every cross-identity pair".to_string(),
                 k => format!("{k} cross-identity pairs drawn with seed {}", args.seed),
+            },
+            if args.card_like.is_some() {
+                "; the first image of every pair as its card-like reference (grey JPEG 2000, read as a card photo), \
+                 the second in colour"
+            } else {
+                ""
             }
         ),
         subjects: n as u32,
@@ -616,7 +635,7 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
         genuine,
         impostor,
         folds: None,
-        reference: ReferenceKind::Colour,
+        reference: if args.card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour },
     })
 }
 
