@@ -1,18 +1,6 @@
 //! The `honnin` binary: exit codes and machine-readable output.
 
-use std::process::Command;
-
-use crate::common;
-
-fn honnin(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_honnin"))
-        .args(args)
-        .current_dir(common::root())
-        .env("HONNIN_ORT_LIB", common::ort_lib())
-        .env_remove("HONNIN_MODELS")
-        .output()
-        .unwrap()
-}
+use crate::common::{self, honnin};
 
 #[test]
 fn verify_exit_codes_follow_the_decision() {

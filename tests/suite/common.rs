@@ -85,3 +85,15 @@ pub fn lfw_pairs(file: &str) -> Vec<(String, String, bool)> {
         })
         .collect()
 }
+
+/// Runs the `honnin` binary from the repository root with the test's ONNX
+/// Runtime and the default models.
+pub fn honnin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .args(args)
+        .current_dir(root())
+        .env("HONNIN_ORT_LIB", ort_lib())
+        .env_remove("HONNIN_MODELS")
+        .output()
+        .unwrap()
+}

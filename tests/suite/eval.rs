@@ -2,19 +2,11 @@
 //! and the three report files.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common;
 
 fn eval(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_honnin"))
-        .arg("eval")
-        .args(args)
-        .current_dir(common::root())
-        .env("HONNIN_ORT_LIB", common::ort_lib())
-        .env_remove("HONNIN_MODELS")
-        .output()
-        .unwrap()
+    common::honnin(&[&["eval"], args].concat())
 }
 
 fn report(dir: &Path) -> serde_json::Value {
