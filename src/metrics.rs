@@ -156,19 +156,30 @@ impl ScoreSet {
         if n == 0 || !(target > 0.0 && target <= 1.0) {
             return None;
         }
-        let allowed = ((target * n as f64).floor() as usize).min(n);
-        let d = if allowed == 0 {
-            // Below every impostor score.
-            self.impostor[0] - self.impostor[0].abs().max(1.0) * 1e-6
-        } else if allowed == n {
+        // The relative epsilon keeps 0.29 x 100 from flooring to 28.
+        let allowed = ((target * n as f64 * (1.0 + 1e-12)).floor() as usize).min(n);
+        let below_all = |first: f32| first - first.abs().max(1.0) * 1e-6;
+        let d = if allowed == n {
             self.impostor[n - 1]
         } else {
-            let mut d = (self.impostor[allowed - 1] + self.impostor[allowed]) / 2.0;
-            // Ties across the boundary: step down until no more than `allowed` pass.
-            while Self::accepted(&self.impostor, d) > allowed as u64 {
-                d = d.next_down();
+            // A tie across the boundary cannot be split: accept only the
+            // scores strictly below the tied value, and put the threshold
+            // halfway between the last of them and the tie.
+            let k = if allowed == 0 {
+                0
+            } else {
+                self.impostor[..=allowed].partition_point(|&v| v < self.impostor[allowed]).min(allowed)
+            };
+            if k == 0 {
+                below_all(self.impostor[0])
+            } else {
+                let mut d = (self.impostor[k - 1] + self.impostor[k]) / 2.0;
+                // Adjacent floats: the midpoint may round onto the upper score.
+                while Self::accepted(&self.impostor, d) > k as u64 {
+                    d = d.next_down();
+                }
+                d
             }
-            d
         };
         Some(self.rates_at(from_dissimilarity(self.metric, d)))
     }
@@ -258,8 +269,10 @@ pub fn transaction_rates(fta: f64, fmr: f64, fnmr: f64) -> (f64, f64) {
 /// Comparisons of one subject are correlated; resampling subjects keeps that
 /// in the interval, where resampling comparisons would make it too narrow.
 ///
-/// `subjects` is the number of subjects (ids `0..subjects`); `seed` makes it
-/// repeatable. Returns `(fmr, fnmr)` intervals.
+/// `subjects` is the number of subjects (ids `0..subjects`, each with at
+/// least one comparison for the resample size to mean anything); `seed`
+/// makes it repeatable. A resample that draws no subject with a comparison of
+/// a kind is left out of that rate's interval. Returns `(fmr, fnmr)` intervals.
 pub fn bootstrap_at(
     metric: Metric,
     genuine: &[Comparison],
@@ -296,8 +309,14 @@ pub fn bootstrap_at(
                 imp_err += w;
             }
         }
-        fmr.push(ratio(imp_err, imp_w));
-        fnmr.push(ratio(gen_err, gen_w));
+        // A resample without any comparison of a kind says nothing about
+        // that rate: it is left out rather than counted as 0.
+        if imp_w > 0 {
+            fmr.push(imp_err as f64 / imp_w as f64);
+        }
+        if gen_w > 0 {
+            fnmr.push(gen_err as f64 / gen_w as f64);
+        }
     }
     (percentile_interval(&mut fmr), percentile_interval(&mut fnmr))
 }
@@ -329,11 +348,12 @@ impl SplitMix64 {
 /// accuracy on the other folds (the middle of the best interval between
 /// training scores), applied to this one. Pairs carry `(fold,
 /// genuine, score)`; a pair without a score (failure to acquire) counts as a
-/// non-match. Returns each fold's accuracy and threshold; `None` with fewer
-/// than 2 folds.
+/// non-match. Folds are the distinct fold numbers that occur. Returns each
+/// fold's accuracy and threshold, in fold order; `None` with fewer than 2 folds.
 pub fn k_fold_accuracy(metric: Metric, pairs: &[(usize, bool, Option<f32>)]) -> Option<Vec<(f64, f32)>> {
-    let folds = pairs.iter().map(|p| p.0).max().map_or(0, |m| m + 1);
-    if folds < 2 {
+    // The folds that occur, whatever their numbering (0-based, 1-based, gaps).
+    let folds: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.0).collect();
+    if folds.len() < 2 {
         return None;
     }
     let accuracy = |set: &[&(usize, bool, Option<f32>)], t: f32| -> f64 {
@@ -343,7 +363,7 @@ pub fn k_fold_accuracy(metric: Metric, pairs: &[(usize, bool, Option<f32>)]) -> 
         ratio(right as u64, set.len() as u64)
     };
     let mut out = Vec::new();
-    for f in 0..folds {
+    for f in folds {
         let train: Vec<_> = pairs.iter().filter(|p| p.0 != f).collect();
         let test: Vec<_> = pairs.iter().filter(|p| p.0 == f).collect();
         // Candidates: every training score, and below the lowest (accept none).
@@ -358,7 +378,8 @@ pub fn k_fold_accuracy(metric: Metric, pairs: &[(usize, bool, Option<f32>)]) -> 
         for (i, &d) in all.iter().enumerate() {
             let a = accuracy(&train, from_dissimilarity(metric, d));
             if a > best.0 {
-                let mid = all.get(i + 1).map_or(d, |&next| (d + next) / 2.0);
+                // The first candidate (below every score) accepts none: keep it as is.
+                let mid = if i == 0 { d } else { all.get(i + 1).map_or(d, |&next| (d + next) / 2.0) };
                 best = (a, from_dissimilarity(metric, mid));
             }
         }
@@ -408,6 +429,35 @@ mod tests {
         let r = s.at_fmr(0.05).unwrap();
         assert_eq!(r.false_matches, 0);
         assert!(!s.supports(0.05) && s.supports(0.1));
+    }
+
+    #[test]
+    fn a_tie_across_the_boundary_puts_the_threshold_halfway_below_it() {
+        // Allowed 2 of 5, but 0.4 is tied at places 2 and 3: accept only 0.2.
+        let s = set(&[0.1], &[0.2, 0.4, 0.4, 0.6, 0.8]);
+        let r = s.at_fmr(0.4).unwrap();
+        assert_eq!(r.false_matches, 1);
+        assert!((r.threshold - 0.3).abs() < 1e-6, "{}", r.threshold);
+        // 0.29 x 100 impostors allows 29, not 28.
+        let s = set(&[0.1], &(0..100).map(|i| i as f32 / 100.0 + 0.5).collect::<Vec<_>>());
+        assert_eq!(s.at_fmr(0.29).unwrap().false_matches, 29);
+    }
+
+    #[test]
+    fn folds_numbered_from_one_are_all_real_folds() {
+        let pairs = [(1, true, Some(0.2)), (1, false, Some(0.8)), (2, true, Some(0.3)), (2, false, Some(0.7))];
+        let folds = k_fold_accuracy(Metric::Euclidean, &pairs).unwrap();
+        assert_eq!(folds.len(), 2);
+        assert!(folds.iter().all(|f| f.0 == 1.0), "{folds:?}");
+    }
+
+    #[test]
+    fn accepting_none_is_a_threshold_below_every_score() {
+        // Training fold: all impostors, so the best is to accept nothing.
+        let pairs = [(0, false, Some(0.2)), (0, false, Some(0.3)), (1, false, Some(0.2)), (1, false, None)];
+        let folds = k_fold_accuracy(Metric::Euclidean, &pairs).unwrap();
+        assert!(folds[1].1 < 0.2, "{folds:?}");
+        assert_eq!(folds[1].0, 1.0, "fold 1's impostor at 0.2 rejected, its pair without a face a non-match");
     }
 
     #[test]
@@ -484,5 +534,10 @@ mod tests {
         assert!(fnmr.high - fnmr.low > 0.1, "errors clustered in 4 subjects: a wide interval {fnmr:?}");
         assert!(fmr.low < 0.1 && fmr.high > 0.1, "{fmr:?}");
         assert_eq!(bootstrap_at(Metric::Euclidean, &genuine, &impostor, 20, 0.5, 500, 7), (fmr, fnmr));
+        // One subject with genuine comparisons, all failing: resamples that miss
+        // it say nothing and are left out, so the interval is [1, 1], not [0, 1].
+        let one = [Comparison { score: 0.9, subjects: (0, 0) }];
+        let (_, fnmr) = bootstrap_at(Metric::Euclidean, &one, &impostor, 20, 0.5, 200, 3);
+        assert_eq!((fnmr.low, fnmr.high), (1.0, 1.0));
     }
 }

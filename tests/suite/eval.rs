@@ -106,3 +106,24 @@ fn a_csv_pairs_file_with_folds_gives_k_fold_accuracy_and_side_by_side_model_sets
     assert!(md.contains("yunet-2023mar-640 + dlib-resnet-v1 | 2-fold accuracy"), "{md}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+#[test]
+fn doubtful_csv_rows_are_refused_or_flagged() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-doubt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let bush = "George_W_Bush/George_W_Bush_0001.jpg";
+    std::fs::write(tmp.join("self.csv"), format!("\u{feff}img1,img2,same\n{bush},{bush},1\n")).unwrap();
+    let out = eval(&["--pairs", tmp.join("self.csv").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: an image compared with itself"));
+    // A "genuine" pair across two folders: subjects are folders, so the report says the intervals are off.
+    let rows = format!("{bush},Colin_Powell/Colin_Powell_0001.jpg,1\n{bush},George_W_Bush/George_W_Bush_0002.jpg,0\n");
+    std::fs::write(tmp.join("mixed.csv"), rows).unwrap();
+    let out = eval(&["--pairs", tmp.join("mixed.csv").to_str().unwrap(), "--report", tmp.join("r").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&tmp.join("r"));
+    let warning = r["protocol_warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("1 genuine pair(s) span two folders and 1 impostor pair(s) lie in one"), "{r}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -98,10 +98,16 @@ struct Protocol {
     /// (`folds[k]` for `genuine` then `impostor`, in order).
     folds: Option<(Vec<usize>, Vec<usize>)>,
     reference: ReferenceKind,
+    /// What about the protocol the reader should know (doubtful rows, fewer pairs than asked for).
+    warnings: Vec<String>,
 }
 
 pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
+    if let Some(dir) = &args.card_like {
+        // A folder made by `honnin card-like` (its protocol file), not a typo.
+        crate::lfw::card_like_protocol(dir)?;
+    }
     let protocol = match &args.identities {
         Some(dir) => identity_protocol(dir, args)?,
         None => pairs_protocol(args)?,
@@ -117,6 +123,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         "images": protocol.items.len(),
         "genuine_pairs": protocol.genuine.len(),
         "impostor_pairs": protocol.impostor.len(),
+        "protocol_warnings": protocol.warnings,
         "bootstrap_replicates": args.bootstrap,
         "seed": args.seed,
         "model_sets": results.iter().map(|r| &r.json).collect::<Vec<_>>(),
@@ -192,7 +199,10 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         |engine, i| template_of(engine, &protocol.items[i]),
     )?;
     let embed_seconds = embed_started.elapsed().as_secs_f64();
-    let failed: Vec<bool> = templates.iter().map(Option::is_none).collect();
+    // A card-like reference that `honnin card-like` did not write (no subject
+    // face in the source image) is missing, not a failure of this evaluation.
+    let missing: Vec<bool> = protocol.items.iter().map(|i| i.card_like && !i.path.exists()).collect();
+    let failed: Vec<bool> = templates.iter().zip(&missing).map(|(t, m)| t.is_none() && !m).collect();
     let matrix = Matrix::new(&templates)?;
     drop(templates);
 
@@ -212,13 +222,34 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
             })
             .collect()
     };
-    let genuine = made(&protocol.genuine, &genuine_scores);
-    let impostor = made(&protocol.impostor, &impostor_scores);
+    let mut genuine = made(&protocol.genuine, &genuine_scores);
+    let mut impostor = made(&protocol.impostor, &impostor_scores);
+    if genuine.iter().chain(&impostor).any(|c| !c.score.is_finite()) {
+        bail!("the recognizer gave a non-finite score");
+    }
+    // Subjects renumbered densely over those that take part in a comparison,
+    // so that every subject a bootstrap resample draws counts.
+    let mut dense: BTreeMap<u32, u32> = BTreeMap::new();
+    for c in genuine.iter().chain(&impostor) {
+        for s in [c.subjects.0, c.subjects.1] {
+            let next = dense.len() as u32;
+            dense.entry(s).or_insert(next);
+        }
+    }
+    for c in genuine.iter_mut().chain(impostor.iter_mut()) {
+        c.subjects = (dense[&c.subjects.0], dense[&c.subjects.1]);
+    }
+    let subjects = dense.len() as u32;
     let set_scores = ScoreSet::new(metric, genuine.iter().map(|c| c.score), impostor.iter().map(|c| c.score));
     let fta_images = failed.iter().filter(|&&f| f).count();
+    let missing_references = missing.iter().filter(|&&m| m).count();
     let fta = fta_images as f64 / protocol.items.len().max(1) as f64;
     let lost_genuine = protocol.genuine.len() - genuine.len();
     let lost_impostor = protocol.impostor.len() - impostor.len();
+    // Transaction level: the share of genuine (impostor) transactions that
+    // could not be compared, whichever side failed.
+    let fta_genuine = lost_genuine as f64 / protocol.genuine.len().max(1) as f64;
+    let fta_impostor = lost_impostor as f64 / protocol.impostor.len().max(1) as f64;
 
     let mut warnings = Vec::new();
     let mut rows = Vec::new();
@@ -234,10 +265,12 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         if r.false_matches < RULE_OF_30 {
             warnings.push(format!("{label}: FMR {what} rests on {} errors (< {RULE_OF_30}): weak", r.false_matches));
         }
-        let (far, frr) = metrics::transaction_rates(fta, r.fmr, r.fnmr);
+        let (far, _) = metrics::transaction_rates(fta_impostor, r.fmr, r.fnmr);
+        let (_, frr) = metrics::transaction_rates(fta_genuine, r.fmr, r.fnmr);
         serde_json::json!({
             "threshold": r.threshold,
             "fmr": r.fmr, "false_matches": r.false_matches, "impostors": r.impostors, "fmr_ci95": fmr_ci,
+            // Rule of 3 assumes independent trials; comparisons sharing a subject are not.
             "fmr_rule_of_3": (r.false_matches == 0).then(|| metrics::rule_of_three(r.impostors)).flatten(),
             "fnmr": r.fnmr, "false_non_matches": r.false_non_matches, "genuine": r.genuine, "fnmr_ci95": fnmr_ci,
             "fnmr_rule_of_3": (r.false_non_matches == 0).then(|| metrics::rule_of_three(r.genuine)).flatten(),
@@ -306,11 +339,14 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         "images": protocol.items.len(),
         "failures_to_acquire": fta_images,
         "fta": fta,
+        "card_like_references_missing": missing_references,
+        "fta_genuine_transactions": fta_genuine,
+        "fta_impostor_transactions": fta_impostor,
         "genuine_comparisons": genuine.len(),
         "impostor_comparisons": impostor.len(),
         "genuine_pairs_lost_to_fta": lost_genuine,
         "impostor_pairs_lost_to_fta": lost_impostor,
-        "subjects": protocol.subjects,
+        "subjects": subjects,
         "at_target_fmr": points,
         "at_thresholds": at_thresholds,
         "eer": eer,
@@ -366,19 +402,20 @@ struct Matrix {
 
 impl Matrix {
     fn new(templates: &[Option<Template>]) -> Result<Self> {
-        let dims = templates.iter().flatten().map(Template::len).next().unwrap_or(0);
+        let Some(dims) = templates.iter().flatten().map(Template::len).next() else {
+            bail!("no image gave a template: check the images, the card-like folder and the model set");
+        };
         // Sized once: a growing buffer would leave copies behind.
         let mut values = Zeroizing::new(vec![0.0f32; dims * templates.len()]);
-        let mut present = Vec::with_capacity(templates.len());
-        for (row, t) in values.chunks_exact_mut(dims.max(1)).zip(templates) {
+        for (row, t) in values.chunks_exact_mut(dims).zip(templates) {
             if let Some(t) = t {
                 if t.len() != dims {
                     bail!("templates of different lengths");
                 }
                 row.copy_from_slice(t.dangerous_values());
             }
-            present.push(t.is_some());
         }
+        let present = templates.iter().map(Option::is_some).collect();
         Ok(Self { values, dims, present })
     }
 
@@ -438,6 +475,7 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
     let mut rows: Vec<(PathBuf, PathBuf, bool, usize)> = Vec::new();
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         for (n, line) in text.lines().enumerate() {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
             if line.trim().is_empty() || (n == 0 && fields.first().is_some_and(|f| f.eq_ignore_ascii_case("img1"))) {
@@ -454,6 +492,9 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
                 other => bail!("{} line {}: `same` must be 1/0 or true/false, got {other:?}", path.display(), n + 1),
             };
             let fold = fold.parse().with_context(|| format!("{} line {}: fold", path.display(), n + 1))?;
+            if a == b {
+                bail!("{} line {}: an image compared with itself", path.display(), n + 1);
+            }
             rows.push((PathBuf::from(a), PathBuf::from(b), same, fold));
         }
     } else {
@@ -500,7 +541,18 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
             imf.push(*fold);
         }
     }
-    let folds = rows.iter().map(|r| r.3).max().unwrap_or(0) + 1;
+    let folds = rows.iter().map(|r| r.3).collect::<std::collections::BTreeSet<_>>().len();
+    // Subjects are folders: say so when the rows contradict that.
+    let folder = |p: &Path| p.parent().map(Path::to_path_buf);
+    let split = rows.iter().filter(|r| r.2 && folder(&r.0) != folder(&r.1)).count();
+    let joined = rows.iter().filter(|r| !r.2 && folder(&r.0) == folder(&r.1)).count();
+    let mut warnings = Vec::new();
+    if split + joined > 0 {
+        warnings.push(format!(
+            "subjects are taken from image folders, but {split} genuine pair(s) span two folders and {joined} \
+             impostor pair(s) lie in one: the subject-bootstrap intervals do not follow the real subjects"
+        ));
+    }
     Ok(Protocol {
         description: format!(
             "pairs {} ({} pairs, {folds} fold(s)){}",
@@ -515,8 +567,12 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
         impostor,
         folds: (folds >= 2).then_some((gf, imf)),
         reference: if args.card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour },
+        warnings,
     })
 }
+
+/// Files an identity folder may hold as images (others, such as notes, are skipped).
+const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "webp", "jp2", "j2k", "j2c"];
 
 fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
     let mut identities: Vec<(String, Vec<PathBuf>)> = Vec::new();
@@ -531,6 +587,10 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()) && !e.file_name().to_string_lossy().starts_with('.'))
             .map(|e| e.path())
+            .filter(|p| {
+                let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+                IMAGE_EXTENSIONS.contains(&ext.as_str())
+            })
             .collect();
         files.sort();
         files.truncate(args.max_per_identity.max(1));
@@ -581,7 +641,9 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
                 rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
             };
             let mut seen = std::collections::BTreeSet::new();
-            let total_cross = (items.len() * (items.len() - 1)) / 2;
+            // Cross-identity pairs: all pairs less the within-identity ones.
+            let sizes = identities.iter().map(|(_, f)| f.len());
+            let total_cross = (items.len() * items.len() - sizes.map(|k| k * k).sum::<usize>()) / 2;
             let wanted = wanted.min(total_cross);
             let mut tries = 0usize;
             while seen.len() < wanted && tries < wanted.saturating_mul(50) {
@@ -610,6 +672,35 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
             pair.0 = card_of[a];
         }
     }
+    let mut warnings = Vec::new();
+    if let Ok(asked) = args.impostors.parse::<usize>() {
+        if impostor.len() < asked {
+            warnings.push(format!("{asked} impostor pairs asked for, {} drawn", impostor.len()));
+        }
+    }
+    if args.card_like.is_some() {
+        // Colour images that no pair uses any more (first images only ever on
+        // the reference side) are dropped, so that they count nowhere.
+        let mut used = vec![false; items.len()];
+        genuine.iter().chain(&impostor).for_each(|&(a, b)| {
+            used[a] = true;
+            used[b] = true;
+        });
+        let mut new_index = vec![usize::MAX; items.len()];
+        let (mut kept_items, mut kept_subjects) = (Vec::new(), Vec::new());
+        for (i, item) in items.into_iter().enumerate() {
+            if used[i] {
+                new_index[i] = kept_items.len();
+                kept_items.push(item);
+                kept_subjects.push(subject_of[i]);
+            }
+        }
+        for pair in genuine.iter_mut().chain(impostor.iter_mut()) {
+            *pair = (new_index[pair.0], new_index[pair.1]);
+        }
+        items = kept_items;
+        subject_of = kept_subjects;
+    }
     Ok(Protocol {
         description: format!(
             "identity folders {} ({n} identities, at most {} images each, {} images): every within-identity pair \
@@ -620,7 +711,7 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
             match args.impostors.as_str() {
                 "first" => "each identity's first image against every other identity's first image".to_string(),
                 "all" => "every cross-identity pair".to_string(),
-                k => format!("{k} cross-identity pairs drawn with seed {}", args.seed),
+                _ => format!("{} cross-identity pairs drawn with seed {}", impostor.len(), args.seed),
             },
             if args.card_like.is_some() {
                 "; the first image of every pair as its card-like reference (grey JPEG 2000, read as a card photo), \
@@ -636,6 +727,7 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
         impostor,
         folds: None,
         reference: if args.card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour },
+        warnings,
     })
 }
 
@@ -684,6 +776,9 @@ fn markdown(protocol: &Protocol, results: &[SetResult], seconds: f64) -> String 
         "\nIntervals: 2.5th to 97.5th percentile of a subject bootstrap (subjects drawn with replacement). \
          FNMR and FMR are per comparison; a comparison is a match when the score passes the threshold."
     );
+    for w in &protocol.warnings {
+        let _ = writeln!(md, "\n**Protocol warning:** {w}");
+    }
     let warnings: Vec<&String> = results.iter().flat_map(|r| &r.warnings).collect();
     if !warnings.is_empty() {
         let _ = writeln!(md, "\nWarnings (rule of 30: a rate backed by fewer than 30 errors is weak):\n");

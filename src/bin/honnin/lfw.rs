@@ -282,7 +282,7 @@ fn distinct_images(pairs: &[Pair]) -> Vec<ImageId> {
 }
 
 /// The card-like folder's protocol record; refuses a folder `honnin card-like` did not make.
-fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
+pub(crate) fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
     cardlike::read_protocol(dir)?.with_context(|| {
         format!(
             "{} has no {}: make the card-like references first (honnin card-like --out {})",
@@ -465,7 +465,18 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let mut calibration = calibration;
     // Fused-probe points come from `honnin fusion`: an earlier file's are
     // kept when it was made for this same pipeline.
-    if let Ok(previous) = Calibration::from_file(&args.out) {
+    let previous = match Calibration::from_file(&args.out) {
+        Ok(previous) => Some(previous),
+        Err(honnin::Error::Io { .. }) => None,
+        Err(e) => {
+            eprintln!(
+                "honnin: warning: {} is replaced; it could not be read ({e}), so fused points it held are lost",
+                args.out.display()
+            );
+            None
+        }
+    };
+    if let Some(previous) = previous {
         if previous.pipeline_sha256 == calibration.pipeline_sha256 {
             for (kind, reference) in previous.references {
                 if let (Some(fused), Some(r)) = (reference.fused, calibration.references.get_mut(&kind)) {
