@@ -32,11 +32,19 @@ pub(crate) fn compare(a: &Template, b: &Template) -> Result<Score> {
             reason: "templates made by the same pipeline (models, manifest settings, mirror averaging)".into(),
         });
     }
-    let value = match a.metric() {
-        Metric::Euclidean => euclidean(a.values(), b.values()),
-        Metric::Cosine => cosine(a.values(), b.values()),
-    };
-    Ok(Score { value, metric: a.metric() })
+    Ok(Score { value: a.metric().score(a.values(), b.values()), metric: a.metric() })
+}
+
+impl Metric {
+    /// The score of two equally long value vectors in this metric, as
+    /// [`Engine::compare`](crate::Engine::compare) computes it for templates
+    /// (for benchmarking tools that score many templates from one matrix).
+    pub fn score(self, a: &[f32], b: &[f32]) -> f32 {
+        match self {
+            Metric::Euclidean => euclidean(a, b),
+            Metric::Cosine => cosine(a, b),
+        }
+    }
 }
 
 pub(crate) fn euclidean(a: &[f32], b: &[f32]) -> f32 {

@@ -289,40 +289,23 @@ impl Calibration {
 /// `target * impostors` impostor comparisons, and the FNMR there.
 ///
 /// The threshold sits halfway between the last accepted and the first rejected
-/// impostor score, so it does not depend on the score's exact float value.
+/// impostor score, so it does not depend on the score's exact float value
+/// ([`ScoreSet::at_fmr`](crate::metrics::ScoreSet::at_fmr), ties included).
 pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targets: &[f64]) -> Vec<OperatingPoint> {
-    // Work in "dissimilarity": lower is more alike for both metrics.
-    let to_d = |s: f32| match metric {
-        Metric::Euclidean => s,
-        Metric::Cosine => -s,
-    };
-    let mut imp: Vec<f32> = impostor.iter().copied().map(to_d).filter(|v| v.is_finite()).collect();
-    imp.sort_by(f32::total_cmp);
-    let gen: Vec<f32> = genuine.iter().copied().map(to_d).filter(|v| v.is_finite()).collect();
+    let scores = crate::metrics::ScoreSet::new(metric, genuine.iter().copied(), impostor.iter().copied());
     targets
         .iter()
-        .filter(|_| !imp.is_empty())
-        .map(|&target| {
-            let allowed = ((target * imp.len() as f64).floor() as usize).min(imp.len() - 1);
-            let mut d = if allowed == 0 { imp[0] - 1e-6 } else { (imp[allowed - 1] + imp[allowed]) / 2.0 };
-            // Ties at the boundary: step down until no more than `allowed` pass.
-            while imp.partition_point(|&v| v <= d) > allowed {
-                d = d.next_down();
-            }
-            let accepted = imp.partition_point(|&v| v <= d) as u64;
-            let rejected = gen.iter().filter(|&&g| g > d).count();
-            OperatingPoint {
+        .filter_map(|&target| {
+            let r = scores.at_fmr(target)?;
+            Some(OperatingPoint {
                 target_fmr: target,
-                threshold: match metric {
-                    Metric::Euclidean => d,
-                    Metric::Cosine => -d,
-                },
-                impostors_accepted: accepted,
-                observed_fmr: accepted as f64 / imp.len() as f64,
-                fnmr: if gen.is_empty() { 0.0 } else { rejected as f64 / gen.len() as f64 },
+                threshold: r.threshold,
+                impostors_accepted: r.false_matches,
+                observed_fmr: r.fmr,
+                fnmr: r.fnmr,
                 fmr_ci95: None,
                 fnmr_ci95: None,
-            }
+            })
         })
         .collect()
 }

@@ -4,10 +4,10 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::compare::{self, Score};
-use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side, StageTimings};
+use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::detect::{Detection, Detector};
 use crate::embed::{Recognizer, Template};
@@ -319,10 +319,9 @@ impl Engine {
 
     /// Compares a prepared card reference with a live frame.
     pub fn verify_reference(&self, card: &CardReference, live: &LiveFrame) -> Result<Outcome> {
-        let card_template = match &card.acquired {
-            Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
-        };
+        if let Some(reason) = card.unusable() {
+            return Ok(Outcome::inconclusive(reason, Method::Automatic));
+        }
         let started = Instant::now();
         let acquired = self.acquire(&live.pixels, Side::Live)?;
         let live_time = started.elapsed();
@@ -334,11 +333,8 @@ impl Engine {
                 return Ok(outcome);
             }
         };
-        let started = Instant::now();
-        let score = compare::compare(card_template, &live_template)?;
-        let mut outcome = self.policy.decide(score, card.kind);
-        outcome.timings =
-            StageTimings { card_template: Duration::ZERO, live_template: live_time, compare: started.elapsed() };
+        let mut outcome = self.decide_live(card, &live_template, None)?;
+        outcome.timings.live_template = live_time;
         Ok(outcome)
     }
 

@@ -97,3 +97,12 @@ pub fn honnin(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// An empty folder of this test process's own under the target directory
+/// (emptied first if a crashed run left it behind).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -136,8 +136,7 @@ fn counter_command(args: &[&str]) -> String {
 }
 
 fn frames_dir(name: &str, frames: &[image::RgbImage]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("counter-frames-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::scratch_dir(&format!("counter-frames-{name}"));
     write_frames(&dir, frames);
     dir
 }

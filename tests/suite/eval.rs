@@ -19,8 +19,7 @@ fn report(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn an_identity_tree_counts_every_pair_and_every_failure_to_acquire() {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-tree-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
+    let tmp = common::scratch_dir("eval-tree");
     let people = ["Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder"];
     for name in people {
         std::fs::create_dir_all(tmp.join("tree").join(name)).unwrap();
@@ -60,9 +59,7 @@ fn an_identity_tree_counts_every_pair_and_every_failure_to_acquire() {
 
 #[test]
 fn a_csv_pairs_file_with_folds_gives_k_fold_accuracy_and_side_by_side_model_sets() {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-csv-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = common::scratch_dir("eval-csv");
     // The first 40 DevTest pairs (20 genuine, 20 impostor), in 2 folds.
     let pairs = common::lfw_pairs("pairsDevTest.txt");
     let rows: Vec<String> = pairs[..20]
@@ -109,9 +106,7 @@ fn a_csv_pairs_file_with_folds_gives_k_fold_accuracy_and_side_by_side_model_sets
 
 #[test]
 fn doubtful_csv_rows_are_refused_or_flagged() {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-doubt-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = common::scratch_dir("eval-doubt");
     let bush = "George_W_Bush/George_W_Bush_0001.jpg";
     std::fs::write(tmp.join("self.csv"), format!("\u{feff}img1,img2,same\n{bush},{bush},1\n")).unwrap();
     let out = eval(&["--pairs", tmp.join("self.csv").to_str().unwrap()]);

@@ -251,22 +251,10 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
 /// in file order: those in View 1 DevTrain, and the others.
 type Split = BTreeMap<String, Vec<PathBuf>>;
 fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
-    let train_file = lfw.join("pairsDevTrain.txt");
-    let train = std::fs::read_to_string(&train_file).with_context(|| format!("reading {}", train_file.display()))?;
-    let mut excluded = BTreeSet::new();
-    for line in train.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            [name, _, _] => {
-                excluded.insert(name.to_string());
-            }
-            [a, _, b, _] => {
-                excluded.insert(a.to_string());
-                excluded.insert(b.to_string());
-            }
-            _ => {}
-        }
-    }
+    let excluded: BTreeSet<String> = crate::lfw::read_pairs(&lfw.join("pairsDevTrain.txt"))?
+        .into_iter()
+        .flat_map(|p| [p.a.name, p.b.name])
+        .collect();
     let dir = lfw.join("images");
     let (mut train, mut rest) = (BTreeMap::new(), BTreeMap::new());
     for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
