@@ -164,7 +164,7 @@ pub use engine::{
 };
 pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
-pub use models::{AlignmentFit, Metric, ModelInfo, Models};
+pub use models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
 pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
 pub use session::{

@@ -77,7 +77,9 @@ impl Limits {
         check("bytes", self.max_bytes, len as u64)
     }
 
-    pub(crate) fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
+    /// Checks a raw frame's width, height and pixel count against the limits,
+    /// before a buffer for it is allocated.
+    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
         check("width", u64::from(self.max_width), u64::from(width))?;
         check("height", u64::from(self.max_height), u64::from(height))?;
         check("pixels", self.max_pixels, u64::from(width) * u64::from(height))

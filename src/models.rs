@@ -152,13 +152,36 @@ pub(crate) struct VerifiedModel {
 pub struct Models {
     pub(crate) detector: VerifiedModel,
     pub(crate) recognizer: VerifiedModel,
-    dir: PathBuf,
+    origin: Origin,
+}
+
+/// Where a [`Models`] set was read from.
+#[derive(Debug, Clone)]
+enum Origin {
+    Dir(PathBuf),
+    Memory,
+}
+
+/// One model file handed to [`Models::from_memory`] as bytes (for example
+/// embedded in firmware), named as the manifest's `file` field names it.
+#[derive(Clone, Copy)]
+pub struct ModelBytes<'a> {
+    /// The file name the manifest gives the model.
+    pub file: &'a str,
+    /// The file's contents; checked against the manifest's sha256 before use.
+    pub bytes: &'a [u8],
+}
+
+impl std::fmt::Debug for ModelBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModelBytes({:?}, {} bytes)", self.file, self.bytes.len())
+    }
 }
 
 impl std::fmt::Debug for Models {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Models")
-            .field("dir", &self.dir)
+            .field("origin", &self.origin)
             .field("detector", &self.detector.entry.id)
             .field("recognizer", &self.recognizer.entry.id)
             .finish()
@@ -172,8 +195,9 @@ pub struct ModelInfo {
     pub id: String,
     /// `detector` or `recognizer`.
     pub role: String,
-    /// Path the bytes were read from.
-    pub path: PathBuf,
+    /// Path the bytes were read from; `None` when they were handed over in
+    /// memory ([`Models::from_memory`]).
+    pub path: Option<PathBuf>,
     /// The sha256 the bytes were verified against (hex).
     pub sha256: String,
     /// Licence of the weights.
@@ -197,36 +221,63 @@ impl Models {
         let dir = dir.as_ref().to_path_buf();
         let manifest_path = dir.join("manifest.json");
         let bytes = crate::decode::read_bounded(&manifest_path, MAX_TEXT_BYTES)?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| Error::manifest(manifest_path.display().to_string(), "UTF-8 text"))?;
-        let manifest: ManifestFile = serde_json::from_str(&text)
-            .map_err(|e| Error::manifest(manifest_path.display().to_string(), e.to_string()))?;
-        if manifest.format != "honnin-models/1" {
-            return Err(Error::manifest(
-                manifest_path.display().to_string(),
-                format!("format \"honnin-models/1\", got {:?}", manifest.format),
-            ));
+        let manifest = ManifestFile::parse(&bytes, &manifest_path.display().to_string())?;
+        let (detector, recognizer) = manifest.choose(detector, recognizer)?;
+        let detector = detector.load(&dir)?;
+        let recognizer = recognizer.load(&dir)?;
+        Ok(Self { detector, recognizer, origin: Origin::Dir(dir) })
+    }
+
+    /// As [`Models::from_dir`], from bytes the caller holds instead of files:
+    /// the manifest's text and the model files it names (for firmware that
+    /// embeds its models). Each model's bytes are checked against the
+    /// manifest's sha256 before anything else reads them, as from a directory.
+    ///
+    /// `files` needs only the detector and recognizer the manifest names as
+    /// active; others are ignored. A name given twice is refused.
+    pub fn from_memory(manifest: &[u8], files: &[ModelBytes<'_>]) -> Result<Self> {
+        Self::select_from_memory(manifest, files, None, None)
+    }
+
+    /// As [`Models::from_memory`], choosing the detector and/or recognizer by
+    /// manifest id instead of the manifest's defaults.
+    pub fn select_from_memory(
+        manifest: &[u8],
+        files: &[ModelBytes<'_>],
+        detector: Option<&str>,
+        recognizer: Option<&str>,
+    ) -> Result<Self> {
+        if manifest.len() as u64 > MAX_TEXT_BYTES {
+            return Err(Error::LimitExceeded { limit: "bytes", max: MAX_TEXT_BYTES, actual: manifest.len() as u64 });
         }
-        let detector_id = detector.unwrap_or(&manifest.detector);
-        let recognizer_id = recognizer.unwrap_or(&manifest.recognizer);
-        let find = |id: &str, role: Role| -> Result<ModelEntry> {
-            let entry = manifest
-                .models
-                .iter()
-                .find(|m| m.id == id)
-                .ok_or_else(|| Error::manifest(id, "no model with this id in the manifest"))?;
-            if entry.role != role {
-                return Err(Error::manifest(
-                    id,
-                    format!("a {role:?} model, but the manifest lists it as {:?}", entry.role),
-                ));
+        for (i, a) in files.iter().enumerate() {
+            if files[..i].iter().any(|b| b.file == a.file) {
+                return Err(Error::InvalidArgument {
+                    reason: format!("model files with distinct names; {:?} is given twice", a.file),
+                });
             }
-            entry.validate()?;
-            Ok(entry.clone())
+        }
+        let manifest = ManifestFile::parse(manifest, "manifest (in memory)")?;
+        let (detector, recognizer) = manifest.choose(detector, recognizer)?;
+        let find = |entry: ModelEntry| -> Result<VerifiedModel> {
+            let Some(file) = files.iter().find(|f| f.file == entry.file) else {
+                return Err(Error::manifest(
+                    entry.id.clone(),
+                    format!("its file {:?} among the model files given in memory", entry.file),
+                ));
+            };
+            if file.bytes.len() as u64 > MAX_MODEL_BYTES {
+                return Err(Error::LimitExceeded {
+                    limit: "bytes",
+                    max: MAX_MODEL_BYTES,
+                    actual: file.bytes.len() as u64,
+                });
+            }
+            entry.verify(file.bytes.to_vec())
         };
-        let detector = find(detector_id, Role::Detector)?.load(&dir)?;
-        let recognizer = find(recognizer_id, Role::Recognizer)?.load(&dir)?;
-        Ok(Self { detector, recognizer, dir })
+        let detector = find(detector)?;
+        let recognizer = find(recognizer)?;
+        Ok(Self { detector, recognizer, origin: Origin::Memory })
     }
 
     /// The loaded models, their verified hashes and licences.
@@ -236,7 +287,10 @@ impl Models {
             .map(|m| ModelInfo {
                 id: m.entry.id.clone(),
                 role: format!("{:?}", m.entry.role).to_lowercase(),
-                path: self.dir.join(&m.entry.file),
+                path: match &self.origin {
+                    Origin::Dir(dir) => Some(dir.join(&m.entry.file)),
+                    Origin::Memory => None,
+                },
                 sha256: m.entry.sha256.clone(),
                 licence: m.entry.licence.clone(),
                 source: m.entry.source.clone(),
@@ -320,6 +374,41 @@ impl Models {
     }
 }
 
+impl ManifestFile {
+    fn parse(bytes: &[u8], context: &str) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::manifest(context, "UTF-8 text"))?;
+        let manifest: ManifestFile = serde_json::from_str(text).map_err(|e| Error::manifest(context, e.to_string()))?;
+        if manifest.format != "honnin-models/1" {
+            return Err(Error::manifest(context, format!("format \"honnin-models/1\", got {:?}", manifest.format)));
+        }
+        Ok(manifest)
+    }
+
+    /// The detector and recognizer entries to load (the manifest's defaults
+    /// unless others are named), each checked for its role.
+    fn choose(&self, detector: Option<&str>, recognizer: Option<&str>) -> Result<(ModelEntry, ModelEntry)> {
+        let find = |id: &str, role: Role| -> Result<ModelEntry> {
+            let entry = self
+                .models
+                .iter()
+                .find(|m| m.id == id)
+                .ok_or_else(|| Error::manifest(id, "no model with this id in the manifest"))?;
+            if entry.role != role {
+                return Err(Error::manifest(
+                    id,
+                    format!("a {role:?} model, but the manifest lists it as {:?}", entry.role),
+                ));
+            }
+            entry.validate()?;
+            Ok(entry.clone())
+        };
+        Ok((
+            find(detector.unwrap_or(&self.detector), Role::Detector)?,
+            find(recognizer.unwrap_or(&self.recognizer), Role::Recognizer)?,
+        ))
+    }
+}
+
 impl ModelEntry {
     /// Checks that the entry has what its role needs, before any file is read.
     fn validate(&self) -> Result<()> {
@@ -392,7 +481,11 @@ impl ModelEntry {
     /// Reads the file and checks its sha256; the bytes are kept for ONNX Runtime.
     fn load(self, dir: &Path) -> Result<VerifiedModel> {
         let path = dir.join(&self.file);
-        let bytes = crate::decode::read_bounded(&path, MAX_MODEL_BYTES)?;
+        self.verify(crate::decode::read_bounded(&path, MAX_MODEL_BYTES)?)
+    }
+
+    /// Checks the bytes' sha256 against the manifest's; only then are they kept.
+    fn verify(self, bytes: Vec<u8>) -> Result<VerifiedModel> {
         let actual = hex(&Sha256::digest(&bytes));
         if !actual.eq_ignore_ascii_case(&self.sha256) {
             return Err(Error::ModelIntegrity { model: self.id.clone(), expected: self.sha256.clone(), actual });

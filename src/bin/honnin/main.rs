@@ -546,7 +546,8 @@ fn list_models(dir: &Path, json: bool) -> Result<ExitCode> {
     } else {
         for m in info {
             outln!("{} ({})", m.id, m.role);
-            outln!("  file     {} ({} bytes)", m.path.display(), m.bytes);
+            let path = m.path.as_deref().map_or("(in memory)".into(), |p| p.display().to_string());
+            outln!("  file     {path} ({} bytes)", m.bytes);
             outln!("  sha256   {} (verified)", m.sha256);
             outln!("  licence  {}", m.licence);
             outln!("  source   {}", m.source);

@@ -1,0 +1,909 @@
+//! The C API of honnin: on-device face verification for counter terminals.
+//!
+//! The header `include/honnin.h` is generated from this crate by a pinned
+//! cbindgen (`tests/header.rs` fails when it is out of date). Conventions,
+//! the same for every function:
+//!
+//! - Every function returns a [`honnin_status`]; `HONNIN_STATUS_OK` (0) is
+//!   success. Codes are fixed numbers that never change meaning.
+//! - Outputs go through pointer arguments and are written only on success.
+//! - Every pointer is checked: NULL gives `HONNIN_STATUS_NULL_ARGUMENT`.
+//! - Objects come in `_new`/`_free` pairs. Handles are numbers, not
+//!   addresses: a freed or unknown handle gives `HONNIN_STATUS_INVALID_HANDLE`,
+//!   even after a new object was created.
+//! - A panic inside honnin is caught at the boundary and returned as
+//!   `HONNIN_STATUS_PANIC`.
+//! - After a failure, `honnin_last_error_detail` gives a text for the
+//!   calling thread. Texts never carry image content.
+//! - Each function states whether it may be called from several threads at
+//!   once.
+//!
+//! Biometric data does not leave the library except the card photo scaled
+//! for the staff's screen (`honnin_session_card_for_display`), which
+//! `honnin_display_photo_free` wipes. Card photos, live frames, templates and
+//! face crops are wiped inside honnin as soon as a decision is made.
+#![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod handles;
+mod session;
+mod status;
+
+use std::ffi::{c_char, CStr};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use honnin::{
+    Calibration, CameraError, CardPhoto, Engine, Error, LiveFrame, ModelBytes, Models, Policy, SessionConfig,
+    StaffJudgement,
+};
+
+use handles::Object;
+pub use session::{
+    honnin_decision, honnin_fallback, honnin_guidance, honnin_method, honnin_metric, honnin_outcome, honnin_reason,
+    honnin_session_options, honnin_step, honnin_step_kind,
+};
+pub use status::honnin_status;
+use status::{guard, Failure};
+
+/// An engine: the verified models, ONNX Runtime sessions and the calibrated
+/// policy. Opaque; a handle, never dereferenced.
+pub struct honnin_engine {
+    _private: [u8; 0],
+}
+
+/// One person's verification at the counter. Opaque; a handle, never dereferenced.
+pub struct honnin_session {
+    _private: [u8; 0],
+}
+
+/// A card photo scaled for the staff's screen. Opaque; a handle, never dereferenced.
+pub struct honnin_display_photo {
+    _private: [u8; 0],
+}
+
+/// One model file handed over in memory, named as the manifest's `file` field names it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct honnin_model_file {
+    /// The file name, NUL-terminated UTF-8 (for example "yunet_s_dynamic.onnx").
+    pub name: *const c_char,
+    /// The file's bytes; checked against the manifest's sha256 before use.
+    pub data: *const u8,
+    /// Length of `data` in bytes.
+    pub len: usize,
+}
+
+/// How an engine is built; `honnin_engine_options_default` fills in the defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct honnin_engine_options {
+    /// Path of `libonnxruntime.so.1.31.1`, NUL-terminated; NULL reads the
+    /// environment variable HONNIN_ORT_LIB.
+    pub onnxruntime_path: *const c_char,
+    /// sha256 (hex) the ONNX Runtime library must have. NULL requires the hash
+    /// honnin pins for this CPU (the PyPI onnxruntime 1.31.1 build); "any"
+    /// skips the check (for a runtime built in-house).
+    pub onnxruntime_sha256: *const c_char,
+    /// The false-match rate to decide at; the calibration must have a point
+    /// for it. Default 0.001.
+    pub target_fmr: f64,
+    /// Intra-op threads per model; 0 for the default (CPUs, at most 2).
+    pub intra_threads: u32,
+    /// Average each face's template with its mirror image's (default on). The
+    /// calibration must have been made with the same setting.
+    pub mirror_averaging: bool,
+}
+
+/// Layout of raw pixels handed to `honnin_session_feed_pixels`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_pixel_format {
+    /// 3 bytes per pixel: red, green, blue.
+    Rgb8 = 1,
+    /// 3 bytes per pixel: blue, green, red.
+    Bgr8 = 2,
+    /// 1 byte per pixel.
+    Grey8 = 3,
+    /// 4 bytes per pixel: red, green, blue, unused.
+    Rgba8 = 4,
+    /// 4 bytes per pixel: blue, green, red, unused.
+    Bgra8 = 5,
+}
+
+/// Why the frames stopped coming, for `honnin_session_source_stopped`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_source_stop {
+    /// The frames ran out (a recording ended, the person left).
+    Ended = 0,
+    /// The camera is missing or went away.
+    CameraMissing = 1,
+    /// A frame could not be read.
+    CameraRead = 2,
+    /// No frame came in time.
+    CameraTimeout = 3,
+}
+
+/// What the staff member concluded.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_judgement {
+    /// The person is the card holder.
+    SamePerson = 1,
+    /// The person is not the card holder.
+    DifferentPerson = 2,
+    /// Staff could not tell.
+    Unsure = 3,
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn id<T>(handle: *const T) -> u64 {
+    handle as usize as u64
+}
+
+fn handle_out<T>(out: *mut *mut T, id: u64) {
+    // SAFETY (of the callers): `out` was checked non-NULL and the caller
+    // promised it points to writable storage for one pointer.
+    unsafe { *out = id as usize as *mut T };
+}
+
+fn check_out<T>(out: *mut T, name: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        Err(Failure::null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// # Safety
+/// Non-NULL `data` must point to `len` readable bytes that stay unchanged for the call.
+unsafe fn bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if data.is_null() {
+        return Err(Failure::null(name));
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!("{name}: a length below isize::MAX")));
+    }
+    // SAFETY: checked non-NULL; the caller promised `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+/// # Safety
+/// Non-NULL `s` must point to a NUL-terminated string.
+unsafe fn text<'a>(s: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if s.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: checked non-NULL; the caller promised NUL termination.
+    let s = unsafe { CStr::from_ptr(s) };
+    s.to_str().map_err(|_| Failure::invalid(format!("{name}: UTF-8 text")))
+}
+
+/// # Safety
+/// Non-NULL `s` must point to a NUL-terminated string.
+unsafe fn optional_text<'a>(s: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded.
+        unsafe { text(s, name) }.map(Some)
+    }
+}
+
+fn lock(session: &Mutex<session::SessionBox>) -> Result<std::sync::MutexGuard<'_, session::SessionBox>, Failure> {
+    session.lock().map_err(|_: PoisonError<_>| {
+        Failure::new(honnin_status::Panic, "this session was interrupted by an internal error; free it")
+    })
+}
+
+// ---------------------------------------------------------------- library
+
+/// The library version, a static NUL-terminated string ("0.1.0").
+///
+/// Thread safety: callable from any thread at any time.
+#[no_mangle]
+pub extern "C" fn honnin_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A fixed English description of a status code, static and NUL-terminated
+/// (never NULL; "unknown status code" for a number with no meaning).
+///
+/// Thread safety: callable from any thread at any time.
+#[no_mangle]
+pub extern "C" fn honnin_status_text(status: u32) -> *const c_char {
+    status::status_text(status).as_ptr()
+}
+
+/// The stable text code of a `honnin_reason` ("no_face_live", ...), as audit
+/// records write it; static, NUL-terminated, never NULL ("other" for an
+/// unknown number).
+///
+/// Thread safety: callable from any thread at any time.
+#[no_mangle]
+pub extern "C" fn honnin_reason_code(reason: u32) -> *const c_char {
+    session::reason_code(reason).as_ptr()
+}
+
+/// Copies the detail of the calling thread's last failed call into `buf`
+/// (`len` bytes, NUL-terminated) and writes its length, without the NUL, to
+/// `*written`. An empty text when no call has failed on this thread.
+/// `HONNIN_STATUS_BUFFER_TOO_SMALL` when it does not fit; a failing call of
+/// this function does not replace the detail. 512 bytes always suffice in
+/// practice.
+///
+/// Thread safety: callable from any thread; each thread has its own detail.
+///
+/// # Safety
+/// `buf` must point to `len` writable bytes and `written` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_last_error_detail(buf: *mut c_char, len: usize, written: *mut usize) -> honnin_status {
+    // Not through `guard`: its own failure must not overwrite the detail asked for.
+    std::panic::catch_unwind(|| match status::last_error_detail(buf, len, written) {
+        Ok(()) => honnin_status::Ok,
+        Err(failure) => failure.status,
+    })
+    .unwrap_or(honnin_status::Panic)
+}
+
+// ---------------------------------------------------------------- engine
+
+/// Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
+/// the pinned runtime hash, target FMR 0.001, default threads, mirror averaging on.
+///
+/// Thread safety: callable from any thread at any time.
+///
+/// # Safety
+/// `out` must point to a writable `honnin_engine_options`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_options) -> honnin_status {
+    guard(|| {
+        check_out(out, "out")?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe {
+            *out = honnin_engine_options {
+                onnxruntime_path: std::ptr::null(),
+                onnxruntime_sha256: std::ptr::null(),
+                target_fmr: honnin::DEFAULT_TARGET_FMR,
+                intra_threads: 0,
+                mirror_averaging: true,
+            }
+        };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `options` must be NULL or point to a readable `honnin_engine_options` whose strings are NUL-terminated.
+unsafe fn build_engine(
+    models: Models,
+    calibration: &Calibration,
+    options: *const honnin_engine_options,
+) -> Result<u64, Failure> {
+    if options.is_null() {
+        return Err(Failure::null("options"));
+    }
+    // SAFETY: checked non-NULL; the caller promised it is readable.
+    let options = unsafe { *options };
+    if !(options.target_fmr > 0.0 && options.target_fmr < 1.0) {
+        return Err(Failure::invalid(format!("a target FMR between 0 and 1, got {}", options.target_fmr)));
+    }
+    let policy = Policy::from_calibration(calibration, options.target_fmr)?;
+    let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging);
+    // SAFETY: the caller promised NUL-terminated strings.
+    if let Some(path) = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }? {
+        builder = builder.onnxruntime(path);
+    }
+    // SAFETY: as above.
+    match unsafe { optional_text(options.onnxruntime_sha256, "options.onnxruntime_sha256") }? {
+        Some("any") => {}
+        Some(hex) => builder = builder.onnxruntime_sha256(hex),
+        None => {
+            if let Some(pinned) = honnin::PINNED_ONNXRUNTIME_SHA256 {
+                builder = builder.onnxruntime_sha256(pinned);
+            }
+        }
+    }
+    if options.intra_threads > 0 {
+        builder = builder.intra_threads(options.intra_threads as usize);
+    }
+    let engine = builder.policy(policy).build()?;
+    Ok(handles::insert(Object::Engine(Arc::new(engine))))
+}
+
+/// Builds an engine from a model directory (holding `manifest.json` and the
+/// model files it names; each file's sha256 is checked) and a calibration
+/// file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
+/// one runtime library per process.
+///
+/// Thread safety: callable from any thread; engines may be built concurrently.
+///
+/// # Safety
+/// `model_dir` and `calibration_path` must be NUL-terminated; `options` must
+/// point to a readable `honnin_engine_options`; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_new(
+    model_dir: *const c_char,
+    calibration_path: *const c_char,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+) -> honnin_status {
+    guard(|| {
+        // SAFETY: the caller promised NUL-terminated strings.
+        let dir = unsafe { text(model_dir, "model_dir") }?;
+        // SAFETY: as above.
+        let calibration_path = unsafe { text(calibration_path, "calibration_path") }?;
+        if options.is_null() {
+            return Err(Failure::null("options"));
+        }
+        check_out(out, "out")?;
+        let calibration = Calibration::from_file(calibration_path)?;
+        // SAFETY: forwarded from the caller.
+        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, options) }?;
+        handle_out(out, engine);
+        Ok(())
+    })
+}
+
+/// As `honnin_engine_new`, from bytes the caller holds (models embedded in
+/// firmware): the manifest's JSON text, the model files it names (`files`,
+/// `n_files` entries; the detector and recognizer the manifest makes active
+/// are needed, others are ignored) and the calibration's JSON text. Each
+/// model's sha256 is checked against the manifest before use. The bytes are
+/// copied; the caller may release them when this returns.
+///
+/// Thread safety: callable from any thread; engines may be built concurrently.
+///
+/// # Safety
+/// Each pointer and length pair must describe readable memory; `files` must
+/// hold `n_files` entries whose names are NUL-terminated; `options` must point
+/// to a readable `honnin_engine_options`; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_new_from_memory(
+    manifest: *const u8,
+    manifest_len: usize,
+    files: *const honnin_model_file,
+    n_files: usize,
+    calibration: *const u8,
+    calibration_len: usize,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+) -> honnin_status {
+    guard(|| {
+        // SAFETY: the caller promised readable memory for each pair.
+        let manifest = unsafe { bytes(manifest, manifest_len, "manifest") }?;
+        // SAFETY: as above.
+        let calibration = unsafe { bytes(calibration, calibration_len, "calibration") }?;
+        if files.is_null() {
+            return Err(Failure::null("files"));
+        }
+        if n_files > 64 {
+            return Err(Failure::invalid(format!("at most 64 model files, got {n_files}")));
+        }
+        if options.is_null() {
+            return Err(Failure::null("options"));
+        }
+        check_out(out, "out")?;
+        // SAFETY: checked non-NULL; the caller promised `n_files` entries.
+        let entries = unsafe { std::slice::from_raw_parts(files, n_files) };
+        let mut list = Vec::with_capacity(n_files);
+        for (i, f) in entries.iter().enumerate() {
+            // SAFETY: the caller promised NUL-terminated names and readable data.
+            let file = unsafe { text(f.name, &format!("files[{i}].name")) }?;
+            // SAFETY: as above.
+            let data = unsafe { bytes(f.data, f.len, &format!("files[{i}].data")) }?;
+            list.push(ModelBytes { file, bytes: data });
+        }
+        let calibration = std::str::from_utf8(calibration)
+            .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
+            .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
+        let models = Models::from_memory(manifest, &list)?;
+        // SAFETY: forwarded from the caller.
+        let engine = unsafe { build_engine(models, &calibration, options) }?;
+        handle_out(out, engine);
+        Ok(())
+    })
+}
+
+/// Verifies one live image against one card photo and writes the outcome to
+/// `*out`: the one-shot path, without the session's quality gate, retries or
+/// frame fusion (the same comparison as `honnin verify`). `card` may be a
+/// JPEG, JPEG 2000, PNG or WebP image, ICAO DG2, an ISO/IEC 19794-5 record or
+/// My Number card data (the format is sniffed); `live` an encoded image. Both
+/// are decoded, compared and wiped before this returns.
+///
+/// Thread safety: callable from several threads with the same engine; the
+/// engine runs one model at a time.
+///
+/// # Safety
+/// `engine` must be a handle (any value is checked); each pointer and length
+/// pair must describe readable memory; `out` must point to a writable `honnin_outcome`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_verify(
+    engine: *const honnin_engine,
+    card: *const u8,
+    card_len: usize,
+    live: *const u8,
+    live_len: usize,
+    out: *mut honnin_outcome,
+) -> honnin_status {
+    guard(|| {
+        let engine = handles::engine(id(engine))?;
+        // SAFETY: the caller promised readable memory for each pair.
+        let card = unsafe { bytes(card, card_len, "card") }?;
+        // SAFETY: as above.
+        let live = unsafe { bytes(live, live_len, "live") }?;
+        check_out(out, "out")?;
+        let card = CardPhoto::from_bytes(card)?;
+        let live = LiveFrame::from_bytes(live)?;
+        let outcome = engine.verify(&card, &live)?;
+        drop((card, live));
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&outcome).into() };
+        Ok(())
+    })
+}
+
+/// Releases the caller's engine handle. Sessions opened on the engine keep it
+/// alive until they are freed; the handle is invalid from now on.
+///
+/// Thread safety: callable from any thread; a call in flight on another
+/// thread with this engine completes normally.
+///
+/// # Safety
+/// `engine` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_free(engine: *mut honnin_engine) -> honnin_status {
+    guard(|| {
+        let object = handles::remove(id(engine), "an engine", |o| matches!(o, Object::Engine(_)))?;
+        drop(object);
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- session
+
+/// Fills `*out` with the default session options: face check proposed first,
+/// 3 frames per attempt, at most 50 frames and 10 s per attempt, 2
+/// non-matches or 3 attempts without a usable frame close the face path,
+/// fusion on.
+///
+/// Thread safety: callable from any thread at any time.
+///
+/// # Safety
+/// `out` must point to a writable `honnin_session_options`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_options_default(out: *mut honnin_session_options) -> honnin_status {
+    guard(|| {
+        check_out(out, "out")?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&SessionConfig::default()).into() };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// As `honnin_session_new`.
+unsafe fn open_session(
+    engine: Option<Arc<Engine>>,
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> Result<(), Failure> {
+    // SAFETY: the caller promised readable memory.
+    let card = unsafe { bytes(card, card_len, "card") }?;
+    if options.is_null() {
+        return Err(Failure::null("options"));
+    }
+    check_out(out, "out")?;
+    // SAFETY: checked non-NULL; the caller promised it is readable.
+    let config = unsafe { *options }.config()?;
+    let card = CardPhoto::from_bytes(card)?;
+    let session = session::SessionBox::open(engine, config, card)?;
+    handle_out(out, handles::insert(Object::Session(Arc::new(Mutex::new(session)))));
+    Ok(())
+}
+
+/// Opens a session for one person and their card photo (`card`: an image,
+/// ICAO DG2, ISO/IEC 19794-5 or My Number card data; the format is sniffed
+/// and the bytes are copied). The session starts by asking the person to
+/// choose a method: call `honnin_session_offered_methods`, then
+/// `honnin_session_choose`. It holds the card photo until it decides.
+///
+/// Thread safety: callable from any thread; sessions on one engine may run
+/// in parallel (the engine runs one model at a time).
+///
+/// # Safety
+/// `engine` must be a handle (any value is checked); `card`/`card_len` must
+/// describe readable memory; `options` must point to a readable
+/// `honnin_session_options`; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_new(
+    engine: *const honnin_engine,
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> honnin_status {
+    guard(|| {
+        let engine = handles::engine(id(engine))?;
+        // SAFETY: forwarded from the caller.
+        unsafe { open_session(Some(engine), card, card_len, options, out) }
+    })
+}
+
+/// As `honnin_session_new` for a terminal without models: only the staff
+/// visual check is offered, and no biometric is ever computed.
+///
+/// Thread safety: callable from any thread.
+///
+/// # Safety
+/// As `honnin_session_new`, without the engine.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_new_without_models(
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> honnin_status {
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { open_session(None, card, card_len, options, out) })
+}
+
+/// Writes the methods the person may choose now to `*methods`, as
+/// `HONNIN_METHOD_*` bits OR-ed together (0 once decided), and the one to
+/// propose first to `*proposed` (`HONNIN_METHOD_NONE` once decided).
+///
+/// Thread safety: a session may be used from any thread, one call at a time
+/// (concurrent calls on one session wait for each other).
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `methods` and `proposed` must point to writable `uint32_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_offered_methods(
+    session: *const honnin_session,
+    methods: *mut u32,
+    proposed: *mut u32,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(methods, "methods")?;
+        check_out(proposed, "proposed")?;
+        let mut guard = lock(&session)?;
+        let s = guard.session();
+        let mask = s.offered_methods().into_iter().fold(0u32, |m, method| m | session::method(method) as u32);
+        let first = s.proposed_method().map_or(honnin_method::None, session::method) as u32;
+        // SAFETY: checked non-NULL; the caller promised they are writable.
+        unsafe {
+            *methods = mask;
+            *proposed = first;
+        }
+        Ok(())
+    })
+}
+
+/// Records the person's choice: `HONNIN_METHOD_AUTOMATIC` (then feed frames)
+/// or `HONNIN_METHOD_STAFF_VISUAL` (then show `honnin_session_card_for_display`
+/// and record `honnin_session_staff_decide`). A method not offered now gives
+/// `HONNIN_STATUS_INVALID_ARGUMENT`.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_choose(session: *mut honnin_session, method: u32) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        let method = session::parse_method(method)?;
+        lock(&session)?.session().choose(method)?;
+        Ok(())
+    })
+}
+
+fn step_out(out: *mut honnin_step, step: &honnin::Step) {
+    // SAFETY (of the callers): `out` was checked non-NULL and the caller
+    // promised it is writable.
+    unsafe { *out = step.into() };
+}
+
+/// Feeds one encoded live image (JPEG, PNG, WebP or JPEG 2000) to the face
+/// check and writes what it led to to `*out`. The image is decoded, used and
+/// wiped before this returns.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `image`/`len` must
+/// describe readable memory; `out` must point to a writable `honnin_step`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_feed_image(
+    session: *mut honnin_session,
+    image: *const u8,
+    len: usize,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        // SAFETY: the caller promised readable memory.
+        let image = unsafe { bytes(image, len, "image") }?;
+        check_out(out, "out")?;
+        let frame = LiveFrame::from_bytes(image)?;
+        let step = lock(&session)?.session().feed(frame)?;
+        step_out(out, &step);
+        Ok(())
+    })
+}
+
+/// Feeds one raw camera frame: `height` rows of `width` pixels in `format`
+/// (a `HONNIN_PIXEL_FORMAT_*` value), each row starting `stride` bytes after
+/// the previous one; `len` is the buffer's length, at least
+/// `stride * (height - 1) + width * bytes per pixel`. The pixels are copied,
+/// used and the copy wiped before this returns; the caller's buffer is not
+/// changed.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `pixels`/`len` must
+/// describe readable memory; `out` must point to a writable `honnin_step`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn honnin_session_feed_pixels(
+    session: *mut honnin_session,
+    pixels: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: u32,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        // SAFETY: the caller promised readable memory.
+        let pixels = unsafe { bytes(pixels, len, "pixels") }?;
+        check_out(out, "out")?;
+        let frame = frame_from_pixels(pixels, width, height, stride, format)?;
+        let step = lock(&session)?.session().feed(frame)?;
+        step_out(out, &step);
+        Ok(())
+    })
+}
+
+/// Converts a caller's raw frame into RGB, refusing dimensions the buffer
+/// does not hold.
+fn frame_from_pixels(pixels: &[u8], width: u32, height: u32, stride: usize, format: u32) -> Result<LiveFrame, Failure> {
+    // (bytes per pixel, offsets of red, green, blue)
+    let (bpp, [r, g, b]) = match format {
+        1 => (3, [0, 1, 2]),
+        2 => (3, [2, 1, 0]),
+        3 => (1, [0, 0, 0]),
+        4 => (4, [0, 1, 2]),
+        5 => (4, [2, 1, 0]),
+        _ => return Err(Failure::invalid(format!("a pixel format from 1 to 5 (HONNIN_PIXEL_FORMAT_*), got {format}"))),
+    };
+    if width == 0 || height == 0 {
+        return Err(Failure::invalid(format!("a frame of at least 1x1 pixels, got {width}x{height}")));
+    }
+    // Dimensions are checked against honnin's limits before anything is allocated.
+    honnin::Limits::default().check_dimensions(width, height)?;
+    let row = (width as usize).checked_mul(bpp).ok_or_else(|| Failure::invalid("a frame row that fits in memory"))?;
+    if stride < row {
+        return Err(Failure::invalid(format!("a stride of at least {row} bytes for {width} pixels, got {stride}")));
+    }
+    let needed = stride
+        .checked_mul(height as usize - 1)
+        .and_then(|n| n.checked_add(row))
+        .ok_or_else(|| Failure::invalid("a frame that fits in memory"))?;
+    if pixels.len() < needed {
+        return Err(Failure::invalid(format!(
+            "a buffer of at least {needed} bytes for {width}x{height} pixels with stride {stride}, got {}",
+            pixels.len()
+        )));
+    }
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height as usize {
+        let line = &pixels[y * stride..y * stride + row];
+        for p in line.chunks_exact(bpp) {
+            rgb.extend_from_slice(&[p[r], p[g], p[b]]);
+        }
+    }
+    // The frame owns the copy and wipes it when dropped or refused.
+    Ok(LiveFrame::from_rgb(width, height, rgb)?)
+}
+
+/// Tells the session the frames stopped (`cause`: a `HONNIN_SOURCE_STOP_*`
+/// value) and writes the step it leads to (a decision from the frames at
+/// hand, or the staff offer) to `*out`.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_step`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_source_stopped(
+    session: *mut honnin_session,
+    cause: u32,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let fault = match cause {
+            0 => None,
+            1 => Some(CameraError::DeviceMissing {
+                device: "the terminal's camera".into(),
+                reason: "reported by the terminal".into(),
+            }),
+            2 => Some(CameraError::Read { reason: "reported by the terminal".into() }),
+            3 => Some(CameraError::Timeout { waited: std::time::Duration::ZERO }),
+            _ => return Err(Failure::invalid(format!("a stop cause from 0 to 3 (HONNIN_SOURCE_STOP_*), got {cause}"))),
+        };
+        let fault = fault.map(Error::Camera);
+        let step = lock(&session)?.session().source_stopped(fault.as_ref())?;
+        step_out(out, &step);
+        Ok(())
+    })
+}
+
+/// For the staff visual check: the card photo scaled to fit `max_width` x
+/// `max_height` pixels (never enlarged), as a new display-photo handle in
+/// `*out`. Read its pixels with `honnin_display_photo_pixels`, show them,
+/// then free it with `honnin_display_photo_free`, which wipes them. Computes
+/// no biometric.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_card_for_display(
+    session: *const honnin_session,
+    max_width: u32,
+    max_height: u32,
+    out: *mut *mut honnin_display_photo,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let photo = lock(&session)?.session().card_for_display(max_width, max_height)?;
+        handle_out(out, handles::insert(Object::Photo(Arc::new(photo))));
+        Ok(())
+    })
+}
+
+/// Writes a display photo's pixels (row-major, `*channels` bytes per pixel:
+/// 1 for grey, 3 for RGB; no row padding), their length, width and height.
+/// The pixels stay valid, unchanged, until `honnin_display_photo_free`.
+///
+/// Thread safety: callable from any thread; not at the same time as freeing
+/// this photo.
+///
+/// # Safety
+/// `photo` must be a handle (any value is checked); the other arguments must
+/// point to writable storage of their types.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_display_photo_pixels(
+    photo: *const honnin_display_photo,
+    pixels: *mut *const u8,
+    len: *mut usize,
+    width: *mut u32,
+    height: *mut u32,
+    channels: *mut u32,
+) -> honnin_status {
+    guard(|| {
+        let photo = handles::photo(id(photo))?;
+        check_out(pixels, "pixels")?;
+        check_out(len, "len")?;
+        check_out(width, "width")?;
+        check_out(height, "height")?;
+        check_out(channels, "channels")?;
+        let data = photo.pixels();
+        // SAFETY: checked non-NULL; the caller promised they are writable. The
+        // pointer stays valid while the table holds the photo (until its `_free`).
+        unsafe {
+            *pixels = data.as_ptr();
+            *len = data.len();
+            *width = photo.width();
+            *height = photo.height();
+            *channels = if photo.is_grey() { 1 } else { 3 };
+        }
+        Ok(())
+    })
+}
+
+/// Wipes and frees a display photo; the handle and its pixel pointer are
+/// invalid from now on.
+///
+/// Thread safety: callable from any thread; not while another thread reads
+/// this photo's pixels.
+///
+/// # Safety
+/// `photo` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_display_photo_free(photo: *mut honnin_display_photo) -> honnin_status {
+    guard(|| {
+        // The photo's buffer wipes itself when the last reference drops (here,
+        // unless a call on another thread still holds one).
+        drop(handles::remove(id(photo), "a display photo", |o| matches!(o, Object::Photo(_)))?);
+        Ok(())
+    })
+}
+
+/// Records the staff member's conclusion (`judgement`: a
+/// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
+/// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
+/// session then drops the card photo.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_staff_decide(
+    session: *mut honnin_session,
+    judgement: u32,
+    out: *mut honnin_outcome,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let judgement = match judgement {
+            1 => StaffJudgement::SamePerson,
+            2 => StaffJudgement::DifferentPerson,
+            3 => StaffJudgement::Unsure,
+            _ => {
+                return Err(Failure::invalid(format!("a judgement from 1 to 3 (HONNIN_JUDGEMENT_*), got {judgement}")))
+            }
+        };
+        let outcome = lock(&session)?.session().staff_decide(judgement)?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&outcome).into() };
+        Ok(())
+    })
+}
+
+/// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
+/// it has none.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_outcome(
+    session: *const honnin_session,
+    out: *mut honnin_outcome,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let outcome = lock(&session)?.session().outcome().copied();
+        let Some(outcome) = outcome else {
+            return Err(Failure::new(honnin_status::NotDecided, "the session has not decided yet"));
+        };
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&outcome).into() };
+        Ok(())
+    })
+}
+
+/// Frees a session, wiping the card photo and templates it still holds; the
+/// handle is invalid from now on.
+///
+/// Thread safety: callable from any thread; a call in flight on another
+/// thread with this session completes first (the session is wiped when it
+/// returns).
+///
+/// # Safety
+/// `session` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_free(session: *mut honnin_session) -> honnin_status {
+    guard(|| {
+        drop(handles::remove(id(session), "a session", |o| matches!(o, Object::Session(_)))?);
+        Ok(())
+    })
+}

@@ -1,0 +1,620 @@
+//! The C API's contract, called through its exported functions as C would:
+//! NULL pointers, freed handles (also once a successor object exists), wrong
+//! handle kinds and bad values give status codes, outputs stay untouched on
+//! failure, and the happy paths give real decisions on real faces.
+
+use std::ffi::{c_char, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::ptr::{null, null_mut};
+
+use honnin_ffi::*;
+
+const OK: honnin_status = honnin_status::Ok;
+const NULL: honnin_status = honnin_status::NullArgument;
+const STALE: honnin_status = honnin_status::InvalidHandle;
+
+/// Every function in include/honnin.h. `the_tests_cover_every_function_of_the_header`
+/// fails when the header gains one that is not listed (and so not tested) here.
+const FUNCTIONS: &[&str] = &[
+    "honnin_version",
+    "honnin_status_text",
+    "honnin_reason_code",
+    "honnin_last_error_detail",
+    "honnin_engine_options_default",
+    "honnin_engine_new",
+    "honnin_engine_new_from_memory",
+    "honnin_engine_verify",
+    "honnin_engine_free",
+    "honnin_session_options_default",
+    "honnin_session_new",
+    "honnin_session_new_without_models",
+    "honnin_session_offered_methods",
+    "honnin_session_choose",
+    "honnin_session_feed_image",
+    "honnin_session_feed_pixels",
+    "honnin_session_source_stopped",
+    "honnin_session_card_for_display",
+    "honnin_display_photo_pixels",
+    "honnin_display_photo_free",
+    "honnin_session_staff_decide",
+    "honnin_session_outcome",
+    "honnin_session_free",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn ort_lib() -> CString {
+    let path = match std::env::var_os("HONNIN_ORT_LIB") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => root().join(".runtime/libonnxruntime.so.1.31.1"),
+    };
+    assert!(path.is_file(), "ONNX Runtime not found at {}: run `python3 tools/setup.py` first", path.display());
+    cstring(&path)
+}
+
+fn cstring(path: &Path) -> CString {
+    CString::new(path.to_str().unwrap()).unwrap()
+}
+
+fn lfw(name: &str, n: u32) -> Vec<u8> {
+    let data = std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    let path = data.join(format!("lfw/images/{name}/{name}_{n:04}.jpg"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set HONNIN_DATA)", path.display()))
+}
+
+fn sample(file: &str) -> Vec<u8> {
+    std::fs::read(root().join("samples").join(file)).unwrap()
+}
+
+fn engine_options(ort: &CString) -> honnin_engine_options {
+    let mut options = std::mem::MaybeUninit::uninit();
+    assert_eq!(unsafe { honnin_engine_options_default(options.as_mut_ptr()) }, OK);
+    let mut options = unsafe { options.assume_init() };
+    options.onnxruntime_path = ort.as_ptr();
+    options
+}
+
+fn session_options() -> honnin_session_options {
+    let mut options = std::mem::MaybeUninit::uninit();
+    assert_eq!(unsafe { honnin_session_options_default(options.as_mut_ptr()) }, OK);
+    unsafe { options.assume_init() }
+}
+
+fn new_engine(ort: &CString) -> *mut honnin_engine {
+    let dir = cstring(&root().join("models"));
+    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let options = engine_options(ort);
+    let mut engine = null_mut();
+    let status = unsafe { honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut engine) };
+    assert_eq!(status, OK, "{}", last_error());
+    assert!(!engine.is_null());
+    engine
+}
+
+fn last_error() -> String {
+    let mut buf = [0 as c_char; 1024];
+    let mut written = 0;
+    assert_eq!(unsafe { honnin_last_error_detail(buf.as_mut_ptr(), buf.len(), &mut written) }, OK);
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_string();
+    assert_eq!(text.len(), written);
+    text
+}
+
+fn new_session(engine: *const honnin_engine, card: &[u8]) -> *mut honnin_session {
+    let options = session_options();
+    let mut session = null_mut();
+    let status = unsafe { honnin_session_new(engine, card.as_ptr(), card.len(), &options, &mut session) };
+    assert_eq!(status, OK, "{}", last_error());
+    session
+}
+
+/// A step output filled with a pattern; a failing call must leave it so.
+fn untouched_step() -> honnin_step {
+    honnin_step {
+        kind: honnin_step_kind::Retry,
+        guidance: honnin_guidance::Other,
+        collected: 77,
+        wanted: 77,
+        fallback: honnin_fallback::Other,
+        outcome: untouched_outcome(),
+    }
+}
+
+fn untouched_outcome() -> honnin_outcome {
+    honnin_outcome {
+        decision: honnin_decision::Inconclusive,
+        reason: honnin_reason::Other,
+        method: honnin_method::None,
+        metric: honnin_metric::None,
+        score: -7.0,
+        threshold: -7.0,
+        target_fmr: -7.0,
+        grey_reference: true,
+    }
+}
+
+#[test]
+fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
+    let ort = ort_lib();
+    let engine = new_engine(&ort);
+    let card = lfw("Colin_Powell", 1);
+    let live = lfw("Colin_Powell", 2);
+    let models = cstring(&root().join("models"));
+    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let eo = engine_options(&ort);
+    let so = session_options();
+    let mut buf = [0 as c_char; 64];
+    let mut n = 0usize;
+    unsafe {
+        // Library functions.
+        assert_eq!(honnin_last_error_detail(null_mut(), 64, &mut n), NULL);
+        assert_eq!(honnin_last_error_detail(buf.as_mut_ptr(), 64, null_mut()), NULL);
+        assert_eq!(honnin_engine_options_default(null_mut()), NULL);
+        assert_eq!(honnin_session_options_default(null_mut()), NULL);
+
+        // Engines.
+        let mut out = null_mut();
+        assert_eq!(honnin_engine_new(null(), calibration.as_ptr(), &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new(models.as_ptr(), null(), &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), &eo, null_mut()), NULL);
+        assert!(out.is_null(), "no handle written on failure");
+        let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
+        let cal = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+        let name = CString::new("x.onnx").unwrap();
+        let files = [honnin_model_file { name: name.as_ptr(), data: b"x".as_ptr(), len: 1 }];
+        let null_name = [honnin_model_file { name: null(), data: b"x".as_ptr(), len: 1 }];
+        let null_data = [honnin_model_file { name: name.as_ptr(), data: null(), len: 1 }];
+        let (m, ml, c, cl) = (manifest.as_ptr(), manifest.len(), cal.as_ptr(), cal.len());
+        let f = files.as_ptr();
+        assert_eq!(honnin_engine_new_from_memory(null(), ml, f, 1, c, cl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, null(), 1, c, cl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, null(), cl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, null_name.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory(m, ml, null_data.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
+        assert!(out.is_null());
+
+        let mut outcome = untouched_outcome();
+        let (cp, cn, lp, ln) = (card.as_ptr(), card.len(), live.as_ptr(), live.len());
+        assert_eq!(honnin_engine_verify(null(), cp, cn, lp, ln, &mut outcome), NULL);
+        assert_eq!(honnin_engine_verify(engine, null(), cn, lp, ln, &mut outcome), NULL);
+        assert_eq!(honnin_engine_verify(engine, cp, cn, null(), ln, &mut outcome), NULL);
+        assert_eq!(honnin_engine_verify(engine, cp, cn, lp, ln, null_mut()), NULL);
+        assert_eq!(outcome, untouched_outcome());
+        assert_eq!(honnin_engine_free(null_mut()), NULL);
+
+        // Sessions.
+        let mut session = null_mut();
+        assert_eq!(honnin_session_new(null(), cp, cn, &so, &mut session), NULL);
+        assert_eq!(honnin_session_new(engine, null(), cn, &so, &mut session), NULL);
+        assert_eq!(honnin_session_new(engine, cp, cn, null(), &mut session), NULL);
+        assert_eq!(honnin_session_new(engine, cp, cn, &so, null_mut()), NULL);
+        assert_eq!(honnin_session_new_without_models(null(), cn, &so, &mut session), NULL);
+        assert_eq!(honnin_session_new_without_models(cp, cn, null(), &mut session), NULL);
+        assert_eq!(honnin_session_new_without_models(cp, cn, &so, null_mut()), NULL);
+        assert!(session.is_null());
+
+        let s = new_session(engine, &card);
+        let (mut methods, mut proposed) = (99u32, 99u32);
+        assert_eq!(honnin_session_offered_methods(null(), &mut methods, &mut proposed), NULL);
+        assert_eq!(honnin_session_offered_methods(s, null_mut(), &mut proposed), NULL);
+        assert_eq!(honnin_session_offered_methods(s, &mut methods, null_mut()), NULL);
+        assert_eq!((methods, proposed), (99, 99));
+        assert_eq!(honnin_session_choose(null_mut(), honnin_method::Automatic as u32), NULL);
+        assert_eq!(honnin_session_choose(s, honnin_method::Automatic as u32), OK);
+        let mut step = untouched_step();
+        assert_eq!(honnin_session_feed_image(null_mut(), lp, ln, &mut step), NULL);
+        assert_eq!(honnin_session_feed_image(s, null(), ln, &mut step), NULL);
+        assert_eq!(honnin_session_feed_image(s, lp, ln, null_mut()), NULL);
+        let px = [0u8; 48];
+        let rgb = honnin_pixel_format::Rgb8 as u32;
+        assert_eq!(honnin_session_feed_pixels(null_mut(), px.as_ptr(), 48, 4, 4, 12, rgb, &mut step), NULL);
+        assert_eq!(honnin_session_feed_pixels(s, null(), 48, 4, 4, 12, rgb, &mut step), NULL);
+        assert_eq!(honnin_session_feed_pixels(s, px.as_ptr(), 48, 4, 4, 12, rgb, null_mut()), NULL);
+        assert_eq!(honnin_session_source_stopped(null_mut(), 0, &mut step), NULL);
+        assert_eq!(honnin_session_source_stopped(s, 0, null_mut()), NULL);
+        assert_eq!(step, untouched_step());
+        // The camera went away: the staff check is offered; choose it.
+        assert_eq!(honnin_session_source_stopped(s, 1, &mut step), OK);
+        assert_eq!(step.kind, honnin_step_kind::StaffOffered);
+        assert_eq!(honnin_session_choose(s, honnin_method::StaffVisual as u32), OK);
+        let mut photo = null_mut();
+        assert_eq!(honnin_session_card_for_display(null(), 80, 60, &mut photo), NULL);
+        assert_eq!(honnin_session_card_for_display(s, 80, 60, null_mut()), NULL);
+        assert!(photo.is_null());
+        assert_eq!(honnin_session_card_for_display(s, 80, 60, &mut photo), OK);
+        let (mut pixels, mut len, mut w, mut h, mut ch) = (null(), 0usize, 0u32, 0u32, 0u32);
+        assert_eq!(honnin_display_photo_pixels(null(), &mut pixels, &mut len, &mut w, &mut h, &mut ch), NULL);
+        assert_eq!(honnin_display_photo_pixels(photo, null_mut(), &mut len, &mut w, &mut h, &mut ch), NULL);
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, null_mut(), &mut w, &mut h, &mut ch), NULL);
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, &mut len, null_mut(), &mut h, &mut ch), NULL);
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, &mut len, &mut w, null_mut(), &mut ch), NULL);
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, &mut len, &mut w, &mut h, null_mut()), NULL);
+        assert!(pixels.is_null() && (len, w, h, ch) == (0, 0, 0, 0));
+        assert_eq!(honnin_display_photo_free(null_mut()), NULL);
+        assert_eq!(honnin_display_photo_free(photo), OK);
+        let mut outcome = untouched_outcome();
+        assert_eq!(honnin_session_staff_decide(null_mut(), 1, &mut outcome), NULL);
+        assert_eq!(honnin_session_staff_decide(s, 1, null_mut()), NULL);
+        assert_eq!(honnin_session_outcome(null(), &mut outcome), NULL);
+        assert_eq!(honnin_session_outcome(s, null_mut()), NULL);
+        assert_eq!(outcome, untouched_outcome());
+        assert_eq!(honnin_session_free(null_mut()), NULL);
+        assert_eq!(honnin_session_free(s), OK);
+
+        // The last failure left its detail, which names the NULL argument.
+        assert_eq!(honnin_session_free(null_mut()), NULL);
+        assert_eq!(last_error(), "the handle is NULL");
+        assert_eq!(honnin_engine_free(engine), OK);
+    }
+}
+
+#[test]
+fn a_freed_handle_is_refused_even_once_a_successor_exists() {
+    let ort = ort_lib();
+    let card = lfw("George_W_Bush", 1);
+    let live = lfw("George_W_Bush", 2);
+    let (cp, cn, lp, ln) = (card.as_ptr(), card.len(), live.as_ptr(), live.len());
+    let so = session_options();
+    unsafe {
+        // Engines: free one, build its successor; the old handle stays dead.
+        let old = new_engine(&ort);
+        assert_eq!(honnin_engine_free(old), OK);
+        let successor = new_engine(&ort);
+        assert_ne!(old, successor, "handles are never reused");
+        let mut outcome = untouched_outcome();
+        assert_eq!(honnin_engine_verify(old, cp, cn, lp, ln, &mut outcome), STALE);
+        assert_eq!(outcome, untouched_outcome());
+        let mut session = null_mut();
+        assert_eq!(honnin_session_new(old, cp, cn, &so, &mut session), STALE);
+        assert!(session.is_null());
+        assert_eq!(honnin_engine_free(old), STALE, "a double free is refused");
+        assert!(last_error().contains("freed, or never issued"), "{}", last_error());
+        assert_eq!(honnin_engine_verify(successor, cp, cn, lp, ln, &mut outcome), OK);
+        assert_eq!(outcome.decision, honnin_decision::Match);
+
+        // Sessions and display photos.
+        let old_session = new_session(successor, &card);
+        assert_eq!(honnin_session_choose(old_session, 2), OK);
+        let mut old_photo = null_mut();
+        assert_eq!(honnin_session_card_for_display(old_session, 80, 60, &mut old_photo), OK);
+        assert_eq!(honnin_display_photo_free(old_photo), OK);
+        assert_eq!(honnin_session_free(old_session), OK);
+        let session = new_session(successor, &card);
+        let (mut methods, mut proposed) = (99u32, 99u32);
+        assert_eq!(honnin_session_offered_methods(session, &mut methods, &mut proposed), OK);
+        assert_eq!(methods, honnin_method::Automatic as u32 | honnin_method::StaffVisual as u32);
+        assert_eq!(proposed, honnin_method::Automatic as u32);
+        assert_eq!(honnin_session_choose(session, 2), OK);
+        let mut photo = null_mut();
+        assert_eq!(honnin_session_card_for_display(session, 80, 60, &mut photo), OK);
+        let (mut methods, mut proposed) = (99u32, 99u32);
+
+        let mut step = untouched_step();
+        let mut outcome = untouched_outcome();
+        let mut dead_photo = null_mut();
+        let (mut pixels, mut len, mut w, mut h, mut ch) = (null(), 0usize, 0u32, 0u32, 0u32);
+        let px = [0u8; 48];
+        let s = old_session;
+        let p = old_photo;
+        assert_eq!(honnin_session_offered_methods(s, &mut methods, &mut proposed), STALE);
+        assert_eq!(honnin_session_choose(s, 1), STALE);
+        assert_eq!(honnin_session_feed_image(s, lp, ln, &mut step), STALE);
+        assert_eq!(honnin_session_feed_pixels(s, px.as_ptr(), 48, 4, 4, 12, 1, &mut step), STALE);
+        assert_eq!(honnin_session_source_stopped(s, 0, &mut step), STALE);
+        assert_eq!(honnin_session_card_for_display(s, 80, 60, &mut dead_photo), STALE);
+        assert_eq!(honnin_session_staff_decide(s, 1, &mut outcome), STALE);
+        assert_eq!(honnin_session_outcome(s, &mut outcome), STALE);
+        assert_eq!(honnin_session_free(s), STALE);
+        assert_eq!(honnin_display_photo_pixels(p, &mut pixels, &mut len, &mut w, &mut h, &mut ch), STALE);
+        assert_eq!(honnin_display_photo_free(p), STALE);
+        assert_eq!((methods, proposed), (99, 99));
+        assert_eq!(step, untouched_step());
+        assert_eq!(outcome, untouched_outcome());
+        assert!(dead_photo.is_null() && pixels.is_null());
+
+        // A handle of another kind, and one never issued, are refused too.
+        let as_engine = session as *const honnin_engine;
+        assert_eq!(honnin_engine_verify(as_engine, cp, cn, lp, ln, &mut outcome), STALE);
+        assert!(last_error().contains("is a session, not an engine"), "{}", last_error());
+        assert_eq!(honnin_session_free(photo as *mut honnin_session), STALE);
+        assert_eq!(honnin_display_photo_free(successor as *mut honnin_display_photo), STALE);
+        assert_eq!(honnin_session_choose(usize::MAX as *mut honnin_session, 1), STALE);
+
+        // The successors work.
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, &mut len, &mut w, &mut h, &mut ch), OK);
+        assert_eq!(len, (w * h * ch) as usize);
+        assert_eq!((w, h, ch), (250 * 60 / 250, 60, 3), "a colour photo fitted into 80x60");
+        assert_eq!(honnin_session_staff_decide(session, honnin_judgement::SamePerson as u32, &mut outcome), OK);
+        assert_eq!((outcome.decision, outcome.method), (honnin_decision::Match, honnin_method::StaffVisual));
+        assert_eq!(honnin_display_photo_free(photo), OK);
+        assert_eq!(honnin_session_free(session), OK);
+
+        // Freeing the engine first: a session opened on it keeps it alive.
+        let session = new_session(successor, &card);
+        assert_eq!(honnin_engine_free(successor), OK);
+        assert_eq!(honnin_session_choose(session, 1), OK);
+        let mut decided = None;
+        for n in 2..=5 {
+            let frame = lfw("George_W_Bush", n);
+            assert_eq!(honnin_session_feed_image(session, frame.as_ptr(), frame.len(), &mut step), OK);
+            if step.kind == honnin_step_kind::Decided {
+                decided = Some(step.outcome);
+                break;
+            }
+        }
+        let decided = decided.expect("three good frames decide");
+        assert_eq!((decided.decision, decided.method), (honnin_decision::Match, honnin_method::Automatic));
+        assert_eq!(honnin_session_free(session), OK);
+    }
+}
+
+#[test]
+fn bad_values_give_status_codes() {
+    let ort = ort_lib();
+    let engine = new_engine(&ort);
+    let card = lfw("Colin_Powell", 1);
+    unsafe {
+        let session = new_session(engine, &card);
+        assert_eq!(honnin_session_choose(session, 0), honnin_status::InvalidArgument);
+        assert_eq!(honnin_session_choose(session, 7), honnin_status::InvalidArgument);
+        let mut outcome = untouched_outcome();
+        // Staff decision before choosing the staff check: refused by the session.
+        assert_eq!(honnin_session_staff_decide(session, 1, &mut outcome), honnin_status::InvalidArgument);
+        assert_eq!(honnin_session_outcome(session, &mut outcome), honnin_status::NotDecided);
+        assert_eq!(outcome, untouched_outcome());
+        assert_eq!(honnin_session_choose(session, 1), OK);
+        let mut step = untouched_step();
+        let px = vec![128u8; 64 * 64 * 4];
+        // Unknown format, stride shorter than a row, buffer shorter than the frame, empty frame.
+        for (len, w, h, stride, format) in [
+            (px.len(), 64, 64, 192, 9),
+            (px.len(), 64, 64, 100, 1),
+            (64 * 63 * 3, 64, 64, 192, 1),
+            (px.len(), 0, 64, 192, 1),
+            (px.len(), 64, 64, 256, 0),
+        ] {
+            let status = honnin_session_feed_pixels(session, px.as_ptr(), len, w, h, stride, format, &mut step);
+            assert_eq!(status, honnin_status::InvalidArgument, "{len} {w}x{h} stride {stride} format {format}");
+        }
+        let huge = honnin_session_feed_pixels(session, px.as_ptr(), px.len(), 100_000, 1, 400_000, 4, &mut step);
+        assert_eq!(huge, honnin_status::LimitExceeded);
+        assert_eq!(step, untouched_step());
+        // A frame with no face: the attempt goes on and says so.
+        assert_eq!(honnin_session_feed_pixels(session, px.as_ptr(), px.len(), 64, 64, 256, 4, &mut step), OK);
+        assert_eq!((step.kind, step.guidance), (honnin_step_kind::Continue, honnin_guidance::StepIntoView));
+        assert_eq!(honnin_session_source_stopped(session, 4, &mut step), honnin_status::InvalidArgument);
+        let garbage = b"not an image at all";
+        let status = honnin_session_feed_image(session, garbage.as_ptr(), garbage.len(), &mut step);
+        assert_eq!(status, honnin_status::UnrecognisedFormat, "{}", last_error());
+        assert_eq!(honnin_session_free(session), OK);
+
+        // Engine options and inputs.
+        let dir = cstring(&root().join("models"));
+        let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+        let mut options = engine_options(&ort);
+        let mut out = null_mut();
+        options.target_fmr = 2.0;
+        assert_eq!(
+            honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out),
+            honnin_status::InvalidArgument
+        );
+        options.target_fmr = 0.5;
+        assert_eq!(
+            honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out),
+            honnin_status::Calibration
+        );
+        let missing = cstring(&root().join("no-such-models"));
+        options.target_fmr = 1e-3;
+        assert_eq!(honnin_engine_new(missing.as_ptr(), calibration.as_ptr(), &options, &mut out), honnin_status::Io);
+        let wrong_hash = CString::new("00".repeat(32)).unwrap();
+        options.onnxruntime_sha256 = wrong_hash.as_ptr();
+        assert_eq!(honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out), honnin_status::Runtime);
+        assert!(out.is_null());
+        let mut outcome = untouched_outcome();
+        let live = lfw("Colin_Powell", 2);
+        let status =
+            honnin_engine_verify(engine, garbage.as_ptr(), garbage.len(), live.as_ptr(), live.len(), &mut outcome);
+        assert_eq!(status, honnin_status::UnrecognisedFormat);
+
+        // The error detail: too small a buffer is refused and keeps the detail.
+        let mut small = [0 as c_char; 4];
+        let mut written = 99;
+        assert_eq!(honnin_last_error_detail(small.as_mut_ptr(), 4, &mut written), honnin_status::BufferTooSmall);
+        assert_eq!(written, 99);
+        assert!(last_error().contains("card data"), "{}", last_error());
+
+        // Fixed texts.
+        let text = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
+        assert_eq!(text(honnin_version()), env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            text(honnin_status_text(2)),
+            "not a live handle of this kind (freed, never issued, or another kind)"
+        );
+        assert_eq!(text(honnin_status_text(12345)), "unknown status code");
+        assert_eq!(text(honnin_reason_code(honnin_reason::NoFaceLive as u32)), "no_face_live");
+        assert_eq!(text(honnin_reason_code(12345)), "other");
+        assert_eq!(honnin_engine_free(engine), OK);
+    }
+}
+
+#[test]
+fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
+    let ort = ort_lib();
+    let from_dir = new_engine(&ort);
+    let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
+    let calibration = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+    let names = ["yunet_s_dynamic.onnx", "dlib_face_recognition_resnet_model_v1.onnx"];
+    let mut blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(root().join("models").join(n)).unwrap()).collect();
+    let names: Vec<CString> = names.iter().map(|n| CString::new(*n).unwrap()).collect();
+    let options = engine_options(&ort);
+    let build = |blobs: &[Vec<u8>]| {
+        let files: Vec<honnin_model_file> = names
+            .iter()
+            .zip(blobs)
+            .map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() })
+            .collect();
+        let mut engine = null_mut();
+        let status = unsafe {
+            honnin_engine_new_from_memory(
+                manifest.as_ptr(),
+                manifest.len(),
+                files.as_ptr(),
+                files.len(),
+                calibration.as_ptr(),
+                calibration.len(),
+                &options,
+                &mut engine,
+            )
+        };
+        (status, engine)
+    };
+    let (status, from_memory) = build(&blobs);
+    assert_eq!(status, OK, "{}", last_error());
+    for (a, b) in [(("Colin_Powell", 1), ("Colin_Powell", 2)), (("Colin_Powell", 1), ("George_W_Bush", 1))] {
+        let card = lfw(a.0, a.1);
+        let live = lfw(b.0, b.1);
+        let verify = |engine| {
+            let mut outcome = untouched_outcome();
+            let status = unsafe {
+                honnin_engine_verify(engine, card.as_ptr(), card.len(), live.as_ptr(), live.len(), &mut outcome)
+            };
+            assert_eq!(status, OK, "{}", last_error());
+            outcome
+        };
+        let (x, y) = (verify(from_dir), verify(from_memory));
+        assert_eq!(x, y, "same models, same outcome, bit for bit");
+        assert_eq!(x.metric, honnin_metric::Euclidean);
+        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == 1e-3);
+    }
+    // One flipped byte in the recognizer: refused before ONNX Runtime sees it.
+    let last = blobs[1].len() - 1000;
+    blobs[1][last] ^= 1;
+    let (status, engine) = build(&blobs);
+    assert_eq!(status, honnin_status::ModelIntegrity);
+    assert!(engine.is_null());
+    assert!(last_error().contains("sha256"), "{}", last_error());
+    // A missing file is a manifest problem, named.
+    let (status, _) = build(&blobs[..1]);
+    assert_eq!(status, honnin_status::Manifest);
+    assert!(last_error().contains("dlib_face_recognition_resnet_model_v1.onnx"), "{}", last_error());
+    unsafe {
+        assert_eq!(honnin_engine_free(from_dir), OK);
+        assert_eq!(honnin_engine_free(from_memory), OK);
+    }
+}
+
+#[test]
+fn a_session_decides_from_raw_frames_and_the_staff_path_needs_no_models() {
+    let ort = ort_lib();
+    let engine = new_engine(&ort);
+    let card = lfw("Colin_Powell", 1);
+    unsafe {
+        // Raw BGRA frames with padded rows, as a camera driver hands them over.
+        let session = new_session(engine, &card);
+        assert_eq!(honnin_session_choose(session, honnin_method::Automatic as u32), OK);
+        let mut step = untouched_step();
+        for n in 2..=6 {
+            let rgb = image_rgb(&lfw("Colin_Powell", n));
+            let (w, h) = (250usize, 250usize);
+            let stride = w * 4 + 24;
+            let mut bgra = vec![0xAAu8; stride * h];
+            for y in 0..h {
+                for x in 0..w {
+                    let s = &rgb[(y * w + x) * 3..][..3];
+                    bgra[y * stride + x * 4..][..4].copy_from_slice(&[s[2], s[1], s[0], 255]);
+                }
+            }
+            let format = honnin_pixel_format::Bgra8 as u32;
+            let status = honnin_session_feed_pixels(
+                session,
+                bgra.as_ptr(),
+                bgra.len(),
+                w as u32,
+                h as u32,
+                stride,
+                format,
+                &mut step,
+            );
+            assert_eq!(status, OK, "{}", last_error());
+            if step.kind != honnin_step_kind::Continue {
+                break;
+            }
+        }
+        assert_eq!(step.kind, honnin_step_kind::Decided);
+        assert_eq!(step.outcome.decision, honnin_decision::Match);
+        let mut outcome = untouched_outcome();
+        assert_eq!(honnin_session_outcome(session, &mut outcome), OK);
+        assert_eq!(outcome, step.outcome);
+        let (mut methods, mut proposed) = (99u32, 99u32);
+        assert_eq!(honnin_session_offered_methods(session, &mut methods, &mut proposed), OK);
+        assert_eq!((methods, proposed), (0, 0), "nothing is offered once decided");
+        assert_eq!(honnin_session_free(session), OK);
+
+        // The camera fails: the staff check is offered, and only it.
+        let session = new_session(engine, &card);
+        assert_eq!(honnin_session_choose(session, 1), OK);
+        assert_eq!(honnin_session_source_stopped(session, honnin_source_stop::CameraTimeout as u32, &mut step), OK);
+        assert_eq!((step.kind, step.fallback), (honnin_step_kind::StaffOffered, honnin_fallback::CameraFault));
+        assert_eq!(honnin_session_offered_methods(session, &mut methods, &mut proposed), OK);
+        assert_eq!(methods, honnin_method::StaffVisual as u32);
+        assert_eq!(honnin_session_free(session), OK);
+
+        // A terminal without models: the My Number sample, shown and judged by staff.
+        let mynumber = sample("astronaut_mynumber.bin");
+        let so = session_options();
+        let mut session = null_mut();
+        assert_eq!(honnin_session_new_without_models(mynumber.as_ptr(), mynumber.len(), &so, &mut session), OK);
+        assert_eq!(honnin_session_offered_methods(session, &mut methods, &mut proposed), OK);
+        assert_eq!((methods, proposed), (2, 2));
+        assert_eq!(honnin_session_choose(session, 1), honnin_status::InvalidArgument, "no face check without models");
+        assert_eq!(honnin_session_choose(session, 2), OK);
+        let mut photo = null_mut();
+        assert_eq!(honnin_session_card_for_display(session, 80, 60, &mut photo), OK);
+        let (mut pixels, mut len, mut w, mut h, mut ch) = (null(), 0usize, 0u32, 0u32, 0u32);
+        assert_eq!(honnin_display_photo_pixels(photo, &mut pixels, &mut len, &mut w, &mut h, &mut ch), OK);
+        assert!(h == 60 && w <= 80 && ch == 1 && len == (w * h) as usize, "{w}x{h}x{ch}, {len} bytes");
+        let shown = std::slice::from_raw_parts(pixels, len);
+        let (lo, hi) = (shown.iter().min().unwrap(), shown.iter().max().unwrap());
+        assert!(hi - lo > 100, "a real photo, not a blank: levels {lo}..{hi}");
+        assert_eq!(honnin_display_photo_free(photo), OK);
+        let mut outcome = untouched_outcome();
+        assert_eq!(honnin_session_staff_decide(session, honnin_judgement::DifferentPerson as u32, &mut outcome), OK);
+        assert_eq!(outcome.decision, honnin_decision::NoMatch);
+        assert_eq!(outcome.method, honnin_method::StaffVisual);
+        assert_eq!((outcome.metric, outcome.score, outcome.threshold), (honnin_metric::None, 0.0, 0.0));
+        assert_eq!(honnin_session_free(session), OK);
+        assert_eq!(honnin_engine_free(engine), OK);
+    }
+}
+
+fn image_rgb(jpeg: &[u8]) -> Vec<u8> {
+    let image = image::load_from_memory(jpeg).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), (250, 250));
+    image.into_raw()
+}
+
+#[test]
+fn the_tests_cover_every_function_of_the_header() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/honnin.h")).unwrap();
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter(|l| !l.starts_with("//") && !l.starts_with(' '))
+        .filter_map(|l| l.split_once('(').map(|(head, _)| head))
+        .filter_map(|head| head.split(|c: char| !(c.is_alphanumeric() || c == '_')).rfind(|w| w.starts_with("honnin_")))
+        .map(str::to_string)
+        .collect();
+    declared.sort();
+    let mut listed: Vec<String> = FUNCTIONS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(declared, listed, "the header's functions and the ones this file tests");
+    let source = std::fs::read_to_string(file!()).or_else(|_| std::fs::read_to_string(root().join(file!()))).unwrap();
+    for f in FUNCTIONS {
+        let calls = source.matches(&format!("{f}(")).count();
+        assert!(calls >= 1, "{f} is never called in this file");
+    }
+}
