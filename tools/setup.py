@@ -13,12 +13,23 @@ With --dev it also installs what the development commands and tests need and the
 product never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools),
 which `honnin card-like` uses to encode card-like JPEG 2000 references; `strace`,
 which the privacy test runs `honnin verify` under; `tmux`, in which the counter
-application's test drives it; and libclang (libclang-dev), which bindgen needs to
-build the `camera` feature's V4L2 bindings. Each is installed with apt-get only
+application's test drives it; `make` and `valgrind`, with which the C API's
+tests build the example in examples/c and check its memory use; and libclang
+(libclang-dev), which bindgen needs to build the `camera` feature's V4L2 bindings. Each is installed with apt-get only
 when it is missing (its command is not on PATH, or for libclang no
 `/usr/lib/llvm-*/lib/libclang.so` exists): directly as root, through `sudo -n`
 where that works without a password, otherwise setup fails and prints the command
 to run.
+
+With --cross aarch64 it also prepares cross-compiling for 64-bit ARM Linux
+(`cargo build --target aarch64-unknown-linux-gnu`, see docs/cross-compiling.md):
+it installs the missing Debian cross packages in the same way (gcc-aarch64-linux-gnu,
+the linker named in .cargo/config.toml; libc6-dev-arm64-cross to link against;
+libstdc++6-arm64-cross and qemu-user, with which tools/cross-run-aarch64.sh runs
+the ARM build on this machine), adds the Rust target with `rustup target add` if
+it is not installed, and extracts the aarch64 ONNX Runtime library from the
+aarch64 wheel of the same release into `.runtime/aarch64/`, pinned by sha256
+exactly like the host's.
 
 Only the Python standard library is used. Nothing is replaced that is already in
 place and verified, so running it twice is cheap. Downloads go to a temporary
@@ -28,6 +39,8 @@ tampered download never leaves a file behind that looks valid.
 Environment:
   HONNIN_MODEL_MIRROR  folder holding the model files (e.g. ../shared/models)
   HONNIN_ORT_WHEEL     local path of the onnxruntime wheel (offline machines)
+  HONNIN_ORT_WHEEL_AARCH64
+                       local path of the aarch64 onnxruntime wheel (--cross aarch64 offline)
 """
 
 import glob
@@ -104,35 +117,42 @@ def download(url: str, dest_dir: Path) -> Path:
     return tmp
 
 
-def setup_onnxruntime() -> Path:
+def host_arch() -> str:
     arch = platform.machine()
-    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(arch.lower(), arch)
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(arch.lower(), arch)
+
+
+def setup_onnxruntime(target: "str | None" = None) -> Path:
+    """Place the pinned library for the host in .runtime/, or for a cross target in .runtime/<target>/."""
+    arch = target or host_arch()
     if arch not in ORT_WHEELS:
         raise SetupError(f"no pinned onnxruntime wheel for CPU architecture {arch!r}")
     pin = ORT_WHEELS[arch]
-    RUNTIME_DIR.mkdir(exist_ok=True)
-    lib = RUNTIME_DIR / ORT_LIB_NAME
+    runtime_dir = RUNTIME_DIR / arch if target else RUNTIME_DIR
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    lib = runtime_dir / ORT_LIB_NAME
+    label = f"onnxruntime ({arch})" if target else "onnxruntime"
     if verified(lib, pin["lib_sha256"]):
-        print(f"onnxruntime: {lib.relative_to(ROOT)} already in place (sha256 ok)")
+        print(f"{label}: {lib.relative_to(ROOT)} already in place (sha256 ok)")
         return lib
 
-    wheel = RUNTIME_DIR / pin["url"].rsplit("/", 1)[1]
-    local = os.environ.get("HONNIN_ORT_WHEEL")
+    wheel = runtime_dir / pin["url"].rsplit("/", 1)[1]
+    local = os.environ.get(f"HONNIN_ORT_WHEEL_{arch.upper()}" if target else "HONNIN_ORT_WHEEL")
     if not verified(wheel, pin["wheel_sha256"]):
         if local:
-            tmp = RUNTIME_DIR / ".wheel-copy"
+            tmp = runtime_dir / ".wheel-copy"
             shutil.copyfile(local, tmp)
         else:
-            print(f"onnxruntime: fetching {pin['url']}")
-            tmp = download(pin["url"], RUNTIME_DIR)
-        place_verified(tmp, wheel, pin["wheel_sha256"], "onnxruntime wheel")
+            print(f"{label}: fetching {pin['url']}")
+            tmp = download(pin["url"], runtime_dir)
+        place_verified(tmp, wheel, pin["wheel_sha256"], f"{label} wheel")
 
-    fd, name = tempfile.mkstemp(dir=RUNTIME_DIR, prefix=".lib-")
+    fd, name = tempfile.mkstemp(dir=runtime_dir, prefix=".lib-")
     tmp = Path(name)
     with os.fdopen(fd, "wb") as out, zipfile.ZipFile(wheel) as zf, zf.open(ORT_MEMBER) as src:
         shutil.copyfileobj(src, out)
     place_verified(tmp, lib, pin["lib_sha256"], ORT_MEMBER)
-    print(f"onnxruntime: extracted {lib.relative_to(ROOT)} (sha256 ok)")
+    print(f"{label}: extracted {lib.relative_to(ROOT)} (sha256 ok)")
     return lib
 
 
@@ -177,6 +197,8 @@ DEV_TOOLS = [
     ("opj_compress", "libopenjp2-tools", "honnin card-like encodes card-like JPEG 2000 references"),
     ("strace", "strace", "the privacy test traces honnin verify's system calls"),
     ("tmux", "tmux", "the counter application's test drives it in a terminal multiplexer"),
+    ("make", "make", "the C API example (examples/c) is built with a Makefile"),
+    ("valgrind", "valgrind", "the C API example's test runs it under valgrind's memcheck"),
     # The unversioned libclang.so comes with libclang-N-dev only, which also brings
     # clang's builtin headers; libclang-cpp or libclang1 alone are not enough.
     (
@@ -195,13 +217,35 @@ def find_dev_tool(check: str) -> "str | None":
     return shutil.which(check)
 
 
-def setup_dev_tools() -> None:
-    """Install each missing development tool's Debian package with apt-get."""
+# Cross-compiling, per target: the Rust target, and the Debian packages in the DEV_TOOLS form.
+CROSS_TARGETS = {
+    "aarch64": {
+        "rust_target": "aarch64-unknown-linux-gnu",
+        "tools": [
+            ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", "the linker .cargo/config.toml names for the target"),
+            (
+                "/usr/aarch64-linux-gnu/lib/crt1.o",
+                "libc6-dev-arm64-cross",
+                "the ARM C library and start files that binaries and shared libraries link against",
+            ),
+            (
+                "/usr/aarch64-linux-gnu/lib/libstdc++.so.6",
+                "libstdc++6-arm64-cross",
+                "ONNX Runtime's C++ runtime, for running the ARM build under qemu",
+            ),
+            ("qemu-aarch64", "qemu-user", "tools/cross-run-aarch64.sh runs the ARM build on this machine"),
+        ],
+    },
+}
+
+
+def apt_install(tools: list, label: str) -> None:
+    """Install each missing tool's Debian package with apt-get (tools in the DEV_TOOLS form)."""
     missing = []
-    for check, package, _why in DEV_TOOLS:
+    for check, package, _why in tools:
         found = find_dev_tool(check)
         if found:
-            print(f"dev: {package if check.startswith('/') else check} in place ({found})")
+            print(f"{label}: {package if check.startswith('/') else check} in place ({found})")
         else:
             missing.append(package)
     if not missing:
@@ -215,37 +259,79 @@ def setup_dev_tools() -> None:
     else:
         raise SetupError(f"{', '.join(missing)} missing and installing needs root; run: {hint}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print(f"dev: installing {' '.join(missing)}: {' '.join(prefix + install)}")
+    print(f"{label}: installing {' '.join(missing)}: {' '.join(prefix + install)}")
     if subprocess.run(prefix + install, env=env).returncode != 0:
         # A fresh machine may have no package lists yet.
         if subprocess.run(prefix + ["apt-get", "update"], env=env).returncode != 0 or (
             subprocess.run(prefix + install, env=env).returncode != 0
         ):
             raise SetupError(f"apt-get could not install {' '.join(missing)}; run: {hint}")
-    for check, package, _why in DEV_TOOLS:
+    for check, package, _why in tools:
         if not find_dev_tool(check):
             where = "matches no file" if check.startswith("/") else "is not on PATH"
             raise SetupError(f"{package} installed but {check} {where}")
-    print(f"dev: {' '.join(missing)} installed")
+    print(f"{label}: {' '.join(missing)} installed")
+
+
+def setup_dev_tools() -> None:
+    """Install each missing development tool's Debian package with apt-get."""
+    apt_install(DEV_TOOLS, "dev")
+
+
+def setup_rust_target(rust_target: str, label: str) -> None:
+    """`rustup target add` the target unless its standard library is installed already."""
+    if not shutil.which("rustup"):
+        raise SetupError(f"rustup not found; install the Rust standard library for {rust_target} another way")
+    listed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True)
+    if listed.returncode != 0:
+        raise SetupError(f"rustup target list --installed failed: {listed.stderr.strip()}")
+    if rust_target in listed.stdout.split():
+        print(f"{label}: Rust target {rust_target} in place")
+        return
+    print(f"{label}: rustup target add {rust_target}")
+    if subprocess.run(["rustup", "target", "add", rust_target]).returncode != 0:
+        raise SetupError(f"rustup target add {rust_target} failed")
+
+
+def setup_cross(target: str) -> None:
+    cross = CROSS_TARGETS[target]
+    label = f"cross {target}"
+    apt_install(cross["tools"], label)
+    setup_rust_target(cross["rust_target"], label)
+    setup_onnxruntime(target)
+
+
+USAGE = f"usage: python3 tools/setup.py [--dev] [--cross {{{','.join(CROSS_TARGETS)}}}]"
 
 
 def main(argv: list[str]) -> int:
     dev = False
-    for arg in argv:
+    cross = []
+    args = iter(argv)
+    for arg in args:
         if arg == "--dev":
             dev = True
+        elif arg == "--cross" or arg.startswith("--cross="):
+            target = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            if target not in CROSS_TARGETS:
+                print(f"setup: --cross needs one of {', '.join(CROSS_TARGETS)}, not {target!r} ({USAGE})", file=sys.stderr)
+                return 64
+            if target not in cross:
+                cross.append(target)
         elif arg in ("-h", "--help"):
             print(__doc__)
-            print("usage: python3 tools/setup.py [--dev]")
+            print(USAGE)
             return 0
         else:
-            print(f"setup: unknown argument {arg!r} (usage: python3 tools/setup.py [--dev])", file=sys.stderr)
+            print(f"setup: unknown argument {arg!r} ({USAGE})", file=sys.stderr)
             return 64
     try:
         setup_onnxruntime()
         setup_models()
         if dev:
             setup_dev_tools()
+        for target in cross:
+            setup_cross(target)
     except SetupError as err:
         print(f"setup failed: {err}", file=sys.stderr)
         return 1

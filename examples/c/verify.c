@@ -1,0 +1,164 @@
+/*
+ * honnin C API example: verify live photos against card photos.
+ *
+ *   verify [--models DIR] [--calibration FILE] [--onnxruntime LIB] CARD LIVE [CARD LIVE ...]
+ *
+ * CARD is a card photo: an image file, ICAO DG2, an ISO/IEC 19794-5 record or
+ * My Number card data (the format is sniffed). LIVE is an encoded image. One
+ * line per pair:
+ *
+ *   CARD <tab> LIVE <tab> decision <tab> reason <tab> score <tab> threshold
+ *
+ * Exit status: 0 when every pair matched, 1 when one did not, 2 when one was
+ * inconclusive, 3 on an error (the highest applies), 64 for bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "honnin.h"
+
+/* Reads a whole file into memory; NULL on failure (reported). */
+static unsigned char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        return NULL;
+    }
+    unsigned char *data = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size == cap) {
+            cap = cap ? cap * 2 : 65536;
+            unsigned char *grown = realloc(data, cap);
+            if (grown == NULL) {
+                free(data);
+                fclose(f);
+                fprintf(stderr, "%s: out of memory\n", path);
+                return NULL;
+            }
+            data = grown;
+        }
+        size_t n = fread(data + size, 1, cap - size, f);
+        size += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        fprintf(stderr, "%s: read error\n", path);
+        free(data);
+        return NULL;
+    }
+    *len = size;
+    return data;
+}
+
+/* Wipes and frees a buffer that held a face image. */
+static void wipe_free(unsigned char *data, size_t len) {
+    if (data == NULL) {
+        return;
+    }
+    volatile unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        p[i] = 0;
+    }
+    free(data);
+}
+
+/* Prints a failed call's status and detail to stderr. */
+static void report(const char *what, honnin_status status) {
+    char detail[512];
+    size_t written = 0;
+    if (honnin_last_error_detail(detail, sizeof detail, &written) != HONNIN_STATUS_OK) {
+        detail[0] = '\0';
+    }
+    fprintf(stderr, "%s: %s (status %u): %s\n", what, honnin_status_text(status), (unsigned)status, detail);
+}
+
+static const char *decision_word(honnin_decision d) {
+    switch (d) {
+    case HONNIN_DECISION_MATCH:
+        return "match";
+    case HONNIN_DECISION_NO_MATCH:
+        return "no_match";
+    case HONNIN_DECISION_INCONCLUSIVE:
+        return "inconclusive";
+    default:
+        return "none";
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *models = "models";
+    const char *calibration = "calibration/dlib-resnet-v1.json";
+    honnin_engine_options options;
+    if (honnin_engine_options_default(&options) != HONNIN_STATUS_OK) {
+        return 3;
+    }
+    int i = 1;
+    for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        if (strcmp(argv[i], "--models") == 0) {
+            models = argv[i + 1];
+        } else if (strcmp(argv[i], "--calibration") == 0) {
+            calibration = argv[i + 1];
+        } else if (strcmp(argv[i], "--onnxruntime") == 0) {
+            options.onnxruntime_path = argv[i + 1]; /* else HONNIN_ORT_LIB */
+        } else {
+            break;
+        }
+    }
+    int pairs = argc - i;
+    if (pairs < 2 || pairs % 2 != 0) {
+        fprintf(stderr,
+                "usage: %s [--models DIR] [--calibration FILE] [--onnxruntime LIB] CARD LIVE [CARD LIVE ...]\n",
+                argv[0]);
+        return 64;
+    }
+
+    honnin_engine *engine = NULL;
+    honnin_status status = honnin_engine_new(models, calibration, &options, &engine);
+    if (status != HONNIN_STATUS_OK) {
+        report("building the engine", status);
+        return 3;
+    }
+
+    int exit_code = 0;
+    for (; i + 1 < argc; i += 2) {
+        size_t card_len = 0, live_len = 0;
+        unsigned char *card = read_file(argv[i], &card_len);
+        unsigned char *live = card ? read_file(argv[i + 1], &live_len) : NULL;
+        if (card == NULL || live == NULL) {
+            wipe_free(card, card_len);
+            exit_code = 3;
+            continue;
+        }
+        honnin_outcome outcome;
+        status = honnin_engine_verify(engine, card, card_len, live, live_len, &outcome);
+        /* honnin has wiped its own copies; wipe ours too. */
+        wipe_free(card, card_len);
+        wipe_free(live, live_len);
+        if (status != HONNIN_STATUS_OK) {
+            report(argv[i + 1], status);
+            exit_code = 3;
+            continue;
+        }
+        printf("%s\t%s\t%s\t%s\t%.9g\t%.9g\n", argv[i], argv[i + 1], decision_word(outcome.decision),
+               honnin_reason_code(outcome.reason), (double)outcome.score, (double)outcome.threshold);
+        int code = outcome.decision == HONNIN_DECISION_MATCH      ? 0
+                   : outcome.decision == HONNIN_DECISION_NO_MATCH ? 1
+                                                                  : 2;
+        if (code > exit_code) {
+            exit_code = code;
+        }
+    }
+
+    status = honnin_engine_free(engine);
+    if (status != HONNIN_STATUS_OK) {
+        report("freeing the engine", status);
+        return 3;
+    }
+    return exit_code;
+}
