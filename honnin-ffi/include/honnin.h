@@ -85,6 +85,30 @@ typedef uint32_t honnin_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Whether one process-hardening measure took effect.
+enum honnin_measure
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not asked for.
+  HONNIN_MEASURE_OFF = 0,
+  // In effect.
+  HONNIN_MEASURE_APPLIED = 1,
+  // Tried and refused by the system (`honnin_last_error_detail` does not
+  // apply: the call itself succeeded).
+  HONNIN_MEASURE_FAILED = 2,
+  // Not available on this platform.
+  HONNIN_MEASURE_UNSUPPORTED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum honnin_measure honnin_measure;
+#else
+typedef uint32_t honnin_measure;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Decision of an outcome.
 enum honnin_decision
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -354,6 +378,18 @@ typedef struct honnin_engine honnin_engine;
 // One person's verification at the counter. Opaque; a handle, never dereferenced.
 typedef struct honnin_session honnin_session;
 
+// What `honnin_harden_process` achieved.
+typedef struct {
+  // No core dumps, and no ptrace or /proc/<pid>/mem access by other
+  // processes of the same user.
+  honnin_measure no_core_dumps;
+  // glibc overwrites every freed heap block (ONNX Runtime's feature maps
+  // included); about 47 % slower verification.
+  honnin_measure wipe_freed_heap;
+  // honnin's biometric buffers are locked in RAM (never swapped).
+  honnin_measure lock_biometric_buffers;
+} honnin_hardening;
+
 // How an engine is built; `honnin_engine_options_default` fills in the defaults.
 typedef struct {
   // Path of `libonnxruntime.so.1.31.1`, NUL-terminated; NULL reads the
@@ -473,6 +509,21 @@ const char *honnin_reason_code(uint32_t reason);
 // # Safety
 // `buf` must point to `len` writable bytes and `written` to a writable `size_t`.
 honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
+
+// Hardens the whole process for biometric data, as the honnin CLI does at
+// start-up: no core dumps, honnin's biometric buffers locked in RAM, and,
+// when `wipe_freed_heap` is true, every freed heap block overwritten. Writes
+// what took effect to `*out`; a measure the system refuses is reported
+// there, not as a failure (a terminal that cannot lock memory should still
+// serve the person at the counter). Call it once, first thing, before other
+// threads start and before building an engine.
+//
+// Thread safety: call it before other threads start; it changes
+// process-wide settings.
+//
+// # Safety
+// `out` must point to a writable `honnin_hardening`.
+honnin_status honnin_harden_process(bool wipe_freed_heap, honnin_hardening *out);
 
 // Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
 // the pinned runtime hash, target FMR 0.001, default threads, mirror averaging on.

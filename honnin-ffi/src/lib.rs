@@ -247,6 +247,76 @@ pub unsafe extern "C" fn honnin_last_error_detail(buf: *mut c_char, len: usize, 
     .unwrap_or(honnin_status::Panic)
 }
 
+/// Whether one process-hardening measure took effect.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_measure {
+    /// Not asked for.
+    Off = 0,
+    /// In effect.
+    Applied = 1,
+    /// Tried and refused by the system (`honnin_last_error_detail` does not
+    /// apply: the call itself succeeded).
+    Failed = 2,
+    /// Not available on this platform.
+    Unsupported = 3,
+}
+
+/// What `honnin_harden_process` achieved.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct honnin_hardening {
+    /// No core dumps, and no ptrace or /proc/<pid>/mem access by other
+    /// processes of the same user.
+    pub no_core_dumps: honnin_measure,
+    /// glibc overwrites every freed heap block (ONNX Runtime's feature maps
+    /// included); about 47 % slower verification.
+    pub wipe_freed_heap: honnin_measure,
+    /// honnin's biometric buffers are locked in RAM (never swapped).
+    pub lock_biometric_buffers: honnin_measure,
+}
+
+fn measure(status: &honnin::hardening::Status) -> honnin_measure {
+    use honnin::hardening::Status;
+    match status {
+        Status::Applied => honnin_measure::Applied,
+        Status::Failed(_) => honnin_measure::Failed,
+        Status::Unsupported => honnin_measure::Unsupported,
+        Status::Off => honnin_measure::Off,
+    }
+}
+
+/// Hardens the whole process for biometric data, as the honnin CLI does at
+/// start-up: no core dumps, honnin's biometric buffers locked in RAM, and,
+/// when `wipe_freed_heap` is true, every freed heap block overwritten. Writes
+/// what took effect to `*out`; a measure the system refuses is reported
+/// there, not as a failure (a terminal that cannot lock memory should still
+/// serve the person at the counter). Call it once, first thing, before other
+/// threads start and before building an engine.
+///
+/// Thread safety: call it before other threads start; it changes
+/// process-wide settings.
+///
+/// # Safety
+/// `out` must point to a writable `honnin_hardening`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_harden_process(wipe_freed_heap: bool, out: *mut honnin_hardening) -> honnin_status {
+    guard(|| {
+        check_out(out, "out")?;
+        let options = honnin::hardening::HardeningOptions { wipe_freed_heap, ..Default::default() };
+        let report = honnin::hardening::harden_process_with(options);
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe {
+            *out = honnin_hardening {
+                no_core_dumps: measure(&report.no_core_dumps),
+                wipe_freed_heap: measure(&report.wipe_freed_heap),
+                lock_biometric_buffers: measure(&report.lock_biometric_buffers),
+            }
+        };
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------- engine
 
 /// Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,

@@ -20,6 +20,7 @@ const FUNCTIONS: &[&str] = &[
     "honnin_status_text",
     "honnin_reason_code",
     "honnin_last_error_detail",
+    "honnin_harden_process",
     "honnin_engine_options_default",
     "honnin_engine_new",
     "honnin_engine_new_from_memory",
@@ -152,6 +153,7 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_last_error_detail(null_mut(), 64, &mut n), NULL);
         assert_eq!(honnin_last_error_detail(buf.as_mut_ptr(), 64, null_mut()), NULL);
         assert_eq!(honnin_engine_options_default(null_mut()), NULL);
+        assert_eq!(honnin_harden_process(false, null_mut()), NULL);
         assert_eq!(honnin_session_options_default(null_mut()), NULL);
 
         // Engines.
@@ -617,4 +619,98 @@ fn the_tests_cover_every_function_of_the_header() {
         let calls = source.matches(&format!("{f}(")).count();
         assert!(calls >= 1, "{f} is never called in this file");
     }
+}
+
+#[test]
+fn sessions_on_one_engine_run_on_several_threads_and_a_free_during_a_call_is_safe() {
+    let ort = ort_lib();
+    let engine = new_engine(&ort) as usize;
+    // Four threads, each its own session on the shared engine, deciding from real frames.
+    let workers: Vec<_> =
+        [("Colin_Powell", true), ("George_W_Bush", true), ("Colin_Powell", false), ("George_W_Bush", false)]
+            .into_iter()
+            .map(|(name, same)| {
+                std::thread::spawn(move || unsafe {
+                    let engine = engine as *const honnin_engine;
+                    let card = lfw(name, 1);
+                    let session = new_session(engine, &card);
+                    assert_eq!(honnin_session_choose(session, 1), OK);
+                    let other = if name == "Colin_Powell" { "George_W_Bush" } else { "Colin_Powell" };
+                    let mut step = untouched_step();
+                    for n in 2..=8 {
+                        let frame = lfw(if same { name } else { other }, n);
+                        assert_eq!(honnin_session_feed_image(session, frame.as_ptr(), frame.len(), &mut step), OK);
+                        if step.kind != honnin_step_kind::Continue {
+                            break;
+                        }
+                    }
+                    let decision = step.outcome.decision;
+                    assert_eq!(honnin_session_free(session), OK);
+                    (step.kind, decision)
+                })
+            })
+            .collect();
+    let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    use honnin_decision::Match;
+    use honnin_step_kind::{Decided, Retry};
+    assert_eq!(results[0], (Decided, Match));
+    assert_eq!(results[1], (Decided, Match));
+    // A non-match does not end the session at once: the first one starts a retry.
+    assert_eq!(results[2], (Retry, honnin_decision::None));
+    assert_eq!(results[3], (Retry, honnin_decision::None));
+
+    // One thread feeds frames while another frees the session: every call
+    // returns a status (the feeding call in flight completes; later ones see a
+    // stale handle), and nothing crashes.
+    let engine = engine as *const honnin_engine;
+    let card = lfw("Colin_Powell", 1);
+    let session = new_session(engine, &card) as usize;
+    assert_eq!(unsafe { honnin_session_choose(session as *mut honnin_session, 1) }, OK);
+    let (first_fed, wait_first) = std::sync::mpsc::channel();
+    let feeder = std::thread::spawn(move || {
+        let frame = lfw("Colin_Powell", 2);
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            let mut step = untouched_step();
+            let status = unsafe {
+                honnin_session_feed_image(session as *mut honnin_session, frame.as_ptr(), frame.len(), &mut step)
+            };
+            statuses.push(status);
+            if statuses.len() == 1 {
+                first_fed.send(()).unwrap();
+            }
+            if status == STALE {
+                break;
+            }
+        }
+        statuses
+    });
+    // Freed while the second frame is being fed (a detection takes tens of ms).
+    wait_first.recv().unwrap();
+    assert_eq!(unsafe { honnin_session_free(session as *mut honnin_session) }, OK);
+    let statuses = feeder.join().unwrap();
+    assert_eq!(statuses.first(), Some(&OK));
+    assert!(statuses.iter().all(|s| *s == OK || *s == STALE), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&STALE), "the feeder saw the free: {statuses:?}");
+    assert!(statuses.len() <= 3, "at most the call in flight completed after the free: {statuses:?}");
+    assert_eq!(unsafe { honnin_engine_free(engine as *mut honnin_engine) }, OK);
+}
+
+#[test]
+fn hardening_reports_what_took_effect() {
+    let mut report = honnin_hardening {
+        no_core_dumps: honnin_measure::Unsupported,
+        wipe_freed_heap: honnin_measure::Unsupported,
+        lock_biometric_buffers: honnin_measure::Unsupported,
+    };
+    assert_eq!(unsafe { honnin_harden_process(false, &mut report) }, OK);
+    assert_eq!(report.no_core_dumps, honnin_measure::Applied);
+    assert_eq!(report.wipe_freed_heap, honnin_measure::Off);
+    assert_eq!(report.lock_biometric_buffers, honnin_measure::Applied);
+    // The process really is no longer dumpable.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert!(core.split_whitespace().nth(4) == Some("0"), "{core}");
+    assert!(status.contains("State:"), "sanity");
 }

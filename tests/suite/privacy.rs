@@ -343,7 +343,9 @@ fn every_privacy_claim_names_a_test_that_exists() {
                 assert!(root.join(name).exists(), "PRIVACY.md names a missing file: {name}");
             } else if let Some((module, rest)) = name.split_once("::") {
                 let function = rest.rsplit("::").next().unwrap();
-                let source = read(&format!("tests/suite/{module}.rs")) + &read(&format!("src/{module}.rs"));
+                let source = read(&format!("tests/suite/{module}.rs"))
+                    + &read(&format!("src/{module}.rs"))
+                    + &read(&format!("honnin-ffi/tests/{module}.rs"));
                 let found = source.contains(&format!("fn {function}(")) || source.contains(&format!("mod {function} "));
                 assert!(found, "PRIVACY.md names {name}, which does not exist");
                 checked += 1;
