@@ -12,49 +12,17 @@
  * Exit status: 0 when every pair matched, 1 when one did not, 2 when one was
  * inconclusive, 3 on an error (the highest applies), 64 for bad usage.
  */
+#define _POSIX_C_SOURCE 200809L /* fileno */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "honnin.h"
 
-/* Reads a whole file into memory; NULL on failure (reported). */
-static unsigned char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return NULL;
-    }
-    unsigned char *data = NULL;
-    size_t size = 0, cap = 0;
-    for (;;) {
-        if (size == cap) {
-            cap = cap ? cap * 2 : 65536;
-            unsigned char *grown = realloc(data, cap);
-            if (grown == NULL) {
-                free(data);
-                fclose(f);
-                fprintf(stderr, "%s: out of memory\n", path);
-                return NULL;
-            }
-            data = grown;
-        }
-        size_t n = fread(data + size, 1, cap - size, f);
-        size += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        fprintf(stderr, "%s: read error\n", path);
-        free(data);
-        return NULL;
-    }
-    *len = size;
-    return data;
-}
+/* The largest input file read: honnin's default limit for encoded input. */
+#define MAX_FILE_BYTES (32 * 1024 * 1024)
 
 /* Wipes and frees a buffer that held a face image. */
 static void wipe_free(unsigned char *data, size_t len) {
@@ -68,13 +36,48 @@ static void wipe_free(unsigned char *data, size_t len) {
     free(data);
 }
 
+/* Reads a whole file into one buffer of its size, unbuffered, so that no
+ * stdio buffer or outgrown block keeps a copy of the face image. NULL on
+ * failure (reported). */
+static unsigned char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        return NULL;
+    }
+    setvbuf(f, NULL, _IONBF, 0);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > MAX_FILE_BYTES) {
+        fprintf(stderr, "%s: not a regular, non-empty file of at most %d bytes\n", path, MAX_FILE_BYTES);
+        fclose(f);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *data = malloc(size);
+    if (data == NULL) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t got = fread(data, 1, size, f);
+    fclose(f);
+    if (got != size) {
+        fprintf(stderr, "%s: read %zu of %zu bytes\n", path, got, size);
+        wipe_free(data, size);
+        return NULL;
+    }
+    *len = size;
+    return data;
+}
+
 /* Prints a failed call's status and detail to stderr. */
 static void report(const char *what, honnin_status status) {
-    char detail[512];
+    char detail[1024];
     size_t written = 0;
     if (honnin_last_error_detail(detail, sizeof detail, &written) != HONNIN_STATUS_OK) {
         detail[0] = '\0';
     }
+    /* A longer detail is cut to fit, as snprintf does (written >= sizeof detail). */
     fprintf(stderr, "%s: %s (status %u): %s\n", what, honnin_status_text(status), (unsigned)status, detail);
 }
 
@@ -107,7 +110,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--onnxruntime") == 0) {
             options.onnxruntime_path = argv[i + 1]; /* else HONNIN_ORT_LIB */
         } else {
-            break;
+            fprintf(stderr, "%s: unknown option %s\n", argv[0], argv[i]);
+            return 64;
         }
     }
     int pairs = argc - i;
@@ -141,7 +145,9 @@ int main(int argc, char **argv) {
         wipe_free(card, card_len);
         wipe_free(live, live_len);
         if (status != HONNIN_STATUS_OK) {
-            report(argv[i + 1], status);
+            char what[4096];
+            snprintf(what, sizeof what, "%s against %s", argv[i + 1], argv[i]);
+            report(what, status);
             exit_code = 3;
             continue;
         }
@@ -158,6 +164,12 @@ int main(int argc, char **argv) {
     status = honnin_engine_free(engine);
     if (status != HONNIN_STATUS_OK) {
         report("freeing the engine", status);
+        return 3;
+    }
+    /* Every handle made was freed: nothing of it stays in the library. */
+    size_t live = 0;
+    if (honnin_live_handles(&live) != HONNIN_STATUS_OK || live != 0) {
+        fprintf(stderr, "%zu handle(s) still live at exit\n", live);
         return 3;
     }
     return exit_code;

@@ -39,7 +39,7 @@ enum honnin_status
   // honnin hit an internal bug and stopped it at the boundary. The handle
   // concerned may refuse further calls; free it.
   HONNIN_STATUS_PANIC = 4,
-  // The caller's buffer is too small; nothing was written.
+  // Reserved (a buffer too small); no function of this version returns it.
   HONNIN_STATUS_BUFFER_TOO_SMALL = 5,
   // The session has no outcome yet.
   HONNIN_STATUS_NOT_DECIDED = 6,
@@ -48,13 +48,15 @@ enum honnin_status
   HONNIN_STATUS_RUNTIME = 10,
   // A model's bytes differ from the sha256 pinned in its manifest.
   HONNIN_STATUS_MODEL_INTEGRITY = 11,
-  // The model manifest is missing or malformed, or a model it names is
-  // missing or unsuitable.
+  // The model manifest is malformed, or a model it names is unsuitable or
+  // not among the files given in memory. (A file that cannot be read is
+  // `HONNIN_STATUS_IO`.)
   HONNIN_STATUS_MANIFEST = 12,
   // ONNX Runtime refused to load or run a model.
   HONNIN_STATUS_INFERENCE = 13,
-  // The calibration is missing, malformed, belongs to other models, or has
-  // no point for the target false-match rate.
+  // The calibration is malformed, belongs to other models, or has no point
+  // for the target false-match rate. (A file that cannot be read is
+  // `HONNIN_STATUS_IO`.)
   HONNIN_STATUS_CALIBRATION = 14,
   // An input exceeded a size limit (bytes, width, height, pixels, ...).
   HONNIN_STATUS_LIMIT_EXCEEDED = 20,
@@ -386,7 +388,8 @@ typedef struct {
   // glibc overwrites every freed heap block (ONNX Runtime's feature maps
   // included); about 47 % slower verification.
   honnin_measure wipe_freed_heap;
-  // honnin's biometric buffers are locked in RAM (never swapped).
+  // honnin's biometric buffers are locked in RAM (never swapped) as they
+  // are made, as far as RLIMIT_MEMLOCK allows.
   honnin_measure lock_biometric_buffers;
 } honnin_hardening;
 
@@ -396,17 +399,18 @@ typedef struct {
   // environment variable HONNIN_ORT_LIB.
   const char *onnxruntime_path;
   // sha256 (hex) the ONNX Runtime library must have. NULL requires the hash
-  // honnin pins for this CPU (the PyPI onnxruntime 1.31.1 build); "any"
-  // skips the check (for a runtime built in-house).
+  // honnin pins for this CPU (the PyPI onnxruntime 1.31.1 build; x86_64 and
+  // aarch64), and fails on a CPU with no pinned hash; "any" skips the check
+  // (for a runtime built in-house).
   const char *onnxruntime_sha256;
   // The false-match rate to decide at; the calibration must have a point
   // for it. Default 0.001.
   double target_fmr;
-  // Intra-op threads per model; 0 for the default (CPUs, at most 2).
+  // Intra-op threads per model, at most 64; 0 for the default (CPUs, at most 2).
   uint32_t intra_threads;
-  // Average each face's template with its mirror image's (default on). The
-  // calibration must have been made with the same setting.
-  bool mirror_averaging;
+  // Non-zero: average each face's template with its mirror image's
+  // (default 1). The calibration must have been made with the same setting.
+  uint32_t mirror_averaging;
 } honnin_engine_options;
 
 // One model file handed over in memory, named as the manifest's `file` field names it.
@@ -436,8 +440,9 @@ typedef struct {
   float threshold;
   // The false-match rate the threshold was calibrated for; 0 when none.
   double target_fmr;
-  // 1 when the card photo is grey (a chip photo), 0 for colour; 0 for a staff check.
-  bool grey_reference;
+  // 1 when the threshold applied was calibrated for grey card photos (chip
+  // photos), 0 when for colour ones or when no threshold was applied.
+  uint32_t grey_reference;
 } honnin_outcome;
 
 // How a counter runs its sessions; `honnin_session_options_default` fills
@@ -455,8 +460,8 @@ typedef struct {
   uint32_t max_non_matches;
   // Attempts without a usable frame that close the face path.
   uint32_t max_inconclusive;
-  // Fuse an attempt's usable frames (when the calibration allows).
-  bool fusion;
+  // Non-zero: fuse an attempt's usable frames (when the calibration allows).
+  uint32_t fusion;
 } honnin_session_options;
 
 // One step of a face check.
@@ -497,12 +502,29 @@ const char *honnin_status_text(uint32_t status);
 // Thread safety: callable from any thread at any time.
 const char *honnin_reason_code(uint32_t reason);
 
-// Copies the detail of the calling thread's last failed call into `buf`
-// (`len` bytes, NUL-terminated) and writes its length, without the NUL, to
-// `*written`. An empty text when no call has failed on this thread.
-// `HONNIN_STATUS_BUFFER_TOO_SMALL` when it does not fit; a failing call of
-// this function does not replace the detail. 512 bytes always suffice in
-// practice.
+// The stable text code of a `honnin_guidance` ("move_closer", ...); static,
+// NUL-terminated, never NULL ("none" for 0, "other" for an unknown number).
+//
+// Thread safety: callable from any thread at any time.
+const char *honnin_guidance_code(uint32_t guidance);
+
+// Writes the number of live handles of every kind (engines, sessions,
+// display photos) to `*count`: 0 once a program has freed all it made, the
+// check for handle leaks that a memory checker cannot see (the handle table
+// keeps freed-to-be objects reachable).
+//
+// Thread safety: callable from any thread; the count is a snapshot.
+//
+// # Safety
+// `count` must point to a writable `size_t`.
+honnin_status honnin_live_handles(size_t *count);
+
+// Copies the detail of the calling thread's last failed call into `buf` as
+// `snprintf` does: as much as fits in `len` bytes, always NUL-terminated,
+// and writes the full length, without the NUL, to `*written` (so a length
+// of `len` or more means the text was cut short). An empty text when no call has
+// failed on this thread. A failing call of this function does not replace
+// the detail.
 //
 // Thread safety: callable from any thread; each thread has its own detail.
 //
@@ -511,8 +533,10 @@ const char *honnin_reason_code(uint32_t reason);
 honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
 
 // Hardens the whole process for biometric data, as the honnin CLI does at
-// start-up: no core dumps, honnin's biometric buffers locked in RAM, and,
-// when `wipe_freed_heap` is true, every freed heap block overwritten. Writes
+// start-up: no core dumps, honnin's biometric buffers locked in RAM as they
+// are made (a buffer the system refuses to lock, over RLIMIT_MEMLOCK, stays
+// unlocked), and, when `wipe_freed_heap` is non-zero, every freed heap
+// block overwritten. Writes
 // what took effect to `*out`; a measure the system refuses is reported
 // there, not as a failure (a terminal that cannot lock memory should still
 // serve the person at the counter). Call it once, first thing, before other
@@ -523,7 +547,7 @@ honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
 //
 // # Safety
 // `out` must point to a writable `honnin_hardening`.
-honnin_status honnin_harden_process(bool wipe_freed_heap, honnin_hardening *out);
+honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *out);
 
 // Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
 // the pinned runtime hash, target FMR 0.001, default threads, mirror averaging on.
@@ -539,7 +563,15 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 // file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
 // one runtime library per process.
 //
-// Thread safety: callable from any thread; engines may be built concurrently.
+// Before loading ONNX Runtime, the first engine sets the environment
+// variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
+// PyPI build's telemetry client from writing files).
+//
+// Thread safety: callable from any thread, but the first engine changes
+// the environment, which races with other threads reading it (getenv,
+// localtime): set ORT_DISABLE_TELEMETRY=1 yourself at start-up, or build the
+// first engine before starting threads. After that, engines may be built
+// concurrently.
 //
 // # Safety
 // `model_dir` and `calibration_path` must be NUL-terminated; `options` must
@@ -552,11 +584,12 @@ honnin_status honnin_engine_new(const char *model_dir,
 // As `honnin_engine_new`, from bytes the caller holds (models embedded in
 // firmware): the manifest's JSON text, the model files it names (`files`,
 // `n_files` entries; the detector and recognizer the manifest makes active
-// are needed, others are ignored) and the calibration's JSON text. Each
+// are needed, others are ignored; at most 64 entries) and the calibration's
+// JSON text. Each
 // model's sha256 is checked against the manifest before use. The bytes are
 // copied; the caller may release them when this returns.
 //
-// Thread safety: callable from any thread; engines may be built concurrently.
+// Thread safety: as `honnin_engine_new`.
 //
 // # Safety
 // Each pointer and length pair must describe readable memory; `files` must
@@ -578,8 +611,8 @@ honnin_status honnin_engine_new_from_memory(const uint8_t *manifest,
 // My Number card data (the format is sniffed); `live` an encoded image. Both
 // are decoded, compared and wiped before this returns.
 //
-// Thread safety: callable from several threads with the same engine; the
-// engine runs one model at a time.
+// Thread safety: callable from several threads with the same engine; each
+// of its models runs one image at a time (a lock per model).
 //
 // # Safety
 // `engine` must be a handle (any value is checked); each pointer and length
@@ -619,7 +652,7 @@ honnin_status honnin_session_options_default(honnin_session_options *out);
 // `honnin_session_choose`. It holds the card photo until it decides.
 //
 // Thread safety: callable from any thread; sessions on one engine may run
-// in parallel (the engine runs one model at a time).
+// in parallel (each model runs one image at a time).
 //
 // # Safety
 // `engine` must be a handle (any value is checked); `card`/`card_len` must
@@ -717,8 +750,9 @@ honnin_status honnin_session_source_stopped(honnin_session *session,
 // For the staff visual check: the card photo scaled to fit `max_width` x
 // `max_height` pixels (never enlarged), as a new display-photo handle in
 // `*out`. Read its pixels with `honnin_display_photo_pixels`, show them,
-// then free it with `honnin_display_photo_free`, which wipes them. Computes
-// no biometric.
+// then free it with `honnin_display_photo_free`, which wipes them. At the
+// latest, the photo is wiped and its handle invalidated when the session
+// decides or is freed. Computes no biometric.
 //
 // Thread safety: as `honnin_session_offered_methods`.
 //
@@ -779,8 +813,9 @@ honnin_status honnin_session_staff_decide(honnin_session *session,
 honnin_status honnin_session_outcome(const honnin_session *session,
                                      honnin_outcome *out);
 
-// Frees a session, wiping the card photo and templates it still holds; the
-// handle is invalid from now on.
+// Frees a session, wiping the card photo, templates and display photos it
+// still holds; the handle, and those of its display photos, are invalid
+// from now on.
 //
 // Thread safety: callable from any thread; a call in flight on another
 // thread with this session completes first (the session is wiped when it

@@ -42,7 +42,9 @@ fn table() -> MutexGuard<'static, Table> {
     TABLE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Stores an object and returns its handle number (never 0, never reused).
+/// Stores an object and returns its handle number (never 0, never reused in
+/// the process's life on a 64-bit target; a 32-bit target passes handles
+/// through 32-bit pointers, so there they repeat after 2^32 objects).
 pub(crate) fn insert(object: Object) -> u64 {
     let mut table = table();
     let id = table.next;
@@ -92,4 +94,19 @@ pub(crate) fn remove(id: u64, wanted: &str, is_kind: fn(&Object) -> bool) -> Res
         Some(object) if is_kind(object) => Ok(table.objects.remove(&id).expect("present: just looked up")),
         other => Err(wrong(id, wanted, other)),
     }
+}
+
+/// Removes these handles if they are still in the table (the objects drop,
+/// and so are wiped, outside the lock).
+pub(crate) fn remove_all(ids: &[u64]) {
+    let removed: Vec<Object> = {
+        let mut table = table();
+        ids.iter().filter_map(|id| table.objects.remove(id)).collect()
+    };
+    drop(removed);
+}
+
+/// How many handles are live, of every kind.
+pub(crate) fn live() -> usize {
+    table().objects.len()
 }

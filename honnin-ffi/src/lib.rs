@@ -14,7 +14,13 @@
 //! - A panic inside honnin is caught at the boundary and returned as
 //!   `HONNIN_STATUS_PANIC`.
 //! - After a failure, `honnin_last_error_detail` gives a text for the
-//!   calling thread. Texts never carry image content.
+//!   calling thread. Texts never carry image content. The library never
+//!   prints: it wraps the process's panic hook so that a panic inside a call
+//!   prints nothing (panics elsewhere reach the previous hook).
+//! - Buffers the caller passes in are borrowed for the call only, must not
+//!   change during it, and are never kept.
+//! - The structs are part of the ABI and do not change within a major
+//!   version: a new field would come with a new struct and new functions.
 //! - Each function states whether it may be called from several threads at
 //!   once.
 //!
@@ -30,6 +36,7 @@ mod session;
 mod status;
 
 use std::ffi::{c_char, CStr};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use honnin::{
@@ -81,17 +88,18 @@ pub struct honnin_engine_options {
     /// environment variable HONNIN_ORT_LIB.
     pub onnxruntime_path: *const c_char,
     /// sha256 (hex) the ONNX Runtime library must have. NULL requires the hash
-    /// honnin pins for this CPU (the PyPI onnxruntime 1.31.1 build); "any"
-    /// skips the check (for a runtime built in-house).
+    /// honnin pins for this CPU (the PyPI onnxruntime 1.31.1 build; x86_64 and
+    /// aarch64), and fails on a CPU with no pinned hash; "any" skips the check
+    /// (for a runtime built in-house).
     pub onnxruntime_sha256: *const c_char,
     /// The false-match rate to decide at; the calibration must have a point
     /// for it. Default 0.001.
     pub target_fmr: f64,
-    /// Intra-op threads per model; 0 for the default (CPUs, at most 2).
+    /// Intra-op threads per model, at most 64; 0 for the default (CPUs, at most 2).
     pub intra_threads: u32,
-    /// Average each face's template with its mirror image's (default on). The
-    /// calibration must have been made with the same setting.
-    pub mirror_averaging: bool,
+    /// Non-zero: average each face's template with its mirror image's
+    /// (default 1). The calibration must have been made with the same setting.
+    pub mirror_averaging: u32,
 }
 
 /// Layout of raw pixels handed to `honnin_session_feed_pixels`.
@@ -142,9 +150,10 @@ fn id<T>(handle: *const T) -> u64 {
     handle as usize as u64
 }
 
-fn handle_out<T>(out: *mut *mut T, id: u64) {
-    // SAFETY (of the callers): `out` was checked non-NULL and the caller
-    // promised it points to writable storage for one pointer.
+/// # Safety
+/// `out` must be non-NULL and point to writable storage for one pointer.
+unsafe fn handle_out<T>(out: *mut *mut T, id: u64) {
+    // SAFETY: as the function's contract says.
     unsafe { *out = id as usize as *mut T };
 }
 
@@ -167,6 +176,21 @@ unsafe fn bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<&'a [u8],
     }
     // SAFETY: checked non-NULL; the caller promised `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+/// # Safety
+/// Non-NULL `s` must point to a NUL-terminated string.
+unsafe fn path<'a>(s: *const c_char, name: &str) -> Result<&'a Path, Failure> {
+    if s.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: checked non-NULL; the caller promised NUL termination.
+    let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
+    // A Linux path is bytes, not necessarily UTF-8.
+    #[cfg(unix)]
+    return Ok(Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes)));
+    #[cfg(not(unix))]
+    std::str::from_utf8(bytes).map(Path::new).map_err(|_| Failure::invalid(format!("{name}: UTF-8 text")))
 }
 
 /// # Safety
@@ -226,12 +250,40 @@ pub extern "C" fn honnin_reason_code(reason: u32) -> *const c_char {
     session::reason_code(reason).as_ptr()
 }
 
-/// Copies the detail of the calling thread's last failed call into `buf`
-/// (`len` bytes, NUL-terminated) and writes its length, without the NUL, to
-/// `*written`. An empty text when no call has failed on this thread.
-/// `HONNIN_STATUS_BUFFER_TOO_SMALL` when it does not fit; a failing call of
-/// this function does not replace the detail. 512 bytes always suffice in
-/// practice.
+/// The stable text code of a `honnin_guidance` ("move_closer", ...); static,
+/// NUL-terminated, never NULL ("none" for 0, "other" for an unknown number).
+///
+/// Thread safety: callable from any thread at any time.
+#[no_mangle]
+pub extern "C" fn honnin_guidance_code(guidance: u32) -> *const c_char {
+    session::guidance_code(guidance).as_ptr()
+}
+
+/// Writes the number of live handles of every kind (engines, sessions,
+/// display photos) to `*count`: 0 once a program has freed all it made, the
+/// check for handle leaks that a memory checker cannot see (the handle table
+/// keeps freed-to-be objects reachable).
+///
+/// Thread safety: callable from any thread; the count is a snapshot.
+///
+/// # Safety
+/// `count` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_live_handles(count: *mut usize) -> honnin_status {
+    guard(|| {
+        check_out(count, "count")?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *count = handles::live() };
+        Ok(())
+    })
+}
+
+/// Copies the detail of the calling thread's last failed call into `buf` as
+/// `snprintf` does: as much as fits in `len` bytes, always NUL-terminated,
+/// and writes the full length, without the NUL, to `*written` (so a length
+/// of `len` or more means the text was cut short). An empty text when no call has
+/// failed on this thread. A failing call of this function does not replace
+/// the detail.
 ///
 /// Thread safety: callable from any thread; each thread has its own detail.
 ///
@@ -240,7 +292,8 @@ pub extern "C" fn honnin_reason_code(reason: u32) -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn honnin_last_error_detail(buf: *mut c_char, len: usize, written: *mut usize) -> honnin_status {
     // Not through `guard`: its own failure must not overwrite the detail asked for.
-    std::panic::catch_unwind(|| match status::last_error_detail(buf, len, written) {
+    // SAFETY: forwarded from the caller.
+    std::panic::catch_unwind(|| match unsafe { status::last_error_detail(buf, len, written) } {
         Ok(()) => honnin_status::Ok,
         Err(failure) => failure.status,
     })
@@ -272,7 +325,8 @@ pub struct honnin_hardening {
     /// glibc overwrites every freed heap block (ONNX Runtime's feature maps
     /// included); about 47 % slower verification.
     pub wipe_freed_heap: honnin_measure,
-    /// honnin's biometric buffers are locked in RAM (never swapped).
+    /// honnin's biometric buffers are locked in RAM (never swapped) as they
+    /// are made, as far as RLIMIT_MEMLOCK allows.
     pub lock_biometric_buffers: honnin_measure,
 }
 
@@ -287,8 +341,10 @@ fn measure(status: &honnin::hardening::Status) -> honnin_measure {
 }
 
 /// Hardens the whole process for biometric data, as the honnin CLI does at
-/// start-up: no core dumps, honnin's biometric buffers locked in RAM, and,
-/// when `wipe_freed_heap` is true, every freed heap block overwritten. Writes
+/// start-up: no core dumps, honnin's biometric buffers locked in RAM as they
+/// are made (a buffer the system refuses to lock, over RLIMIT_MEMLOCK, stays
+/// unlocked), and, when `wipe_freed_heap` is non-zero, every freed heap
+/// block overwritten. Writes
 /// what took effect to `*out`; a measure the system refuses is reported
 /// there, not as a failure (a terminal that cannot lock memory should still
 /// serve the person at the counter). Call it once, first thing, before other
@@ -300,10 +356,11 @@ fn measure(status: &honnin::hardening::Status) -> honnin_measure {
 /// # Safety
 /// `out` must point to a writable `honnin_hardening`.
 #[no_mangle]
-pub unsafe extern "C" fn honnin_harden_process(wipe_freed_heap: bool, out: *mut honnin_hardening) -> honnin_status {
+pub unsafe extern "C" fn honnin_harden_process(wipe_freed_heap: u32, out: *mut honnin_hardening) -> honnin_status {
     guard(|| {
         check_out(out, "out")?;
-        let options = honnin::hardening::HardeningOptions { wipe_freed_heap, ..Default::default() };
+        let options =
+            honnin::hardening::HardeningOptions { wipe_freed_heap: wipe_freed_heap != 0, ..Default::default() };
         let report = honnin::hardening::harden_process_with(options);
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe {
@@ -337,7 +394,7 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
                 onnxruntime_sha256: std::ptr::null(),
                 target_fmr: honnin::DEFAULT_TARGET_FMR,
                 intra_threads: 0,
-                mirror_averaging: true,
+                mirror_averaging: 1,
             }
         };
         Ok(())
@@ -360,7 +417,7 @@ unsafe fn build_engine(
         return Err(Failure::invalid(format!("a target FMR between 0 and 1, got {}", options.target_fmr)));
     }
     let policy = Policy::from_calibration(calibration, options.target_fmr)?;
-    let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging);
+    let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging != 0);
     // SAFETY: the caller promised NUL-terminated strings.
     if let Some(path) = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }? {
         builder = builder.onnxruntime(path);
@@ -369,11 +426,18 @@ unsafe fn build_engine(
     match unsafe { optional_text(options.onnxruntime_sha256, "options.onnxruntime_sha256") }? {
         Some("any") => {}
         Some(hex) => builder = builder.onnxruntime_sha256(hex),
-        None => {
-            if let Some(pinned) = honnin::PINNED_ONNXRUNTIME_SHA256 {
-                builder = builder.onnxruntime_sha256(pinned);
+        None => match honnin::PINNED_ONNXRUNTIME_SHA256 {
+            Some(pinned) => builder = builder.onnxruntime_sha256(pinned),
+            None => {
+                return Err(Failure::new(
+                    honnin_status::Runtime,
+                    "no onnx runtime hash is pinned for this CPU: give options.onnxruntime_sha256 (or \"any\")",
+                ))
             }
-        }
+        },
+    }
+    if options.intra_threads > 64 {
+        return Err(Failure::invalid(format!("at most 64 intra-op threads, got {}", options.intra_threads)));
     }
     if options.intra_threads > 0 {
         builder = builder.intra_threads(options.intra_threads as usize);
@@ -387,7 +451,15 @@ unsafe fn build_engine(
 /// file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
 /// one runtime library per process.
 ///
-/// Thread safety: callable from any thread; engines may be built concurrently.
+/// Before loading ONNX Runtime, the first engine sets the environment
+/// variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
+/// PyPI build's telemetry client from writing files).
+///
+/// Thread safety: callable from any thread, but the first engine changes
+/// the environment, which races with other threads reading it (getenv,
+/// localtime): set ORT_DISABLE_TELEMETRY=1 yourself at start-up, or build the
+/// first engine before starting threads. After that, engines may be built
+/// concurrently.
 ///
 /// # Safety
 /// `model_dir` and `calibration_path` must be NUL-terminated; `options` must
@@ -401,9 +473,9 @@ pub unsafe extern "C" fn honnin_engine_new(
 ) -> honnin_status {
     guard(|| {
         // SAFETY: the caller promised NUL-terminated strings.
-        let dir = unsafe { text(model_dir, "model_dir") }?;
+        let dir = unsafe { path(model_dir, "model_dir") }?;
         // SAFETY: as above.
-        let calibration_path = unsafe { text(calibration_path, "calibration_path") }?;
+        let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
         if options.is_null() {
             return Err(Failure::null("options"));
         }
@@ -411,7 +483,8 @@ pub unsafe extern "C" fn honnin_engine_new(
         let calibration = Calibration::from_file(calibration_path)?;
         // SAFETY: forwarded from the caller.
         let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, options) }?;
-        handle_out(out, engine);
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { handle_out(out, engine) };
         Ok(())
     })
 }
@@ -419,11 +492,12 @@ pub unsafe extern "C" fn honnin_engine_new(
 /// As `honnin_engine_new`, from bytes the caller holds (models embedded in
 /// firmware): the manifest's JSON text, the model files it names (`files`,
 /// `n_files` entries; the detector and recognizer the manifest makes active
-/// are needed, others are ignored) and the calibration's JSON text. Each
+/// are needed, others are ignored; at most 64 entries) and the calibration's
+/// JSON text. Each
 /// model's sha256 is checked against the manifest before use. The bytes are
 /// copied; the caller may release them when this returns.
 ///
-/// Thread safety: callable from any thread; engines may be built concurrently.
+/// Thread safety: as `honnin_engine_new`.
 ///
 /// # Safety
 /// Each pointer and length pair must describe readable memory; `files` must
@@ -471,7 +545,8 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory(
         let models = Models::from_memory(manifest, &list)?;
         // SAFETY: forwarded from the caller.
         let engine = unsafe { build_engine(models, &calibration, options) }?;
-        handle_out(out, engine);
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { handle_out(out, engine) };
         Ok(())
     })
 }
@@ -483,8 +558,8 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory(
 /// My Number card data (the format is sniffed); `live` an encoded image. Both
 /// are decoded, compared and wiped before this returns.
 ///
-/// Thread safety: callable from several threads with the same engine; the
-/// engine runs one model at a time.
+/// Thread safety: callable from several threads with the same engine; each
+/// of its models runs one image at a time (a lock per model).
 ///
 /// # Safety
 /// `engine` must be a handle (any value is checked); each pointer and length
@@ -572,7 +647,9 @@ unsafe fn open_session(
     let config = unsafe { *options }.config()?;
     let card = CardPhoto::from_bytes(card)?;
     let session = session::SessionBox::open(engine, config, card)?;
-    handle_out(out, handles::insert(Object::Session(Arc::new(Mutex::new(session)))));
+    let id = handles::insert(Object::Session(Arc::new(Mutex::new(session))));
+    // SAFETY: checked non-NULL; the caller promised it is writable.
+    unsafe { handle_out(out, id) };
     Ok(())
 }
 
@@ -583,7 +660,7 @@ unsafe fn open_session(
 /// `honnin_session_choose`. It holds the card photo until it decides.
 ///
 /// Thread safety: callable from any thread; sessions on one engine may run
-/// in parallel (the engine runs one model at a time).
+/// in parallel (each model runs one image at a time).
 ///
 /// # Safety
 /// `engine` must be a handle (any value is checked); `card`/`card_len` must
@@ -673,9 +750,16 @@ pub unsafe extern "C" fn honnin_session_choose(session: *mut honnin_session, met
     })
 }
 
-fn step_out(out: *mut honnin_step, step: &honnin::Step) {
-    // SAFETY (of the callers): `out` was checked non-NULL and the caller
-    // promised it is writable.
+/// Writes a step; once the session has decided, its display photos are
+/// invalidated and wiped.
+///
+/// # Safety
+/// `out` must be non-NULL and point to a writable `honnin_step`.
+unsafe fn step_out(out: *mut honnin_step, step: &honnin::Step, session: &mut session::SessionBox) {
+    if matches!(step, honnin::Step::Decided(_)) {
+        handles::remove_all(&std::mem::take(&mut session.photos));
+    }
+    // SAFETY: as the function's contract says.
     unsafe { *out = step.into() };
 }
 
@@ -701,8 +785,10 @@ pub unsafe extern "C" fn honnin_session_feed_image(
         let image = unsafe { bytes(image, len, "image") }?;
         check_out(out, "out")?;
         let frame = LiveFrame::from_bytes(image)?;
-        let step = lock(&session)?.session().feed(frame)?;
-        step_out(out, &step);
+        let mut session = lock(&session)?;
+        let step = session.session().feed(frame)?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
         Ok(())
     })
 }
@@ -737,8 +823,10 @@ pub unsafe extern "C" fn honnin_session_feed_pixels(
         let pixels = unsafe { bytes(pixels, len, "pixels") }?;
         check_out(out, "out")?;
         let frame = frame_from_pixels(pixels, width, height, stride, format)?;
-        let step = lock(&session)?.session().feed(frame)?;
-        step_out(out, &step);
+        let mut session = lock(&session)?;
+        let step = session.session().feed(frame)?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
         Ok(())
     })
 }
@@ -813,8 +901,10 @@ pub unsafe extern "C" fn honnin_session_source_stopped(
             _ => return Err(Failure::invalid(format!("a stop cause from 0 to 3 (HONNIN_SOURCE_STOP_*), got {cause}"))),
         };
         let fault = fault.map(Error::Camera);
-        let step = lock(&session)?.session().source_stopped(fault.as_ref())?;
-        step_out(out, &step);
+        let mut session = lock(&session)?;
+        let step = session.session().source_stopped(fault.as_ref())?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
         Ok(())
     })
 }
@@ -822,8 +912,9 @@ pub unsafe extern "C" fn honnin_session_source_stopped(
 /// For the staff visual check: the card photo scaled to fit `max_width` x
 /// `max_height` pixels (never enlarged), as a new display-photo handle in
 /// `*out`. Read its pixels with `honnin_display_photo_pixels`, show them,
-/// then free it with `honnin_display_photo_free`, which wipes them. Computes
-/// no biometric.
+/// then free it with `honnin_display_photo_free`, which wipes them. At the
+/// latest, the photo is wiped and its handle invalidated when the session
+/// decides or is freed. Computes no biometric.
 ///
 /// Thread safety: as `honnin_session_offered_methods`.
 ///
@@ -839,8 +930,12 @@ pub unsafe extern "C" fn honnin_session_card_for_display(
     guard(|| {
         let session = handles::session(id(session))?;
         check_out(out, "out")?;
-        let photo = lock(&session)?.session().card_for_display(max_width, max_height)?;
-        handle_out(out, handles::insert(Object::Photo(Arc::new(photo))));
+        let mut session = lock(&session)?;
+        let photo = session.session().card_for_display(max_width, max_height)?;
+        let id = handles::insert(Object::Photo(Arc::new(photo)));
+        session.photos.push(id);
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { handle_out(out, id) };
         Ok(())
     })
 }
@@ -929,7 +1024,10 @@ pub unsafe extern "C" fn honnin_session_staff_decide(
                 return Err(Failure::invalid(format!("a judgement from 1 to 3 (HONNIN_JUDGEMENT_*), got {judgement}")))
             }
         };
-        let outcome = lock(&session)?.session().staff_decide(judgement)?;
+        let mut session = lock(&session)?;
+        let outcome = session.session().staff_decide(judgement)?;
+        // Decided: the card photo shown to staff goes now.
+        handles::remove_all(&std::mem::take(&mut session.photos));
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe { *out = (&outcome).into() };
         Ok(())
@@ -961,8 +1059,9 @@ pub unsafe extern "C" fn honnin_session_outcome(
     })
 }
 
-/// Frees a session, wiping the card photo and templates it still holds; the
-/// handle is invalid from now on.
+/// Frees a session, wiping the card photo, templates and display photos it
+/// still holds; the handle, and those of its display photos, are invalid
+/// from now on.
 ///
 /// Thread safety: callable from any thread; a call in flight on another
 /// thread with this session completes first (the session is wiped when it
@@ -973,7 +1072,51 @@ pub unsafe extern "C" fn honnin_session_outcome(
 #[no_mangle]
 pub unsafe extern "C" fn honnin_session_free(session: *mut honnin_session) -> honnin_status {
     guard(|| {
-        drop(handles::remove(id(session), "a session", |o| matches!(o, Object::Session(_)))?);
+        let object = handles::remove(id(session), "a session", |o| matches!(o, Object::Session(_)))?;
+        if let Object::Session(session) = &object {
+            // Waits for a call in flight on another thread; a poisoned lock
+            // still yields the photo list.
+            let photos = std::mem::take(&mut session.lock().unwrap_or_else(PoisonError::into_inner).photos);
+            handles::remove_all(&photos);
+        }
+        drop(object);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2x2 frame with a padded stride, in every format: the same RGB comes out.
+    #[test]
+    fn raw_frames_are_read_in_their_channel_order_and_stride() {
+        let rgb: [[u8; 3]; 4] = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [100, 110, 120]];
+        for (format, bpp) in [(1u32, 3usize), (2, 3), (3, 1), (4, 4), (5, 4)] {
+            let stride = 2 * bpp + 5;
+            let mut buf = vec![0xEEu8; stride + 2 * bpp];
+            for (i, p) in rgb.iter().enumerate() {
+                let at = (i / 2) * stride + (i % 2) * bpp;
+                let px: Vec<u8> = match format {
+                    1 => p.to_vec(),
+                    2 => vec![p[2], p[1], p[0]],
+                    3 => vec![p[1]],
+                    4 => vec![p[0], p[1], p[2], 0xFF],
+                    _ => vec![p[2], p[1], p[0], 0xFF],
+                };
+                buf[at..at + bpp].copy_from_slice(&px);
+            }
+            let frame = frame_from_pixels(&buf, 2, 2, stride, format).ok().expect("a valid frame");
+            assert_eq!(frame.dimensions(), (2, 2));
+            let got = honnin::danger::dangerous_live_pixels(&frame).to_vec();
+            let want: Vec<u8> = if format == 3 {
+                rgb.iter().flat_map(|p| [p[1]; 3]).collect()
+            } else {
+                rgb.iter().flatten().copied().collect()
+            };
+            assert_eq!(got, want, "format {format}");
+            // One byte short of the last row: refused.
+            assert!(frame_from_pixels(&buf[..buf.len() - 1], 2, 2, stride, format).is_err());
+        }
+    }
 }

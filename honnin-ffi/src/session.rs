@@ -20,6 +20,9 @@ pub(crate) struct SessionBox {
     session: honnin::Session<'static>,
     _counter: Arc<Counter<'static>>,
     _engine: Option<Arc<Engine>>,
+    /// Display photos handed out for this session: invalidated (and wiped)
+    /// when it decides or is freed.
+    pub(crate) photos: Vec<u64>,
 }
 
 impl SessionBox {
@@ -39,7 +42,7 @@ impl SessionBox {
         // after the session that borrows it has dropped.
         let borrowed: &'static Counter<'static> = unsafe { &*Arc::as_ptr(&counter) };
         let session = borrowed.session(card);
-        Ok(Self { session, _counter: counter, _engine: engine })
+        Ok(Self { session, _counter: counter, _engine: engine, photos: Vec::new() })
     }
 
     pub(crate) fn session(&mut self) -> &mut honnin::Session<'static> {
@@ -138,8 +141,9 @@ pub struct honnin_outcome {
     pub threshold: f32,
     /// The false-match rate the threshold was calibrated for; 0 when none.
     pub target_fmr: f64,
-    /// 1 when the card photo is grey (a chip photo), 0 for colour; 0 for a staff check.
-    pub grey_reference: bool,
+    /// 1 when the threshold applied was calibrated for grey card photos (chip
+    /// photos), 0 when for colour ones or when no threshold was applied.
+    pub grey_reference: u32,
 }
 
 impl honnin_outcome {
@@ -152,7 +156,7 @@ impl honnin_outcome {
             score: 0.0,
             threshold: 0.0,
             target_fmr: 0.0,
-            grey_reference: false,
+            grey_reference: 0,
         }
     }
 }
@@ -182,7 +186,7 @@ impl From<&Outcome> for honnin_outcome {
             score,
             threshold: o.threshold.map_or(0.0, |t| t.value),
             target_fmr: o.threshold.and_then(|t| t.target_fmr).unwrap_or(0.0),
-            grey_reference: o.threshold.is_some_and(|t| t.reference == ReferenceKind::Grey),
+            grey_reference: u32::from(o.threshold.is_some_and(|t| t.reference == ReferenceKind::Grey)),
         }
     }
 }
@@ -224,6 +228,21 @@ pub(crate) fn reason_code(r: u32) -> &'static std::ffi::CStr {
         7 => c"staff_unsure",
         8 => c"not_calibrated_colour",
         9 => c"not_calibrated_grey",
+        _ => c"other",
+    }
+}
+
+/// The stable text code of a guidance number, as `Guidance::code` gives it.
+pub(crate) fn guidance_code(g: u32) -> &'static std::ffi::CStr {
+    match g {
+        0 => c"none",
+        1 => c"step_into_view",
+        2 => c"one_person_only",
+        3 => c"move_closer",
+        4 => c"look_at_camera",
+        5 => c"hold_still",
+        6 => c"more_light",
+        7 => c"less_light",
         _ => c"other",
     }
 }
@@ -388,8 +407,8 @@ pub struct honnin_session_options {
     pub max_non_matches: u32,
     /// Attempts without a usable frame that close the face path.
     pub max_inconclusive: u32,
-    /// Fuse an attempt's usable frames (when the calibration allows).
-    pub fusion: bool,
+    /// Non-zero: fuse an attempt's usable frames (when the calibration allows).
+    pub fusion: u32,
 }
 
 impl From<&SessionConfig> for honnin_session_options {
@@ -402,7 +421,7 @@ impl From<&SessionConfig> for honnin_session_options {
             attempt_time_ms: u32::try_from(c.attempt_time.as_millis()).unwrap_or(u32::MAX),
             max_non_matches: c.max_non_matches,
             max_inconclusive: c.max_inconclusive,
-            fusion: c.fusion,
+            fusion: u32::from(c.fusion),
         }
     }
 }
@@ -417,7 +436,7 @@ impl honnin_session_options {
             attempt_time: Duration::from_millis(u64::from(self.attempt_time_ms)),
             max_non_matches: self.max_non_matches,
             max_inconclusive: self.max_inconclusive,
-            fusion: self.fusion,
+            fusion: self.fusion != 0,
             ..SessionConfig::default()
         })
     }

@@ -27,7 +27,7 @@ pub enum honnin_status {
     /// honnin hit an internal bug and stopped it at the boundary. The handle
     /// concerned may refuse further calls; free it.
     Panic = 4,
-    /// The caller's buffer is too small; nothing was written.
+    /// Reserved (a buffer too small); no function of this version returns it.
     BufferTooSmall = 5,
     /// The session has no outcome yet.
     NotDecided = 6,
@@ -36,13 +36,15 @@ pub enum honnin_status {
     Runtime = 10,
     /// A model's bytes differ from the sha256 pinned in its manifest.
     ModelIntegrity = 11,
-    /// The model manifest is missing or malformed, or a model it names is
-    /// missing or unsuitable.
+    /// The model manifest is malformed, or a model it names is unsuitable or
+    /// not among the files given in memory. (A file that cannot be read is
+    /// `HONNIN_STATUS_IO`.)
     Manifest = 12,
     /// ONNX Runtime refused to load or run a model.
     Inference = 13,
-    /// The calibration is missing, malformed, belongs to other models, or has
-    /// no point for the target false-match rate.
+    /// The calibration is malformed, belongs to other models, or has no point
+    /// for the target false-match rate. (A file that cannot be read is
+    /// `HONNIN_STATUS_IO`.)
     Calibration = 14,
     /// An input exceeded a size limit (bytes, width, height, pixels, ...).
     LimitExceeded = 20,
@@ -126,13 +128,44 @@ thread_local! {
 fn remember(detail: &str) {
     // A NUL inside the text would cut it short; none is expected.
     let text = CString::new(detail.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|last| *last.borrow_mut() = Some(text));
+    // `try_with`: after the thread's locals are destroyed (a call from a
+    // thread-exit or atexit handler) the detail is lost, not a panic.
+    let _ = LAST_ERROR.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(text);
+        }
+    });
+}
+
+thread_local! {
+    /// Whether this thread is inside a C API call.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook so that a panic inside a C API call prints
+/// nothing (the library never prints; the message reaches the caller through
+/// `honnin_last_error_detail`). Panics elsewhere in the process go to the
+/// hook that was there before. Installed once, by the first call.
+fn silence_panics_in_calls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_CALL.try_with(|c| c.get()).unwrap_or(false) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Runs one C API call: a panic becomes [`honnin_status::Panic`], an error
 /// its status, and either leaves its detail for `honnin_last_error_detail`.
 pub(crate) fn guard(call: impl FnOnce() -> Result<(), Failure>) -> honnin_status {
-    match catch_unwind(AssertUnwindSafe(call)) {
+    silence_panics_in_calls();
+    let outer = IN_CALL.try_with(|c| c.replace(true)).unwrap_or(false);
+    let result = catch_unwind(AssertUnwindSafe(call));
+    let _ = IN_CALL.try_with(|c| c.set(outer));
+    match result {
         Ok(Ok(())) => honnin_status::Ok,
         Ok(Err(failure)) => {
             remember(&failure.detail);
@@ -150,28 +183,30 @@ pub(crate) fn guard(call: impl FnOnce() -> Result<(), Failure>) -> honnin_status
     }
 }
 
-/// Copies the calling thread's last error detail into `buf` (NUL-terminated,
-/// at most `len` bytes with the NUL) and its length without the NUL into
-/// `*written`.
-pub(crate) fn last_error_detail(buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), Failure> {
+/// Copies the calling thread's last error detail into `buf` as `snprintf`
+/// does: as much as fits in `len` bytes with a terminating NUL, and the full
+/// length without the NUL into `*written` (so `*written >= len` means it was
+/// cut short).
+///
+/// # Safety
+/// Non-NULL `buf` must point to `len` writable bytes, non-NULL `written` to a writable `size_t`.
+pub(crate) unsafe fn last_error_detail(buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), Failure> {
     if buf.is_null() {
         return Err(Failure::null("buf"));
     }
     if written.is_null() {
         return Err(Failure::null("written"));
     }
-    let text = LAST_ERROR.with(|last| last.borrow().clone()).unwrap_or_default();
-    let bytes = text.as_bytes();
-    if bytes.len() >= len {
-        return Err(Failure::new(
-            honnin_status::BufferTooSmall,
-            format!("a buffer of at least {} bytes for the error detail", bytes.len() + 1),
-        ));
+    if len == 0 {
+        return Err(Failure::invalid("a buffer of at least 1 byte"));
     }
-    // SAFETY: the caller promised `buf` holds `len` bytes; bytes.len() + 1 <= len.
+    let text = LAST_ERROR.try_with(|last| last.borrow().clone()).ok().flatten().unwrap_or_default();
+    let bytes = text.as_bytes();
+    let copied = bytes.len().min(len - 1);
+    // SAFETY: the caller promised `buf` holds `len` bytes; copied + 1 <= len.
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
-        *buf.add(bytes.len()) = 0;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), copied);
+        *buf.add(copied) = 0;
         *written = bytes.len();
     }
     Ok(())
@@ -185,7 +220,7 @@ pub(crate) fn status_text(status: u32) -> &'static std::ffi::CStr {
         2 => c"not a live handle of this kind (freed, never issued, or another kind)",
         3 => c"invalid argument",
         4 => c"internal error caught at the C API boundary",
-        5 => c"buffer too small",
+        5 => c"buffer too small (reserved)",
         6 => c"the session has not decided yet",
         10 => c"onnx runtime library could not be loaded",
         11 => c"a model file differs from the sha256 pinned in its manifest",
@@ -203,5 +238,39 @@ pub(crate) fn status_text(status: u32) -> &'static std::ffi::CStr {
         33 => c"sandbox could not be installed",
         99 => c"an error this version of the C API has no code for",
         _ => c"unknown status code",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail() -> String {
+        LAST_ERROR.with(|last| last.borrow().clone()).unwrap_or_default().into_string().unwrap()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_with_its_message() {
+        let status = guard(|| -> Result<(), Failure> { panic!("the boundary holds") });
+        assert_eq!(status, honnin_status::Panic);
+        assert_eq!(detail(), "internal error (please report): the boundary holds");
+        let status = guard(|| -> Result<(), Failure> { std::panic::panic_any(7u8) });
+        assert_eq!(status, honnin_status::Panic);
+        assert_eq!(detail(), "internal error (please report): a panic without a message");
+    }
+
+    #[test]
+    fn the_detail_is_cut_to_fit_like_snprintf() {
+        assert_eq!(guard(|| Err(Failure::invalid("twelve chars"))), honnin_status::InvalidArgument);
+        let mut buf = [b'x' as c_char; 6];
+        let mut written = 0;
+        unsafe { last_error_detail(buf.as_mut_ptr(), buf.len(), &mut written) }.ok().unwrap();
+        assert_eq!(written, 12);
+        let text: Vec<u8> = buf.iter().map(|&c| c as u8).collect();
+        assert_eq!(&text, b"twelv\0");
+        let mut big = [b'x' as c_char; 13];
+        unsafe { last_error_detail(big.as_mut_ptr(), big.len(), &mut written) }.ok().unwrap();
+        assert_eq!(unsafe { std::ffi::CStr::from_ptr(big.as_ptr()) }.to_str().unwrap(), "twelve chars");
+        assert!(unsafe { last_error_detail(big.as_mut_ptr(), 0, &mut written) }.is_err());
     }
 }

@@ -19,6 +19,8 @@ const FUNCTIONS: &[&str] = &[
     "honnin_version",
     "honnin_status_text",
     "honnin_reason_code",
+    "honnin_guidance_code",
+    "honnin_live_handles",
     "honnin_last_error_detail",
     "honnin_harden_process",
     "honnin_engine_options_default",
@@ -132,7 +134,7 @@ fn untouched_outcome() -> honnin_outcome {
         score: -7.0,
         threshold: -7.0,
         target_fmr: -7.0,
-        grey_reference: true,
+        grey_reference: 7,
     }
 }
 
@@ -153,7 +155,8 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_last_error_detail(null_mut(), 64, &mut n), NULL);
         assert_eq!(honnin_last_error_detail(buf.as_mut_ptr(), 64, null_mut()), NULL);
         assert_eq!(honnin_engine_options_default(null_mut()), NULL);
-        assert_eq!(honnin_harden_process(false, null_mut()), NULL);
+        assert_eq!(honnin_harden_process(0, null_mut()), NULL);
+        assert_eq!(honnin_live_handles(null_mut()), NULL);
         assert_eq!(honnin_session_options_default(null_mut()), NULL);
 
         // Engines.
@@ -333,7 +336,7 @@ fn a_freed_handle_is_refused_even_once_a_successor_exists() {
         assert_eq!((w, h, ch), (250 * 60 / 250, 60, 3), "a colour photo fitted into 80x60");
         assert_eq!(honnin_session_staff_decide(session, honnin_judgement::SamePerson as u32, &mut outcome), OK);
         assert_eq!((outcome.decision, outcome.method), (honnin_decision::Match, honnin_method::StaffVisual));
-        assert_eq!(honnin_display_photo_free(photo), OK);
+        assert_eq!(honnin_display_photo_free(photo), STALE, "the decision wiped the photo shown to staff");
         assert_eq!(honnin_session_free(session), OK);
 
         // Freeing the engine first: a session opened on it keeps it alive.
@@ -423,12 +426,17 @@ fn bad_values_give_status_codes() {
             honnin_engine_verify(engine, garbage.as_ptr(), garbage.len(), live.as_ptr(), live.len(), &mut outcome);
         assert_eq!(status, honnin_status::UnrecognisedFormat);
 
-        // The error detail: too small a buffer is refused and keeps the detail.
-        let mut small = [0 as c_char; 4];
-        let mut written = 99;
-        assert_eq!(honnin_last_error_detail(small.as_mut_ptr(), 4, &mut written), honnin_status::BufferTooSmall);
-        assert_eq!(written, 99);
-        assert!(last_error().contains("card data"), "{}", last_error());
+        // The error detail: cut to fit a small buffer, with its full length,
+        // and a failing call of the function keeps the detail.
+        let mut small = [0x55 as c_char; 4];
+        let mut written = 0;
+        assert_eq!(honnin_last_error_detail(small.as_mut_ptr(), 4, &mut written), OK);
+        let full = last_error();
+        assert_eq!(written, full.len());
+        assert!(full.len() > 4 && full.contains("card data"), "{full}");
+        assert_eq!(CStr::from_ptr(small.as_ptr()).to_str().unwrap(), &full[..3]);
+        assert_eq!(honnin_last_error_detail(small.as_mut_ptr(), 0, &mut written), honnin_status::InvalidArgument);
+        assert_eq!(last_error(), full);
 
         // Fixed texts.
         let text = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
@@ -440,6 +448,9 @@ fn bad_values_give_status_codes() {
         assert_eq!(text(honnin_status_text(12345)), "unknown status code");
         assert_eq!(text(honnin_reason_code(honnin_reason::NoFaceLive as u32)), "no_face_live");
         assert_eq!(text(honnin_reason_code(12345)), "other");
+        assert_eq!(text(honnin_guidance_code(honnin_guidance::MoveCloser as u32)), "move_closer");
+        assert_eq!(text(honnin_guidance_code(0)), "none");
+        assert_eq!(text(honnin_guidance_code(12345)), "other");
         assert_eq!(honnin_engine_free(engine), OK);
     }
 }
@@ -584,12 +595,25 @@ fn a_session_decides_from_raw_frames_and_the_staff_path_needs_no_models() {
         let (lo, hi) = (shown.iter().min().unwrap(), shown.iter().max().unwrap());
         assert!(hi - lo > 100, "a real photo, not a blank: levels {lo}..{hi}");
         assert_eq!(honnin_display_photo_free(photo), OK);
+        // A second photo, not freed by the caller: the decision wipes it.
+        assert_eq!(honnin_session_card_for_display(session, 80, 60, &mut photo), OK);
         let mut outcome = untouched_outcome();
         assert_eq!(honnin_session_staff_decide(session, honnin_judgement::DifferentPerson as u32, &mut outcome), OK);
+        let status = honnin_display_photo_pixels(photo, &mut pixels, &mut len, &mut w, &mut h, &mut ch);
+        assert_eq!(status, STALE, "the display photo went with the decision");
+        assert_eq!(honnin_display_photo_free(photo), STALE);
         assert_eq!(outcome.decision, honnin_decision::NoMatch);
         assert_eq!(outcome.method, honnin_method::StaffVisual);
         assert_eq!((outcome.metric, outcome.score, outcome.threshold), (honnin_metric::None, 0.0, 0.0));
         assert_eq!(honnin_session_free(session), OK);
+
+        // A photo the caller forgot: freeing its session wipes it.
+        let mut session = null_mut();
+        assert_eq!(honnin_session_new_without_models(mynumber.as_ptr(), mynumber.len(), &so, &mut session), OK);
+        assert_eq!(honnin_session_choose(session, 2), OK);
+        assert_eq!(honnin_session_card_for_display(session, 80, 60, &mut photo), OK);
+        assert_eq!(honnin_session_free(session), OK);
+        assert_eq!(honnin_display_photo_free(photo), STALE);
         assert_eq!(honnin_engine_free(engine), OK);
     }
 }
@@ -651,6 +675,10 @@ fn sessions_on_one_engine_run_on_several_threads_and_a_free_during_a_call_is_saf
             })
             .collect();
     let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    // Every session was freed; the engine's handle is the one left.
+    let mut live = 0;
+    assert_eq!(unsafe { honnin_live_handles(&mut live) }, OK);
+    assert!(live >= 1, "{live}");
     use honnin_decision::Match;
     use honnin_step_kind::{Decided, Retry};
     assert_eq!(results[0], (Decided, Match));
@@ -664,7 +692,13 @@ fn sessions_on_one_engine_run_on_several_threads_and_a_free_during_a_call_is_saf
     // stale handle), and nothing crashes.
     let engine = engine as *const honnin_engine;
     let card = lfw("Colin_Powell", 1);
-    let session = new_session(engine, &card) as usize;
+    // 20 frames per attempt: the session cannot decide while the feeder runs.
+    let mut options = session_options();
+    options.frames_per_attempt = 20;
+    let mut session = null_mut();
+    let status = unsafe { honnin_session_new(engine, card.as_ptr(), card.len(), &options, &mut session) };
+    assert_eq!(status, OK);
+    let session = session as usize;
     assert_eq!(unsafe { honnin_session_choose(session as *mut honnin_session, 1) }, OK);
     let (first_fed, wait_first) = std::sync::mpsc::channel();
     let feeder = std::thread::spawn(move || {
@@ -697,20 +731,29 @@ fn sessions_on_one_engine_run_on_several_threads_and_a_free_during_a_call_is_saf
 }
 
 #[test]
-fn hardening_reports_what_took_effect() {
+fn hardening_reports_what_took_effect_and_the_process_shows_it() {
     let mut report = honnin_hardening {
         no_core_dumps: honnin_measure::Unsupported,
         wipe_freed_heap: honnin_measure::Unsupported,
         lock_biometric_buffers: honnin_measure::Unsupported,
     };
-    assert_eq!(unsafe { honnin_harden_process(false, &mut report) }, OK);
+    assert_eq!(unsafe { honnin_harden_process(0, &mut report) }, OK);
     assert_eq!(report.no_core_dumps, honnin_measure::Applied);
     assert_eq!(report.wipe_freed_heap, honnin_measure::Off);
     assert_eq!(report.lock_biometric_buffers, honnin_measure::Applied);
-    // The process really is no longer dumpable.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    // Not dumpable, no core file, and a verification's buffers were locked.
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
     let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
-    assert!(core.split_whitespace().nth(4) == Some("0"), "{core}");
-    assert!(status.contains("State:"), "sanity");
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    assert_eq!(unsafe { libc::prctl(libc::PR_GET_DUMPABLE) }, 0, "the process is not dumpable");
+    let before = honnin::hardening::memory_lock_status().locked;
+    let ort = ort_lib();
+    let engine = new_engine(&ort);
+    let (card, live) = (lfw("Colin_Powell", 1), lfw("Colin_Powell", 2));
+    let mut outcome = untouched_outcome();
+    let status =
+        unsafe { honnin_engine_verify(engine, card.as_ptr(), card.len(), live.as_ptr(), live.len(), &mut outcome) };
+    assert_eq!(status, OK);
+    assert!(honnin::hardening::memory_lock_status().locked > before, "buffers were locked");
+    assert_eq!(unsafe { honnin_engine_free(engine) }, OK);
 }

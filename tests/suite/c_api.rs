@@ -1,6 +1,7 @@
-//! The C example (`examples/c/verify.c`), built against the static and the
-//! shared C library, gives `honnin verify`'s decisions and scores, and runs
-//! clean under valgrind.
+//! The C examples, built against the static and the shared C library:
+//! `examples/c/verify.c` gives `honnin verify`'s decisions and scores, and
+//! `examples/c/counter.c` runs a session from raw frames to the staff check;
+//! both run clean under valgrind.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,9 +10,9 @@ use std::sync::OnceLock;
 use crate::common::{data_dir, honnin, lfw_pairs, ort_lib, root};
 
 /// Builds the C library (a no-op when `cargo test` at the workspace root
-/// built it already) and the example, once; returns the two executables.
-fn example() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+/// built it already) and the examples, once; returns their folder.
+fn examples() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         // Both packages, so that honnin's features unify as in the workspace
@@ -23,10 +24,13 @@ fn example() -> &'static (PathBuf, PathBuf) {
             .expect("cargo runs");
         assert!(status.success(), "building the C library failed");
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-example");
+        // The library next to the honnin binary this test runs, wherever the target directory is.
+        let libdir = Path::new(env!("CARGO_BIN_EXE_honnin")).parent().unwrap();
         let output = Command::new("make")
             .arg("-C")
             .arg(root().join("examples/c"))
             .arg(format!("OUT={}", out.display()))
+            .arg(format!("LIBDIR={}", libdir.display()))
             .arg("-B")
             .output()
             .expect("make runs (Debian: build-essential)");
@@ -36,18 +40,18 @@ fn example() -> &'static (PathBuf, PathBuf) {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        (out.join("verify-static"), out.join("verify-shared"))
+        out
     })
 }
 
-/// One line of the example's output: (decision, score).
-fn parse(line: &str) -> (String, f64) {
+/// One line of verify's output: (decision, reason, score, threshold).
+fn parse(line: &str) -> (String, String, f64, f64) {
     let f: Vec<&str> = line.split('\t').collect();
     assert_eq!(f.len(), 6, "card, live, decision, reason, score, threshold: {line:?}");
-    (f[2].to_string(), f[4].parse().unwrap())
+    (f[2].to_string(), f[3].to_string(), f[4].parse().unwrap(), f[5].parse().unwrap())
 }
 
-fn run_example(exe: &Path, pairs: &[(PathBuf, PathBuf)]) -> Vec<(String, f64)> {
+fn run_example(exe: &Path, pairs: &[(PathBuf, PathBuf)]) -> Vec<(String, String, f64, f64)> {
     let mut cmd = Command::new(exe);
     cmd.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib());
     for (card, live) in pairs {
@@ -75,20 +79,23 @@ fn the_c_example_gives_the_decisions_and_scores_of_honnin_verify() {
     assert_eq!(pairs.len(), 20);
     pairs.push((root().join("samples/astronaut_mynumber.bin"), root().join("samples/astronaut_live.jpg")));
 
-    let (static_exe, shared_exe) = example();
-    let from_static = run_example(static_exe, &pairs);
-    let from_shared = run_example(shared_exe, &pairs);
+    let from_static = run_example(&examples().join("verify-static"), &pairs);
+    let from_shared = run_example(&examples().join("verify-shared"), &pairs);
     assert_eq!(from_static.len(), pairs.len());
     assert_eq!(from_static, from_shared, "the static and the shared library agree exactly");
 
     let mut decisions = std::collections::BTreeMap::<String, usize>::new();
-    for ((card, live), (decision, score)) in pairs.iter().zip(&from_static) {
+    for ((card, live), (decision, reason, score, threshold)) in pairs.iter().zip(&from_static) {
         let out = honnin(&["verify", "--json", "--card", card.to_str().unwrap(), "--live", live.to_str().unwrap()]);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let cli_score = json["score"]["value"].as_f64().unwrap();
         assert_eq!(json["decision"].as_str().unwrap(), decision, "{}", live.display());
+        // The C example prints 0 where no faces were compared (and the reason).
+        let number = |v: &serde_json::Value| v["value"].as_f64().unwrap_or(0.0);
+        let (cli_score, cli_threshold) = (number(&json["score"]), number(&json["threshold"]));
         assert!((cli_score - score).abs() <= 1e-5, "{}: CLI {cli_score}, C {score}", live.display());
+        assert!((cli_threshold - threshold).abs() <= 1e-6, "{}: CLI {cli_threshold}, C {threshold}", live.display());
+        assert_eq!(reason == "none", json["reason"].is_null(), "{}: {reason} vs {}", live.display(), json["reason"]);
         *decisions.entry(decision.clone()).or_default() += 1;
     }
     // Both kinds of decision were compared, not one repeated.
@@ -96,31 +103,83 @@ fn the_c_example_gives_the_decisions_and_scores_of_honnin_verify() {
     assert!(decisions.get("no_match").copied().unwrap_or(0) >= 8, "{decisions:?}");
 }
 
-#[test]
-fn the_c_example_runs_clean_under_valgrind() {
-    let (static_exe, _) = example();
-    let card = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0001.jpg");
-    let live = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0002.jpg");
+/// Runs a command under valgrind's memcheck and requires a clean report:
+/// no error, nothing definitely or indirectly lost. Returns its stdout and exit status.
+fn memcheck(exe: &Path, args: &[&std::ffi::OsStr]) -> (String, Option<i32>) {
     let output = Command::new("valgrind")
         .arg("--leak-check=full")
-        .arg("--errors-for-leak-kinds=definite")
+        .arg("--errors-for-leak-kinds=definite,indirect")
         .arg("--error-exitcode=99")
         .arg(format!("--suppressions={}", root().join("examples/c/valgrind.supp").display()))
-        .arg(static_exe)
-        .arg(&card)
-        .arg(&live)
+        .arg(exe)
+        .args(args)
         .current_dir(root())
         .env("HONNIN_ORT_LIB", ort_lib())
         .output()
         .expect("valgrind runs (tools/setup.py --dev installs it)");
     let log = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "valgrind or the example failed:\n{stdout}\n{log}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_ne!(output.status.code(), Some(99), "valgrind found errors:\n{stdout}\n{log}");
     assert!(log.contains("ERROR SUMMARY: 0 errors from 0 contexts"), "{log}");
-    assert!(log.contains("definitely lost: 0 bytes in 0 blocks") || log.contains("no leaks are possible"), "{log}");
-    assert!(log.contains("indirectly lost: 0 bytes in 0 blocks") || log.contains("no leaks are possible"), "{log}");
+    assert!(log.contains("definitely lost: 0 bytes in 0 blocks"), "{log}");
+    assert!(log.contains("indirectly lost: 0 bytes in 0 blocks"), "{log}");
+    (stdout, output.status.code())
+}
+
+#[test]
+fn the_c_example_runs_clean_under_valgrind() {
+    let card = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0001.jpg");
+    let live = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0002.jpg");
+    let (stdout, code) = memcheck(&examples().join("verify-static"), &[card.as_os_str(), live.as_os_str()]);
+    assert_eq!(code, Some(0), "a match, and every handle freed: {stdout}");
     // The run did its work: one pair, decided.
-    let (decision, score) = parse(stdout.lines().next().expect("one line of output"));
+    let (decision, _, score, _) = parse(stdout.lines().next().expect("one line of output"));
     assert_eq!(decision, "match");
     assert!(score > 0.0 && score < 0.5, "{score}");
+}
+
+/// An LFW image as a binary PPM (raw RGB), the form counter.c feeds as pixels.
+fn ppm(dir: &Path, name: &str, n: u32) -> PathBuf {
+    let jpeg = data_dir().join(format!("lfw/images/{name}/{name}_{n:04}.jpg"));
+    let image = image::open(&jpeg).unwrap().to_rgb8();
+    let mut bytes = format!("P6\n# {name} {n}\n{} {}\n255\n", image.width(), image.height()).into_bytes();
+    bytes.extend_from_slice(image.as_raw());
+    let path = dir.join(format!("{name}_{n:04}.ppm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn the_counter_example_falls_back_to_staff_from_raw_frames_and_runs_clean_under_valgrind() {
+    let dir = crate::common::scratch_dir("c-counter");
+    let card = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0001.jpg");
+    let exe = examples().join("counter-static");
+    // Outside valgrind first: the card holder's own frames match in one attempt of 3.
+    let own: Vec<PathBuf> = (2..=6).map(|n| ppm(&dir, "Colin_Powell", n)).collect();
+    let mut cmd = Command::new(examples().join("counter-shared"));
+    cmd.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib()).args(["--staff", "unsure"]).arg(&card).args(&own);
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("offered: face staff\n"), "{text}");
+    assert!(text.contains("frame: continue (1/3)"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with("DECISION: match (face check) score 0."), "{text}");
+
+    // Under valgrind: someone else's frames, one per attempt. Two non-matches
+    // close the face path; staff see the card photo and judge.
+    let other = [ppm(&dir, "George_W_Bush", 1), ppm(&dir, "George_W_Bush", 2)];
+    let args: Vec<&std::ffi::OsStr> = ["--frames-per-attempt", "1", "--staff", "different"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([card.as_os_str(), other[0].as_os_str(), other[1].as_os_str()])
+        .collect();
+    let (stdout, code) = memcheck(&exe, &args);
+    assert_eq!(code, Some(1), "no match, and every handle freed: {stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "offered: face staff");
+    assert_eq!(lines[1], "frame: retry");
+    assert_eq!(lines[2], "frame: staff check offered (fallback 1)", "{stdout}");
+    assert!(lines[3].starts_with("staff screen: 160x160, 3 channel(s), mean level "), "{stdout}");
+    assert_eq!(lines[4], "DECISION: no_match (staff visual check) none");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -178,3 +178,51 @@ fn a_calibration_is_refused_when_only_a_manifest_setting_changed() {
     let err = Engine::builder(models).onnxruntime(common::ort_lib()).policy(policy).build().unwrap_err();
     assert!(matches!(err, Error::Calibration { .. }), "{err}");
 }
+
+/// Models handed over in memory (firmware that embeds them): the same
+/// verification as from the directory, and the same refusals.
+#[test]
+fn models_from_memory_verify_their_hashes_and_refuse_what_is_wrong() {
+    use honnin::ModelBytes;
+    let dir = common::models_dir();
+    let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
+    let detector = std::fs::read(dir.join("yunet_s_dynamic.onnx")).unwrap();
+    let recognizer = std::fs::read(dir.join("dlib_face_recognition_resnet_model_v1.onnx")).unwrap();
+    let files = |det: &[u8], rec: &[u8]| -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("yunet_s_dynamic.onnx".into(), det.to_vec()),
+            ("dlib_face_recognition_resnet_model_v1.onnx".into(), rec.to_vec()),
+        ]
+    };
+    let load = |manifest: &[u8], files: &[(String, Vec<u8>)]| {
+        let list: Vec<ModelBytes<'_>> = files.iter().map(|(n, b)| ModelBytes { file: n, bytes: b }).collect();
+        Models::from_memory(manifest, &list)
+    };
+
+    let models = load(&manifest, &files(&detector, &recognizer)).expect("the committed models verify from memory");
+    let from_dir = Models::from_dir(&dir).unwrap();
+    assert_eq!(models.pipeline_sha256(true), from_dir.pipeline_sha256(true));
+    let info = models.describe();
+    assert!(info.iter().all(|m| m.path.is_none()), "no path for bytes from memory");
+    assert_eq!(info[1].bytes, recognizer.len() as u64);
+
+    let mut tampered = recognizer.clone();
+    tampered[5000] ^= 1;
+    match load(&manifest, &files(&detector, &tampered)) {
+        Err(Error::ModelIntegrity { model, .. }) => assert_eq!(model, "dlib-resnet-v1"),
+        other => panic!("a flipped byte must be refused, got {other:?}"),
+    }
+    match load(&manifest, &files(&detector, &recognizer)[..1]) {
+        Err(Error::Manifest { context, reason }) => {
+            assert_eq!(context, "dlib-resnet-v1");
+            assert!(reason.contains("dlib_face_recognition_resnet_model_v1.onnx"), "{reason}");
+        }
+        other => panic!("a missing file must be named, got {other:?}"),
+    }
+    let mut twice = files(&detector, &recognizer);
+    twice.push(twice[0].clone());
+    assert!(matches!(load(&manifest, &twice), Err(Error::InvalidArgument { .. })));
+    let huge = vec![b' '; 2 * 1024 * 1024];
+    assert!(matches!(load(&huge, &files(&detector, &recognizer)), Err(Error::LimitExceeded { limit: "bytes", .. })));
+    assert!(matches!(load(b"{not json", &files(&detector, &recognizer)), Err(Error::Manifest { .. })));
+}
