@@ -14,68 +14,12 @@
  * Prints one line per step and a last line "DECISION: ...". Exit status: 0
  * match, 1 no match, 2 inconclusive, 3 error, 64 usage.
  */
-#define _POSIX_C_SOURCE 200809L /* fileno */
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "common.h"
 #include "honnin.h"
-
-#define MAX_FILE_BYTES (32 * 1024 * 1024)
-
-static void wipe_free(unsigned char *data, size_t len) {
-    if (data == NULL) {
-        return;
-    }
-    volatile unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        p[i] = 0;
-    }
-    free(data);
-}
-
-/* Reads a whole file into one buffer of its size, unbuffered. */
-static unsigned char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return NULL;
-    }
-    setvbuf(f, NULL, _IONBF, 0);
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > MAX_FILE_BYTES) {
-        fprintf(stderr, "%s: not a regular, non-empty file of at most %d bytes\n", path, MAX_FILE_BYTES);
-        fclose(f);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    unsigned char *data = malloc(size);
-    if (data == NULL) {
-        fprintf(stderr, "%s: out of memory\n", path);
-        fclose(f);
-        return NULL;
-    }
-    size_t got = fread(data, 1, size, f);
-    fclose(f);
-    if (got != size) {
-        fprintf(stderr, "%s: read %zu of %zu bytes\n", path, got, size);
-        wipe_free(data, size);
-        return NULL;
-    }
-    *len = size;
-    return data;
-}
-
-static void report(const char *what, honnin_status status) {
-    char detail[1024];
-    size_t written = 0;
-    if (honnin_last_error_detail(detail, sizeof detail, &written) != HONNIN_STATUS_OK) {
-        detail[0] = '\0';
-    }
-    fprintf(stderr, "%s: %s (status %u): %s\n", what, honnin_status_text(status), (unsigned)status, detail);
-}
 
 /* Skips whitespace and '#' comments in a PPM header; returns the next number or -1. */
 static long ppm_number(const unsigned char *data, size_t len, size_t *at) {
@@ -126,19 +70,6 @@ static honnin_status feed_file(honnin_session *session, const char *path, honnin
     }
     wipe_free(data, len);
     return status;
-}
-
-static const char *decision_word(honnin_decision d) {
-    switch (d) {
-    case HONNIN_DECISION_MATCH:
-        return "match";
-    case HONNIN_DECISION_NO_MATCH:
-        return "no_match";
-    case HONNIN_DECISION_INCONCLUSIVE:
-        return "inconclusive";
-    default:
-        return "none";
-    }
 }
 
 int main(int argc, char **argv) {
