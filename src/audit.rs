@@ -41,6 +41,9 @@ pub struct AuditRecord {
     pub models: Vec<AuditModel>,
     /// The decision policy (absent for a staff check).
     pub policy: Option<AuditPolicy>,
+    /// Presentation-attack detection: `not_run`, `live` or `attack_suspected`
+    /// ([`PadCheck::code`](crate::PadCheck::code); no score).
+    pub pad: String,
     /// Stage timings in whole milliseconds.
     pub timings_ms: AuditTimings,
     /// The honnin version that decided.
@@ -53,7 +56,7 @@ pub struct AuditRecord {
 pub struct AuditModel {
     /// Manifest id.
     pub id: String,
-    /// `detector` or `recognizer`.
+    /// `detector`, `recognizer` or `pad`.
     pub role: String,
     /// sha256 of the model file (hex), as verified at load.
     pub sha256: String,
@@ -116,6 +119,7 @@ impl AuditRecord {
             reasons,
             models: Vec::new(),
             policy: None,
+            pad: outcome.pad.code().into(),
             timings_ms: AuditTimings {
                 card_decode: None,
                 live_decode: None,
@@ -131,9 +135,12 @@ impl AuditRecord {
     /// photo of kind `reference`.
     pub fn automatic(engine: &Engine, outcome: &Outcome, reference: ReferenceKind) -> Self {
         let mut record = Self::base(outcome);
+        // The PAD models are listed when they ran.
+        let pad_ran = outcome.pad != crate::PadCheck::NotRun;
         record.models = engine
             .models()
             .iter()
+            .filter(|m| pad_ran || m.role != "pad")
             .map(|m| AuditModel { id: m.id.clone(), role: m.role.clone(), sha256: m.sha256.to_ascii_lowercase() })
             .collect();
         let policy = engine.policy();

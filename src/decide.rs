@@ -38,6 +38,10 @@ pub enum Reason {
     Unalignable(Side),
     /// Staff could not tell (visual check).
     StaffUnsure,
+    /// Presentation-attack detection judged the live image not to show a
+    /// live face (a printed photo, a screen, a mask). The terminal offers the
+    /// staff check; the person is not accused of anything.
+    PresentationAttackSuspected,
     /// The policy has no threshold calibrated for this kind of card photo
     /// (for example a grey chip photo with a calibration made on colour
     /// photos only): comparing against another kind's threshold would change
@@ -59,6 +63,7 @@ impl Reason {
             Reason::Unalignable(Card) => "unalignable_card",
             Reason::Unalignable(Live) => "unalignable_live",
             Reason::StaffUnsure => "staff_unsure",
+            Reason::PresentationAttackSuspected => "presentation_attack_suspected",
             Reason::NotCalibrated(Colour) => "not_calibrated_colour",
             Reason::NotCalibrated(Grey) => "not_calibrated_grey",
         }
@@ -125,6 +130,57 @@ pub struct Outcome {
     pub method: Method,
     /// How long the engine's stages took (all zero for a staff check).
     pub timings: StageTimings,
+    /// Whether presentation-attack detection ran on the live image, and what it found.
+    pub pad: PadCheck,
+}
+
+/// Whether presentation-attack detection (PAD) ran for an outcome, and what
+/// it found. Not part of the outcome's equality.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PadCheck {
+    /// PAD did not run: turned off, its models absent, a staff check, or no
+    /// single face to look at.
+    #[default]
+    NotRun,
+    /// The live image(s) looked like a live face.
+    Live {
+        /// Liveness score in 0..1 (mean over the models and frames).
+        score: f32,
+        /// The threshold it was held to.
+        threshold: f32,
+        /// Frames the score was fused over.
+        frames: usize,
+    },
+    /// A presentation attack is suspected: the score fell below the threshold.
+    AttackSuspected {
+        /// Liveness score in 0..1 (mean over the models and frames).
+        score: f32,
+        /// The threshold it was held to.
+        threshold: f32,
+        /// Frames the score was fused over.
+        frames: usize,
+    },
+}
+
+impl PadCheck {
+    /// `not_run`, `live` or `attack_suspected`, as audit records write it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PadCheck::NotRun => "not_run",
+            PadCheck::Live { .. } => "live",
+            PadCheck::AttackSuspected { .. } => "attack_suspected",
+        }
+    }
+
+    /// A check of `score` against `threshold`, over `frames` frames.
+    pub(crate) fn judge(score: f32, threshold: f32, frames: usize) -> Self {
+        if score >= threshold {
+            PadCheck::Live { score, threshold, frames }
+        } else {
+            PadCheck::AttackSuspected { score, threshold, frames }
+        }
+    }
 }
 
 impl PartialEq for Outcome {
@@ -154,11 +210,19 @@ impl Outcome {
             threshold: None,
             method,
             timings: StageTimings::default(),
+            pad: PadCheck::NotRun,
         }
     }
 
     pub(crate) fn staff(decision: Decision) -> Self {
-        Self { decision, score: None, threshold: None, method: Method::StaffVisual, timings: StageTimings::default() }
+        Self {
+            decision,
+            score: None,
+            threshold: None,
+            method: Method::StaffVisual,
+            timings: StageTimings::default(),
+            pad: PadCheck::NotRun,
+        }
     }
 }
 
@@ -462,6 +526,7 @@ impl Policy {
             threshold: Some(threshold),
             method: Method::Automatic,
             timings: StageTimings::default(),
+            pad: PadCheck::NotRun,
         }
     }
 }

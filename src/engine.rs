@@ -7,12 +7,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::compare::{self, Score};
-use crate::decide::{Binding, Method, Outcome, Policy, Reason, Side};
+use crate::decide::{Binding, Method, Outcome, PadCheck, Policy, Reason, Side};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::detect::{Detection, Detector};
 use crate::embed::{Recognizer, Template};
 use crate::error::{Error, Result};
 use crate::models::{ModelInfo, Models};
+use crate::pad::{PadModel, PadPolicy};
 use crate::quality::{FrameQuality, QualityGate, QualityIssue};
 use crate::runtime::{self, Threading};
 use zeroize::Zeroizing;
@@ -46,6 +47,7 @@ pub struct EngineBuilder<State> {
     onnxruntime_sha256: Option<String>,
     threading: Threading,
     mirror_averaging: bool,
+    pad_policy: Option<PadPolicy>,
     _state: PhantomData<State>,
 }
 
@@ -95,6 +97,18 @@ impl<S> EngineBuilder<S> {
         self
     }
 
+    /// Presentation-attack detection at this policy: every live image is
+    /// checked before its face is compared, and one judged an attack gives
+    /// [`Reason::PresentationAttackSuspected`] (a session offers the staff
+    /// check). Needs the PAD models named by the manifest
+    /// ([`Models::has_pad`]) and, for a calibrated policy, the same ones.
+    /// Without this call PAD does not run; the CLI and the C API turn it on
+    /// with `calibration/pad-minifasnet.json` whenever the PAD models are present.
+    pub fn pad(mut self, policy: PadPolicy) -> Self {
+        self.pad_policy = Some(policy);
+        self
+    }
+
     /// Average the template of the face with that of its mirror image
     /// (default on: more accurate, about twice the recognizer time).
     /// The policy's calibration must have been made with the same setting.
@@ -114,6 +128,7 @@ impl EngineBuilder<NeedsPolicy> {
             onnxruntime_sha256: self.onnxruntime_sha256,
             threading: self.threading,
             mirror_averaging: self.mirror_averaging,
+            pad_policy: self.pad_policy,
             _state: PhantomData,
         }
     }
@@ -152,11 +167,36 @@ impl EngineBuilder<HasPolicy> {
                 ),
             });
         }
+        if let Some(pad) = &self.pad_policy {
+            if !self.models.has_pad() {
+                return Err(Error::Calibration {
+                    reason: "PAD models for a PAD policy; the manifest names none or their files are absent".into(),
+                });
+            }
+            let loaded: Vec<(String, String)> =
+                self.models.pad.iter().map(|m| (m.entry.id.clone(), m.entry.sha256.to_ascii_lowercase())).collect();
+            if let Some(bound) = &pad.models {
+                let bound: Vec<(String, String)> =
+                    bound.iter().map(|b| (b.id.clone(), b.sha256.to_ascii_lowercase())).collect();
+                if bound != loaded {
+                    return Err(Error::Calibration {
+                        reason: format!(
+                            "a PAD calibration made with the loaded PAD models {loaded:?}; it names {bound:?}"
+                        ),
+                    });
+                }
+            }
+        }
         let env = runtime::environment(self.onnxruntime.as_deref(), self.onnxruntime_sha256.as_deref())?;
         let info = self.models.describe();
         let wipe_outputs = !self.threading.ort_defaults;
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
+        let mut pad = Vec::with_capacity(self.models.pad.len());
+        for model in &self.models.pad {
+            let session = runtime::session(&env, model, self.threading)?;
+            pad.push(Mutex::new(PadModel::new(model.entry.clone(), session)?.wiping_outputs(wipe_outputs)));
+        }
         let Models { detector, recognizer, .. } = self.models;
         Ok(Engine {
             detector: Mutex::new(Detector::new(detector.entry, detector_session)?.wiping_outputs(wipe_outputs)),
@@ -172,8 +212,11 @@ impl EngineBuilder<HasPolicy> {
             policy,
             mirror_averaging: self.mirror_averaging,
             info,
+            pad,
+            pad_policy: self.pad_policy,
             detector_runs: AtomicU64::new(0),
             recognizer_runs: AtomicU64::new(0),
+            pad_runs: AtomicU64::new(0),
         })
     }
 }
@@ -184,6 +227,9 @@ fn describe(b: &Binding) -> String {
         b.recognizer_sha256, b.detector, b.mirror_averaging, b.alignment_fit, b.pipeline_sha256
     )
 }
+
+/// A usable frame's template and, with a PAD policy, its liveness score.
+pub(crate) type UsableFrame = (Template, Option<f32>);
 
 /// What acquiring a template from one image gave.
 #[derive(Debug)]
@@ -242,8 +288,12 @@ pub struct Engine {
     policy: Policy,
     mirror_averaging: bool,
     info: Vec<ModelInfo>,
+    /// The PAD models, when loaded (they score whether or not a PAD policy decides).
+    pad: Vec<Mutex<PadModel>>,
+    pad_policy: Option<PadPolicy>,
     detector_runs: AtomicU64,
     recognizer_runs: AtomicU64,
+    pad_runs: AtomicU64,
 }
 
 /// How many times an engine has run each model since it was built.
@@ -257,6 +307,8 @@ pub struct ModelRuns {
     pub detector: u64,
     /// Recognizer runs (one per face embedded; the mirror image rides in the same batch).
     pub recognizer: u64,
+    /// PAD runs (one per live face checked, all PAD models together).
+    pub pad: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -290,6 +342,7 @@ impl Engine {
                 ort_defaults: false,
             },
             mirror_averaging: true,
+            pad_policy: None,
             _state: PhantomData,
         }
     }
@@ -323,18 +376,21 @@ impl Engine {
             return Ok(Outcome::inconclusive(reason, Method::Automatic));
         }
         let started = Instant::now();
-        let acquired = self.acquire(&live.pixels, Side::Live)?;
+        let mut pad = PadCheck::NotRun;
+        let acquired = self.acquire_live(&live.pixels, &mut pad)?;
         let live_time = started.elapsed();
         let live_template = match acquired {
             Acquisition::Face(t) => t,
             Acquisition::Inconclusive(reason) => {
                 let mut outcome = Outcome::inconclusive(reason, Method::Automatic);
                 outcome.timings.live_template = live_time;
+                outcome.pad = pad;
                 return Ok(outcome);
             }
         };
         let mut outcome = self.decide_live(card, &live_template, None)?;
         outcome.timings.live_template = live_time;
+        outcome.pad = pad;
         Ok(outcome)
     }
 
@@ -375,6 +431,56 @@ impl Engine {
 
     fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
         self.acquire_observed(pixels, side, &mut |_, _| {})
+    }
+
+    /// A live image's template, after presentation-attack detection when a
+    /// PAD policy is set: an image judged an attack is not embedded.
+    fn acquire_live(&self, pixels: &Pixels, pad: &mut PadCheck) -> Result<Acquisition> {
+        let Some(policy) = &self.pad_policy else {
+            return self.acquire(pixels, Side::Live);
+        };
+        let faces = self.run_detector(pixels)?;
+        let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
+            Ok(face) => face,
+            Err(reason) => return Ok(Acquisition::Inconclusive(reason(Side::Live))),
+        };
+        *pad = PadCheck::judge(self.run_pad(pixels, subject)?, policy.threshold, 1);
+        if matches!(pad, PadCheck::AttackSuspected { .. }) {
+            return Ok(Acquisition::Inconclusive(Reason::PresentationAttackSuspected));
+        }
+        match self.run_recognizer(pixels, subject, &mut |_, _| {})? {
+            Some(template) => Ok(Acquisition::Face(template)),
+            None => Ok(Acquisition::Inconclusive(Reason::Unalignable(Side::Live))),
+        }
+    }
+
+    /// The liveness score of the subject face in `frame` (0..1, mean over the
+    /// PAD models), whatever the PAD policy; `None` without PAD models or
+    /// without one subject face. For calibration and evaluation.
+    pub fn liveness(&self, frame: &LiveFrame) -> Result<Option<f32>> {
+        if self.pad.is_empty() {
+            return Ok(None);
+        }
+        let faces = self.run_detector(&frame.pixels)?;
+        match choose_subject(&faces, frame.pixels.width(), frame.pixels.height()) {
+            Ok(face) => self.run_pad(&frame.pixels, face).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The PAD policy deciding on liveness, if PAD is on.
+    pub fn pad_policy(&self) -> Option<&PadPolicy> {
+        self.pad_policy.as_ref()
+    }
+
+    /// Mean live probability of the PAD models for `face`.
+    pub(crate) fn run_pad(&self, pixels: &Pixels, face: &Detection) -> Result<f32> {
+        self.pad_runs.fetch_add(1, Ordering::Relaxed);
+        let mut sum = 0.0;
+        for model in &self.pad {
+            sum += lock(model).live_probability(pixels, face)?;
+        }
+        Ok(sum / self.pad.len().max(1) as f32)
     }
 
     fn acquire_observed(
@@ -436,6 +542,7 @@ impl Engine {
         ModelRuns {
             detector: self.detector_runs.load(Ordering::Relaxed),
             recognizer: self.recognizer_runs.load(Ordering::Relaxed),
+            pad: self.pad_runs.load(Ordering::Relaxed),
         }
     }
 
@@ -450,18 +557,24 @@ impl Engine {
 
     /// The quality gate and, for a usable frame, the subject's template, from
     /// one detector run.
+    /// With a PAD policy, the usable frame's liveness score comes too (from
+    /// the same detection).
     pub(crate) fn assess_and_embed(
         &self,
         frame: &LiveFrame,
         gate: &QualityGate,
-    ) -> Result<(FrameQuality, Option<Template>)> {
+    ) -> Result<(FrameQuality, Option<UsableFrame>)> {
         let faces = self.run_detector(&frame.pixels)?;
         let (mut quality, subject) = assess_subject(&faces, &frame.pixels, gate);
         let Some(subject) = subject.filter(|_| quality.is_usable()) else {
             return Ok((quality, None));
         };
+        let liveness = match &self.pad_policy {
+            Some(_) => Some(self.run_pad(&frame.pixels, subject)?),
+            None => None,
+        };
         match self.run_recognizer(&frame.pixels, subject, &mut |_, _| {})? {
-            Some(template) => Ok((quality, Some(template))),
+            Some(template) => Ok((quality, Some((template, liveness)))),
             None => {
                 // Landmarks too degenerate to align: a face turned away.
                 quality.issues.push(QualityIssue::NotFacingCamera);

@@ -136,6 +136,7 @@ mod jpeg2000;
 mod limits;
 pub mod metrics;
 mod models;
+mod pad;
 mod quality;
 mod runtime;
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
@@ -153,8 +154,8 @@ pub use container::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
 };
 pub use decide::{
-    operating_points, Calibration, Decision, FusedCalibration, Method, OperatingPoint, Outcome, Policy, Reason,
-    ReferenceCalibration, Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+    operating_points, Calibration, Decision, FusedCalibration, Method, OperatingPoint, Outcome, PadCheck, Policy,
+    Reason, ReferenceCalibration, Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
 };
 pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use detect::Detection;
@@ -165,6 +166,7 @@ pub use engine::{
 pub use error::{Error, Malformation, Result};
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
+pub use pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
 pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
 pub use session::{
@@ -183,6 +185,12 @@ pub mod danger {
     /// calibrated. Never deploy it: a threshold without a measured FMR is a guess.
     pub fn uncalibrated_policy(metric: Metric, threshold: f32) -> Policy {
         Policy::uncalibrated(metric, threshold)
+    }
+
+    /// A PAD policy at a liveness threshold that no calibration measured
+    /// (for tests and calibration runs). Never deploy it.
+    pub fn uncalibrated_pad_policy(threshold: f32) -> crate::PadPolicy {
+        crate::PadPolicy::uncalibrated(threshold)
     }
 
     /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`

@@ -104,6 +104,8 @@ pub(crate) struct DetectorSpec {
 pub(crate) enum Role {
     Detector,
     Recognizer,
+    /// Presentation-attack detection.
+    Pad,
 }
 
 /// One model as the manifest describes it.
@@ -129,6 +131,8 @@ pub(crate) struct ModelEntry {
     pub(crate) metric: Option<Metric>,
     #[serde(default)]
     pub(crate) detector: Option<DetectorSpec>,
+    #[serde(default)]
+    pub(crate) pad: Option<crate::pad::PadSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +141,10 @@ struct ManifestFile {
     format: String,
     detector: String,
     recognizer: String,
+    /// The presentation-attack detection models run together, when all of
+    /// their files are present.
+    #[serde(default)]
+    pad: Vec<String>,
     models: Vec<ModelEntry>,
 }
 
@@ -152,6 +160,8 @@ pub(crate) struct VerifiedModel {
 pub struct Models {
     pub(crate) detector: VerifiedModel,
     pub(crate) recognizer: VerifiedModel,
+    /// The PAD models; empty when the manifest names none or their files are absent.
+    pub(crate) pad: Vec<VerifiedModel>,
     origin: Origin,
 }
 
@@ -225,7 +235,14 @@ impl Models {
         let (detector, recognizer) = manifest.choose(detector, recognizer)?;
         let detector = detector.load(&dir)?;
         let recognizer = recognizer.load(&dir)?;
-        Ok(Self { detector, recognizer, origin: Origin::Dir(dir) })
+        // PAD runs when every one of its files is there; each is verified.
+        let pad_entries = manifest.pad_entries()?;
+        let pad = if pad_entries.iter().all(|e| dir.join(&e.file).is_file()) {
+            pad_entries.into_iter().map(|e| e.load(&dir)).collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Self { detector, recognizer, pad, origin: Origin::Dir(dir) })
     }
 
     /// As [`Models::from_dir`], from bytes the caller holds instead of files:
@@ -277,13 +294,20 @@ impl Models {
         };
         let detector = find(detector)?;
         let recognizer = find(recognizer)?;
-        Ok(Self { detector, recognizer, origin: Origin::Memory })
+        let pad_entries = manifest.pad_entries()?;
+        let pad = if pad_entries.iter().all(|e| files.iter().any(|f| f.file == e.file)) {
+            pad_entries.into_iter().map(find).collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Self { detector, recognizer, pad, origin: Origin::Memory })
     }
 
     /// The loaded models, their verified hashes and licences.
     pub fn describe(&self) -> Vec<ModelInfo> {
         [&self.detector, &self.recognizer]
             .into_iter()
+            .chain(&self.pad)
             .map(|m| ModelInfo {
                 id: m.entry.id.clone(),
                 role: format!("{:?}", m.entry.role).to_lowercase(),
@@ -297,6 +321,12 @@ impl Models {
                 bytes: m.bytes.len() as u64,
             })
             .collect()
+    }
+
+    /// Whether the presentation-attack detection models the manifest names
+    /// were loaded (all of their files present and verified).
+    pub fn has_pad(&self) -> bool {
+        !self.pad.is_empty()
     }
 
     /// Manifest id of the recognizer.
@@ -384,6 +414,28 @@ impl ManifestFile {
         Ok(manifest)
     }
 
+    /// The PAD model entries the manifest names, each checked for its role.
+    fn pad_entries(&self) -> Result<Vec<ModelEntry>> {
+        self.pad
+            .iter()
+            .map(|id| {
+                let entry = self
+                    .models
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| Error::manifest(id.as_str(), "no model with this id in the manifest"))?;
+                if entry.role != Role::Pad {
+                    return Err(Error::manifest(
+                        id.as_str(),
+                        format!("a Pad model, but the manifest lists it as {:?}", entry.role),
+                    ));
+                }
+                entry.validate()?;
+                Ok(entry.clone())
+            })
+            .collect()
+    }
+
     /// The detector and recognizer entries to load (the manifest's defaults
     /// unless others are named), each checked for its role.
     fn choose(&self, detector: Option<&str>, recognizer: Option<&str>) -> Result<(ModelEntry, ModelEntry)> {
@@ -446,6 +498,21 @@ impl ModelEntry {
                 }
                 if self.metric.is_none() {
                     return bad("a score metric (euclidean or cosine)".into());
+                }
+            }
+            Role::Pad => {
+                let Some(pad) = &self.pad else {
+                    return bad("PAD settings (crop_scale, live_index, classes)".into());
+                };
+                if !(1.0..=8.0).contains(&pad.crop_scale) || pad.classes < 2 || pad.live_index >= pad.classes {
+                    return bad("a crop_scale between 1 and 8, and live_index below classes >= 2".into());
+                }
+                match &self.output {
+                    Some(o) if o.shape[1] == pad.classes as i64 => {}
+                    _ => return bad(format!("an output of shape [N, {}]", pad.classes)),
+                }
+                if h <= 0 || w <= 0 {
+                    return bad("a fixed input height and width".into());
                 }
             }
             Role::Detector => {

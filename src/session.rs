@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::decide::{Decision, Method, Outcome};
+use crate::decide::{Decision, Method, Outcome, PadCheck};
 use crate::decode::{CardPhoto, LiveFrame, Pixels};
 use crate::embed::Template;
 use crate::engine::{CardReference, Engine};
@@ -219,6 +219,10 @@ pub enum Fallback {
     CardUnusable(crate::Reason),
     /// A model failed to run.
     EngineFault(String),
+    /// Presentation-attack detection judged the attempt's frames (their
+    /// liveness fused) not to show a live face. The terminal offers the staff
+    /// check without accusing the person.
+    PresentationAttackSuspected,
 }
 
 impl Fallback {
@@ -231,6 +235,7 @@ impl Fallback {
             Fallback::SourceEnded => "source_ended",
             Fallback::CardUnusable(_) => "card_unusable",
             Fallback::EngineFault(_) => "engine_fault",
+            Fallback::PresentationAttackSuspected => "presentation_attack_suspected",
         }
     }
 }
@@ -292,6 +297,8 @@ struct Attempt {
     started: Option<Instant>,
     frames: usize,
     templates: Vec<(Template, f32)>,
+    /// Liveness scores of the usable frames (with a PAD policy).
+    liveness: Vec<f32>,
     issues: IssueCounts,
     /// Time spent detecting, gating and embedding this attempt's frames.
     live_time: Duration,
@@ -473,8 +480,9 @@ impl<'c> Session<'c> {
                 self.issues[i] += 1;
             }
         }
-        if let Some(t) = template {
+        if let Some((t, liveness)) = template {
             self.attempt.templates.push((t, quality.weight));
+            self.attempt.liveness.extend(liveness);
         }
         let collected = self.attempt.templates.len();
         let full = collected >= self.config.frames_per_attempt;
@@ -576,6 +584,21 @@ impl<'c> Session<'c> {
         let Some(reference) = self.reference.as_ref() else {
             return self.close_face(Fallback::EngineFault("card reference missing".into()));
         };
+        // Liveness first, fused over the attempt's usable frames: a suspected
+        // attack is not compared with the card.
+        let pad = match engine.pad_policy() {
+            Some(policy) if !attempt.liveness.is_empty() => {
+                let n = attempt.liveness.len();
+                let mean = attempt.liveness.iter().sum::<f32>() / n as f32;
+                PadCheck::judge(mean, policy.threshold(), n)
+            }
+            _ => PadCheck::NotRun,
+        };
+        if matches!(pad, PadCheck::AttackSuspected { .. }) {
+            record.decision = Some(Decision::Inconclusive(crate::Reason::PresentationAttackSuspected));
+            self.attempts.push(record);
+            return self.close_face(Fallback::PresentationAttackSuspected);
+        }
         // Fuse only with a threshold calibrated for fused probes (fusion
         // shortens impostor distances too), and no more frames than it was
         // calibrated for; otherwise compare the best single frame.
@@ -597,6 +620,7 @@ impl<'c> Session<'c> {
             Ok(mut outcome) => {
                 outcome.timings.card_template = self.card_time;
                 outcome.timings.live_template = live_time;
+                outcome.pad = pad;
                 outcome
             }
             Err(e) => return self.close_face(Fallback::EngineFault(e.to_string())),

@@ -4,7 +4,7 @@
 1. ONNX Runtime: the shared library `libonnxruntime.so.1.31.1`, taken from the
    PyPI wheel `onnxruntime==1.31.1`. The wheel and the library inside it are both
    pinned by sha256; the library lands in `.runtime/` (git-ignored).
-2. Detector models that may not be committed (see models/manifest.json,
+2. Detector and presentation-attack detection models that may not be committed (see models/manifest.json,
    `"committed": false`): copied from the folder named by HONNIN_MODEL_MIRROR when
    it is set, otherwise downloaded from the manifest's `url`. Every file is
    checked against the manifest's sha256 before it is placed in models/.
@@ -178,6 +178,11 @@ def setup_models() -> None:
             shutil.copyfile(source, tmp)
             origin = str(source)
         else:
+            if "url" not in model and model.get("role") == "pad":
+                # The PAD models exist only as converted files (no upstream ONNX to
+                # download): without a mirror, honnin runs without PAD and says so.
+                print(f"model {model['id']}: not placed (no url; set HONNIN_MODEL_MIRROR); presentation-attack detection stays off")
+                continue
             if "url" not in model:
                 raise SetupError(f"model {model['id']}: no url in the manifest; set HONNIN_MODEL_MIRROR")
             tmp = download(model["url"], MODELS_DIR)

@@ -160,6 +160,8 @@ enum honnin_reason
   HONNIN_REASON_NOT_CALIBRATED_COLOUR = 8,
   // No threshold is calibrated for grey card photos.
   HONNIN_REASON_NOT_CALIBRATED_GREY = 9,
+  // The live image does not look like a live face (presentation attack suspected).
+  HONNIN_REASON_PRESENTATION_ATTACK_SUSPECTED = 10,
   // A reason this version of the C API has no number for.
   HONNIN_REASON_OTHER = 255,
 };
@@ -290,6 +292,8 @@ enum honnin_fallback
   HONNIN_FALLBACK_CARD_UNUSABLE = 5,
   // A model failed to run.
   HONNIN_FALLBACK_ENGINE_FAULT = 6,
+  // Presentation-attack detection suspected an attack.
+  HONNIN_FALLBACK_PRESENTATION_ATTACK_SUSPECTED = 7,
   // A reason this version of the C API has no number for.
   HONNIN_FALLBACK_OTHER = 255,
 };

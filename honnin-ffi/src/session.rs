@@ -90,6 +90,8 @@ pub enum honnin_reason {
     NotCalibratedColour = 8,
     /// No threshold is calibrated for grey card photos.
     NotCalibratedGrey = 9,
+    /// The live image does not look like a live face (presentation attack suspected).
+    PresentationAttackSuspected = 10,
     /// A reason this version of the C API has no number for.
     Other = 255,
 }
@@ -210,6 +212,7 @@ fn reason(r: Reason) -> honnin_reason {
         Reason::StaffUnsure => R::StaffUnsure,
         Reason::NotCalibrated(ReferenceKind::Colour) => R::NotCalibratedColour,
         Reason::NotCalibrated(ReferenceKind::Grey) => R::NotCalibratedGrey,
+        Reason::PresentationAttackSuspected => R::PresentationAttackSuspected,
         _ => R::Other,
     }
 }
@@ -228,6 +231,7 @@ pub(crate) fn reason_code(r: u32) -> &'static std::ffi::CStr {
         7 => c"staff_unsure",
         8 => c"not_calibrated_colour",
         9 => c"not_calibrated_grey",
+        10 => c"presentation_attack_suspected",
         _ => c"other",
     }
 }
@@ -306,6 +310,8 @@ pub enum honnin_fallback {
     CardUnusable = 5,
     /// A model failed to run.
     EngineFault = 6,
+    /// Presentation-attack detection suspected an attack.
+    PresentationAttackSuspected = 7,
     /// A reason this version of the C API has no number for.
     Other = 255,
 }
@@ -385,6 +391,7 @@ fn fallback(f: &Fallback) -> honnin_fallback {
         Fallback::SourceEnded => F::SourceEnded,
         Fallback::CardUnusable(_) => F::CardUnusable,
         Fallback::EngineFault(_) => F::EngineFault,
+        Fallback::PresentationAttackSuspected => F::PresentationAttackSuspected,
         _ => F::Other,
     }
 }

@@ -86,7 +86,11 @@ fn the_c_example_gives_the_decisions_and_scores_of_honnin_verify() {
 
     let mut decisions = std::collections::BTreeMap::<String, usize>::new();
     for ((card, live), (decision, reason, score, threshold)) in pairs.iter().zip(&from_static) {
-        let out = honnin(&["verify", "--json", "--card", card.to_str().unwrap(), "--live", live.to_str().unwrap()]);
+        // The C API's engines do not run presentation-attack detection yet;
+        // compare with the CLI's comparison alone (LFW press photos are not
+        // live captures: PAD rejects some of them, see calibration/).
+        let (c, l) = (card.to_str().unwrap(), live.to_str().unwrap());
+        let out = honnin(&["verify", "--json", "--no-pad", "--card", c, "--live", l]);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         assert_eq!(json["decision"].as_str().unwrap(), decision, "{}", live.display());

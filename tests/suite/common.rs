@@ -54,6 +54,29 @@ pub fn engine() -> &'static Engine {
     })
 }
 
+/// The production configuration with presentation-attack detection at the
+/// committed PAD calibration.
+pub fn pad_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let models = Models::from_dir(models_dir()).expect("models verify");
+        assert!(models.has_pad(), "PAD models missing from models/: run tools/setup.py with HONNIN_MODEL_MIRROR");
+        let pad =
+            honnin::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).expect("PAD calibration");
+        Engine::builder(models)
+            .onnxruntime(ort_lib())
+            .pad(honnin::PadPolicy::from_calibration(&pad))
+            .policy(Policy::default_from(&calibration()).expect("calibration has FMR 1e-3"))
+            .build()
+            .expect("engine builds")
+    })
+}
+
+/// The spoof samples' folder (`HONNIN_DATA`/spoof_samples).
+pub fn spoof_samples() -> PathBuf {
+    data_dir().join("spoof_samples")
+}
+
 /// The reference implementation's configuration: fixed 640x640 YuNet, no mirror averaging.
 pub fn reference_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();

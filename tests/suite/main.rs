@@ -18,6 +18,7 @@ mod eval;
 mod hostile;
 mod integrity;
 mod lfw_devtest;
+mod pad;
 mod pipeline;
 mod plugin_recognizer;
 mod privacy;

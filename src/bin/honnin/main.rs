@@ -34,6 +34,7 @@ mod counter;
 mod evaluate;
 mod fusion;
 mod lfw;
+mod pad;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,8 +44,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use honnin::hardening::{HardeningOptions, HardeningReport, Status};
 use honnin::{
-    AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason,
-    ReferenceKind, Side,
+    AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, PadCalibration,
+    PadPolicy, Policy, Reason, ReferenceKind, Side,
 };
 use zeroize::Zeroizing;
 
@@ -127,6 +128,12 @@ enum Command {
     Fusion(fusion::FusionArgs),
     /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
     CardLike(cardlike::CardLikeArgs),
+    /// Presentation-attack detection as ISO/IEC 30107-3 reports it: APCER per attack type and the
+    /// maximum, BPCER, with counts and each image's decision; from live/ and attack/<type>/ folders
+    /// or a labels CSV.
+    PadEval(pad::PadEvalArgs),
+    /// Set the PAD threshold for a target BPCER on bona fide images, and write the PAD calibration file.
+    PadCalibrate(pad::PadCalibrateArgs),
 }
 
 /// How untrusted card and live input is read.
@@ -198,6 +205,13 @@ pub(crate) struct EngineArgs {
     /// Do not average each face's template with its mirror image's.
     #[arg(long)]
     pub(crate) no_mirror: bool,
+    /// Turn presentation-attack detection off (it runs whenever the PAD models
+    /// named by the manifest are in the model directory).
+    #[arg(long)]
+    pub(crate) no_pad: bool,
+    /// PAD calibration file.
+    #[arg(long, default_value = "calibration/pad-minifasnet.json")]
+    pub(crate) pad_calibration: PathBuf,
 }
 
 impl EngineArgs {
@@ -245,8 +259,24 @@ impl EngineArgs {
     }
 
     pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
+        let pad = if models.has_pad() && !self.no_pad {
+            let path = &self.pad_calibration;
+            let calibration = PadCalibration::from_file(path)
+                .with_context(|| format!("loading the PAD calibration {}", path.display()))?;
+            Some(PadPolicy::from_calibration(&calibration))
+        } else {
+            None
+        };
+        self.build_with_pad(models, policy, pad)
+    }
+
+    /// As `build`, with the PAD policy given (`None`: PAD off).
+    pub(crate) fn build_with_pad(&self, models: Models, policy: Policy, pad: Option<PadPolicy>) -> Result<Engine> {
         let mut builder =
             Engine::builder(models).onnxruntime(self.onnxruntime_path()).mirror_averaging(!self.no_mirror);
+        if let Some(pad) = pad {
+            builder = builder.pad(pad);
+        }
         if let Some(pin) = self.onnxruntime_pin() {
             builder = builder.onnxruntime_sha256(pin);
         }
@@ -308,6 +338,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
         Command::Fusion(args) => fusion::fusion(&args).map(|()| ExitCode::SUCCESS),
         Command::CardLike(args) => cardlike::card_like(&args).map(|()| ExitCode::SUCCESS),
+        Command::PadEval(args) => pad::pad_eval(&args).map(|()| ExitCode::SUCCESS),
+        Command::PadCalibrate(args) => pad::pad_calibrate(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -425,6 +457,7 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
             "score": outcome.score,
             "threshold": outcome.threshold,
             "method": format!("{:?}", outcome.method).to_lowercase(),
+            "pad": outcome.pad,
             "card_reference": reference,
             "card_container": container,
             "card_format": format,
@@ -471,6 +504,10 @@ fn reason_text(reason: Reason) -> String {
         Reason::MultipleFaces(s) => format!("several faces of similar size in the {}", side(s)),
         Reason::Unalignable(s) => format!("the face in the {} could not be aligned", side(s)),
         Reason::StaffUnsure => "staff could not tell".into(),
+        Reason::PresentationAttackSuspected => {
+            "the live image does not look like a live face (presentation attack suspected); offer the staff check"
+                .into()
+        }
         Reason::NotCalibrated(kind) => {
             format!("the calibration has no threshold for {} card photos at this target FMR", kind_word(kind))
         }

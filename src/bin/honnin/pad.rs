@@ -1,0 +1,366 @@
+//! `honnin pad-eval` and `honnin pad-calibrate`: presentation-attack detection
+//! measured the ISO/IEC 30107-3 way, and its threshold set for a target BPCER.
+//!
+//! APCER (attack presentation classification error rate) is, per attack
+//! type, the share of attack presentations accepted as live; the headline is
+//! the worst type's. BPCER (bona fide presentation classification error rate)
+//! is the share of live presentations rejected as attacks. A presentation the
+//! detector finds no single face in is counted apart (not scored): the
+//! terminal would ask the person to step into view, not judge liveness.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use honnin::{
+    Engine, LiveFrame, Models, PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT,
+};
+
+use crate::EngineArgs;
+
+/// Where labelled presentations come from.
+#[derive(Args, Clone)]
+pub(crate) struct PadInput {
+    /// A folder with `live/` (bona fide images) and `attack/<type>/` (attack images, one folder per
+    /// attack type), or a CSV with the columns `file,label,attack_type` (label `live` or `spoof`;
+    /// files relative to the CSV's folder), like ../shared/data/spoof_samples/labels.csv.
+    pub(crate) labelled: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct PadEvalArgs {
+    #[command(flatten)]
+    input: PadInput,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Write the report as JSON here (the table goes to stdout).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct PadCalibrateArgs {
+    /// Bona fide presentations: LFW's first image of the first N identities, in sorted order.
+    #[arg(long, default_value_t = 2000)]
+    lfw_identities: usize,
+    /// Labelled presentations whose live images join the bona fide set and whose attacks are
+    /// scored at the chosen threshold (see `pad-eval` for the layout).
+    #[arg(long)]
+    labelled: Option<PathBuf>,
+    /// Target BPCER: at most this share of bona fide presentations is rejected.
+    #[arg(long, default_value_t = 0.05)]
+    target_bpcer: f64,
+    /// Face data folder holding lfw/images (default: $HONNIN_DATA, else ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where to write the calibration.
+    #[arg(long, default_value = "calibration/pad-minifasnet.json")]
+    out: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// One labelled presentation: its file and, for an attack, its type.
+struct Presentation {
+    file: PathBuf,
+    attack: Option<String>,
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    ["jpg", "jpeg", "png", "webp", "jp2", "j2k"].contains(&e.to_ascii_lowercase().as_str())
+                })
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_labelled(path: &Path) -> Result<Vec<Presentation>> {
+    if path.is_dir() {
+        let mut out: Vec<Presentation> =
+            image_files(&path.join("live"))?.into_iter().map(|file| Presentation { file, attack: None }).collect();
+        let attack = path.join("attack");
+        let mut types: Vec<PathBuf> = std::fs::read_dir(&attack)
+            .with_context(|| format!("reading {}", attack.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        types.sort();
+        if types.is_empty() {
+            bail!("{} holds no attack type folder", attack.display());
+        }
+        for dir in types {
+            let kind = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            out.extend(image_files(&dir)?.into_iter().map(|file| Presentation { file, attack: Some(kind.clone()) }));
+        }
+        return Ok(out);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.splitn(4, ',').collect();
+        let [file, label, kind, ..] = fields.as_slice() else {
+            bail!("{} line {}: expected file,label,attack_type", path.display(), n + 1);
+        };
+        let attack = match *label {
+            "live" => None,
+            "spoof" | "attack" => {
+                // A free-text type such as "unknown (print/replay; ...)" keeps its first word.
+                let kind = kind.split_whitespace().next().unwrap_or("unknown");
+                Some(if kind.is_empty() { "unknown".to_string() } else { kind.to_string() })
+            }
+            other => bail!("{} line {}: label \"live\" or \"spoof\", got {other:?}", path.display(), n + 1),
+        };
+        out.push(Presentation { file: base.join(file), attack });
+    }
+    Ok(out)
+}
+
+/// A PAD engine: PAD models required; the recognizer's policy is the committed one.
+fn pad_engine(args: &EngineArgs) -> Result<(Engine, Vec<PadModelBinding>)> {
+    let models = Models::from_dir(&args.models).context("loading models")?;
+    if !models.has_pad() {
+        bail!(
+            "the PAD models named by {}/manifest.json are not in the model directory (tools/setup.py places them from HONNIN_MODEL_MIRROR)",
+            args.models.display()
+        );
+    }
+    let bindings = models
+        .describe()
+        .into_iter()
+        .filter(|m| m.role == "pad")
+        .map(|m| PadModelBinding { id: m.id, sha256: m.sha256 })
+        .collect();
+    let path = args.calibration_path(&models);
+    let calibration = honnin::Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
+    let policy = honnin::Policy::from_calibration(&calibration, args.target_fmr)?;
+    Ok((args.build_with_pad(models, policy, None)?, bindings))
+}
+
+/// The liveness score of each presentation (`None`: no single face).
+fn scores(engine: &Engine, files: &[&Path]) -> Result<Vec<Option<f32>>> {
+    files
+        .iter()
+        .map(|file| {
+            let frame = LiveFrame::open(file).with_context(|| format!("reading {}", file.display()))?;
+            Ok(engine.liveness(&frame)?)
+        })
+        .collect()
+}
+
+/// Counts for one set of presentations at `threshold`.
+fn counts(source: &str, scores: &[Option<f32>], threshold: f32) -> PadCounts {
+    let scored: Vec<f32> = scores.iter().flatten().copied().collect();
+    PadCounts {
+        source: source.to_string(),
+        scored: scored.len(),
+        not_scored: scores.len() - scored.len(),
+        below_threshold: scored.iter().filter(|&&s| s < threshold).count(),
+    }
+}
+
+fn rate(numerator: usize, denominator: usize) -> String {
+    if denominator == 0 {
+        "n/a".into()
+    } else {
+        format!("{:.2} % ({numerator} / {denominator})", 100.0 * numerator as f64 / denominator as f64)
+    }
+}
+
+pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
+    let presentations = read_labelled(&args.input.labelled)?;
+    let path = &args.engine.pad_calibration;
+    let calibration =
+        PadCalibration::from_file(path).with_context(|| format!("loading the PAD calibration {}", path.display()))?;
+    let policy = PadPolicy::from_calibration(&calibration);
+    let (engine, bindings) = pad_engine(&args.engine)?;
+    if bindings != calibration.models {
+        bail!("{} was made with other PAD models than the ones loaded", path.display());
+    }
+    let threshold = policy.threshold();
+    let files: Vec<&Path> = presentations.iter().map(|p| p.file.as_path()).collect();
+    let scored = scores(&engine, &files)?;
+
+    outln!("PAD evaluation (ISO/IEC 30107-3) at threshold {threshold:.4} (target BPCER {})", calibration.target_bpcer);
+    outln!("");
+    outln!("| image | presentation | liveness | decision |");
+    outln!("|---|---|---|---|");
+    let mut rows = Vec::new();
+    for (p, score) in presentations.iter().zip(&scored) {
+        let truth = p.attack.as_deref().map_or("live".to_string(), |t| format!("attack ({t})"));
+        let (shown, decision) = match score {
+            Some(s) if *s >= threshold => (format!("{s:.4}"), "live"),
+            Some(s) => (format!("{s:.4}"), "attack_suspected"),
+            None => ("-".into(), "no_single_face"),
+        };
+        outln!("| {} | {truth} | {shown} | {decision} |", p.file.display());
+        rows.push(serde_json::json!({
+            "file": p.file, "attack_type": p.attack, "liveness": score, "decision": decision,
+        }));
+    }
+    let live: Vec<Option<f32>> =
+        presentations.iter().zip(&scored).filter(|(p, _)| p.attack.is_none()).map(|(_, s)| *s).collect();
+    let bona = counts("live", &live, threshold);
+    let mut per_type: BTreeMap<String, Vec<Option<f32>>> = BTreeMap::new();
+    for (p, s) in presentations.iter().zip(&scored) {
+        if let Some(t) = &p.attack {
+            per_type.entry(t.clone()).or_default().push(*s);
+        }
+    }
+    outln!("");
+    outln!("| measure | rate (errors / scored) | not scored (no single face) |");
+    outln!("|---|---|---|");
+    let mut apcer = Vec::new();
+    let mut worst: Option<(f64, String)> = None;
+    for (t, s) in &per_type {
+        let c = counts(t, s, threshold);
+        let accepted = c.scored - c.below_threshold;
+        outln!("| APCER, attack type {t} | {} | {} |", rate(accepted, c.scored), c.not_scored);
+        if c.scored > 0 {
+            let r = accepted as f64 / c.scored as f64;
+            if worst.as_ref().is_none_or(|(w, _)| r > *w) {
+                worst = Some((r, t.clone()));
+            }
+        }
+        apcer.push(serde_json::json!({
+            "attack_type": t, "scored": c.scored, "accepted_as_live": accepted, "not_scored": c.not_scored,
+            "apcer": (c.scored > 0).then(|| accepted as f64 / c.scored as f64),
+        }));
+    }
+    match &worst {
+        Some((r, t)) => outln!("| APCER, maximum over types | {:.2} % ({t}) | |", 100.0 * r),
+        None => outln!("| APCER, maximum over types | n/a | |"),
+    }
+    outln!("| BPCER | {} | {} |", rate(bona.below_threshold, bona.scored), bona.not_scored);
+    if let Some(path) = &args.json {
+        let report = serde_json::json!({
+            "threshold": threshold,
+            "target_bpcer": calibration.target_bpcer,
+            "presentations": rows,
+            "apcer": apcer,
+            "apcer_max": worst.as_ref().map(|(r, t)| serde_json::json!({"apcer": r, "attack_type": t})),
+            "bpcer": (bona.scored > 0).then(|| bona.below_threshold as f64 / bona.scored as f64),
+            "bona_fide": {"scored": bona.scored, "rejected": bona.below_threshold, "not_scored": bona.not_scored},
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
+    if !(args.target_bpcer > 0.0 && args.target_bpcer < 1.0) {
+        bail!("--target-bpcer between 0 and 1");
+    }
+    let data = args
+        .data
+        .clone()
+        .or_else(|| std::env::var_os("HONNIN_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let images = data.join("lfw/images");
+    let mut identities: Vec<PathBuf> = std::fs::read_dir(&images)
+        .with_context(|| format!("reading {}", images.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    identities.sort();
+    let lfw: Vec<PathBuf> = identities
+        .iter()
+        .take(args.lfw_identities)
+        .filter_map(|dir| image_files(dir).ok().and_then(|f| f.into_iter().next()))
+        .collect();
+    let labelled = match &args.labelled {
+        Some(path) => read_labelled(path)?,
+        None => Vec::new(),
+    };
+    let (engine, bindings) = pad_engine(&args.engine)?;
+    let lfw_files: Vec<&Path> = lfw.iter().map(PathBuf::as_path).collect();
+    let lfw_scores = scores(&engine, &lfw_files)?;
+    let labelled_files: Vec<&Path> = labelled.iter().map(|p| p.file.as_path()).collect();
+    let labelled_scores = scores(&engine, &labelled_files)?;
+    let labelled_live: Vec<Option<f32>> =
+        labelled.iter().zip(&labelled_scores).filter(|(p, _)| p.attack.is_none()).map(|(_, s)| *s).collect();
+
+    // The threshold: the largest score that rejects at most target x n bona fide presentations.
+    let mut bona: Vec<f32> = lfw_scores.iter().chain(&labelled_live).flatten().copied().collect();
+    if bona.is_empty() {
+        bail!("no bona fide presentation could be scored");
+    }
+    bona.sort_by(f32::total_cmp);
+    let allowed = (args.target_bpcer * bona.len() as f64 + 1e-9).floor() as usize;
+    // Rejected: scores strictly below the threshold. Ties at the threshold pass.
+    let threshold = if allowed >= bona.len() { 1.0 } else { bona[allowed] };
+    let labelled_name = args.labelled.as_ref().map(|p| p.display().to_string());
+    let mut per_type: BTreeMap<String, Vec<Option<f32>>> = BTreeMap::new();
+    for (p, s) in labelled.iter().zip(&labelled_scores) {
+        if let Some(t) = &p.attack {
+            per_type.entry(t.clone()).or_default().push(*s);
+        }
+    }
+    let bona_counts = {
+        let all: Vec<Option<f32>> = lfw_scores.iter().chain(&labelled_live).copied().collect();
+        let source = format!(
+            "LFW: first image of the first {} identities (sorted){}",
+            lfw.len(),
+            labelled_name.as_ref().map_or(String::new(), |n| format!(", and the live images of {n}"))
+        );
+        counts(&source, &all, threshold)
+    };
+    let attacks: Vec<(String, PadCounts)> = per_type
+        .iter()
+        .map(|(t, s)| {
+            let source = format!("{} ({t})", labelled_name.clone().unwrap_or_default());
+            (t.clone(), counts(&source, s, threshold))
+        })
+        .collect();
+    let calibration = PadCalibration {
+        format: PAD_CALIBRATION_FORMAT.into(),
+        models: bindings,
+        target_bpcer: args.target_bpcer,
+        threshold,
+        bona_fide: bona_counts,
+        attacks,
+        caveats: vec![
+            "The bona fide images are LFW press photographs taken by news cameras, not frames from a counter terminal's camera: the BPCER at a terminal may differ.".into(),
+            "The attack images are a handful of samples from two public repositories, of unknown attack type: they show that attacks can be caught, not the APCER of any attack type.".into(),
+            "No printed-photo, screen or mask attacks made with a terminal's own camera were available.".into(),
+        ],
+    };
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    let text = serde_json::to_string_pretty(&calibration)? + "\n";
+    // Written whole to a temporary file first: never a half-written calibration.
+    let tmp = args.out.with_extension("json.tmp");
+    std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    let c = &calibration.bona_fide;
+    outln!(
+        "threshold {threshold:.4} at target BPCER {}: {} of {} bona fide presentations rejected ({} not scored); written to {}",
+        args.target_bpcer,
+        c.below_threshold,
+        c.scored,
+        c.not_scored,
+        args.out.display()
+    );
+    for (t, c) in &calibration.attacks {
+        outln!(
+            "attack type {t}: {} of {} accepted as live ({} not scored)",
+            c.scored - c.below_threshold,
+            c.scored,
+            c.not_scored
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Presentation-attack detection: a printed photo or a screen must not pass,
+//! even when the face on it is the card holder's; a live face must.
+
+use std::path::{Path, PathBuf};
+
+use honnin::{
+    AuditRecord, CardPhoto, Counter, Decision, Fallback, LiveFrame, PadCalibration, PadCheck, Reason, SessionConfig,
+    Step,
+};
+
+use crate::common::{self, engine, honnin, pad_engine, root, spoof_samples};
+
+fn sample(file: &str) -> PathBuf {
+    spoof_samples().join(file)
+}
+
+/// An image file as a frame, optionally cropped about its centre and with
+/// its levels scaled: the small changes between a camera's frames.
+fn frame(path: &Path, crop: f32, gain: f32) -> LiveFrame {
+    // Upright as the EXIF orientation says (several samples store rotated pixels).
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::open(path).unwrap().with_guessed_format().unwrap().into_decoder().unwrap();
+    let orientation = decoder.orientation().unwrap();
+    let mut image = image::DynamicImage::from_decoder(decoder).unwrap();
+    image.apply_orientation(orientation);
+    let image = image.to_rgb8();
+    let (w, h) = image.dimensions();
+    let (cw, ch) = ((w as f32 * crop) as u32, (h as f32 * crop) as u32);
+    let cropped = image::imageops::crop_imm(&image, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+    let rgb: Vec<u8> = cropped.into_raw().into_iter().map(|v| (f32::from(v) * gain).min(255.0) as u8).collect();
+    LiveFrame::from_rgb(cw, ch, rgb).unwrap()
+}
+
+/// Three frames of one image, as a camera held on it would give.
+fn frames(path: &Path) -> Vec<LiveFrame> {
+    vec![frame(path, 1.0, 1.0), frame(path, 0.95, 1.05), frame(path, 0.9, 0.95)]
+}
+
+fn run_session(engine: &honnin::Engine, card: &Path, frames: Vec<LiveFrame>) -> (Step, Vec<Step>) {
+    let counter = Counter::new(engine, SessionConfig::default()).unwrap();
+    let mut session = counter.session(CardPhoto::open(card).unwrap());
+    session.choose(honnin::Method::Automatic).unwrap();
+    let mut steps = Vec::new();
+    for f in frames {
+        let step = session.feed(f).unwrap();
+        steps.push(step.clone());
+        if !matches!(step, Step::Continue(_)) {
+            return (step, steps);
+        }
+    }
+    (session.source_stopped(None).unwrap(), steps)
+}
+
+#[test]
+fn a_printed_photo_of_the_card_holder_ends_in_the_staff_offer_not_a_match() {
+    // The card photo is the very face that is printed: a match, without PAD.
+    // (The other attack samples show a tilted head, which the quality gate refuses before PAD runs.)
+    for attack in ["vietmoney/fake_003.jpg", "silent_face/image_F2.jpg"] {
+        let printed = sample(attack);
+        let (without, steps) = run_session(engine(), &printed, frames(&printed));
+        match without {
+            Step::Decided(o) => {
+                assert_eq!(o.decision, Decision::Match, "{attack}: the printed face is the card holder's")
+            }
+            other => {
+                panic!("{attack}: without PAD the printed face should match its card, got {other:?} after {steps:?}")
+            }
+        }
+        let (with, steps) = run_session(pad_engine(), &printed, frames(&printed));
+        assert_eq!(with, Step::StaffOffered(Fallback::PresentationAttackSuspected), "{attack}: {steps:?}");
+        assert!(steps[..steps.len() - 1].iter().all(|s| matches!(s, Step::Continue(_))), "{steps:?}");
+    }
+}
+
+#[test]
+fn a_live_face_passes_and_the_outcome_says_pad_ran() {
+    // Two live photos of one person: one as the card, three frames of the other.
+    let card = sample("vietmoney/true_001.jpg");
+    let live = sample("vietmoney/true_002.jpg");
+    let (step, _) = run_session(pad_engine(), &card, frames(&live));
+    let Step::Decided(outcome) = step else { panic!("a live face decides: {step:?}") };
+    match outcome.pad {
+        PadCheck::Live { score, threshold, frames } => {
+            assert_eq!(frames, 3, "fused over the attempt's frames");
+            assert!(score >= threshold && score > 0.5, "{score} vs {threshold}");
+        }
+        other => panic!("PAD should have run and passed: {other:?}"),
+    }
+    // Without PAD the outcome says it did not run.
+    let (step, _) = run_session(engine(), &card, frames(&live));
+    let Step::Decided(outcome) = step else { panic!("{step:?}") };
+    assert_eq!(outcome.pad, PadCheck::NotRun);
+}
+
+#[test]
+fn one_shot_verification_refuses_a_printed_photo_and_the_audit_record_says_so() {
+    let printed = sample("vietmoney/fake_003.jpg");
+    let card = CardPhoto::open(&printed).unwrap();
+    let live = LiveFrame::open(&printed).unwrap();
+    let outcome = pad_engine().verify(&card, &live).unwrap();
+    assert_eq!(outcome.decision, Decision::Inconclusive(Reason::PresentationAttackSuspected));
+    assert!(matches!(outcome.pad, PadCheck::AttackSuspected { frames: 1, .. }), "{:?}", outcome.pad);
+    assert_eq!(outcome.score, None, "an attack is not compared");
+    let record = AuditRecord::automatic(pad_engine(), &outcome, card.kind());
+    assert_eq!(record.pad, "attack_suspected");
+    assert_eq!(record.reasons, ["presentation_attack_suspected"]);
+    assert_eq!(record.models.iter().filter(|m| m.role == "pad").count(), 2, "the PAD models that ran are listed");
+    // The same photo without PAD: compared, and a match.
+    let outcome = engine().verify(&card, &live).unwrap();
+    assert_eq!((outcome.decision, outcome.pad), (Decision::Match, PadCheck::NotRun));
+    let record = AuditRecord::automatic(engine(), &outcome, card.kind());
+    assert_eq!(record.pad, "not_run");
+    assert!(record.models.iter().all(|m| m.role != "pad"), "PAD models that did not run are not listed");
+}
+
+#[test]
+fn pad_eval_reports_each_decision_with_apcer_and_bpcer_from_csv_and_from_folders() {
+    let calibration = PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).unwrap();
+    let dir = common::scratch_dir("pad-eval");
+    let run = |input: &Path, json: &Path| {
+        let out = honnin(&["pad-eval", input.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        (String::from_utf8(out.stdout).unwrap(), report)
+    };
+    let (table, report) = run(&spoof_samples().join("labels.csv"), &dir.join("csv.json"));
+    let rows = report["presentations"].as_array().unwrap();
+    assert_eq!(rows.len(), 10, "every labelled image has its decision");
+    assert!(table.contains("| APCER, attack type unknown |") && table.contains("| BPCER |"), "{table}");
+    // The attacks' counts agree with what the calibration recorded at the same threshold.
+    let (_, attacks) = &calibration.attacks[0];
+    let apcer = &report["apcer"][0];
+    assert_eq!(apcer["scored"], attacks.scored);
+    assert_eq!(apcer["accepted_as_live"], attacks.scored - attacks.below_threshold);
+    assert_eq!(report["bona_fide"]["scored"], 5);
+    assert_eq!(report["bona_fide"]["rejected"], 0, "the live samples all pass");
+    // Each decision follows from its score and the threshold.
+    let threshold = report["threshold"].as_f64().unwrap();
+    for row in rows {
+        let score = row["liveness"].as_f64().unwrap();
+        let want = if score >= threshold { "live" } else { "attack_suspected" };
+        assert_eq!(row["decision"], want, "{row}");
+    }
+
+    // The folder layout: live/ and attack/<type>/, the same images.
+    let layout = dir.join("layout");
+    for (file, to) in [
+        ("vietmoney/true_001.jpg", "live"),
+        ("silent_face/image_T1.jpg", "live"),
+        ("vietmoney/fake_002.jpg", "attack/print"),
+        ("silent_face/image_F2.jpg", "attack/print"),
+        ("vietmoney/fake_001.jpg", "attack/replay"),
+    ] {
+        std::fs::create_dir_all(layout.join(to)).unwrap();
+        let name = file.replace('/', "_");
+        std::fs::copy(sample(file), layout.join(to).join(name)).unwrap();
+    }
+    let (table, report) = run(&layout, &dir.join("layout.json"));
+    let types: Vec<&str> =
+        report["apcer"].as_array().unwrap().iter().map(|a| a["attack_type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["print", "replay"], "{table}");
+    assert_eq!(report["apcer"][0]["scored"], 2);
+    assert_eq!(report["bona_fide"]["scored"], 2);
+    // The maximum over types is the worst type's APCER.
+    let worst = report["apcer"].as_array().unwrap().iter().filter_map(|a| a["apcer"].as_f64()).fold(0.0, f64::max);
+    assert_eq!(report["apcer_max"]["apcer"].as_f64().unwrap(), worst);
+    let _ = std::fs::remove_dir_all(&dir);
+}
