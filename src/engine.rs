@@ -193,8 +193,10 @@ impl EngineBuilder<HasPolicy> {
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
         let mut pad = Vec::with_capacity(self.models.pad.len());
+        // One thread per PAD model: they run side by side (`run_pad`).
+        let pad_threading = Threading { intra_threads: 1, ..self.threading };
         for model in &self.models.pad {
-            let session = runtime::session(&env, model, self.threading)?;
+            let session = runtime::session(&env, model, pad_threading)?;
             pad.push(Mutex::new(PadModel::new(model.entry.clone(), session)?.wiping_outputs(wipe_outputs)));
         }
         let Models { detector, recognizer, .. } = self.models;
@@ -444,14 +446,29 @@ impl Engine {
             Ok(face) => face,
             Err(reason) => return Ok(Acquisition::Inconclusive(reason(Side::Live))),
         };
-        *pad = PadCheck::judge(self.run_pad(pixels, subject)?, policy.threshold, 1);
+        let (liveness, template) = self.pad_and_embed(pixels, subject);
+        *pad = PadCheck::judge(liveness?, policy.threshold, 1);
         if matches!(pad, PadCheck::AttackSuspected { .. }) {
+            // Not compared; the template (if any) is wiped as it drops here.
             return Ok(Acquisition::Inconclusive(Reason::PresentationAttackSuspected));
         }
-        match self.run_recognizer(pixels, subject, &mut |_, _| {})? {
+        match template? {
             Some(template) => Ok(Acquisition::Face(template)),
             None => Ok(Acquisition::Inconclusive(Reason::Unalignable(Side::Live))),
         }
+    }
+
+    /// Runs PAD and the recognizer side by side on the subject (PAD's small
+    /// models and the recognizer share the cores; in sequence PAD would add
+    /// its whole time to every verification). A template made for a frame
+    /// PAD then rejects is dropped, and so wiped, unused.
+    fn pad_and_embed(&self, pixels: &Pixels, subject: &Detection) -> (Result<f32>, Result<Option<Template>>) {
+        std::thread::scope(|scope| {
+            let pad = scope.spawn(|| self.run_pad(pixels, subject));
+            let template = self.run_recognizer(pixels, subject, &mut |_, _| {});
+            let liveness = pad.join().unwrap_or_else(|_| Err(Error::inference("pad", "the PAD thread panicked")));
+            (liveness, template)
+        })
     }
 
     /// The liveness score of the subject face in `frame` (0..1, mean over the
@@ -476,11 +493,25 @@ impl Engine {
     /// Mean live probability of the PAD models for `face`.
     pub(crate) fn run_pad(&self, pixels: &Pixels, face: &Detection) -> Result<f32> {
         self.pad_runs.fetch_add(1, Ordering::Relaxed);
+        // The PAD models are small and run one thread each, side by side.
+        let Some((first, rest)) = self.pad.split_first() else {
+            return Err(Error::inference("pad", "no PAD model is loaded"));
+        };
+        let scores: Vec<Result<f32>> =
+            std::thread::scope(|scope| {
+                let others: Vec<_> =
+                    rest.iter().map(|m| scope.spawn(move || lock(m).live_probability(pixels, face))).collect();
+                let mut scores = vec![lock(first).live_probability(pixels, face)];
+                scores.extend(others.into_iter().map(|h| {
+                    h.join().unwrap_or_else(|_| Err(Error::inference("pad", "a PAD model's thread panicked")))
+                }));
+                scores
+            });
         let mut sum = 0.0;
-        for model in &self.pad {
-            sum += lock(model).live_probability(pixels, face)?;
+        for score in scores {
+            sum += score?;
         }
-        Ok(sum / self.pad.len().max(1) as f32)
+        Ok(sum / self.pad.len() as f32)
     }
 
     fn acquire_observed(
@@ -569,11 +600,14 @@ impl Engine {
         let Some(subject) = subject.filter(|_| quality.is_usable()) else {
             return Ok((quality, None));
         };
-        let liveness = match &self.pad_policy {
-            Some(_) => Some(self.run_pad(&frame.pixels, subject)?),
-            None => None,
+        let (liveness, template) = match &self.pad_policy {
+            Some(_) => {
+                let (liveness, template) = self.pad_and_embed(&frame.pixels, subject);
+                (Some(liveness?), template?)
+            }
+            None => (None, self.run_recognizer(&frame.pixels, subject, &mut |_, _| {})?),
         };
-        match self.run_recognizer(&frame.pixels, subject, &mut |_, _| {})? {
+        match template {
             Some(template) => Ok((quality, Some((template, liveness)))),
             None => {
                 // Landmarks too degenerate to align: a face turned away.

@@ -258,6 +258,8 @@ fn fallback_text(fallback: &Fallback) -> String {
         Fallback::SourceEnded => "the camera stopped".to_string(),
         Fallback::CardUnusable(reason) => format!("the card photo cannot be compared ({})", reason.code()),
         Fallback::EngineFault(why) => format!("model fault ({why})"),
+        // Said to the person: neutral, no accusation; the terminal's audit line says what PAD found.
+        Fallback::PresentationAttackSuspected => "the camera picture could not be confirmed as taken live".to_string(),
         _ => fallback.code().to_string(),
     }
 }
