@@ -416,48 +416,33 @@ impl ManifestFile {
 
     /// The PAD model entries the manifest names, each checked for its role.
     fn pad_entries(&self) -> Result<Vec<ModelEntry>> {
-        self.pad
-            .iter()
-            .map(|id| {
-                let entry = self
-                    .models
-                    .iter()
-                    .find(|m| &m.id == id)
-                    .ok_or_else(|| Error::manifest(id.as_str(), "no model with this id in the manifest"))?;
-                if entry.role != Role::Pad {
-                    return Err(Error::manifest(
-                        id.as_str(),
-                        format!("a Pad model, but the manifest lists it as {:?}", entry.role),
-                    ));
-                }
-                entry.validate()?;
-                Ok(entry.clone())
-            })
-            .collect()
+        self.pad.iter().map(|id| self.entry(id, Role::Pad)).collect()
     }
 
     /// The detector and recognizer entries to load (the manifest's defaults
     /// unless others are named), each checked for its role.
     fn choose(&self, detector: Option<&str>, recognizer: Option<&str>) -> Result<(ModelEntry, ModelEntry)> {
-        let find = |id: &str, role: Role| -> Result<ModelEntry> {
-            let entry = self
-                .models
-                .iter()
-                .find(|m| m.id == id)
-                .ok_or_else(|| Error::manifest(id, "no model with this id in the manifest"))?;
-            if entry.role != role {
-                return Err(Error::manifest(
-                    id,
-                    format!("a {role:?} model, but the manifest lists it as {:?}", entry.role),
-                ));
-            }
-            entry.validate()?;
-            Ok(entry.clone())
-        };
         Ok((
-            find(detector.unwrap_or(&self.detector), Role::Detector)?,
-            find(recognizer.unwrap_or(&self.recognizer), Role::Recognizer)?,
+            self.entry(detector.unwrap_or(&self.detector), Role::Detector)?,
+            self.entry(recognizer.unwrap_or(&self.recognizer), Role::Recognizer)?,
         ))
+    }
+
+    /// The entry with this id, checked for its role and validated.
+    fn entry(&self, id: &str, role: Role) -> Result<ModelEntry> {
+        let entry = self
+            .models
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| Error::manifest(id, "no model with this id in the manifest"))?;
+        if entry.role != role {
+            return Err(Error::manifest(
+                id,
+                format!("a {role:?} model, but the manifest lists it as {:?}", entry.role),
+            ));
+        }
+        entry.validate()?;
+        Ok(entry.clone())
     }
 }
 

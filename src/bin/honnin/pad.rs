@@ -159,6 +159,22 @@ fn scores(engine: &Engine, files: &[&Path]) -> Result<Vec<Option<f32>>> {
         .collect()
 }
 
+/// Scores of live presentations, and of attacks by attack type.
+type Split = (Vec<Option<f32>>, BTreeMap<String, Vec<Option<f32>>>);
+
+/// The presentations' scores split into live ones and attacks by type.
+fn split(presentations: &[Presentation], scores: &[Option<f32>]) -> Split {
+    let mut live = Vec::new();
+    let mut attacks: BTreeMap<String, Vec<Option<f32>>> = BTreeMap::new();
+    for (p, s) in presentations.iter().zip(scores) {
+        match &p.attack {
+            None => live.push(*s),
+            Some(t) => attacks.entry(t.clone()).or_default().push(*s),
+        }
+    }
+    (live, attacks)
+}
+
 /// Counts for one set of presentations at `threshold`.
 fn counts(source: &str, scores: &[Option<f32>], threshold: f32) -> PadCounts {
     let scored: Vec<f32> = scores.iter().flatten().copied().collect();
@@ -209,15 +225,8 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
             "file": p.file, "attack_type": p.attack, "liveness": score, "decision": decision,
         }));
     }
-    let live: Vec<Option<f32>> =
-        presentations.iter().zip(&scored).filter(|(p, _)| p.attack.is_none()).map(|(_, s)| *s).collect();
+    let (live, per_type) = split(&presentations, &scored);
     let bona = counts("live", &live, threshold);
-    let mut per_type: BTreeMap<String, Vec<Option<f32>>> = BTreeMap::new();
-    for (p, s) in presentations.iter().zip(&scored) {
-        if let Some(t) = &p.attack {
-            per_type.entry(t.clone()).or_default().push(*s);
-        }
-    }
     outln!("");
     outln!("| measure | rate (errors / scored) | not scored (no single face) |");
     outln!("|---|---|---|");
@@ -289,8 +298,7 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
     let lfw_scores = scores(&engine, &lfw_files)?;
     let labelled_files: Vec<&Path> = labelled.iter().map(|p| p.file.as_path()).collect();
     let labelled_scores = scores(&engine, &labelled_files)?;
-    let labelled_live: Vec<Option<f32>> =
-        labelled.iter().zip(&labelled_scores).filter(|(p, _)| p.attack.is_none()).map(|(_, s)| *s).collect();
+    let (labelled_live, per_type) = split(&labelled, &labelled_scores);
 
     // The threshold: the largest score that rejects at most target x n bona fide presentations.
     let mut bona: Vec<f32> = lfw_scores.iter().chain(&labelled_live).flatten().copied().collect();
@@ -302,12 +310,6 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
     // Rejected: scores strictly below the threshold. Ties at the threshold pass.
     let threshold = if allowed >= bona.len() { 1.0 } else { bona[allowed] };
     let labelled_name = args.labelled.as_ref().map(|p| p.display().to_string());
-    let mut per_type: BTreeMap<String, Vec<Option<f32>>> = BTreeMap::new();
-    for (p, s) in labelled.iter().zip(&labelled_scores) {
-        if let Some(t) = &p.attack {
-            per_type.entry(t.clone()).or_default().push(*s);
-        }
-    }
     let bona_counts = {
         let all: Vec<Option<f32>> = lfw_scores.iter().chain(&labelled_live).copied().collect();
         let source = format!(
