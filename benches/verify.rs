@@ -204,25 +204,30 @@ fn pad_cost(c: &mut Criterion) {
     let card = CardPhoto::open(root().join("samples/astronaut_mynumber.bin")).unwrap();
     let pad = honnin::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json"))
         .expect("calibration/pad-minifasnet.json");
-    let build = |with_pad: bool| {
+    let build = |with_pad: bool, expand_prelu: bool| {
         let models = Models::from_dir(root().join("models")).expect("models (run tools/setup.py)");
         assert!(models.has_pad(), "the PAD models (tools/setup.py with HONNIN_MODEL_MIRROR)");
         let calibration = Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).unwrap();
         let lib = std::env::var_os("HONNIN_ORT_LIB")
             .map_or_else(|| root().join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from);
-        let mut builder = Engine::builder(models).onnxruntime(lib);
+        let mut builder = Engine::builder(models).onnxruntime(lib).expand_prelu(expand_prelu);
         if with_pad {
             builder = builder.pad(honnin::PadPolicy::from_calibration(&pad));
         }
         builder.policy(Policy::default_from(&calibration).unwrap()).build().expect("engine")
     };
-    let (off, on) = (build(false), build(true));
+    let (off, on, on_plain) = (build(false, true), build(true, true), build(true, false));
     let (ref_off, ref_on) = (off.card_reference(&card).unwrap(), on.card_reference(&card).unwrap());
     assert!(matches!(on.verify_reference(&ref_on, &live).unwrap().pad, honnin::PadCheck::Live { .. }));
     let mut group = c.benchmark_group("pad_cost");
     group.bench_function("verify_640x480_pad_off", |b| b.iter(|| off.verify_reference(&ref_off, &live).unwrap()));
     group.bench_function("verify_640x480_pad_on", |b| b.iter(|| on.verify_reference(&ref_on, &live).unwrap()));
     group.bench_function("liveness_640x480", |b| b.iter(|| on.liveness(&live).unwrap().unwrap()));
+    let face = on.subject(&live).unwrap().unwrap();
+    group.bench_function("pad_models_only", |b| b.iter(|| on.bench_pad(&live, &face).unwrap()));
+    group.bench_function("pad_models_only_plain_prelu", |b| b.iter(|| on_plain.bench_pad(&live, &face).unwrap()));
+    group.bench_function("embed_only", |b| b.iter(|| on.bench_embed(&live, &face).unwrap()));
+    group.bench_function("detect_only", |b| b.iter(|| on.detect(&live).unwrap()));
     group.finish();
 }
 

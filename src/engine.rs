@@ -97,6 +97,15 @@ impl<S> EngineBuilder<S> {
         self
     }
 
+    #[doc(hidden)]
+    /// Load the models' graphs as they are, without expanding per-channel
+    /// `PRelu` (same results, slower PAD models). For the benchmark and the
+    /// test that compare the two.
+    pub fn expand_prelu(mut self, on: bool) -> Self {
+        self.threading.expand_prelu = on;
+        self
+    }
+
     /// Presentation-attack detection at this policy: every live image is
     /// checked before its face is compared, and one judged an attack gives
     /// [`Reason::PresentationAttackSuspected`] (a session offers the staff
@@ -342,6 +351,7 @@ impl Engine {
                 intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
                 spinning: false,
                 ort_defaults: false,
+                expand_prelu: true,
             },
             mirror_averaging: true,
             pad_policy: None,
@@ -560,6 +570,12 @@ impl Engine {
     pub fn bench_align(&self, frame: &LiveFrame, face: &Detection) -> bool {
         let recognizer = lock(&self.recognizer);
         recognizer.align_only(&frame.pixels, face)
+    }
+
+    #[doc(hidden)]
+    /// Benchmark hook: the PAD models alone on `face` (no detection).
+    pub fn bench_pad(&self, frame: &LiveFrame, face: &Detection) -> Result<f32> {
+        self.run_pad(&frame.pixels, face)
     }
 
     #[doc(hidden)]

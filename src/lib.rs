@@ -136,6 +136,8 @@ mod jpeg2000;
 mod limits;
 pub mod metrics;
 mod models;
+#[doc(hidden)]
+pub mod onnx_graph;
 mod pad;
 mod quality;
 mod runtime;

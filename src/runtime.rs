@@ -55,6 +55,10 @@ pub(crate) struct Threading {
     /// on, output buffers freed unwiped (only when a forensics measurement
     /// asks for them).
     pub(crate) ort_defaults: bool,
+    /// Expand per-channel `PRelu` into operators ONNX Runtime runs faster
+    /// (same results; see `onnx_graph`). On except in the benchmark that
+    /// measures what the rewrite saves.
+    pub(crate) expand_prelu: bool,
 }
 
 /// Loads ONNX Runtime from `path` (or `HONNIN_ORT_LIB`) once, and returns the
@@ -161,7 +165,8 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .map_err(|e| err(&e))?
         .with_inter_op_spinning(threading.spinning)
         .map_err(|e| err(&e))?;
-    builder.commit_from_memory(&model.bytes).map_err(|e| err(&e))
+    let expanded = if threading.expand_prelu { crate::onnx_graph::expand_prelu(&model.bytes) } else { None };
+    builder.commit_from_memory(expanded.as_deref().unwrap_or(&model.bytes)).map_err(|e| err(&e))
 }
 
 #[cfg(test)]

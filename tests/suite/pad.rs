@@ -166,3 +166,30 @@ fn pad_eval_reports_each_decision_with_apcer_and_bpcer_from_csv_and_from_folders
     assert_eq!(report["apcer_max"]["apcer"].as_f64().unwrap(), worst);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_expanded_prelu_graph_gives_the_same_liveness_bit_for_bit() {
+    // honnin loads the PAD models with each per-channel PRelu expanded into
+    // Relu/Min/Mul/Add (ONNX Runtime runs those faster); the scores must not
+    // move by a single bit on any sample, live or attack.
+    let models = honnin::Models::from_dir(root().join("models")).expect("models verify");
+    let plain = honnin::Engine::builder(models)
+        .onnxruntime(common::ort_lib())
+        .expand_prelu(false)
+        .policy(honnin::Policy::default_from(&common::calibration()).unwrap())
+        .build()
+        .expect("engine builds");
+    let labels = std::fs::read_to_string(sample("labels.csv")).expect("labels.csv");
+    let mut scores = Vec::new();
+    for line in labels.lines().skip(1) {
+        let file = line.split(',').next().unwrap();
+        let live = LiveFrame::open(sample(file)).unwrap();
+        let expanded = pad_engine().liveness(&live).unwrap().expect("one face");
+        let original = plain.liveness(&live).unwrap().expect("one face");
+        assert_eq!(expanded.to_bits(), original.to_bits(), "{file}: {expanded} with the rewrite, {original} without");
+        scores.push(expanded);
+    }
+    assert_eq!(scores.len(), 10);
+    // Both kinds of verdict are among them: the comparison covers the whole range.
+    assert!(scores.iter().any(|&s| s < 0.1) && scores.iter().any(|&s| s > 0.9), "{scores:?}");
+}
