@@ -79,6 +79,14 @@ impl PadCalibration {
         Self::from_json(text)
     }
 
+    /// The PAD calibration that ships with honnin
+    /// (`calibration/pad-minifasnet.json`, built into the library), for the
+    /// manifest's MiniFASNet pair: the C API's default when the PAD models
+    /// are present. An engine refuses it for other PAD models.
+    pub fn bundled() -> Result<Self> {
+        Self::from_json(include_str!("../calibration/pad-minifasnet.json"))
+    }
+
     /// Parses a PAD calibration.
     pub fn from_json(text: &str) -> Result<Self> {
         let c: Self = serde_json::from_str(text).map_err(|e| Error::Calibration { reason: e.to_string() })?;
@@ -319,6 +327,14 @@ mod tests {
         // A box too large to scale 4x: the scale shrinks to fit the image.
         let r = crop_region([50.0, 50.0, 100.0, 100.0], 250, 250, 4.0);
         assert!((r[2] - r[0] - 249.0).abs() < 1e-3 && r[0] >= 0.0 && r[2] <= 249.0, "{r:?}");
+    }
+
+    #[test]
+    fn the_bundled_calibration_is_the_committed_file() {
+        let bundled = PadCalibration::bundled().expect("the bundled PAD calibration parses");
+        let file = PadCalibration::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/pad-minifasnet.json"));
+        assert_eq!(bundled, file.unwrap());
+        assert_eq!(bundled.models.len(), 2);
     }
 
     #[test]

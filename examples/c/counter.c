@@ -11,6 +11,10 @@
  * the staff visual check takes over: the card photo is prepared for the
  * staff's screen, and the staff member's judgement (--staff) decides.
  *
+ * Presentation-attack detection runs when the PAD models are in the model
+ * directory (honnin_engine_new's default): frames judged a printed photo or a
+ * screen close the face path with fallback 7, and staff decide.
+ *
  * Prints one line per step and a last line "DECISION: ...". Exit status: 0
  * match, 1 no match, 2 inconclusive, 3 error, 64 usage.
  */

@@ -1,7 +1,13 @@
 /*
  * honnin C API example: verify live photos against card photos.
  *
- *   verify [--models DIR] [--calibration FILE] [--onnxruntime LIB] CARD LIVE [CARD LIVE ...]
+ *   verify [--models DIR] [--calibration FILE] [--onnxruntime LIB]
+ *          [--pad-calibration FILE | --no-pad] CARD LIVE [CARD LIVE ...]
+ *
+ * Presentation-attack detection (PAD) runs when the PAD models are in the
+ * model directory, at the PAD calibration built into honnin, unless
+ * --pad-calibration names another or --no-pad turns it off (a terminal with
+ * its own PAD sensor). Whether it runs is written to stderr.
  *
  * CARD is a card photo: an image file, ICAO DG2, an ISO/IEC 19794-5 record or
  * My Number card data (the format is sniffed). LIVE is an encoded image. One
@@ -26,9 +32,18 @@ int main(int argc, char **argv) {
     if (honnin_engine_options_default(&options) != HONNIN_STATUS_OK) {
         return 3;
     }
+    const char *pad_calibration = NULL;
+    int choose_pad = 0; /* 0: honnin's default; 1: pad_calibration (NULL: off) */
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-        if (strcmp(argv[i], "--models") == 0) {
+        if (strcmp(argv[i], "--no-pad") == 0) {
+            choose_pad = 1;
+            pad_calibration = NULL;
+            i -= 1; /* no value */
+        } else if (strcmp(argv[i], "--pad-calibration") == 0) {
+            choose_pad = 1;
+            pad_calibration = argv[i + 1];
+        } else if (strcmp(argv[i], "--models") == 0) {
             models = argv[i + 1];
         } else if (strcmp(argv[i], "--calibration") == 0) {
             calibration = argv[i + 1];
@@ -42,16 +57,31 @@ int main(int argc, char **argv) {
     int pairs = argc - i;
     if (pairs < 2 || pairs % 2 != 0) {
         fprintf(stderr,
-                "usage: %s [--models DIR] [--calibration FILE] [--onnxruntime LIB] CARD LIVE [CARD LIVE ...]\n",
+                "usage: %s [--models DIR] [--calibration FILE] [--onnxruntime LIB] [--pad-calibration FILE | "
+                "--no-pad] CARD LIVE [CARD LIVE ...]\n",
                 argv[0]);
         return 64;
     }
 
     honnin_engine *engine = NULL;
-    honnin_status status = honnin_engine_new(models, calibration, &options, &engine);
+    honnin_status status = choose_pad ? honnin_engine_new_with_pad(models, calibration, pad_calibration, &options, &engine)
+                                      : honnin_engine_new(models, calibration, &options, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;
+    }
+    honnin_pad_info pad;
+    status = honnin_engine_pad(engine, &pad);
+    if (status != HONNIN_STATUS_OK) {
+        report("reading the engine's PAD", status);
+        honnin_engine_free(engine);
+        return 3;
+    }
+    if (pad.on) {
+        fprintf(stderr, "presentation-attack detection: on (liveness threshold %.4f, target BPCER %.2f)\n",
+                (double)pad.threshold, pad.target_bpcer);
+    } else {
+        fprintf(stderr, "presentation-attack detection: off\n");
     }
 
     int exit_code = 0;

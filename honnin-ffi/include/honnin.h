@@ -427,6 +427,22 @@ typedef struct {
   size_t len;
 } honnin_model_file;
 
+// The presentation-attack detection (PAD) an engine runs, as
+// `honnin_engine_pad` reports it.
+typedef struct {
+  // 1: every live image is checked for a presentation attack (a printed
+  // photo, a screen) before its face is compared, and one judged an attack
+  // gives reason HONNIN_REASON_PRESENTATION_ATTACK_SUSPECTED (a session
+  // offers the staff check, fallback
+  // HONNIN_FALLBACK_PRESENTATION_ATTACK_SUSPECTED); 0: PAD is off.
+  uint32_t on;
+  // Liveness scores below this are judged attacks (0 when off).
+  float threshold;
+  // The bona fide rejection rate (BPCER) the threshold was calibrated
+  // for (0 when off).
+  double target_bpcer;
+} honnin_pad_info;
+
 // The result of a verification, automatic or by staff.
 typedef struct {
   // Match, no match or inconclusive.
@@ -567,6 +583,12 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 // file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
 // one runtime library per process.
 //
+// Presentation-attack detection is on when the PAD models the manifest
+// names are in the directory, at the PAD calibration built into honnin
+// (`calibration/pad-minifasnet.json`); `honnin_engine_pad` tells whether it
+// is. `honnin_engine_new_with_pad` gives another PAD calibration or turns
+// PAD off.
+//
 // Before loading ONNX Runtime, the first engine sets the environment
 // variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
 // PyPI build's telemetry client from writing files).
@@ -585,11 +607,30 @@ honnin_status honnin_engine_new(const char *model_dir,
                                 const honnin_engine_options *options,
                                 honnin_engine **out);
 
+// As `honnin_engine_new`, with the presentation-attack detection chosen:
+// `pad_calibration_path` names a PAD calibration file (as `honnin
+// pad-calibrate` writes it; the PAD models must be in the model directory
+// and be the ones it was made with), or is NULL to turn PAD off (for a
+// terminal with its own PAD sensor). NULL is the one pointer this function
+// accepts as NULL.
+//
+// Thread safety: as `honnin_engine_new`.
+//
+// # Safety
+// `model_dir`, `calibration_path` and a non-NULL `pad_calibration_path`
+// must be NUL-terminated; `options` must point to a readable
+// `honnin_engine_options`; `out` to a writable pointer.
+honnin_status honnin_engine_new_with_pad(const char *model_dir,
+                                         const char *calibration_path,
+                                         const char *pad_calibration_path,
+                                         const honnin_engine_options *options,
+                                         honnin_engine **out);
+
 // As `honnin_engine_new`, from bytes the caller holds (models embedded in
 // firmware): the manifest's JSON text, the model files it names (`files`,
 // `n_files` entries; the detector and recognizer the manifest makes active
-// are needed, others are ignored; at most 64 entries) and the calibration's
-// JSON text. Each
+// are needed, the PAD models turn PAD on as in `honnin_engine_new`, others
+// are ignored; at most 64 entries) and the calibration's JSON text. Each
 // model's sha256 is checked against the manifest before use. The bytes are
 // copied; the caller may release them when this returns.
 //
@@ -607,6 +648,37 @@ honnin_status honnin_engine_new_from_memory(const uint8_t *manifest,
                                             size_t calibration_len,
                                             const honnin_engine_options *options,
                                             honnin_engine **out);
+
+// As `honnin_engine_new_from_memory`, with the presentation-attack
+// detection chosen as in `honnin_engine_new_with_pad`: `pad_calibration`
+// (`pad_calibration_len` bytes) is a PAD calibration's JSON text, or NULL to
+// turn PAD off (then its length is ignored). NULL is the one pointer this
+// function accepts as NULL.
+//
+// Thread safety: as `honnin_engine_new`.
+//
+// # Safety
+// As `honnin_engine_new_from_memory`; a non-NULL `pad_calibration` must
+// point to `pad_calibration_len` readable bytes.
+honnin_status honnin_engine_new_from_memory_with_pad(const uint8_t *manifest,
+                                                     size_t manifest_len,
+                                                     const honnin_model_file *files,
+                                                     size_t n_files,
+                                                     const uint8_t *calibration,
+                                                     size_t calibration_len,
+                                                     const uint8_t *pad_calibration,
+                                                     size_t pad_calibration_len,
+                                                     const honnin_engine_options *options,
+                                                     honnin_engine **out);
+
+// Writes the presentation-attack detection `engine` runs to `*out`.
+//
+// Thread safety: callable from any thread at any time.
+//
+// # Safety
+// `engine` must be a handle (any value is checked); `out` must point to a
+// writable `honnin_pad_info`.
+honnin_status honnin_engine_pad(const honnin_engine *engine, honnin_pad_info *out);
 
 // Verifies one live image against one card photo and writes the outcome to
 // `*out`: the one-shot path, without the session's quality gate, retries or

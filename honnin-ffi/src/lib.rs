@@ -40,8 +40,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use honnin::{
-    Calibration, CameraError, CardPhoto, Engine, Error, LiveFrame, ModelBytes, Models, Policy, SessionConfig,
-    StaffJudgement,
+    Calibration, CameraError, CardPhoto, Engine, Error, LiveFrame, ModelBytes, Models, PadCalibration, PadPolicy,
+    Policy, SessionConfig, StaffJudgement,
 };
 
 use handles::Object;
@@ -100,6 +100,24 @@ pub struct honnin_engine_options {
     /// Non-zero: average each face's template with its mirror image's
     /// (default 1). The calibration must have been made with the same setting.
     pub mirror_averaging: u32,
+}
+
+/// The presentation-attack detection (PAD) an engine runs, as
+/// `honnin_engine_pad` reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct honnin_pad_info {
+    /// 1: every live image is checked for a presentation attack (a printed
+    /// photo, a screen) before its face is compared, and one judged an attack
+    /// gives reason HONNIN_REASON_PRESENTATION_ATTACK_SUSPECTED (a session
+    /// offers the staff check, fallback
+    /// HONNIN_FALLBACK_PRESENTATION_ATTACK_SUSPECTED); 0: PAD is off.
+    pub on: u32,
+    /// Liveness scores below this are judged attacks (0 when off).
+    pub threshold: f32,
+    /// The bona fide rejection rate (BPCER) the threshold was calibrated
+    /// for (0 when off).
+    pub target_bpcer: f64,
 }
 
 /// Layout of raw pixels handed to `honnin_session_feed_pixels`.
@@ -401,11 +419,22 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
     })
 }
 
+/// Which presentation-attack detection an engine is built with.
+enum Pad {
+    /// On when the manifest's PAD models are present, at the bundled calibration.
+    Default,
+    /// Off: the terminal has its own PAD, or none is wanted.
+    Off,
+    /// On at this calibration; the PAD models must be present.
+    Calibrated(PadCalibration),
+}
+
 /// # Safety
 /// `options` must be NULL or point to a readable `honnin_engine_options` whose strings are NUL-terminated.
 unsafe fn build_engine(
     models: Models,
     calibration: &Calibration,
+    pad: Pad,
     options: *const honnin_engine_options,
 ) -> Result<u64, Failure> {
     if options.is_null() {
@@ -417,7 +446,17 @@ unsafe fn build_engine(
         return Err(Failure::invalid(format!("a target FMR between 0 and 1, got {}", options.target_fmr)));
     }
     let policy = Policy::from_calibration(calibration, options.target_fmr)?;
+    let pad = match pad {
+        Pad::Default if models.has_pad() => Some(PadCalibration::bundled()?),
+        Pad::Default | Pad::Off => None,
+        Pad::Calibrated(calibration) => Some(calibration),
+    };
     let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging != 0);
+    if let Some(pad) = pad {
+        // The engine refuses a PAD calibration made for other models, or
+        // one given without PAD models.
+        builder = builder.pad(PadPolicy::from_calibration(&pad));
+    }
     // SAFETY: the caller promised NUL-terminated strings.
     if let Some(path) = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }? {
         builder = builder.onnxruntime(path);
@@ -451,6 +490,12 @@ unsafe fn build_engine(
 /// file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
 /// one runtime library per process.
 ///
+/// Presentation-attack detection is on when the PAD models the manifest
+/// names are in the directory, at the PAD calibration built into honnin
+/// (`calibration/pad-minifasnet.json`); `honnin_engine_pad` tells whether it
+/// is. `honnin_engine_new_with_pad` gives another PAD calibration or turns
+/// PAD off.
+///
 /// Before loading ONNX Runtime, the first engine sets the environment
 /// variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
 /// PyPI build's telemetry client from writing files).
@@ -482,7 +527,56 @@ pub unsafe extern "C" fn honnin_engine_new(
         check_out(out, "out")?;
         let calibration = Calibration::from_file(calibration_path)?;
         // SAFETY: forwarded from the caller.
-        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, options) }?;
+        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, Pad::Default, options) }?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { handle_out(out, engine) };
+        Ok(())
+    })
+}
+
+/// As `honnin_engine_new`, with the presentation-attack detection chosen:
+/// `pad_calibration_path` names a PAD calibration file (as `honnin
+/// pad-calibrate` writes it; the PAD models must be in the model directory
+/// and be the ones it was made with), or is NULL to turn PAD off (for a
+/// terminal with its own PAD sensor). NULL is the one pointer this function
+/// accepts as NULL.
+///
+/// Thread safety: as `honnin_engine_new`.
+///
+/// # Safety
+/// `model_dir`, `calibration_path` and a non-NULL `pad_calibration_path`
+/// must be NUL-terminated; `options` must point to a readable
+/// `honnin_engine_options`; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_new_with_pad(
+    model_dir: *const c_char,
+    calibration_path: *const c_char,
+    pad_calibration_path: *const c_char,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+) -> honnin_status {
+    guard(|| {
+        // SAFETY: the caller promised NUL-terminated strings.
+        let dir = unsafe { path(model_dir, "model_dir") }?;
+        // SAFETY: as above.
+        let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
+        let pad_path = if pad_calibration_path.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { path(pad_calibration_path, "pad_calibration_path") }?)
+        };
+        if options.is_null() {
+            return Err(Failure::null("options"));
+        }
+        check_out(out, "out")?;
+        let calibration = Calibration::from_file(calibration_path)?;
+        let pad = match pad_path {
+            Some(p) => Pad::Calibrated(PadCalibration::from_file(p)?),
+            None => Pad::Off,
+        };
+        // SAFETY: forwarded from the caller.
+        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe { handle_out(out, engine) };
         Ok(())
@@ -492,8 +586,8 @@ pub unsafe extern "C" fn honnin_engine_new(
 /// As `honnin_engine_new`, from bytes the caller holds (models embedded in
 /// firmware): the manifest's JSON text, the model files it names (`files`,
 /// `n_files` entries; the detector and recognizer the manifest makes active
-/// are needed, others are ignored; at most 64 entries) and the calibration's
-/// JSON text. Each
+/// are needed, the PAD models turn PAD on as in `honnin_engine_new`, others
+/// are ignored; at most 64 entries) and the calibration's JSON text. Each
 /// model's sha256 is checked against the manifest before use. The bytes are
 /// copied; the caller may release them when this returns.
 ///
@@ -515,38 +609,126 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory(
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
     guard(|| {
-        // SAFETY: the caller promised readable memory for each pair.
-        let manifest = unsafe { bytes(manifest, manifest_len, "manifest") }?;
-        // SAFETY: as above.
-        let calibration = unsafe { bytes(calibration, calibration_len, "calibration") }?;
-        if files.is_null() {
-            return Err(Failure::null("files"));
-        }
-        if n_files > 64 {
-            return Err(Failure::invalid(format!("at most 64 model files, got {n_files}")));
-        }
-        if options.is_null() {
-            return Err(Failure::null("options"));
-        }
-        check_out(out, "out")?;
-        // SAFETY: checked non-NULL; the caller promised `n_files` entries.
-        let entries = unsafe { std::slice::from_raw_parts(files, n_files) };
-        let mut list = Vec::with_capacity(n_files);
-        for (i, f) in entries.iter().enumerate() {
-            // SAFETY: the caller promised NUL-terminated names and readable data.
-            let file = unsafe { text(f.name, &format!("files[{i}].name")) }?;
-            // SAFETY: as above.
-            let data = unsafe { bytes(f.data, f.len, &format!("files[{i}].data")) }?;
-            list.push(ModelBytes { file, bytes: data });
-        }
-        let calibration = std::str::from_utf8(calibration)
-            .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
-            .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
-        let models = Models::from_memory(manifest, &list)?;
         // SAFETY: forwarded from the caller.
-        let engine = unsafe { build_engine(models, &calibration, options) }?;
+        unsafe {
+            engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, None, options, out)
+        }
+    })
+}
+
+/// As `honnin_engine_new_from_memory`, with the presentation-attack
+/// detection chosen as in `honnin_engine_new_with_pad`: `pad_calibration`
+/// (`pad_calibration_len` bytes) is a PAD calibration's JSON text, or NULL to
+/// turn PAD off (then its length is ignored). NULL is the one pointer this
+/// function accepts as NULL.
+///
+/// Thread safety: as `honnin_engine_new`.
+///
+/// # Safety
+/// As `honnin_engine_new_from_memory`; a non-NULL `pad_calibration` must
+/// point to `pad_calibration_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
+    manifest: *const u8,
+    manifest_len: usize,
+    files: *const honnin_model_file,
+    n_files: usize,
+    calibration: *const u8,
+    calibration_len: usize,
+    pad_calibration: *const u8,
+    pad_calibration_len: usize,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+) -> honnin_status {
+    guard(|| {
+        let pad = if pad_calibration.is_null() {
+            Some(Pad::Off)
+        } else {
+            // SAFETY: the caller promised readable memory for the pair.
+            let text = unsafe { bytes(pad_calibration, pad_calibration_len, "pad_calibration") }?;
+            let text = std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
+            Some(Pad::Calibrated(PadCalibration::from_json(text)?))
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, pad, options, out)
+        }
+    })
+}
+
+/// The body of both in-memory constructors (`pad`: `None` for the default).
+///
+/// # Safety
+/// As `honnin_engine_new_from_memory`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn engine_from_memory(
+    manifest: *const u8,
+    manifest_len: usize,
+    files: *const honnin_model_file,
+    n_files: usize,
+    calibration: *const u8,
+    calibration_len: usize,
+    pad: Option<Pad>,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+) -> Result<(), Failure> {
+    // SAFETY: the caller promised readable memory for each pair.
+    let manifest = unsafe { bytes(manifest, manifest_len, "manifest") }?;
+    // SAFETY: as above.
+    let calibration = unsafe { bytes(calibration, calibration_len, "calibration") }?;
+    if files.is_null() {
+        return Err(Failure::null("files"));
+    }
+    if n_files > 64 {
+        return Err(Failure::invalid(format!("at most 64 model files, got {n_files}")));
+    }
+    if options.is_null() {
+        return Err(Failure::null("options"));
+    }
+    check_out(out, "out")?;
+    // SAFETY: checked non-NULL; the caller promised `n_files` entries.
+    let entries = unsafe { std::slice::from_raw_parts(files, n_files) };
+    let mut list = Vec::with_capacity(n_files);
+    for (i, f) in entries.iter().enumerate() {
+        // SAFETY: the caller promised NUL-terminated names and readable data.
+        let file = unsafe { text(f.name, &format!("files[{i}].name")) }?;
+        // SAFETY: as above.
+        let data = unsafe { bytes(f.data, f.len, &format!("files[{i}].data")) }?;
+        list.push(ModelBytes { file, bytes: data });
+    }
+    let calibration = std::str::from_utf8(calibration)
+        .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
+        .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
+    let models = Models::from_memory(manifest, &list)?;
+    // SAFETY: forwarded from the caller.
+    let engine = unsafe { build_engine(models, &calibration, pad.unwrap_or(Pad::Default), options) }?;
+    // SAFETY: checked non-NULL; the caller promised it is writable.
+    unsafe { handle_out(out, engine) };
+    Ok(())
+}
+
+/// Writes the presentation-attack detection `engine` runs to `*out`.
+///
+/// Thread safety: callable from any thread at any time.
+///
+/// # Safety
+/// `engine` must be a handle (any value is checked); `out` must point to a
+/// writable `honnin_pad_info`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_engine_pad(engine: *const honnin_engine, out: *mut honnin_pad_info) -> honnin_status {
+    guard(|| {
+        let engine = handles::engine(id(engine))?;
+        check_out(out, "out")?;
+        let info = match engine.pad_policy() {
+            Some(policy) => honnin_pad_info {
+                on: 1,
+                threshold: policy.threshold(),
+                target_bpcer: policy.target_bpcer().unwrap_or(0.0),
+            },
+            None => honnin_pad_info { on: 0, threshold: 0.0, target_bpcer: 0.0 },
+        };
         // SAFETY: checked non-NULL; the caller promised it is writable.
-        unsafe { handle_out(out, engine) };
+        unsafe { *out = info };
         Ok(())
     })
 }

@@ -26,6 +26,9 @@ const FUNCTIONS: &[&str] = &[
     "honnin_engine_options_default",
     "honnin_engine_new",
     "honnin_engine_new_from_memory",
+    "honnin_engine_new_with_pad",
+    "honnin_engine_new_from_memory_with_pad",
+    "honnin_engine_pad",
     "honnin_engine_verify",
     "honnin_engine_free",
     "honnin_session_options_default",
@@ -67,6 +70,12 @@ fn lfw(name: &str, n: u32) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set HONNIN_DATA)", path.display()))
 }
 
+fn spoof_sample(file: &str) -> Vec<u8> {
+    let data = std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    let path = data.join("spoof_samples").join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set HONNIN_DATA)", path.display()))
+}
+
 fn sample(file: &str) -> Vec<u8> {
     std::fs::read(root().join("samples").join(file)).unwrap()
 }
@@ -85,12 +94,15 @@ fn session_options() -> honnin_session_options {
     unsafe { options.assume_init() }
 }
 
+/// An engine without PAD: most tests here use LFW press photos, which the PAD
+/// models often take for photos of photos (`pad_is_on_when_...` tests PAD).
 fn new_engine(ort: &CString) -> *mut honnin_engine {
     let dir = cstring(&root().join("models"));
     let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
     let options = engine_options(ort);
     let mut engine = null_mut();
-    let status = unsafe { honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut engine) };
+    let status =
+        unsafe { honnin_engine_new_with_pad(dir.as_ptr(), calibration.as_ptr(), null(), &options, &mut engine) };
     assert_eq!(status, OK, "{}", last_error());
     assert!(!engine.is_null());
     engine
@@ -181,7 +193,30 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, &eo, null_mut()), NULL);
         assert_eq!(honnin_engine_new_from_memory(m, ml, null_name.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
         assert_eq!(honnin_engine_new_from_memory(m, ml, null_data.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
+        // The PAD variants: the PAD calibration is the one pointer that may be
+        // NULL (PAD off); every other one is refused.
+        let pad_path = cstring(&root().join("calibration/pad-minifasnet.json"));
+        let (mp, cp_, pp) = (models.as_ptr(), calibration.as_ptr(), pad_path.as_ptr());
+        assert_eq!(honnin_engine_new_with_pad(null(), cp_, pp, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, null(), pp, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, pp, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, pp, &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, null(), &eo, null_mut()), NULL);
+        let pad = std::fs::read(root().join("calibration/pad-minifasnet.json")).unwrap();
+        let (p, pl) = (pad.as_ptr(), pad.len());
+        assert_eq!(honnin_engine_new_from_memory_with_pad(null(), ml, f, 1, c, cl, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, null(), 1, c, cl, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, null(), cl, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, p, pl, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, p, pl, &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, null(), 0, &eo, null_mut()), NULL);
+        let nn = null_name.as_ptr();
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, nn, 1, c, cl, p, pl, &eo, &mut out), NULL);
         assert!(out.is_null());
+        let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
+        assert_eq!(honnin_engine_pad(null(), &mut pad_info), NULL);
+        assert_eq!(honnin_engine_pad(engine, null_mut()), NULL);
+        assert_eq!((pad_info.on, pad_info.threshold, pad_info.target_bpcer), (7, 7.0, 7.0));
 
         let mut outcome = untouched_outcome();
         let (cp, cn, lp, ln) = (card.as_ptr(), card.len(), live.as_ptr(), live.len());
@@ -274,6 +309,9 @@ fn a_freed_handle_is_refused_even_once_a_successor_exists() {
         let mut outcome = untouched_outcome();
         assert_eq!(honnin_engine_verify(old, cp, cn, lp, ln, &mut outcome), STALE);
         assert_eq!(outcome, untouched_outcome());
+        let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
+        assert_eq!(honnin_engine_pad(old, &mut pad_info), STALE);
+        assert_eq!(pad_info.on, 7);
         let mut session = null_mut();
         assert_eq!(honnin_session_new(old, cp, cn, &so, &mut session), STALE);
         assert!(session.is_null());
@@ -326,6 +364,8 @@ fn a_freed_handle_is_refused_even_once_a_successor_exists() {
         let as_engine = session as *const honnin_engine;
         assert_eq!(honnin_engine_verify(as_engine, cp, cn, lp, ln, &mut outcome), STALE);
         assert!(last_error().contains("is a session, not an engine"), "{}", last_error());
+        let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
+        assert_eq!(honnin_engine_pad(as_engine, &mut pad_info), STALE);
         assert_eq!(honnin_session_free(photo as *mut honnin_session), STALE);
         assert_eq!(honnin_display_photo_free(successor as *mut honnin_display_photo), STALE);
         assert_eq!(honnin_session_choose(usize::MAX as *mut honnin_session, 1), STALE);
@@ -756,4 +796,120 @@ fn hardening_reports_what_took_effect_and_the_process_shows_it() {
     assert_eq!(status, OK);
     assert!(honnin::hardening::memory_lock_status().locked > before, "buffers were locked");
     assert_eq!(unsafe { honnin_engine_free(engine) }, OK);
+}
+
+#[test]
+fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off() {
+    let ort = ort_lib();
+    let options = engine_options(&ort);
+    let models = cstring(&root().join("models"));
+    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let pad_path = root().join("calibration/pad-minifasnet.json");
+    let committed: serde_json::Value = serde_json::from_slice(&std::fs::read(&pad_path).unwrap()).unwrap();
+    let threshold = committed["threshold"].as_f64().unwrap() as f32;
+    // A printed photo of the card holder, as card and as live image.
+    let printed = spoof_sample("vietmoney/fake_003.jpg");
+    let pad_of = |engine: *const honnin_engine| {
+        let mut info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
+        assert_eq!(unsafe { honnin_engine_pad(engine, &mut info) }, OK);
+        (info.on, info.threshold, info.target_bpcer)
+    };
+    let verify = |engine: *const honnin_engine| {
+        let mut outcome = untouched_outcome();
+        let status = unsafe {
+            honnin_engine_verify(engine, printed.as_ptr(), printed.len(), printed.as_ptr(), printed.len(), &mut outcome)
+        };
+        assert_eq!(status, OK, "{}", last_error());
+        (outcome.decision, outcome.reason)
+    };
+    let attack = (honnin_decision::Inconclusive, honnin_reason::PresentationAttackSuspected);
+    unsafe {
+        // The default constructor: PAD on, at the calibration built into honnin.
+        let mut default = null_mut();
+        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), &options, &mut default), OK);
+        assert_eq!(pad_of(default), (1, threshold, 0.10));
+        assert_eq!(verify(default), attack);
+
+        let with_pad = |pad: Option<&Path>| {
+            let pad = pad.map(cstring);
+            let mut engine = null_mut();
+            let p = pad.as_ref().map_or(null(), |p| p.as_ptr());
+            let status = honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), p, &options, &mut engine);
+            (status, engine)
+        };
+        // PAD off (a terminal with its own PAD sensor): the printed photo is compared, and matches.
+        let (status, off) = with_pad(None);
+        assert_eq!(status, OK, "{}", last_error());
+        assert_eq!(pad_of(off).0, 0);
+        assert_eq!(verify(off), (honnin_decision::Match, honnin_reason::None));
+        // A PAD calibration file of one's own (here a stricter threshold).
+        let scratch = std::env::temp_dir().join(format!("honnin-abi-pad-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let mut strict = committed.clone();
+        strict["threshold"] = serde_json::json!(0.75);
+        let strict_path = scratch.join("strict.json");
+        std::fs::write(&strict_path, serde_json::to_vec(&strict).unwrap()).unwrap();
+        let (status, own) = with_pad(Some(&strict_path));
+        assert_eq!(status, OK, "{}", last_error());
+        assert_eq!(pad_of(own), (1, 0.75, 0.10));
+        assert_eq!(verify(own), attack);
+        // A calibration for other PAD models is refused, and so is a bad file.
+        let mut other = committed.clone();
+        other["models"][0]["sha256"] = serde_json::json!("00".repeat(32));
+        let other_path = scratch.join("other.json");
+        std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+        let (status, engine) = with_pad(Some(&other_path));
+        assert_eq!(status, honnin_status::Calibration);
+        assert!(engine.is_null() && last_error().contains("PAD"), "{}", last_error());
+        std::fs::write(&other_path, b"{}").unwrap();
+        assert_eq!(with_pad(Some(&other_path)).0, honnin_status::Calibration);
+        assert_eq!(with_pad(Some(&scratch.join("missing.json"))).0, honnin_status::Io);
+
+        // In memory: with the PAD model files, PAD is on by default; the
+        // explicit variant turns it off or takes the calibration's text.
+        let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
+        let main_calibration = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+        let pad_text = std::fs::read(&pad_path).unwrap();
+        let names = [
+            "yunet_s_dynamic.onnx",
+            "dlib_face_recognition_resnet_model_v1.onnx",
+            "antispoof_2.7_80x80_MiniFASNetV2.onnx",
+            "antispoof_4_0_0_80x80_MiniFASNetV1SE.onnx",
+        ];
+        let blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(root().join("models").join(n)).unwrap()).collect();
+        let names: Vec<CString> = names.iter().map(|n| CString::new(*n).unwrap()).collect();
+        let files: Vec<honnin_model_file> = names
+            .iter()
+            .zip(&blobs)
+            .map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() })
+            .collect();
+        let (m, ml, c, cl) = (manifest.as_ptr(), manifest.len(), main_calibration.as_ptr(), main_calibration.len());
+        let mut engine = null_mut();
+        assert_eq!(honnin_engine_new_from_memory(m, ml, files.as_ptr(), 4, c, cl, &options, &mut engine), OK);
+        assert_eq!(pad_of(engine), (1, threshold, 0.10));
+        assert_eq!(verify(engine), attack);
+        assert_eq!(honnin_engine_free(engine), OK);
+        // Without the PAD files: off.
+        assert_eq!(honnin_engine_new_from_memory(m, ml, files.as_ptr(), 2, c, cl, &options, &mut engine), OK);
+        assert_eq!(pad_of(engine).0, 0);
+        assert_eq!(honnin_engine_free(engine), OK);
+        let (p, pl) = (pad_text.as_ptr(), pad_text.len());
+        let f = files.as_ptr();
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, p, pl, &options, &mut engine), OK);
+        assert_eq!(pad_of(engine), (1, threshold, 0.10));
+        assert_eq!(honnin_engine_free(engine), OK);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, null(), 0, &options, &mut engine), OK);
+        assert_eq!(pad_of(engine).0, 0);
+        assert_eq!(verify(engine), (honnin_decision::Match, honnin_reason::None));
+        assert_eq!(honnin_engine_free(engine), OK);
+        // A PAD calibration without the PAD models: refused, not silently off.
+        engine = null_mut();
+        let status = honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, p, pl, &options, &mut engine);
+        assert_eq!(status, honnin_status::Calibration);
+        assert!(engine.is_null());
+        std::fs::remove_dir_all(&scratch).unwrap();
+        for engine in [default, off, own] {
+            assert_eq!(honnin_engine_free(engine), OK);
+        }
+    }
 }

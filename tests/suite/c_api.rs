@@ -51,9 +51,9 @@ fn parse(line: &str) -> (String, String, f64, f64) {
     (f[2].to_string(), f[3].to_string(), f[4].parse().unwrap(), f[5].parse().unwrap())
 }
 
-fn run_example(exe: &Path, pairs: &[(PathBuf, PathBuf)]) -> Vec<(String, String, f64, f64)> {
+fn run_example(exe: &Path, options: &[&str], pairs: &[(PathBuf, PathBuf)]) -> Vec<(String, String, f64, f64)> {
     let mut cmd = Command::new(exe);
-    cmd.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib());
+    cmd.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib()).args(options);
     for (card, live) in pairs {
         cmd.arg(card).arg(live);
     }
@@ -65,46 +65,77 @@ fn run_example(exe: &Path, pairs: &[(PathBuf, PathBuf)]) -> Vec<(String, String,
         exe.display(),
         String::from_utf8_lossy(&output.stderr)
     );
+    // The example says on stderr whether PAD runs.
+    let pad = if options.contains(&"--no-pad") { "off" } else { "on (liveness threshold 0.4707" };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("presentation-attack detection: {pad}")), "{stderr}");
     let text = String::from_utf8(output.stdout).unwrap();
     text.lines().map(parse).collect()
 }
 
 #[test]
 fn the_c_example_gives_the_decisions_and_scores_of_honnin_verify() {
-    // 20 LFW DevTest pairs, 10 of one person and 10 of two, and the My Number sample.
+    // 20 LFW DevTest pairs, 10 of one person and 10 of two, the My Number
+    // sample, and a printed photo shown as the live image of itself.
     let all = lfw_pairs("pairsDevTest.txt");
     let lfw = data_dir().join("lfw");
     let mut pairs: Vec<(PathBuf, PathBuf)> =
         all.iter().step_by(50).map(|(a, b, _)| (lfw.join(a), lfw.join(b))).collect();
     assert_eq!(pairs.len(), 20);
     pairs.push((root().join("samples/astronaut_mynumber.bin"), root().join("samples/astronaut_live.jpg")));
+    let printed = crate::common::spoof_samples().join("vietmoney/fake_003.jpg");
+    pairs.push((printed.clone(), printed));
 
-    let from_static = run_example(&examples().join("verify-static"), &pairs);
-    let from_shared = run_example(&examples().join("verify-shared"), &pairs);
-    assert_eq!(from_static.len(), pairs.len());
-    assert_eq!(from_static, from_shared, "the static and the shared library agree exactly");
+    // Presentation-attack detection on (the C API's default when the PAD
+    // models are present, as the CLI's), and off.
+    for options in [&[][..], &["--no-pad"][..]] {
+        let from_static = run_example(&examples().join("verify-static"), options, &pairs);
+        let from_shared = run_example(&examples().join("verify-shared"), options, &pairs);
+        assert_eq!(from_static.len(), pairs.len());
+        assert_eq!(from_static, from_shared, "the static and the shared library agree exactly");
 
-    let mut decisions = std::collections::BTreeMap::<String, usize>::new();
-    for ((card, live), (decision, reason, score, threshold)) in pairs.iter().zip(&from_static) {
-        // The C API's engines do not run presentation-attack detection yet;
-        // compare with the CLI's comparison alone (LFW press photos are not
-        // live captures: PAD rejects some of them, see calibration/).
-        let (c, l) = (card.to_str().unwrap(), live.to_str().unwrap());
-        let out = honnin(&["verify", "--json", "--no-pad", "--card", c, "--live", l]);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        assert_eq!(json["decision"].as_str().unwrap(), decision, "{}", live.display());
-        // The C example prints 0 where no faces were compared (and the reason).
-        let number = |v: &serde_json::Value| v["value"].as_f64().unwrap_or(0.0);
-        let (cli_score, cli_threshold) = (number(&json["score"]), number(&json["threshold"]));
-        assert!((cli_score - score).abs() <= 1e-5, "{}: CLI {cli_score}, C {score}", live.display());
-        assert!((cli_threshold - threshold).abs() <= 1e-6, "{}: CLI {cli_threshold}, C {threshold}", live.display());
-        assert_eq!(reason == "none", json["reason"].is_null(), "{}: {reason} vs {}", live.display(), json["reason"]);
-        *decisions.entry(decision.clone()).or_default() += 1;
+        let mut decisions = std::collections::BTreeMap::<(String, String), usize>::new();
+        for ((card, live), (decision, reason, score, threshold)) in pairs.iter().zip(&from_static) {
+            let (c, l) = (card.to_str().unwrap(), live.to_str().unwrap());
+            let mut args = vec!["verify", "--json", "--card", c, "--live", l];
+            args.extend_from_slice(options);
+            let out = honnin(&args);
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+            assert_eq!(json["decision"].as_str().unwrap(), decision, "{}", live.display());
+            // The C example prints 0 where no faces were compared (and the reason).
+            let number = |v: &serde_json::Value| v["value"].as_f64().unwrap_or(0.0);
+            let (cli_score, cli_threshold) = (number(&json["score"]), number(&json["threshold"]));
+            assert!((cli_score - score).abs() <= 1e-5, "{}: CLI {cli_score}, C {score}", live.display());
+            assert!(
+                (cli_threshold - threshold).abs() <= 1e-6,
+                "{}: CLI {cli_threshold}, C {threshold}",
+                live.display()
+            );
+            assert_eq!(
+                reason == "none",
+                json["reason"].is_null(),
+                "{}: {reason} vs {}",
+                live.display(),
+                json["reason"]
+            );
+            let attack = json["pad"]["status"] == "attack_suspected";
+            assert_eq!(reason == "presentation_attack_suspected", attack, "{}: {}", live.display(), json["pad"]);
+            *decisions.entry((decision.clone(), reason.clone())).or_default() += 1;
+        }
+        let count = |d: &str, r: &str| decisions.get(&(d.to_string(), r.to_string())).copied().unwrap_or(0);
+        let attack = count("inconclusive", "presentation_attack_suspected");
+        if options.is_empty() {
+            // The printed photo at least; LFW press photos are not live
+            // captures, and PAD rejects some of them (see calibration/).
+            assert!(attack >= 1, "{decisions:?}");
+            assert!(count("match", "none") >= 6 && count("no_match", "none") >= 6, "{decisions:?}");
+        } else {
+            // Both kinds of decision were compared, not one repeated.
+            assert_eq!(attack, 0, "{decisions:?}");
+            assert!(count("match", "none") >= 8 && count("no_match", "none") >= 8, "{decisions:?}");
+        }
     }
-    // Both kinds of decision were compared, not one repeated.
-    assert!(decisions.get("match").copied().unwrap_or(0) >= 8, "{decisions:?}");
-    assert!(decisions.get("no_match").copied().unwrap_or(0) >= 8, "{decisions:?}");
 }
 
 /// Runs a command under valgrind's memcheck and requires a clean report:
@@ -133,7 +164,8 @@ fn memcheck(exe: &Path, args: &[&std::ffi::OsStr]) -> (String, Option<i32>) {
 #[test]
 fn the_c_example_runs_clean_under_valgrind() {
     let card = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0001.jpg");
-    let live = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0002.jpg");
+    // A live image PAD passes (it runs: the PAD models are in models/).
+    let live = data_dir().join("lfw/images/Colin_Powell/Colin_Powell_0004.jpg");
     let (stdout, code) = memcheck(&examples().join("verify-static"), &[card.as_os_str(), live.as_os_str()]);
     assert_eq!(code, Some(0), "a match, and every handle freed: {stdout}");
     // The run did its work: one pair, decided.
@@ -169,9 +201,21 @@ fn the_counter_example_falls_back_to_staff_from_raw_frames_and_runs_clean_under_
     assert!(text.contains("frame: continue (1/3)"), "{text}");
     assert!(text.lines().last().unwrap().starts_with("DECISION: match (face check) score 0."), "{text}");
 
-    // Under valgrind: someone else's frames, one per attempt. Two non-matches
-    // close the face path; staff see the card photo and judge.
-    let other = [ppm(&dir, "George_W_Bush", 1), ppm(&dir, "George_W_Bush", 2)];
+    // A printed photo of the card holder: PAD closes the face path (fallback
+    // 7, presentation attack suspected) and staff decide.
+    let printed = crate::common::spoof_samples().join("vietmoney/fake_003.jpg");
+    let mut cmd = Command::new(examples().join("counter-shared"));
+    cmd.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib()).args(["--staff", "same"]).arg(&printed);
+    let out = cmd.args([&printed, &printed, &printed]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("frame: staff check offered (fallback 7)\n"), "{text}");
+    assert_eq!(text.lines().last().unwrap(), "DECISION: match (staff visual check) none", "{text}");
+
+    // Under valgrind: someone else's frames (which PAD passes), one per
+    // attempt. Two non-matches close the face path; staff see the card photo
+    // and judge.
+    let other = [ppm(&dir, "George_W_Bush", 3), ppm(&dir, "George_W_Bush", 5)];
     let args: Vec<&std::ffi::OsStr> = ["--frames-per-attempt", "1", "--staff", "different"]
         .iter()
         .map(std::ffi::OsStr::new)
