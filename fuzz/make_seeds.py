@@ -8,20 +8,34 @@ libopenjp2-tools (opj_compress):
     apt-get install -y python3-pil libopenjp2-tools
     /usr/bin/python3 fuzz/make_seeds.py
 
+The ONNX seeds of the onnx_graph target are small synthetic models, protobuf
+encoded by hand here (standard library only: no onnx package, nothing from
+models/ or shared/). They alone can be remade, without Pillow or opj_compress,
+leaving the other seeds as they are:
+
+    python3 fuzz/make_seeds.py --only onnx_graph
+
 The containers follow the standards' layouts as honnin's test builders do
 (src/container/mod.rs `mod build`, src/container/iso19794.rs `build`).
 Re-running rewrites fuzz/seeds/ (the JPEG 2000 files are byte-identical for
 the same openjpeg version; Pillow may differ between versions).
 """
 
+from __future__ import annotations
+
+import argparse
 import io
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
-from PIL import Image
+try:
+    from PIL import Image
+except ImportError:  # enough for --only onnx_graph
+    Image = None
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from chipdata import dg2, face_record, iso39794, my_number, tlv  # noqa: E402
@@ -61,11 +75,183 @@ def write(target: str, name: str, data: bytes) -> None:
         f.write(data)
 
 
+# --- ONNX models (onnx_graph) -------------------------------------------------
+# onnx.proto is proto2: repeated scalars (dims, ints, double_data) are written
+# unpacked, one field each, as the onnx package writes them.
+
+VARINT, I64, LEN, I32 = 0, 1, 2, 5
+FLOAT, FLOAT16, DOUBLE = 1, 10, 11  # TensorProto.DataType
+ATTR_FLOAT, ATTR_INTS, ATTR_GRAPH = 1, 7, 5  # AttributeProto.AttributeType
+
+
+def pb_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def pb_key(number: int, wire: int) -> bytes:
+    return pb_varint(number << 3 | wire)
+
+
+def pb_int(number: int, value: int) -> bytes:
+    return pb_key(number, VARINT) + pb_varint(value)
+
+
+def pb_bytes(number: int, payload) -> bytes:
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return pb_key(number, LEN) + pb_varint(len(payload)) + payload
+
+
+def pb_float(number: int, value: float) -> bytes:
+    return pb_key(number, I32) + struct.pack("<f", value)
+
+
+def pb_double(number: int, value: float) -> bytes:
+    return pb_key(number, I64) + struct.pack("<d", value)
+
+
+def onnx_tensor(name: str, data_type: int, dims, raw: bytes = b"", doubles=()) -> bytes:
+    """TensorProto: dims (1), data_type (2), name (8), raw_data (9) or double_data (10)."""
+    t = b"".join(pb_int(1, d) for d in dims) + pb_int(2, data_type) + pb_bytes(8, name)
+    if raw:
+        t += pb_bytes(9, raw)
+    return t + b"".join(pb_double(10, v) for v in doubles)
+
+
+def onnx_floats(*values: float) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def onnx_halves(*values: float) -> bytes:
+    return struct.pack(f"<{len(values)}e", *values)
+
+
+def onnx_attribute(name: str, kind: int, value) -> bytes:
+    """AttributeProto: name (1), f (2), g (6), ints (8), type (20)."""
+    a = pb_bytes(1, name)
+    if kind == ATTR_FLOAT:
+        a += pb_float(2, value)
+    elif kind == ATTR_INTS:
+        a += b"".join(pb_int(8, v) for v in value)
+    elif kind == ATTR_GRAPH:
+        a += pb_bytes(6, value)
+    return a + pb_int(20, kind)
+
+
+def onnx_node(op: str, inputs, outputs, name: str = "", domain=None, attributes=(), doc: str = "") -> bytes:
+    """NodeProto: input (1), output (2), name (3), op_type (4), attribute (5), doc_string (6), domain (7)."""
+    n = b"".join(pb_bytes(1, i) for i in inputs) + b"".join(pb_bytes(2, o) for o in outputs)
+    if name:
+        n += pb_bytes(3, name)
+    n += pb_bytes(4, op) + b"".join(pb_bytes(5, a) for a in attributes)
+    if doc:
+        n += pb_bytes(6, doc)
+    if domain is not None:
+        n += pb_bytes(7, domain)
+    return n
+
+
+def onnx_value_info(name: str, shape, elem_type: int = FLOAT) -> bytes:
+    """ValueInfoProto name (1), type (2): TypeProto.tensor_type (1) {elem_type (1), shape (2) {dim (1) {dim_value (1)}}}."""
+    dims = b"".join(pb_bytes(1, pb_int(1, d)) for d in shape)
+    tensor_type = pb_int(1, elem_type) + pb_bytes(2, dims)
+    return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, tensor_type))
+
+
+def onnx_graph(name: str, nodes, initializers, inputs, outputs) -> bytes:
+    """GraphProto: node (1), name (2), initializer (5), input (11), output (12)."""
+    g = b"".join(pb_bytes(1, n) for n in nodes) + pb_bytes(2, name)
+    g += b"".join(pb_bytes(5, t) for t in initializers)
+    g += b"".join(pb_bytes(11, onnx_value_info(*i)) for i in inputs)
+    return g + b"".join(pb_bytes(12, onnx_value_info(*o)) for o in outputs)
+
+
+def onnx_model(graph: bytes, opsets=(("", 13),), ir_version: int = 8) -> bytes:
+    """ModelProto: ir_version (1), producer_name (2), graph (7), opset_import (8) {domain (1), version (2)}."""
+    m = pb_int(1, ir_version) + pb_bytes(2, "honnin make_seeds")
+    m += b"".join(pb_bytes(8, (pb_bytes(1, d) if d else b"") + pb_int(2, v)) for d, v in opsets)
+    return m + pb_bytes(7, graph)
+
+
+def onnx_seeds() -> dict:
+    """Small synthetic models around PRelu, 1x2x4x4 float tensors, 2 channels."""
+    x, y = ("in", (1, 2, 4, 4)), ("q", (1, 2, 4, 4))
+    conv = onnx_node("Conv", ["in", "w"], ["c"], "conv", attributes=[onnx_attribute("kernel_shape", ATTR_INTS, [1, 1])])
+    w = onnx_tensor("w", FLOAT, (2, 2, 1, 1), onnx_floats(1.0, 0.5, -0.5, 1.0))
+    slope = onnx_tensor("slope", FLOAT, (2, 1, 1), onnx_floats(0.25, 0.125))
+    slope_f16 = onnx_tensor("slope_f16", FLOAT16, (2, 1, 1), onnx_halves(0.25, 0.125))
+    scale = onnx_tensor("unused_scale", DOUBLE, (2,), doubles=(1.0, 2.0))
+    prelu_float = onnx_node("PRelu", ["c", "slope"], ["p"], "prelu_float")
+    prelu_f16 = onnx_node("PRelu", ["p", "slope_f16"], ["q"], "prelu_f16")
+
+    def model(nodes, initializers, **kw) -> bytes:
+        return onnx_model(onnx_graph("g", nodes, initializers, [x], [y]), **kw)
+
+    # The If's branches: PRelu inside a subgraph (not rewritten; the slope comes from the outer scope).
+    branch = onnx_graph("branch", [onnx_node("PRelu", ["p", "slope"], ["b"], "inner")], [], [], [("b", (1, 2, 4, 4))])
+    cond = onnx_tensor("cond", 9, (), b"\x01")  # BOOL
+    if_node = onnx_node(
+        "If",
+        ["cond"],
+        ["q"],
+        "if",
+        attributes=[onnx_attribute("then_branch", ATTR_GRAPH, branch), onnx_attribute("else_branch", ATTR_GRAPH, branch)],
+    )
+    return {
+        # Conv -> PRelu (float slope, rewritten) -> PRelu (float16 slope, kept).
+        "prelu_opset13.onnx": model([conv, prelu_float, prelu_f16], [w, slope, slope_f16, scale]),
+        # Opset 7: Min cannot broadcast the scalar 0, nothing is rewritten.
+        "prelu_opset7.onnx": model([conv, prelu_float, prelu_f16], [w, slope, slope_f16], opsets=(("", 7),), ir_version=3),
+        # A PRelu with an attribute (kept), then a plain one (rewritten).
+        "prelu_attribute.onnx": model(
+            [
+                conv,
+                onnx_node("PRelu", ["c", "slope"], ["p"], "with_attribute", attributes=[onnx_attribute("alpha", ATTR_FLOAT, 0.5)]),
+                onnx_node("PRelu", ["p", "slope"], ["q"]),
+            ],
+            [w, slope],
+        ),
+        # Opset 8 of "ai.onnx" plus a custom domain: PRelu of "com.example" (kept), of "ai.onnx" (rewritten).
+        "prelu_domain.onnx": model(
+            [
+                conv,
+                onnx_node("PRelu", ["c", "slope"], ["p"], "custom", domain="com.example"),
+                onnx_node("PRelu", ["p", "slope"], ["q"], "default", domain="ai.onnx"),
+            ],
+            [w, slope],
+            opsets=(("ai.onnx", 8), ("com.example", 1)),
+        ),
+        # A PRelu of the main graph (rewritten) and PRelu nodes in an If's subgraphs (kept).
+        "prelu_subgraph.onnx": model([conv, prelu_float, if_node], [w, slope, cond]),
+        # A PRelu with a long doc_string: the expansion does not carry it over,
+        # so the rewritten file is shorter than this one.
+        "prelu_doc_string.onnx": model(
+            [conv, onnx_node("PRelu", ["c", "slope"], ["q"], "documented", doc="Per-channel PRelu. " * 20)],
+            [w, slope],
+        ),
+    }
+
+
+def write_onnx_seeds() -> None:
+    directory = os.path.join(SEEDS, "onnx_graph")
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    os.makedirs(directory)
+    for name, data in onnx_seeds().items():
+        write("onnx_graph", name, data)
+
+
 def main() -> None:
     if os.path.isdir(SEEDS):
         shutil.rmtree(SEEDS)
     for target in ("card_data", "image_decode", "jpeg2000", "card_photo"):
         os.makedirs(os.path.join(SEEDS, target))
+    write_onnx_seeds()
 
     sample = Image.open(SAMPLE).convert("RGB")
     small = sample.resize((48, 64), Image.LANCZOS)  # the 150x200 card photo, downscaled
@@ -152,8 +338,12 @@ def main() -> None:
     for name, data in containers(real_jpeg, real_jp2, real_j2k).items():
         write("card_photo", name, data)
 
+    summary(sorted(os.listdir(SEEDS)))
+
+
+def summary(targets) -> None:
     total = 0
-    for target in sorted(os.listdir(SEEDS)):
+    for target in targets:
         files = os.listdir(os.path.join(SEEDS, target))
         size = sum(os.path.getsize(os.path.join(SEEDS, target, f)) for f in files)
         total += size
@@ -162,4 +352,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=["onnx_graph"], help="remake only this target's seeds, keep the others")
+    if parser.parse_args().only == "onnx_graph":
+        write_onnx_seeds()
+        summary(["onnx_graph"])
+    else:
+        if Image is None:
+            sys.exit("Pillow is missing: apt-get install -y python3-pil (or use --only onnx_graph)")
+        main()

@@ -495,6 +495,26 @@ impl Engine {
         }
     }
 
+    /// The liveness score of the subject face in `frame` as
+    /// [`Engine::liveness`] gives it, showing `observe` each PAD model's input
+    /// tensor (its face crop) in place before it is wiped. The models run one
+    /// after the other. Reached through [`crate::danger`].
+    pub(crate) fn observe_pad(&self, frame: &LiveFrame, observe: &mut dyn FnMut(&[f32])) -> Result<Option<f32>> {
+        if self.pad.is_empty() {
+            return Ok(None);
+        }
+        let faces = self.run_detector(&frame.pixels)?;
+        let Ok(face) = choose_subject(&faces, frame.pixels.width(), frame.pixels.height()) else {
+            return Ok(None);
+        };
+        self.pad_runs.fetch_add(1, Ordering::Relaxed);
+        let mut sum = 0.0;
+        for model in &self.pad {
+            sum += lock(model).live_probability_observed(&frame.pixels, face, observe)?;
+        }
+        Ok(Some(sum / self.pad.len() as f32))
+    }
+
     /// The PAD policy deciding on liveness, if PAD is on.
     pub fn pad_policy(&self) -> Option<&PadPolicy> {
         self.pad_policy.as_ref()

@@ -223,4 +223,19 @@ pub mod danger {
     ) -> crate::Result<crate::Acquisition> {
         engine.observe_embedding(frame, &mut observe)
     }
+
+    /// Scores the subject's liveness as [`Engine::liveness`](crate::Engine::liveness)
+    /// does, and shows `observe` each PAD model's input tensor (the face crop
+    /// it scores, as floats in the model's channel order) in place, just
+    /// before it is wiped. `None` without PAD models or without one subject face.
+    ///
+    /// For the memory-forensics test. Biometric data: never store, log or send
+    /// what this shows.
+    pub fn dangerous_observe_pad(
+        engine: &crate::Engine,
+        frame: &crate::LiveFrame,
+        mut observe: impl FnMut(&[f32]),
+    ) -> crate::Result<Option<f32>> {
+        engine.observe_pad(frame, &mut observe)
+    }
 }

@@ -29,6 +29,7 @@ const PREFIX: &[u8] = b"honnin_prelu";
 const ZERO: &[u8] = b"honnin_prelu/zero";
 
 // Field numbers of onnx.proto3.
+const MODEL_IR_VERSION: u64 = 1;
 const MODEL_OPSET_IMPORT: u64 = 8;
 const MODEL_GRAPH: u64 = 7;
 const GRAPH_NODE: u64 = 1;
@@ -60,6 +61,12 @@ pub(crate) fn expand_prelu(model: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let fields = parse(model)?;
+    // From IR version 4 an initializer need not be listed as a graph input,
+    // so the added 0 may stand alone.
+    let ir_version = fields.iter().find(|f| f.number == MODEL_IR_VERSION && f.wire == VARINT)?.varint;
+    if ir_version < 4 {
+        return None;
+    }
     // Min broadcasting a scalar needs opset 8 of the default domain.
     let opset = fields
         .iter()
@@ -303,6 +310,10 @@ mod tests {
 
     /// A model: Conv -> PRelu(slope) -> PRelu(slope_f16), opset `opset`.
     fn model(opset: u64) -> Vec<u8> {
+        model_ir(8, opset)
+    }
+
+    fn model_ir(ir_version: u64, opset: u64) -> Vec<u8> {
         let mut graph = Vec::new();
         put_len(&mut graph, GRAPH_NODE, &node(b"Conv", &[b"in", b"w"], &[b"c"]));
         put_len(&mut graph, GRAPH_NODE, &node(b"PRelu", &[b"c", b"slope"], &[b"p"]));
@@ -312,7 +323,7 @@ mod tests {
         let mut opset_id = Vec::new();
         put_varint_field(&mut opset_id, OPSET_VERSION, opset);
         let mut m = Vec::new();
-        put_varint_field(&mut m, 1, 8);
+        put_varint_field(&mut m, MODEL_IR_VERSION, ir_version);
         put_len(&mut m, MODEL_OPSET_IMPORT, &opset_id);
         put_len(&mut m, MODEL_GRAPH, &graph);
         m
@@ -355,6 +366,9 @@ mod tests {
     fn unusual_or_malformed_files_are_left_alone() {
         // Opset too old for a broadcasting Min.
         assert!(expand_prelu(&model(7)).is_none());
+        // IR version 3: every initializer would have to be a graph input too.
+        assert!(expand_prelu(&model_ir(3, 13)).is_none());
+        assert!(expand_prelu(&model_ir(4, 13)).is_some());
         // Already carries the rewrite's names.
         let mut named = model(13);
         named.extend_from_slice(&[0x12, 12]);

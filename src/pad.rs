@@ -193,6 +193,17 @@ impl PadModel {
 
     /// The live-face probability for `face` in `pixels`.
     pub(crate) fn live_probability(&mut self, pixels: &Pixels, face: &Detection) -> Result<f32> {
+        self.live_probability_observed(pixels, face, &mut |_| {})
+    }
+
+    /// As `live_probability`, showing `observe` the model's input tensor (the
+    /// face crop) in place after the run, just before it is wiped.
+    pub(crate) fn live_probability_observed(
+        &mut self,
+        pixels: &Pixels,
+        face: &Detection,
+        observe: &mut dyn FnMut(&[f32]),
+    ) -> Result<f32> {
         let (w, h) = self.size;
         let plane = w * h;
         let region = crop_region(face.bbox, pixels.width(), pixels.height(), self.spec.crop_scale);
@@ -208,6 +219,7 @@ impl PadModel {
             }
         });
         let result = self.run();
+        observe(&self.input[..3 * plane]);
         // The crop is wiped on every path, an error's included.
         self.input.clear();
         result

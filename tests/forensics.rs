@@ -19,18 +19,24 @@
 //! readable mapping in `/proc/self/maps` is read through `/proc/self/mem` and
 //! searched for every pattern fragment.
 //!
+//! Both engines run presentation-attack detection (the bundled PAD
+//! calibration), as the CLI and the C API do when the PAD models are present:
+//! the first also shows each PAD model's face crop
+//! ([`honnin::danger::dangerous_observe_pad`]) of every live image, and those
+//! crops are among the patterns.
+//!
 //! The second engine then also runs a counter session ([`honnin::Counter`]):
 //! the face check on three frames, fused, and a staff visual check whose
 //! card photo is prepared for display. Their frames, fused template and
 //! display pixels are among the patterns.
 //!
-//! `library` and `hardened` must show no residue of templates, raw outputs
-//! or chips; `ort-defaults` is measured and printed (this binary always
+//! `library` and `hardened` must show no residue of templates, raw outputs,
+//! chips or PAD crops; `ort-defaults` is measured and printed (this binary always
 //! prints its table). Decoded pixels are searched for too and reported.
 //!
 //! Two positive controls prove the search finds what is there: `control-*`
 //! run as `library` (`control-wipe-freed-heap` also with glibc's freed-heap
-//! wiping on) and then copy the first session's chip rows into one buffer
+//! wiping on) and then copy chip rows and PAD crop rows into one buffer
 //! that is kept (it must be found) and one that is freed without wiping, as a
 //! careless third-party library would (it must be found without freed-heap
 //! wiping and must not be found with it: glibc overwrites it).
@@ -45,8 +51,8 @@ use std::process::Command;
 
 use honnin::hardening::HardeningOptions;
 use honnin::{
-    danger, Acquisition, CardPhoto, Counter, Engine, FrameSource, LiveFrame, Method, Models, Policy, QualityGate,
-    SessionConfig, StaffJudgement, Step, Template,
+    danger, Acquisition, CardPhoto, Counter, Engine, FrameSource, LiveFrame, Method, Models, PadCalibration, PadCheck,
+    PadPolicy, Policy, QualityGate, SessionConfig, StaffJudgement, Step, Template,
 };
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
@@ -82,7 +88,7 @@ impl FrameSource for Files {
 }
 
 /// Kinds of pattern, in report order.
-const KINDS: [&str; 6] = ["template", "raw_output", "chip", "pixels", "chip_blocked", "detector_input"];
+const KINDS: [&str; 7] = ["template", "raw_output", "chip", "pixels", "chip_blocked", "detector_input", "pad_crop"];
 
 /// Byte fragments to look for, masked.
 #[derive(Default)]
@@ -133,6 +139,25 @@ impl Patterns {
         }
     }
 
+    /// A PAD model's input (3 planes of `size` x `size` floats, BGR): rows
+    /// through the middle of each plane, and the same pixels in ONNX
+    /// Runtime's blocked layout (NCHWc, 8 channels per block).
+    fn add_pad_crop(&mut self, input: &[f32], size: usize) {
+        let plane = size * size;
+        assert_eq!(input.len(), 3 * plane, "a PAD input of 3 x {size} x {size}");
+        for row in (size * 3 / 10..size * 7 / 10).step_by(size / 12) {
+            let at = row * size + size / 3;
+            for channel in input.chunks_exact(plane) {
+                self.add_floats(6, &channel[at..at + 16]);
+            }
+            let mut blocked = Vec::with_capacity(32);
+            for x in at..at + 4 {
+                blocked.extend([input[x], input[plane + x], input[2 * plane + x], 0.0, 0.0, 0.0, 0.0, 0.0]);
+            }
+            self.add_floats(6, &blocked);
+        }
+    }
+
     /// Decoded pixels, and the same rows as the detector's input tensor holds
     /// them: one float plane per channel in BGR order, raw 0..255 (YuNet's
     /// settings in models/manifest.json; a 250x250 frame is not resized).
@@ -155,6 +180,8 @@ struct ChildReport {
     decisions: Vec<String>,
     /// Whether each session's score equals the score of the observed templates.
     scores_agree: Vec<bool>,
+    /// What PAD found in each face-check session.
+    pad: Vec<String>,
     /// Fragments looked for, per kind.
     fragments: BTreeMap<String, usize>,
     /// Fragments found at least once, per kind.
@@ -223,6 +250,7 @@ fn parent() {
             r.config
         );
         assert_eq!(r.scores_agree.len(), 3);
+        assert_eq!(r.pad, ["live", "live", "live"], "{}: PAD must run on every live image", r.config);
         assert!(r.scores_agree.iter().all(|&a| a), "{}: verify must compute the observed templates", r.config);
         for kind in KINDS {
             assert!(r.fragments[kind] >= 20, "{}: too few {kind} fragments to search for", r.config);
@@ -251,8 +279,11 @@ fn parent() {
 
 fn engine(arena: bool) -> Engine {
     let models = Models::from_dir(common::models_dir()).expect("models verify");
+    assert!(models.has_pad(), "PAD models missing from models/: run tools/setup.py with HONNIN_MODEL_MIRROR");
+    let pad = PadCalibration::bundled().expect("the bundled PAD calibration");
     Engine::builder(models)
         .onnxruntime(common::ort_lib())
+        .pad(PadPolicy::from_calibration(&pad))
         .dangerous_onnxruntime_defaults(arena)
         .policy(Policy::default_from(&common::calibration()).expect("calibration has FMR 1e-3"))
         .build()
@@ -282,10 +313,16 @@ fn child(config: &str) {
         let engine = engine(arena);
         // An image's pixels, its chips and raw outputs as the recognizer
         // sees them, and its template, all become patterns.
-        let observe = |path: &str, patterns: &mut Patterns| -> Template {
+        let observe = |path: &str, live: bool, patterns: &mut Patterns| -> Template {
             let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
             let (w, h) = frame.dimensions();
             patterns.add_pixels(danger::dangerous_live_pixels(&frame), w as usize, h as usize);
+            if live {
+                // PAD runs on live images only: their face crops.
+                let liveness = danger::dangerous_observe_pad(&engine, &frame, |input| patterns.add_pad_crop(input, 80))
+                    .expect("PAD runs");
+                assert!(liveness.is_some(), "{path}: PAD scored no face");
+            }
             let acquired = danger::dangerous_observe_embedding(&engine, &frame, |input, output| {
                 patterns.add_embedding(input, output, 150)
             })
@@ -297,19 +334,19 @@ fn child(config: &str) {
             template
         };
         for (card, live, _) in SESSIONS {
-            let (card, live) = (observe(card, &mut patterns), observe(live, &mut patterns));
+            let (card, live) = (observe(card, false, &mut patterns), observe(live, true, &mut patterns));
             expected_scores.push(engine.compare(&card, &live).expect("same pipeline").value);
         }
         // The counter session: each frame's patterns and quality weight,
         // then the template fused as the session fuses it (by weight, best first).
-        let card = observe(SESSION_CARD, &mut patterns);
+        let card = observe(SESSION_CARD, false, &mut patterns);
         let mut frames: Vec<(Template, f32)> = SESSION_FRAMES
             .iter()
             .map(|path| {
                 let frame = LiveFrame::open(common::lfw_image(path)).expect("image decodes");
                 let quality = engine.assess(&frame, &QualityGate::default()).expect("gate runs");
                 assert!(quality.is_usable(), "{path}: {:?}", quality.issues);
-                (observe(path, &mut patterns), quality.weight)
+                (observe(path, true, &mut patterns), quality.weight)
             })
             .collect();
         frames.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -331,6 +368,7 @@ fn child(config: &str) {
     }
     let mut decisions = Vec::new();
     let mut scores_agree = Vec::new();
+    let mut pad = Vec::new();
     let engine_alive: BTreeMap<String, usize>;
     {
         let engine = engine(arena);
@@ -340,6 +378,7 @@ fn child(config: &str) {
             let outcome = engine.verify(&card, &live).expect("verify runs");
             decisions.push(outcome.decision.code().to_string());
             scores_agree.push(outcome.score.map(|s| s.value) == Some(*expected));
+            pad.push(outcome.pad.code().to_string());
         }
         // A counter: one person takes the face check, the next the staff check.
         let counter = Counter::new(&engine, SessionConfig::default()).expect("counter");
@@ -349,6 +388,8 @@ fn child(config: &str) {
         assert_eq!(session.attempts()[0].used, 3, "three frames fused");
         decisions.push(outcome.decision.code().to_string());
         scores_agree.push(outcome.score.map(|s| s.value) == expected_scores.last().copied());
+        assert!(matches!(outcome.pad, PadCheck::Live { frames: 3, .. }), "PAD over the 3 frames: {:?}", outcome.pad);
+        pad.push(outcome.pad.code().to_string());
         drop(session);
         let mut session = counter.session(CardPhoto::open(common::lfw_image(STAFF_CARD)).expect("card decodes"));
         session.choose(Method::StaffVisual).expect("staff check offered");
@@ -370,9 +411,13 @@ fn child(config: &str) {
             })
             .collect();
     }
-    // Positive controls: unmasked copies of chip fragments, 12 kept, 12 freed unwiped.
-    let chips: Vec<usize> = (0..patterns.fragments.len()).filter(|&f| patterns.fragments[f].0 == 2).collect();
-    let (kept_ids, freed_ids) = (&chips[..12], &chips[12..24]);
+    // Positive controls: unmasked copies of chip and PAD crop fragments (6
+    // of each), 12 kept, 12 freed unwiped.
+    let of_kind = |kind| (0..patterns.fragments.len()).filter(|&f| patterns.fragments[f].0 == kind).collect::<Vec<_>>();
+    let (chips, crops) = (of_kind(2), of_kind(6));
+    let kept_ids: Vec<usize> = chips[..6].iter().chain(&crops[..6]).copied().collect();
+    let freed_ids: Vec<usize> = chips[6..12].iter().chain(&crops[6..12]).copied().collect();
+    let (kept_ids, freed_ids) = (&kept_ids[..], &freed_ids[..]);
     // 48 KiB: above glibc's per-thread cache and below the mmap threshold, so
     // a freed copy stays in the heap; fragments 4 KiB apart.
     let unmasked = |ids: &[usize]| -> Vec<u8> {
@@ -413,6 +458,7 @@ fn child(config: &str) {
         config: config.to_string(),
         decisions,
         scores_agree,
+        pad,
         fragments,
         found: found_kinds,
         residue_bytes: residue,

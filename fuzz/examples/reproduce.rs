@@ -33,5 +33,13 @@ fn main() {
             Ok(frame) => println!("  LiveFrame::from_bytes -> Ok({:?})", frame.dimensions()),
             Err(e) => println!("  LiveFrame::from_bytes -> Err({e})"),
         }
+        match honnin::onnx_graph::fuzz_expand_prelu(&data) {
+            Some(out) => println!(
+                "  onnx_graph::fuzz_expand_prelu -> Some({} bytes), again -> {}",
+                out.len(),
+                if honnin::onnx_graph::fuzz_expand_prelu(&out).is_some() { "Some" } else { "None" }
+            ),
+            None => println!("  onnx_graph::fuzz_expand_prelu -> None"),
+        }
     }
 }
