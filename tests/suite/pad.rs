@@ -117,13 +117,25 @@ fn one_shot_verification_refuses_a_printed_photo_and_the_audit_record_says_so() 
 fn pad_eval_reports_each_decision_with_apcer_and_bpcer_from_csv_and_from_folders() {
     let calibration = PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).unwrap();
     let dir = common::scratch_dir("pad-eval");
+    // `honnin pad-eval LABELLED --json FILE`.
     let run = |input: &Path, json: &Path| {
         let out = honnin(&["pad-eval", input.to_str().unwrap(), "--json", json.to_str().unwrap()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
         (String::from_utf8(out.stdout).unwrap(), report)
     };
+    // `honnin eval --pad LABELLED --report DIR`: the same evaluation, written as a report.
+    let run_eval = |input: &Path, report_dir: &Path| {
+        let out = honnin(&["eval", "--pad", input.to_str().unwrap(), "--report", report_dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json = std::fs::read(report_dir.join("pad-report.json")).unwrap();
+        let table = std::fs::read_to_string(report_dir.join("pad-report.md")).unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), table, "the report file holds what was printed");
+        (table, serde_json::from_slice::<serde_json::Value>(&json).unwrap())
+    };
     let (table, report) = run(&spoof_samples().join("labels.csv"), &dir.join("csv.json"));
+    let (eval_table, eval_report) = run_eval(&spoof_samples().join("labels.csv"), &dir.join("eval-csv"));
+    assert_eq!((&eval_table, &eval_report), (&table, &report), "pad-eval and eval --pad agree");
     let rows = report["presentations"].as_array().unwrap();
     assert_eq!(rows.len(), 10, "every labelled image has its decision");
     assert!(table.contains("| APCER, attack type unknown |") && table.contains("| BPCER |"), "{table}");
@@ -155,7 +167,7 @@ fn pad_eval_reports_each_decision_with_apcer_and_bpcer_from_csv_and_from_folders
         let name = file.replace('/', "_");
         std::fs::copy(sample(file), layout.join(to).join(name)).unwrap();
     }
-    let (table, report) = run(&layout, &dir.join("layout.json"));
+    let (table, report) = run_eval(&layout, &dir.join("eval-layout"));
     let types: Vec<&str> =
         report["apcer"].as_array().unwrap().iter().map(|a| a["attack_type"].as_str().unwrap()).collect();
     assert_eq!(types, ["print", "replay"], "{table}");

@@ -71,6 +71,13 @@ pub(crate) struct EvalArgs {
     /// Worker threads, each with its own engine.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Presentation-attack detection instead of comparison (ISO/IEC 30107-3): a folder with
+    /// `live/` and `attack/<type>/`, or a labels CSV (`file,label,attack_type`). Reports each
+    /// image's liveness and decision, APCER per attack type and the maximum over types, BPCER,
+    /// and the counts behind each, at the PAD calibration (`--pad-calibration`). With --report,
+    /// writes pad-report.json and pad-report.md there.
+    #[arg(long, value_name = "LABELLED", conflicts_with_all = ["identities", "card_like", "model_sets", "thresholds"])]
+    pad: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -103,6 +110,21 @@ struct Protocol {
 }
 
 pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
+    if let Some(labelled) = &args.pad {
+        let (table, report) = crate::pad::evaluate(labelled, &args.engine)?;
+        if let Some(dir) = &args.report {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let json = serde_json::to_string_pretty(&report)? + "\n";
+            crate::lfw::write_atomically(&dir.join("pad-report.json"), json.as_bytes())?;
+            crate::lfw::write_atomically(&dir.join("pad-report.md"), (table.clone() + "\n").as_bytes())?;
+        }
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            outln!("{table}");
+        }
+        return Ok(());
+    }
     let started = Instant::now();
     if let Some(dir) = &args.card_like {
         // A folder made by `honnin card-like` (its protocol file), not a typo.

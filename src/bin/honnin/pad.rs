@@ -195,12 +195,26 @@ fn rate(numerator: usize, denominator: usize) -> String {
 }
 
 pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
-    let presentations = read_labelled(&args.input.labelled)?;
-    let path = &args.engine.pad_calibration;
+    let (table, report) = evaluate(&args.input.labelled, &args.engine)?;
+    outln!("{table}");
+    if let Some(path) = &args.json {
+        crate::lfw::write_atomically(path, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Scores labelled presentations at the PAD calibration of `engine_args`:
+/// the Markdown tables (each image's liveness and decision; APCER per attack
+/// type and the maximum over types, BPCER, with their counts) and the same
+/// as JSON. `honnin pad-eval` and `honnin eval --pad` print them.
+pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs) -> Result<(String, serde_json::Value)> {
+    use std::fmt::Write as _;
+    let presentations = read_labelled(labelled)?;
+    let path = &engine_args.pad_calibration;
     let calibration =
         PadCalibration::from_file(path).with_context(|| format!("loading the PAD calibration {}", path.display()))?;
     let policy = PadPolicy::from_calibration(&calibration);
-    let (engine, bindings) = pad_engine(&args.engine)?;
+    let (engine, bindings) = pad_engine(engine_args)?;
     if bindings != calibration.models {
         bail!("{} was made with other PAD models than the ones loaded", path.display());
     }
@@ -208,10 +222,15 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
     let files: Vec<&Path> = presentations.iter().map(|p| p.file.as_path()).collect();
     let scored = scores(&engine, &files)?;
 
-    outln!("PAD evaluation (ISO/IEC 30107-3) at threshold {threshold:.4} (target BPCER {})", calibration.target_bpcer);
-    outln!("");
-    outln!("| image | presentation | liveness | decision |");
-    outln!("|---|---|---|---|");
+    let mut t = String::new();
+    writeln!(
+        t,
+        "PAD evaluation (ISO/IEC 30107-3) at threshold {threshold:.4} (target BPCER {})",
+        calibration.target_bpcer
+    )?;
+    writeln!(t)?;
+    writeln!(t, "| image | presentation | liveness | decision |")?;
+    writeln!(t, "|---|---|---|---|")?;
     let mut rows = Vec::new();
     for (p, score) in presentations.iter().zip(&scored) {
         let truth = p.attack.as_deref().map_or("live".to_string(), |t| format!("attack ({t})"));
@@ -220,52 +239,49 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
             Some(s) => (format!("{s:.4}"), "attack_suspected"),
             None => ("-".into(), "no_single_face"),
         };
-        outln!("| {} | {truth} | {shown} | {decision} |", p.file.display());
+        writeln!(t, "| {} | {truth} | {shown} | {decision} |", p.file.display())?;
         rows.push(serde_json::json!({
             "file": p.file, "attack_type": p.attack, "liveness": score, "decision": decision,
         }));
     }
     let (live, per_type) = split(&presentations, &scored);
     let bona = counts("live", &live, threshold);
-    outln!("");
-    outln!("| measure | rate (errors / scored) | not scored (no single face) |");
-    outln!("|---|---|---|");
+    writeln!(t)?;
+    writeln!(t, "| measure | rate (errors / scored) | not scored (no single face) |")?;
+    writeln!(t, "|---|---|---|")?;
     let mut apcer = Vec::new();
     let mut worst: Option<(f64, String)> = None;
-    for (t, s) in &per_type {
-        let c = counts(t, s, threshold);
+    for (kind, s) in &per_type {
+        let c = counts(kind, s, threshold);
         let accepted = c.scored - c.below_threshold;
-        outln!("| APCER, attack type {t} | {} | {} |", rate(accepted, c.scored), c.not_scored);
+        writeln!(t, "| APCER, attack type {kind} | {} | {} |", rate(accepted, c.scored), c.not_scored)?;
         if c.scored > 0 {
             let r = accepted as f64 / c.scored as f64;
             if worst.as_ref().is_none_or(|(w, _)| r > *w) {
-                worst = Some((r, t.clone()));
+                worst = Some((r, kind.clone()));
             }
         }
         apcer.push(serde_json::json!({
-            "attack_type": t, "scored": c.scored, "accepted_as_live": accepted, "not_scored": c.not_scored,
+            "attack_type": kind, "scored": c.scored, "accepted_as_live": accepted, "not_scored": c.not_scored,
             "apcer": (c.scored > 0).then(|| accepted as f64 / c.scored as f64),
         }));
     }
     match &worst {
-        Some((r, t)) => outln!("| APCER, maximum over types | {:.2} % ({t}) | |", 100.0 * r),
-        None => outln!("| APCER, maximum over types | n/a | |"),
+        Some((r, kind)) => writeln!(t, "| APCER, maximum over types | {:.2} % ({kind}) | |", 100.0 * r)?,
+        None => writeln!(t, "| APCER, maximum over types | n/a | |")?,
     }
-    outln!("| BPCER | {} | {} |", rate(bona.below_threshold, bona.scored), bona.not_scored);
-    if let Some(path) = &args.json {
-        let report = serde_json::json!({
-            "threshold": threshold,
-            "target_bpcer": calibration.target_bpcer,
-            "presentations": rows,
-            "apcer": apcer,
-            "apcer_max": worst.as_ref().map(|(r, t)| serde_json::json!({"apcer": r, "attack_type": t})),
-            "bpcer": (bona.scored > 0).then(|| bona.below_threshold as f64 / bona.scored as f64),
-            "bona_fide": {"scored": bona.scored, "rejected": bona.below_threshold, "not_scored": bona.not_scored},
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    write!(t, "| BPCER | {} | {} |", rate(bona.below_threshold, bona.scored), bona.not_scored)?;
+    let report = serde_json::json!({
+        "labelled": labelled,
+        "threshold": threshold,
+        "target_bpcer": calibration.target_bpcer,
+        "presentations": rows,
+        "apcer": apcer,
+        "apcer_max": worst.as_ref().map(|(r, kind)| serde_json::json!({"apcer": r, "attack_type": kind})),
+        "bpcer": (bona.scored > 0).then(|| bona.below_threshold as f64 / bona.scored as f64),
+        "bona_fide": {"scored": bona.scored, "rejected": bona.below_threshold, "not_scored": bona.not_scored},
+    });
+    Ok((t, report))
 }
 
 pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
