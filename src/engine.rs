@@ -111,8 +111,12 @@ impl<S> EngineBuilder<S> {
     /// [`Reason::PresentationAttackSuspected`] (a session offers the staff
     /// check). Needs the PAD models named by the manifest
     /// ([`Models::has_pad`]) and, for a calibrated policy, the same ones.
-    /// Without this call PAD does not run; the CLI and the C API turn it on
-    /// with `calibration/pad-minifasnet.json` whenever the PAD models are present.
+    /// Without this call no decision waits on PAD (the PAD models, when
+    /// loaded, still serve [`Engine::liveness`]). When the PAD models are
+    /// present, the CLI turns PAD on with the file `--pad-calibration` names
+    /// (default `calibration/pad-minifasnet.json`) unless `--no-pad` is given,
+    /// and the C API with [`PadCalibration::bundled`](crate::PadCalibration::bundled)
+    /// unless its caller chooses otherwise.
     pub fn pad(mut self, policy: PadPolicy) -> Self {
         self.pad_policy = Some(policy);
         self

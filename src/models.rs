@@ -154,6 +154,24 @@ pub(crate) struct VerifiedModel {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// Refuses a partial set of PAD model files: a terminal that lost one of
+/// them must not silently run without presentation-attack detection.
+fn check_pad_files(entries: &[ModelEntry], present: &[bool]) -> Result<()> {
+    if present.iter().all(|&p| p) || !present.iter().any(|&p| p) {
+        return Ok(());
+    }
+    let (there, missing): (Vec<_>, Vec<_>) = entries.iter().zip(present).partition(|(_, &p)| p);
+    let names = |list: Vec<(&ModelEntry, &bool)>| list.iter().map(|(e, _)| e.file.clone()).collect::<Vec<_>>();
+    Err(Error::manifest(
+        "pad",
+        format!(
+            "all of the PAD model files or none; {:?} present, {:?} missing (place them all, or remove them all to run without PAD)",
+            names(there),
+            names(missing)
+        ),
+    ))
+}
+
 /// The models an engine will run, read from a manifest and verified by sha256.
 ///
 /// Built with [`Models::from_dir`]; handed to [`Engine::builder`](crate::Engine::builder).
@@ -235,9 +253,12 @@ impl Models {
         let (detector, recognizer) = manifest.choose(detector, recognizer)?;
         let detector = detector.load(&dir)?;
         let recognizer = recognizer.load(&dir)?;
-        // PAD runs when every one of its files is there; each is verified.
+        // PAD runs when all of its files are there, each verified; none
+        // there means no PAD, and only some is refused.
         let pad_entries = manifest.pad_entries()?;
-        let pad = if pad_entries.iter().all(|e| dir.join(&e.file).is_file()) {
+        let present: Vec<bool> = pad_entries.iter().map(|e| dir.join(&e.file).is_file()).collect();
+        check_pad_files(&pad_entries, &present)?;
+        let pad = if present.iter().all(|&p| p) {
             pad_entries.into_iter().map(|e| e.load(&dir)).collect::<Result<Vec<_>>>()?
         } else {
             Vec::new()
@@ -251,7 +272,8 @@ impl Models {
     /// manifest's sha256 before anything else reads them, as from a directory.
     ///
     /// `files` needs only the detector and recognizer the manifest names as
-    /// active; others are ignored. A name given twice is refused.
+    /// active; the PAD models are loaded when all of them are given (some of
+    /// them only is refused); others are ignored. A name given twice is refused.
     pub fn from_memory(manifest: &[u8], files: &[ModelBytes<'_>]) -> Result<Self> {
         Self::select_from_memory(manifest, files, None, None)
     }
@@ -295,7 +317,9 @@ impl Models {
         let detector = find(detector)?;
         let recognizer = find(recognizer)?;
         let pad_entries = manifest.pad_entries()?;
-        let pad = if pad_entries.iter().all(|e| files.iter().any(|f| f.file == e.file)) {
+        let present: Vec<bool> = pad_entries.iter().map(|e| files.iter().any(|f| f.file == e.file)).collect();
+        check_pad_files(&pad_entries, &present)?;
+        let pad = if present.iter().all(|&p| p) {
             pad_entries.into_iter().map(find).collect::<Result<Vec<_>>>()?
         } else {
             Vec::new()

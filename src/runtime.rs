@@ -165,8 +165,15 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .map_err(|e| err(&e))?
         .with_inter_op_spinning(threading.spinning)
         .map_err(|e| err(&e))?;
+    // The PRelu rewrite is a speed-up only: should ONNX Runtime refuse the
+    // rewritten graph, the original (verified) bytes are loaded instead.
     let expanded = if threading.expand_prelu { crate::onnx_graph::expand_prelu(&model.bytes) } else { None };
-    builder.commit_from_memory(expanded.as_deref().unwrap_or(&model.bytes)).map_err(|e| err(&e))
+    if let Some(expanded) = expanded {
+        if let Ok(session) = builder.commit_from_memory(&expanded) {
+            return Ok(session);
+        }
+    }
+    builder.commit_from_memory(&model.bytes).map_err(|e| err(&e))
 }
 
 #[cfg(test)]

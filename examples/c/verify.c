@@ -64,8 +64,11 @@ int main(int argc, char **argv) {
     }
 
     honnin_engine *engine = NULL;
-    honnin_status status = choose_pad ? honnin_engine_new_with_pad(models, calibration, pad_calibration, &options, &engine)
-                                      : honnin_engine_new(models, calibration, &options, &engine);
+    honnin_status status =
+        choose_pad ? honnin_engine_new_with_pad(models, calibration,
+                                                pad_calibration ? HONNIN_PAD_MODE_CALIBRATED : HONNIN_PAD_MODE_OFF,
+                                                pad_calibration, &options, &engine)
+                   : honnin_engine_new(models, calibration, &options, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;

@@ -374,6 +374,32 @@ typedef uint32_t honnin_judgement;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How `honnin_engine_new_with_pad` and `honnin_engine_new_from_memory_with_pad`
+// set up presentation-attack detection.
+enum honnin_pad_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // PAD off, for a terminal with its own PAD sensor; the PAD calibration
+  // argument must be NULL.
+  HONNIN_PAD_MODE_OFF = 1,
+  // PAD on at the PAD calibration given (not NULL); the PAD models must
+  // be present and be the ones it was made with.
+  HONNIN_PAD_MODE_CALIBRATED = 2,
+  // PAD on at the calibration built into honnin; the PAD calibration
+  // argument must be NULL, and the PAD models must be present (an engine
+  // that would run without PAD is refused).
+  HONNIN_PAD_MODE_BUILT_IN = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum honnin_pad_mode honnin_pad_mode;
+#else
+typedef uint32_t honnin_pad_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A card photo scaled for the staff's screen. Opaque; a handle, never dereferenced.
 typedef struct honnin_display_photo honnin_display_photo;
 
@@ -585,9 +611,14 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 //
 // Presentation-attack detection is on when the PAD models the manifest
 // names are in the directory, at the PAD calibration built into honnin
-// (`calibration/pad-minifasnet.json`); `honnin_engine_pad` tells whether it
-// is. `honnin_engine_new_with_pad` gives another PAD calibration or turns
-// PAD off.
+// (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
+// `models/manifest.json`); without them it is off. Some of them only is
+// refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
+// ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
+// use `honnin_engine_new_with_pad` with their calibration). A terminal
+// that relies on honnin's PAD should check `honnin_engine_pad` after
+// building, or use `honnin_engine_new_with_pad` with
+// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD.
 //
 // Before loading ONNX Runtime, the first engine sets the environment
 // variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
@@ -607,12 +638,15 @@ honnin_status honnin_engine_new(const char *model_dir,
                                 const honnin_engine_options *options,
                                 honnin_engine **out);
 
-// As `honnin_engine_new`, with the presentation-attack detection chosen:
-// `pad_calibration_path` names a PAD calibration file (as `honnin
-// pad-calibrate` writes it; the PAD models must be in the model directory
-// and be the ones it was made with), or is NULL to turn PAD off (for a
-// terminal with its own PAD sensor). NULL is the one pointer this function
-// accepts as NULL.
+// As `honnin_engine_new`, with the presentation-attack detection chosen
+// by `pad_mode` (a `honnin_pad_mode`): HONNIN_PAD_MODE_OFF (then
+// `pad_calibration_path` must be NULL), HONNIN_PAD_MODE_CALIBRATED with
+// `pad_calibration_path` naming a PAD calibration file (as `honnin
+// pad-calibrate` writes it), or HONNIN_PAD_MODE_BUILT_IN (NULL path; the
+// built-in calibration). With PAD on, the PAD models must be in the model
+// directory and be the ones the calibration was made with
+// (HONNIN_STATUS_CALIBRATION otherwise). `pad_calibration_path` is the one
+// pointer whose NULL is not an error, in the modes that take no path.
 //
 // Thread safety: as `honnin_engine_new`.
 //
@@ -622,6 +656,7 @@ honnin_status honnin_engine_new(const char *model_dir,
 // `honnin_engine_options`; `out` to a writable pointer.
 honnin_status honnin_engine_new_with_pad(const char *model_dir,
                                          const char *calibration_path,
+                                         uint32_t pad_mode,
                                          const char *pad_calibration_path,
                                          const honnin_engine_options *options,
                                          honnin_engine **out);
@@ -629,8 +664,8 @@ honnin_status honnin_engine_new_with_pad(const char *model_dir,
 // As `honnin_engine_new`, from bytes the caller holds (models embedded in
 // firmware): the manifest's JSON text, the model files it names (`files`,
 // `n_files` entries; the detector and recognizer the manifest makes active
-// are needed, the PAD models turn PAD on as in `honnin_engine_new`, others
-// are ignored; at most 64 entries) and the calibration's JSON text. Each
+// are needed; the PAD models turn PAD on as in `honnin_engine_new`, and
+// some of them only is refused; others are ignored; at most 64 entries) and the calibration's JSON text. Each
 // model's sha256 is checked against the manifest before use. The bytes are
 // copied; the caller may release them when this returns.
 //
@@ -650,10 +685,10 @@ honnin_status honnin_engine_new_from_memory(const uint8_t *manifest,
                                             honnin_engine **out);
 
 // As `honnin_engine_new_from_memory`, with the presentation-attack
-// detection chosen as in `honnin_engine_new_with_pad`: `pad_calibration`
-// (`pad_calibration_len` bytes) is a PAD calibration's JSON text, or NULL to
-// turn PAD off (then its length is ignored). NULL is the one pointer this
-// function accepts as NULL.
+// detection chosen as in `honnin_engine_new_with_pad`: with
+// HONNIN_PAD_MODE_CALIBRATED, `pad_calibration` (`pad_calibration_len`
+// bytes) is a PAD calibration's JSON text; with the other modes it must be
+// NULL (its length is then ignored).
 //
 // Thread safety: as `honnin_engine_new`.
 //
@@ -666,6 +701,7 @@ honnin_status honnin_engine_new_from_memory_with_pad(const uint8_t *manifest,
                                                      size_t n_files,
                                                      const uint8_t *calibration,
                                                      size_t calibration_len,
+                                                     uint32_t pad_mode,
                                                      const uint8_t *pad_calibration,
                                                      size_t pad_calibration_len,
                                                      const honnin_engine_options *options,

@@ -7,7 +7,10 @@
 //! - Every function returns a [`honnin_status`]; `HONNIN_STATUS_OK` (0) is
 //!   success. Codes are fixed numbers that never change meaning.
 //! - Outputs go through pointer arguments and are written only on success.
-//! - Every pointer is checked: NULL gives `HONNIN_STATUS_NULL_ARGUMENT`.
+//! - Every pointer is checked: NULL gives `HONNIN_STATUS_NULL_ARGUMENT`,
+//!   except where a function documents a NULL as a choice (a string option
+//!   of `honnin_engine_options`; the PAD calibration of the `_with_pad`
+//!   constructors in the modes that take none).
 //! - Objects come in `_new`/`_free` pairs. Handles are numbers, not
 //!   addresses: a freed or unknown handle gives `HONNIN_STATUS_INVALID_HANDLE`,
 //!   even after a new object was created.
@@ -118,6 +121,23 @@ pub struct honnin_pad_info {
     /// The bona fide rejection rate (BPCER) the threshold was calibrated
     /// for (0 when off).
     pub target_bpcer: f64,
+}
+
+/// How `honnin_engine_new_with_pad` and `honnin_engine_new_from_memory_with_pad`
+/// set up presentation-attack detection.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_pad_mode {
+    /// PAD off, for a terminal with its own PAD sensor; the PAD calibration
+    /// argument must be NULL.
+    Off = 1,
+    /// PAD on at the PAD calibration given (not NULL); the PAD models must
+    /// be present and be the ones it was made with.
+    Calibrated = 2,
+    /// PAD on at the calibration built into honnin; the PAD calibration
+    /// argument must be NULL, and the PAD models must be present (an engine
+    /// that would run without PAD is refused).
+    BuiltIn = 3,
 }
 
 /// Layout of raw pixels handed to `honnin_session_feed_pixels`.
@@ -427,6 +447,8 @@ enum Pad {
     Off,
     /// On at this calibration; the PAD models must be present.
     Calibrated(PadCalibration),
+    /// On at the bundled calibration; the PAD models must be present.
+    BuiltIn,
 }
 
 /// # Safety
@@ -450,6 +472,7 @@ unsafe fn build_engine(
         Pad::Default if models.has_pad() => Some(PadCalibration::bundled()?),
         Pad::Default | Pad::Off => None,
         Pad::Calibrated(calibration) => Some(calibration),
+        Pad::BuiltIn => Some(PadCalibration::bundled()?),
     };
     let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging != 0);
     if let Some(pad) = pad {
@@ -492,9 +515,14 @@ unsafe fn build_engine(
 ///
 /// Presentation-attack detection is on when the PAD models the manifest
 /// names are in the directory, at the PAD calibration built into honnin
-/// (`calibration/pad-minifasnet.json`); `honnin_engine_pad` tells whether it
-/// is. `honnin_engine_new_with_pad` gives another PAD calibration or turns
-/// PAD off.
+/// (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
+/// `models/manifest.json`); without them it is off. Some of them only is
+/// refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
+/// ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
+/// use `honnin_engine_new_with_pad` with their calibration). A terminal
+/// that relies on honnin's PAD should check `honnin_engine_pad` after
+/// building, or use `honnin_engine_new_with_pad` with
+/// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD.
 ///
 /// Before loading ONNX Runtime, the first engine sets the environment
 /// variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
@@ -534,12 +562,15 @@ pub unsafe extern "C" fn honnin_engine_new(
     })
 }
 
-/// As `honnin_engine_new`, with the presentation-attack detection chosen:
-/// `pad_calibration_path` names a PAD calibration file (as `honnin
-/// pad-calibrate` writes it; the PAD models must be in the model directory
-/// and be the ones it was made with), or is NULL to turn PAD off (for a
-/// terminal with its own PAD sensor). NULL is the one pointer this function
-/// accepts as NULL.
+/// As `honnin_engine_new`, with the presentation-attack detection chosen
+/// by `pad_mode` (a `honnin_pad_mode`): HONNIN_PAD_MODE_OFF (then
+/// `pad_calibration_path` must be NULL), HONNIN_PAD_MODE_CALIBRATED with
+/// `pad_calibration_path` naming a PAD calibration file (as `honnin
+/// pad-calibrate` writes it), or HONNIN_PAD_MODE_BUILT_IN (NULL path; the
+/// built-in calibration). With PAD on, the PAD models must be in the model
+/// directory and be the ones the calibration was made with
+/// (HONNIN_STATUS_CALIBRATION otherwise). `pad_calibration_path` is the one
+/// pointer whose NULL is not an error, in the modes that take no path.
 ///
 /// Thread safety: as `honnin_engine_new`.
 ///
@@ -551,6 +582,7 @@ pub unsafe extern "C" fn honnin_engine_new(
 pub unsafe extern "C" fn honnin_engine_new_with_pad(
     model_dir: *const c_char,
     calibration_path: *const c_char,
+    pad_mode: u32,
     pad_calibration_path: *const c_char,
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
@@ -560,20 +592,20 @@ pub unsafe extern "C" fn honnin_engine_new_with_pad(
         let dir = unsafe { path(model_dir, "model_dir") }?;
         // SAFETY: as above.
         let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
-        let pad_path = if pad_calibration_path.is_null() {
-            None
-        } else {
-            // SAFETY: as above.
-            Some(unsafe { path(pad_calibration_path, "pad_calibration_path") }?)
-        };
+        let mode = pad_mode_of(pad_mode, !pad_calibration_path.is_null())?;
         if options.is_null() {
             return Err(Failure::null("options"));
         }
         check_out(out, "out")?;
         let calibration = Calibration::from_file(calibration_path)?;
-        let pad = match pad_path {
-            Some(p) => Pad::Calibrated(PadCalibration::from_file(p)?),
-            None => Pad::Off,
+        let pad = match mode {
+            honnin_pad_mode::Off => Pad::Off,
+            honnin_pad_mode::BuiltIn => Pad::BuiltIn,
+            honnin_pad_mode::Calibrated => {
+                // SAFETY: checked non-NULL by `pad_mode_of`; the caller promised NUL termination.
+                let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
+                Pad::Calibrated(PadCalibration::from_file(path)?)
+            }
         };
         // SAFETY: forwarded from the caller.
         let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
@@ -583,11 +615,28 @@ pub unsafe extern "C" fn honnin_engine_new_with_pad(
     })
 }
 
+/// The PAD mode `value`, checked against whether a PAD calibration was given.
+fn pad_mode_of(value: u32, calibration_given: bool) -> Result<honnin_pad_mode, Failure> {
+    let mode = match value {
+        1 => honnin_pad_mode::Off,
+        2 => honnin_pad_mode::Calibrated,
+        3 => honnin_pad_mode::BuiltIn,
+        other => return Err(Failure::invalid(format!("a honnin_pad_mode (1, 2 or 3), got {other}"))),
+    };
+    match (mode, calibration_given) {
+        (honnin_pad_mode::Calibrated, false) => Err(Failure::null("pad_calibration (HONNIN_PAD_MODE_CALIBRATED)")),
+        (honnin_pad_mode::Off | honnin_pad_mode::BuiltIn, true) => Err(Failure::invalid(format!(
+            "no PAD calibration with {mode:?}: it is taken only by HONNIN_PAD_MODE_CALIBRATED"
+        ))),
+        _ => Ok(mode),
+    }
+}
+
 /// As `honnin_engine_new`, from bytes the caller holds (models embedded in
 /// firmware): the manifest's JSON text, the model files it names (`files`,
 /// `n_files` entries; the detector and recognizer the manifest makes active
-/// are needed, the PAD models turn PAD on as in `honnin_engine_new`, others
-/// are ignored; at most 64 entries) and the calibration's JSON text. Each
+/// are needed; the PAD models turn PAD on as in `honnin_engine_new`, and
+/// some of them only is refused; others are ignored; at most 64 entries) and the calibration's JSON text. Each
 /// model's sha256 is checked against the manifest before use. The bytes are
 /// copied; the caller may release them when this returns.
 ///
@@ -611,16 +660,26 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory(
     guard(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, None, options, out)
+            engine_from_memory(
+                manifest,
+                manifest_len,
+                files,
+                n_files,
+                calibration,
+                calibration_len,
+                PadChoice::Default,
+                options,
+                out,
+            )
         }
     })
 }
 
 /// As `honnin_engine_new_from_memory`, with the presentation-attack
-/// detection chosen as in `honnin_engine_new_with_pad`: `pad_calibration`
-/// (`pad_calibration_len` bytes) is a PAD calibration's JSON text, or NULL to
-/// turn PAD off (then its length is ignored). NULL is the one pointer this
-/// function accepts as NULL.
+/// detection chosen as in `honnin_engine_new_with_pad`: with
+/// HONNIN_PAD_MODE_CALIBRATED, `pad_calibration` (`pad_calibration_len`
+/// bytes) is a PAD calibration's JSON text; with the other modes it must be
+/// NULL (its length is then ignored).
 ///
 /// Thread safety: as `honnin_engine_new`.
 ///
@@ -635,20 +694,15 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
     n_files: usize,
     calibration: *const u8,
     calibration_len: usize,
+    pad_mode: u32,
     pad_calibration: *const u8,
     pad_calibration_len: usize,
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
     guard(|| {
-        let pad = if pad_calibration.is_null() {
-            Some(Pad::Off)
-        } else {
-            // SAFETY: the caller promised readable memory for the pair.
-            let text = unsafe { bytes(pad_calibration, pad_calibration_len, "pad_calibration") }?;
-            let text = std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
-            Some(Pad::Calibrated(PadCalibration::from_json(text)?))
-        };
+        let mode = pad_mode_of(pad_mode, !pad_calibration.is_null())?;
+        let pad = PadChoice::Given { mode, text: pad_calibration, len: pad_calibration_len };
         // SAFETY: forwarded from the caller.
         unsafe {
             engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, pad, options, out)
@@ -656,7 +710,14 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
     })
 }
 
-/// The body of both in-memory constructors (`pad`: `None` for the default).
+/// What the in-memory constructors were asked for about PAD.
+enum PadChoice {
+    Default,
+    Given { mode: honnin_pad_mode, text: *const u8, len: usize },
+}
+
+/// The body of both in-memory constructors. The PAD calibration's text is
+/// read after every other pointer is checked.
 ///
 /// # Safety
 /// As `honnin_engine_new_from_memory`.
@@ -668,7 +729,7 @@ unsafe fn engine_from_memory(
     n_files: usize,
     calibration: *const u8,
     calibration_len: usize,
-    pad: Option<Pad>,
+    pad: PadChoice,
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
 ) -> Result<(), Failure> {
@@ -699,9 +760,20 @@ unsafe fn engine_from_memory(
     let calibration = std::str::from_utf8(calibration)
         .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
         .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
+    let pad = match pad {
+        PadChoice::Default => Pad::Default,
+        PadChoice::Given { mode: honnin_pad_mode::Off, .. } => Pad::Off,
+        PadChoice::Given { mode: honnin_pad_mode::BuiltIn, .. } => Pad::BuiltIn,
+        PadChoice::Given { mode: honnin_pad_mode::Calibrated, text, len } => {
+            // SAFETY: the caller promised readable memory for the pair.
+            let text = unsafe { bytes(text, len, "pad_calibration") }?;
+            let text = std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
+            Pad::Calibrated(PadCalibration::from_json(text)?)
+        }
+    };
     let models = Models::from_memory(manifest, &list)?;
     // SAFETY: forwarded from the caller.
-    let engine = unsafe { build_engine(models, &calibration, pad.unwrap_or(Pad::Default), options) }?;
+    let engine = unsafe { build_engine(models, &calibration, pad, options) }?;
     // SAFETY: checked non-NULL; the caller promised it is writable.
     unsafe { handle_out(out, engine) };
     Ok(())

@@ -12,6 +12,9 @@ use honnin_ffi::*;
 const OK: honnin_status = honnin_status::Ok;
 const NULL: honnin_status = honnin_status::NullArgument;
 const STALE: honnin_status = honnin_status::InvalidHandle;
+const PAD_OFF: u32 = honnin_pad_mode::Off as u32;
+const PAD_CALIBRATED: u32 = honnin_pad_mode::Calibrated as u32;
+const PAD_BUILT_IN: u32 = honnin_pad_mode::BuiltIn as u32;
 
 /// Every function in include/honnin.h. `the_tests_cover_every_function_of_the_header`
 /// fails when the header gains one that is not listed (and so not tested) here.
@@ -101,8 +104,9 @@ fn new_engine(ort: &CString) -> *mut honnin_engine {
     let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
     let options = engine_options(ort);
     let mut engine = null_mut();
-    let status =
-        unsafe { honnin_engine_new_with_pad(dir.as_ptr(), calibration.as_ptr(), null(), &options, &mut engine) };
+    let status = unsafe {
+        honnin_engine_new_with_pad(dir.as_ptr(), calibration.as_ptr(), PAD_OFF, null(), &options, &mut engine)
+    };
     assert_eq!(status, OK, "{}", last_error());
     assert!(!engine.is_null());
     engine
@@ -193,25 +197,36 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, &eo, null_mut()), NULL);
         assert_eq!(honnin_engine_new_from_memory(m, ml, null_name.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
         assert_eq!(honnin_engine_new_from_memory(m, ml, null_data.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
-        // The PAD variants: the PAD calibration is the one pointer that may be
-        // NULL (PAD off); every other one is refused.
+        // The PAD variants: every pointer is refused when NULL, the PAD
+        // calibration included in the mode that needs one.
         let pad_path = cstring(&root().join("calibration/pad-minifasnet.json"));
         let (mp, cp_, pp) = (models.as_ptr(), calibration.as_ptr(), pad_path.as_ptr());
-        assert_eq!(honnin_engine_new_with_pad(null(), cp_, pp, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, null(), pp, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, pp, null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, pp, &eo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, null(), &eo, null_mut()), NULL);
+        let cal = PAD_CALIBRATED;
+        assert_eq!(honnin_engine_new_with_pad(null(), cp_, cal, pp, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, null(), cal, pp, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, null(), &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, pp, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, pp, &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, PAD_OFF, null(), &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_with_pad(mp, cp_, PAD_BUILT_IN, null(), &eo, null_mut()), NULL);
         let pad = std::fs::read(root().join("calibration/pad-minifasnet.json")).unwrap();
         let (p, pl) = (pad.as_ptr(), pad.len());
-        assert_eq!(honnin_engine_new_from_memory_with_pad(null(), ml, f, 1, c, cl, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, null(), 1, c, cl, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, null(), cl, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, p, pl, null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, p, pl, &eo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, null(), 0, &eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(null(), ml, f, 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, null(), 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, null(), cl, cal, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, null(), 0, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, p, pl, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, p, pl, &eo, null_mut()), NULL);
+        assert_eq!(
+            honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, PAD_OFF, null(), 0, &eo, null_mut()),
+            NULL
+        );
         let nn = null_name.as_ptr();
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, nn, 1, c, cl, p, pl, &eo, &mut out), NULL);
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, nn, 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
+        // Bad PAD text is read only after the other pointers are checked.
+        let bad = b"{not json";
+        let (b, bl) = (bad.as_ptr(), bad.len());
+        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, b, bl, null(), &mut out), NULL);
         assert!(out.is_null());
         let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
         assert_eq!(honnin_engine_pad(null(), &mut pad_info), NULL);
@@ -830,13 +845,26 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         assert_eq!(pad_of(default), (1, threshold, 0.10));
         assert_eq!(verify(default), attack);
 
-        let with_pad = |pad: Option<&Path>| {
+        let with_mode = |mode: u32, pad: Option<&Path>| {
             let pad = pad.map(cstring);
             let mut engine = null_mut();
             let p = pad.as_ref().map_or(null(), |p| p.as_ptr());
-            let status = honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), p, &options, &mut engine);
+            let status =
+                honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), mode, p, &options, &mut engine);
             (status, engine)
         };
+        let with_pad = |pad: Option<&Path>| with_mode(if pad.is_some() { PAD_CALIBRATED } else { PAD_OFF }, pad);
+        // The built-in calibration, asked for explicitly: the same as the default.
+        let (status, built_in) = with_mode(PAD_BUILT_IN, None);
+        assert_eq!(status, OK, "{}", last_error());
+        assert_eq!(pad_of(built_in), (1, threshold, 0.10));
+        assert_eq!(honnin_engine_free(built_in), OK);
+        // A mode and a PAD calibration that do not go together, or an unknown mode: refused.
+        assert_eq!(with_mode(PAD_OFF, Some(&pad_path)).0, honnin_status::InvalidArgument);
+        assert_eq!(with_mode(PAD_BUILT_IN, Some(&pad_path)).0, honnin_status::InvalidArgument);
+        assert_eq!(with_mode(PAD_CALIBRATED, None).0, NULL);
+        assert_eq!(with_mode(0, None).0, honnin_status::InvalidArgument);
+        assert_eq!(with_mode(4, Some(&pad_path)).0, honnin_status::InvalidArgument);
         // PAD off (a terminal with its own PAD sensor): the printed photo is compared, and matches.
         let (status, off) = with_pad(None);
         assert_eq!(status, OK, "{}", last_error());
@@ -895,17 +923,32 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         assert_eq!(honnin_engine_free(engine), OK);
         let (p, pl) = (pad_text.as_ptr(), pad_text.len());
         let f = files.as_ptr();
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, p, pl, &options, &mut engine), OK);
+        assert_eq!(
+            honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, PAD_CALIBRATED, p, pl, &options, &mut engine),
+            OK
+        );
         assert_eq!(pad_of(engine), (1, threshold, 0.10));
         assert_eq!(honnin_engine_free(engine), OK);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, null(), 0, &options, &mut engine), OK);
+        assert_eq!(
+            honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, PAD_OFF, null(), 0, &options, &mut engine),
+            OK
+        );
         assert_eq!(pad_of(engine).0, 0);
         assert_eq!(verify(engine), (honnin_decision::Match, honnin_reason::None));
         assert_eq!(honnin_engine_free(engine), OK);
         // A PAD calibration without the PAD models: refused, not silently off.
         engine = null_mut();
-        let status = honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, p, pl, &options, &mut engine);
+        let status =
+            honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, PAD_CALIBRATED, p, pl, &options, &mut engine);
         assert_eq!(status, honnin_status::Calibration);
+        assert!(engine.is_null());
+        // Nor does the built-in mode build an engine without PAD.
+        let status =
+            honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, PAD_BUILT_IN, null(), 0, &options, &mut engine);
+        assert_eq!(status, honnin_status::Calibration);
+        assert!(engine.is_null());
+        // One PAD file of two: refused, not PAD off.
+        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 3, c, cl, &options, &mut engine), honnin_status::Manifest);
         assert!(engine.is_null());
         std::fs::remove_dir_all(&scratch).unwrap();
         for engine in [default, off, own] {

@@ -77,6 +77,34 @@ fn a_missing_model_file_is_an_io_error_naming_the_file() {
     }
 }
 
+#[test]
+fn pad_models_load_all_or_none_and_a_partial_set_is_refused() {
+    let pad_files = ["antispoof_2.7_80x80_MiniFASNetV2.onnx", "antispoof_4_0_0_80x80_MiniFASNetV1SE.onnx"];
+    let copy = ModelCopy::new("pad-partial");
+    assert!(Models::from_dir(copy.path()).unwrap().has_pad(), "all PAD files: PAD loads");
+    // One of the two lost: refused, naming what is missing (PAD must not
+    // silently switch off).
+    std::fs::remove_file(copy.path().join(pad_files[1])).unwrap();
+    match Models::from_dir(copy.path()) {
+        Err(Error::Manifest { reason, .. }) => assert!(reason.contains(pad_files[1]), "{reason}"),
+        other => panic!("a partial PAD set must be refused, got {:?}", other.map(|m| m.has_pad())),
+    }
+    // Neither: a terminal without PAD models (its own PAD sensor).
+    std::fs::remove_file(copy.path().join(pad_files[0])).unwrap();
+    assert!(!Models::from_dir(copy.path()).unwrap().has_pad());
+
+    // The same rule for models handed over in memory.
+    let dir = common::models_dir();
+    let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
+    let names = ["yunet_s_dynamic.onnx", "dlib_face_recognition_resnet_model_v1.onnx", pad_files[0], pad_files[1]];
+    let blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
+    let list: Vec<honnin::ModelBytes<'_>> =
+        names.iter().zip(&blobs).map(|(n, b)| honnin::ModelBytes { file: n, bytes: b }).collect();
+    assert!(Models::from_memory(&manifest, &list).unwrap().has_pad());
+    assert!(!Models::from_memory(&manifest, &list[..2]).unwrap().has_pad());
+    assert!(matches!(Models::from_memory(&manifest, &list[..3]), Err(Error::Manifest { .. })));
+}
+
 /// Builds the default engine with the committed calibration, altered by `alter`; returns the build error.
 fn build_with_altered_calibration(alter: impl FnOnce(&mut honnin::Calibration)) -> Error {
     let mut calibration = common::calibration();

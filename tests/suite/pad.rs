@@ -184,6 +184,12 @@ fn the_expanded_prelu_graph_gives_the_same_liveness_bit_for_bit() {
     // honnin loads the PAD models with each per-channel PRelu expanded into
     // Relu/Min/Mul/Add (ONNX Runtime runs those faster); the scores must not
     // move by a single bit on any sample, live or attack.
+    // The rewrite does apply to both PAD models (else this compares a model with itself).
+    for file in ["antispoof_2.7_80x80_MiniFASNetV2.onnx", "antispoof_4_0_0_80x80_MiniFASNetV1SE.onnx"] {
+        let bytes = std::fs::read(root().join("models").join(file)).unwrap();
+        let expanded = honnin::onnx_graph::fuzz_expand_prelu(&bytes).unwrap_or_else(|| panic!("{file} not rewritten"));
+        assert!(expanded.len() > bytes.len(), "{file}");
+    }
     let models = honnin::Models::from_dir(root().join("models")).expect("models verify");
     let plain = honnin::Engine::builder(models)
         .onnxruntime(common::ort_lib())

@@ -76,7 +76,14 @@ pub(crate) struct EvalArgs {
     /// image's liveness and decision, APCER per attack type and the maximum over types, BPCER,
     /// and the counts behind each, at the PAD calibration (`--pad-calibration`). With --report,
     /// writes pad-report.json and pad-report.md there.
-    #[arg(long, value_name = "LABELLED", conflicts_with_all = ["identities", "card_like", "model_sets", "thresholds"])]
+    #[arg(
+        long,
+        value_name = "LABELLED",
+        conflicts_with_all = [
+            "identities", "card_like", "model_sets", "thresholds", "pairs", "images", "max_per_identity",
+            "impostors", "seed", "bootstrap", "jobs", "no_pad",
+        ]
+    )]
     pad: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,

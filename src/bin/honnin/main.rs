@@ -451,9 +451,14 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
         Decision::Inconclusive(r) => (Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
     };
     if args.json {
+        let reason_code = match outcome.decision {
+            Decision::Inconclusive(r) => Some(r.code()),
+            _ => None,
+        };
         let value = serde_json::json!({
             "decision": word,
             "reason": reason,
+            "reason_code": reason_code,
             "score": outcome.score,
             "threshold": outcome.threshold,
             "method": format!("{:?}", outcome.method).to_lowercase(),
