@@ -222,6 +222,23 @@ fn pad_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("pad_cost");
     group.bench_function("verify_640x480_pad_off", |b| b.iter(|| off.verify_reference(&ref_off, &live).unwrap()));
     group.bench_function("verify_640x480_pad_on", |b| b.iter(|| on.verify_reference(&ref_on, &live).unwrap()));
+    // What PAD adds, robust to the shared machine's drifting load: each
+    // iteration verifies without PAD and then with it, back to back, and
+    // counts only the difference (so a slow spell slows both halves alike).
+    group.bench_function("pad_added_interleaved", |b| {
+        b.iter_custom(|iters| {
+            let (mut without, mut with) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+            for _ in 0..iters {
+                let t = std::time::Instant::now();
+                std::hint::black_box(off.verify_reference(&ref_off, &live).unwrap());
+                without += t.elapsed();
+                let t = std::time::Instant::now();
+                std::hint::black_box(on.verify_reference(&ref_on, &live).unwrap());
+                with += t.elapsed();
+            }
+            with.saturating_sub(without)
+        })
+    });
     group.bench_function("liveness_640x480", |b| b.iter(|| on.liveness(&live).unwrap().unwrap()));
     let face = on.subject(&live).unwrap().unwrap();
     group.bench_function("pad_models_only", |b| b.iter(|| on.bench_pad(&live, &face).unwrap()));

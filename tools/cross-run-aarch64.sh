@@ -52,17 +52,22 @@ cp "target/$TARGET/release/honnin" "$DEVICE/"
 # The CLI's default library path: there it is checked against the aarch64 pin built into honnin.
 cp "$ORT_LIB" "$DEVICE/.runtime/"
 cp models/manifest.json "$DEVICE/models/"
-# Only the detector and recognizer the manifest names as active are read.
+# Only the detector and recognizer the manifest names as active, and its PAD models, are read.
+# The PAD models go along when they are here (tools/setup.py with HONNIN_MODEL_MIRROR), so
+# that presentation-attack detection runs on the emulated ARM CPU too.
 recognizer=$(python3 - "$DEVICE/models" <<'EOF'
-import json, shutil, sys
+import json, os, shutil, sys
 m = json.load(open("models/manifest.json"))
+pad = [e for e in m["models"] if e["id"] in m.get("pad", [])]
+with_pad = bool(pad) and all(os.path.isfile(f"models/{e['file']}") for e in pad)
 for e in m["models"]:
-    if e["id"] in (m["detector"], m["recognizer"]):
+    if e["id"] in (m["detector"], m["recognizer"]) or (with_pad and e in pad):
         shutil.copy(f"models/{e['file']}", sys.argv[1])
 print(m["recognizer"])
 EOF
 )
 cp "calibration/$recognizer.json" "$DEVICE/calibration/"
+if ls "$DEVICE"/models/antispoof_* >/dev/null 2>&1; then cp calibration/pad-minifasnet.json "$DEVICE/calibration/"; fi
 (cd "$DEVICE" && find . -type f | sort | xargs ls -l | awk '{print "  " $5 "\t" $9}')
 
 echo "== qemu prefix ($CPU)"
@@ -101,6 +106,13 @@ diff = abs(h - a) if h is not None and a is not None else None
 print(f"decision host {host['decision']} / aarch64 {arm['decision']}; score host {h!r} / aarch64 {a!r}; |difference| {diff!r}")
 if host_rc != arm_rc or host["decision"] != arm["decision"] or (h is None) != (a is None) or (diff is not None and diff > 1e-4):
     sys.exit("cross-run: the aarch64 outcome differs from the host's")
+# Presentation-attack detection: the same verdict, and the liveness to 1e-4.
+hp, ap = host.get("pad", {}), arm.get("pad", {})
+lh, la = hp.get("score"), ap.get("score")
+pdiff = abs(lh - la) if lh is not None and la is not None else None
+print(f"PAD host {hp.get('status')} {lh!r} / aarch64 {ap.get('status')} {la!r}; |difference| {pdiff!r}")
+if hp.get("status") != ap.get("status") or (pdiff is not None and pdiff > 1e-4):
+    sys.exit("cross-run: the aarch64 PAD verdict differs from the host's")
 EOF
 
 echo "== C example for $TARGET, linked with the aarch64 libhonnin_ffi.a"
@@ -108,8 +120,15 @@ cargo build --release --target "$TARGET" -p honnin-ffi
 C_OUT=$PWD/target/$TARGET/c-example
 make -s -B -C examples/c CC=aarch64-linux-gnu-gcc LIBDIR="$PWD/target/$TARGET/release" OUT="$C_OUT" "$C_OUT/verify-static"
 # The C API checks the library against the aarch64 pin built into it.
-c_arm=$(cd "$DEVICE" && run "C example, qemu-aarch64 $CPU" qemu-aarch64 -cpu "$CPU" -L "$PREFIX" "$C_OUT/verify-static" \
+# Its stderr says whether PAD runs: it must when the device has the PAD models.
+c_arm=$(cd "$DEVICE" && run "C example, qemu-aarch64 $CPU" sh -c 'exec "$@" 2>"$0"' "$C_OUT/stderr.txt" \
+    qemu-aarch64 -cpu "$CPU" -L "$PREFIX" "$C_OUT/verify-static" \
     --onnxruntime .runtime/libonnxruntime.so.1.31.1 "$card" "$live")
+cat "$C_OUT/stderr.txt" >&2
+if ls "$DEVICE"/models/antispoof_* >/dev/null 2>&1; then
+    grep -q "presentation-attack detection: on" "$C_OUT/stderr.txt" ||
+        { echo "cross-run: the aarch64 C example does not run PAD though the device has its models" >&2; exit 1; }
+fi
 python3 - "$host" "$c_arm" <<'EOF'
 import json, sys
 (host_rc, host), (c_rc, line) = (a.split("\t", 1) for a in sys.argv[1:])
