@@ -544,22 +544,8 @@ pub unsafe extern "C" fn honnin_engine_new(
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
-    guard(|| {
-        // SAFETY: the caller promised NUL-terminated strings.
-        let dir = unsafe { path(model_dir, "model_dir") }?;
-        // SAFETY: as above.
-        let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
-        if options.is_null() {
-            return Err(Failure::null("options"));
-        }
-        check_out(out, "out")?;
-        let calibration = Calibration::from_file(calibration_path)?;
-        // SAFETY: forwarded from the caller.
-        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, Pad::Default, options) }?;
-        // SAFETY: checked non-NULL; the caller promised it is writable.
-        unsafe { handle_out(out, engine) };
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { engine_from_dir(model_dir, calibration_path, options, out, || Ok(Pad::Default)) })
 }
 
 /// As `honnin_engine_new`, with the presentation-attack detection chosen
@@ -588,31 +574,50 @@ pub unsafe extern "C" fn honnin_engine_new_with_pad(
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
     guard(|| {
-        // SAFETY: the caller promised NUL-terminated strings.
-        let dir = unsafe { path(model_dir, "model_dir") }?;
-        // SAFETY: as above.
-        let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
         let mode = pad_mode_of(pad_mode, !pad_calibration_path.is_null())?;
-        if options.is_null() {
-            return Err(Failure::null("options"));
-        }
-        check_out(out, "out")?;
-        let calibration = Calibration::from_file(calibration_path)?;
-        let pad = match mode {
-            honnin_pad_mode::Off => Pad::Off,
-            honnin_pad_mode::BuiltIn => Pad::BuiltIn,
-            honnin_pad_mode::Calibrated => {
-                // SAFETY: checked non-NULL by `pad_mode_of`; the caller promised NUL termination.
-                let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
-                Pad::Calibrated(PadCalibration::from_file(path)?)
-            }
+        let pad = || {
+            Ok(match mode {
+                honnin_pad_mode::Off => Pad::Off,
+                honnin_pad_mode::BuiltIn => Pad::BuiltIn,
+                honnin_pad_mode::Calibrated => {
+                    // SAFETY: checked non-NULL by `pad_mode_of`; the caller promised NUL termination.
+                    let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
+                    Pad::Calibrated(PadCalibration::from_file(path)?)
+                }
+            })
         };
         // SAFETY: forwarded from the caller.
-        let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
-        // SAFETY: checked non-NULL; the caller promised it is writable.
-        unsafe { handle_out(out, engine) };
-        Ok(())
+        unsafe { engine_from_dir(model_dir, calibration_path, options, out, pad) }
     })
+}
+
+/// The body of both directory constructors: `pad` is asked for once every
+/// pointer is checked.
+///
+/// # Safety
+/// As `honnin_engine_new`.
+unsafe fn engine_from_dir(
+    model_dir: *const c_char,
+    calibration_path: *const c_char,
+    options: *const honnin_engine_options,
+    out: *mut *mut honnin_engine,
+    pad: impl FnOnce() -> Result<Pad, Failure>,
+) -> Result<(), Failure> {
+    // SAFETY: the caller promised NUL-terminated strings.
+    let dir = unsafe { path(model_dir, "model_dir") }?;
+    // SAFETY: as above.
+    let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
+    if options.is_null() {
+        return Err(Failure::null("options"));
+    }
+    check_out(out, "out")?;
+    let calibration = Calibration::from_file(calibration_path)?;
+    let pad = pad()?;
+    // SAFETY: forwarded from the caller.
+    let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
+    // SAFETY: checked non-NULL; the caller promised it is writable.
+    unsafe { handle_out(out, engine) };
+    Ok(())
 }
 
 /// The PAD mode `value`, checked against whether a PAD calibration was given.
