@@ -576,14 +576,10 @@ pub unsafe extern "C" fn honnin_engine_new_with_pad(
     guard(|| {
         let mode = pad_mode_of(pad_mode, !pad_calibration_path.is_null())?;
         let pad = || {
-            Ok(match mode {
-                honnin_pad_mode::Off => Pad::Off,
-                honnin_pad_mode::BuiltIn => Pad::BuiltIn,
-                honnin_pad_mode::Calibrated => {
-                    // SAFETY: checked non-NULL by `pad_mode_of`; the caller promised NUL termination.
-                    let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
-                    Pad::Calibrated(PadCalibration::from_file(path)?)
-                }
+            pad_in_mode(mode, || {
+                // SAFETY: non-NULL in this mode (`pad_mode_of`); the caller promised NUL termination.
+                let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
+                Ok(PadCalibration::from_file(path)?)
             })
         };
         // SAFETY: forwarded from the caller.
@@ -618,6 +614,15 @@ unsafe fn engine_from_dir(
     // SAFETY: checked non-NULL; the caller promised it is writable.
     unsafe { handle_out(out, engine) };
     Ok(())
+}
+
+/// The PAD of `mode`; `read` gives the calibration of HONNIN_PAD_MODE_CALIBRATED.
+fn pad_in_mode(mode: honnin_pad_mode, read: impl FnOnce() -> Result<PadCalibration, Failure>) -> Result<Pad, Failure> {
+    Ok(match mode {
+        honnin_pad_mode::Off => Pad::Off,
+        honnin_pad_mode::BuiltIn => Pad::BuiltIn,
+        honnin_pad_mode::Calibrated => Pad::Calibrated(read()?),
+    })
 }
 
 /// The PAD mode `value`, checked against whether a PAD calibration was given.
@@ -672,7 +677,7 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory(
                 n_files,
                 calibration,
                 calibration_len,
-                PadChoice::Default,
+                || Ok(Pad::Default),
                 options,
                 out,
             )
@@ -707,7 +712,15 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
 ) -> honnin_status {
     guard(|| {
         let mode = pad_mode_of(pad_mode, !pad_calibration.is_null())?;
-        let pad = PadChoice::Given { mode, text: pad_calibration, len: pad_calibration_len };
+        let pad = || {
+            pad_in_mode(mode, || {
+                // SAFETY: the caller promised readable memory for the pair; non-NULL in this mode.
+                let text = unsafe { bytes(pad_calibration, pad_calibration_len, "pad_calibration") }?;
+                let text =
+                    std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
+                Ok(PadCalibration::from_json(text)?)
+            })
+        };
         // SAFETY: forwarded from the caller.
         unsafe {
             engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, pad, options, out)
@@ -715,14 +728,8 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
     })
 }
 
-/// What the in-memory constructors were asked for about PAD.
-enum PadChoice {
-    Default,
-    Given { mode: honnin_pad_mode, text: *const u8, len: usize },
-}
-
-/// The body of both in-memory constructors. The PAD calibration's text is
-/// read after every other pointer is checked.
+/// The body of both in-memory constructors: `pad` is asked for once every
+/// other pointer is checked.
 ///
 /// # Safety
 /// As `honnin_engine_new_from_memory`.
@@ -734,7 +741,7 @@ unsafe fn engine_from_memory(
     n_files: usize,
     calibration: *const u8,
     calibration_len: usize,
-    pad: PadChoice,
+    pad: impl FnOnce() -> Result<Pad, Failure>,
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
 ) -> Result<(), Failure> {
@@ -765,17 +772,7 @@ unsafe fn engine_from_memory(
     let calibration = std::str::from_utf8(calibration)
         .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
         .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
-    let pad = match pad {
-        PadChoice::Default => Pad::Default,
-        PadChoice::Given { mode: honnin_pad_mode::Off, .. } => Pad::Off,
-        PadChoice::Given { mode: honnin_pad_mode::BuiltIn, .. } => Pad::BuiltIn,
-        PadChoice::Given { mode: honnin_pad_mode::Calibrated, text, len } => {
-            // SAFETY: the caller promised readable memory for the pair.
-            let text = unsafe { bytes(text, len, "pad_calibration") }?;
-            let text = std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
-            Pad::Calibrated(PadCalibration::from_json(text)?)
-        }
-    };
+    let pad = pad()?;
     let models = Models::from_memory(manifest, &list)?;
     // SAFETY: forwarded from the caller.
     let engine = unsafe { build_engine(models, &calibration, pad, options) }?;

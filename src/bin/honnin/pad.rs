@@ -82,17 +82,23 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The sub-folders of `dir`, sorted.
+fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
 fn read_labelled(path: &Path) -> Result<Vec<Presentation>> {
     if path.is_dir() {
         let mut out: Vec<Presentation> =
             image_files(&path.join("live"))?.into_iter().map(|file| Presentation { file, attack: None }).collect();
         let attack = path.join("attack");
-        let mut types: Vec<PathBuf> = std::fs::read_dir(&attack)
-            .with_context(|| format!("reading {}", attack.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .collect();
-        types.sort();
+        let types = subfolders(&attack)?;
         if types.is_empty() {
             bail!("{} holds no attack type folder", attack.display());
         }
@@ -288,18 +294,8 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
     if !(args.target_bpcer > 0.0 && args.target_bpcer < 1.0) {
         bail!("--target-bpcer between 0 and 1");
     }
-    let data = args
-        .data
-        .clone()
-        .or_else(|| std::env::var_os("HONNIN_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("../shared/data"));
-    let images = data.join("lfw/images");
-    let mut identities: Vec<PathBuf> = std::fs::read_dir(&images)
-        .with_context(|| format!("reading {}", images.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    identities.sort();
+    let lfw_dir = args.data.as_ref().map_or_else(crate::lfw::default_lfw, |d| d.join("lfw"));
+    let identities = subfolders(&lfw_dir.join("images"))?;
     let lfw: Vec<PathBuf> = identities
         .iter()
         .take(args.lfw_identities)
