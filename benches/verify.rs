@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use honnin::{
-    danger, Calibration, CardPhoto, Counter, Engine, LiveFrame, Method, Metric, Models, Policy, QualityGate,
-    SessionConfig, Step,
+    danger, Calibration, CardPhoto, Counter, Engine, EngineBuilder, LiveFrame, Method, Metric, Models, NeedsPolicy,
+    Policy, QualityGate, SessionConfig, Step,
 };
 
 fn root() -> PathBuf {
@@ -23,19 +23,37 @@ fn data() -> PathBuf {
     std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from)
 }
 
-fn engine(mirror: bool) -> Engine {
+fn ort_lib() -> PathBuf {
+    std::env::var_os("HONNIN_ORT_LIB").map_or_else(|| root().join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from)
+}
+
+/// The default recognizer (Intel's face-reidentification-retail-0095, no mirror averaging).
+const DEFAULT: &str = "intel-reid-0095";
+/// dlib's ResNet, the previous default (mirror averaging on), for comparison in the same run.
+const DLIB: &str = "dlib-resnet-v1";
+
+/// An engine on the default detector and `recognizer`, at its committed
+/// calibration (the policy only decides; timing is the same whichever
+/// threshold is used), with the recognizer's own mirror setting.
+fn engine_for(recognizer: &str) -> Engine {
+    let models = Models::select(root().join("models"), None, Some(recognizer)).expect("models (run tools/setup.py)");
+    let calibration = Calibration::from_file(root().join(format!("calibration/{recognizer}.json"))).unwrap();
+    Engine::builder(models).onnxruntime(ort_lib()).policy(Policy::default_from(&calibration).unwrap()).build().unwrap()
+}
+
+/// The default engine.
+fn engine() -> Engine {
+    engine_for(DEFAULT)
+}
+
+/// An engine on the default models set up by `configure` (a speed step to
+/// measure), with an uncalibrated threshold.
+fn engine_with(configure: impl FnOnce(EngineBuilder<NeedsPolicy>) -> EngineBuilder<NeedsPolicy>) -> Engine {
     let models = Models::from_dir(root().join("models")).expect("models (run tools/setup.py)");
-    let calibration = Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).unwrap();
-    // The policy only decides; timing is the same whichever threshold is used.
-    // The committed calibration is for mirror averaging on.
-    let policy = if mirror {
-        Policy::default_from(&calibration).unwrap()
-    } else {
-        danger::uncalibrated_policy(Metric::Euclidean, 0.5)
-    };
-    let lib = std::env::var_os("HONNIN_ORT_LIB")
-        .map_or_else(|| root().join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from);
-    Engine::builder(models).onnxruntime(lib).mirror_averaging(mirror).policy(policy).build().expect("engine")
+    configure(Engine::builder(models).onnxruntime(ort_lib()))
+        .policy(danger::uncalibrated_policy(Metric::Cosine, 0.5))
+        .build()
+        .unwrap()
 }
 
 /// A 640x480 camera-like frame: the bundled 640x640 live sample, cropped.
@@ -51,29 +69,110 @@ fn benches(c: &mut Criterion) {
     let live_640 = frame_640x480();
     let card = CardPhoto::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
 
-    for mirror in [true, false] {
-        let engine = engine(mirror);
-        let reference = engine.card_reference(&card).unwrap();
-        let suffix = if mirror { "" } else { "_no_mirror" };
-        let face_250 = engine.detect(&live_250).unwrap()[0];
-        if mirror {
-            c.bench_function("detect_250x250", |b| b.iter(|| engine.detect(&live_250).unwrap()));
-            c.bench_function("detect_640x480", |b| b.iter(|| engine.detect(&live_640).unwrap()));
-            c.bench_function("align_150", |b| b.iter(|| assert!(engine.bench_align(&live_250, &face_250))));
-        }
-        c.bench_function(&format!("embed{suffix}"), |b| {
+    let engines = [(DEFAULT, engine_for(DEFAULT)), (DLIB, engine_for(DLIB))];
+    let references: Vec<_> = engines.iter().map(|(_, e)| e.card_reference(&card).unwrap()).collect();
+    let face_250 = engines[0].1.detect(&live_250).unwrap()[0];
+    let default = &engines[0].1;
+    c.bench_function("detect_250x250", |b| b.iter(|| default.detect(&live_250).unwrap()));
+    c.bench_function("detect_640x480", |b| b.iter(|| default.detect(&live_640).unwrap()));
+    c.bench_function("align_128", |b| b.iter(|| assert!(default.bench_align(&live_250, &face_250))));
+    for ((id, engine), reference) in engines.iter().zip(&references) {
+        c.bench_function(&format!("embed/{id}"), |b| {
             b.iter(|| engine.bench_embed(&live_250, &face_250).unwrap().unwrap())
         });
-        c.bench_function(&format!("verify_250x250{suffix}"), |b| {
-            b.iter(|| engine.verify_reference(&reference, &live_250).unwrap())
+        c.bench_function(&format!("verify_250x250/{id}"), |b| {
+            b.iter(|| engine.verify_reference(reference, &live_250).unwrap())
         });
-        c.bench_function(&format!("verify_640x480{suffix}"), |b| {
-            b.iter(|| engine.verify_reference(&reference, &live_640).unwrap())
+        c.bench_function(&format!("verify_640x480/{id}"), |b| {
+            b.iter(|| engine.verify_reference(reference, &live_640).unwrap())
         });
-        if mirror {
-            counter_session(c, &engine);
+    }
+    counter_session(c, default);
+}
+
+/// The default recognizer against dlib's, end to end, interleaved: each
+/// iteration verifies the same frame with dlib's model set and then with the
+/// default one, so that both see the same background load on a shared
+/// machine. Prints each one's median over every verification and their ratio
+/// (the target: the default at most 1.25 times dlib's).
+fn recognizer_cost(c: &mut Criterion) {
+    let lfw = data().join("lfw/images");
+    let card = CardPhoto::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+    let frames = [
+        ("250x250", LiveFrame::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0002.jpg")).unwrap()),
+        ("640x480", frame_640x480()),
+    ];
+    // dlib's set first (the baseline), then the default, then the default with the other mirror setting.
+    let other_mirror = engine_with(|b| b.mirror_averaging(!engine().mirror_averaging()));
+    let engines = [(DLIB.to_string(), engine_for(DLIB)), (DEFAULT.to_string(), engine())];
+    let label = format!("{DEFAULT}_mirror_{}", if other_mirror.mirror_averaging() { "on" } else { "off" });
+    let engines: Vec<(String, Engine)> = engines.into_iter().chain([(label, other_mirror)]).collect();
+    let references: Vec<_> = engines.iter().map(|(_, e)| e.card_reference(&card).unwrap()).collect();
+    let mut group = c.benchmark_group("recognizer_cost");
+    group.sampling_mode(criterion::SamplingMode::Flat);
+    for (size, frame) in &frames {
+        let all = std::cell::RefCell::new(vec![Vec::new(); engines.len()]);
+        for (timed, (id, _)) in engines.iter().enumerate() {
+            group.bench_function(format!("verify_{size}_interleaved/{id}"), |b| {
+                b.iter_custom(|iterations| {
+                    let mut spent = std::time::Duration::ZERO;
+                    for _ in 0..iterations {
+                        for (k, ((_, engine), reference)) in engines.iter().zip(&references).enumerate() {
+                            let started = std::time::Instant::now();
+                            std::hint::black_box(engine.verify_reference(reference, frame).unwrap());
+                            let took = started.elapsed();
+                            all.borrow_mut()[k].push(took.as_secs_f64() * 1e3);
+                            if k == timed {
+                                spent += took;
+                            }
+                        }
+                    }
+                    spent
+                })
+            });
+        }
+        let mut all = all.into_inner();
+        if all.iter().any(Vec::is_empty) {
+            continue; // filtered out by the bench command's name filter
+        }
+        let baseline = median(&mut all[0]);
+        for ((id, _), times) in engines.iter().zip(all.iter_mut()) {
+            let m = median(times);
+            println!(
+                "recognizer_cost interleaved {size}: {id}: median {m:.2} ms over {} verifications, {:.3} x {DLIB}",
+                times.len(),
+                m / baseline
+            );
         }
     }
+    group.finish();
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Each speed step tried for the default recognizer, measured on one aligned
+/// face (embed only) in one run: the load-time PRelu rewrite (here: LeakyRelu,
+/// fused into the convolutions) against the plain graph, one intra-op thread
+/// against two, and mirror averaging (batch of 2) against one chip.
+fn recognizer_steps(c: &mut Criterion) {
+    let live = LiveFrame::open(data().join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg")).unwrap();
+    let steps = [
+        ("default", engine_with(|b| b)),
+        ("plain_prelu", engine_with(|b| b.expand_prelu(false))),
+        ("one_thread", engine_with(|b| b.intra_threads(1))),
+        ("plain_prelu_one_thread", engine_with(|b| b.expand_prelu(false).intra_threads(1))),
+        ("mirror_batch_2", engine_with(|b| b.mirror_averaging(true))),
+    ];
+    let face = steps[0].1.detect(&live).unwrap()[0];
+    let mut group = c.benchmark_group("recognizer_steps");
+    for (name, engine) in &steps {
+        group
+            .bench_function(format!("embed_{name}"), |b| b.iter(|| engine.bench_embed(&live, &face).unwrap().unwrap()));
+    }
+    group.finish();
 }
 
 /// A counter session's costs: the quality gate on top of detection, and one
@@ -121,7 +220,7 @@ const WIPED_PER_VERIFICATION: usize =
 fn privacy_cost(c: &mut Criterion) {
     use honnin::hardening::{harden_process_with, HardeningOptions};
 
-    let engine = engine(true);
+    let engine = engine();
     let card = CardPhoto::open(data().join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
     let reference = engine.card_reference(&card).unwrap();
     let jpeg = std::fs::read(root().join("samples/astronaut_live.jpg")).unwrap();
@@ -172,10 +271,6 @@ fn privacy_cost(c: &mut Criterion) {
     if all.iter().any(Vec::is_empty) {
         return; // filtered out by the bench command's name filter
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let base = median(&mut all[0]);
     for ((name, _), times) in modes.iter().zip(all.iter_mut()) {
         let m = median(times);
@@ -207,10 +302,8 @@ fn pad_cost(c: &mut Criterion) {
     let build = |with_pad: bool, expand_prelu: bool| {
         let models = Models::from_dir(root().join("models")).expect("models (run tools/setup.py)");
         assert!(models.has_pad(), "the PAD models (tools/setup.py with HONNIN_MODEL_MIRROR)");
-        let calibration = Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).unwrap();
-        let lib = std::env::var_os("HONNIN_ORT_LIB")
-            .map_or_else(|| root().join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from);
-        let mut builder = Engine::builder(models).onnxruntime(lib).expand_prelu(expand_prelu);
+        let calibration = Calibration::from_file(root().join(format!("calibration/{DEFAULT}.json"))).unwrap();
+        let mut builder = Engine::builder(models).onnxruntime(ort_lib()).expand_prelu(expand_prelu);
         if with_pad {
             builder = builder.pad(honnin::PadPolicy::from_calibration(&pad));
         }
@@ -266,4 +359,9 @@ criterion_group! {
     config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(4));
     targets = benches
 }
-criterion_main!(verify, privacy, pad);
+criterion_group! {
+    name = recognizer;
+    config = Criterion::default().sample_size(100).measurement_time(std::time::Duration::from_secs(8));
+    targets = recognizer_cost, recognizer_steps
+}
+criterion_main!(verify, recognizer, privacy, pad);

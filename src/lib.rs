@@ -26,10 +26,10 @@
 //!
 //! # fn main() -> Result<(), honnin::Error> {
 //! let models = Models::from_dir("models")?; // sha256 of every file checked here
-//! let calibration = Calibration::from_file("calibration/dlib-resnet-v1.json")?;
+//! let calibration = Calibration::from_file("calibration/intel-reid-0095.json")?;
 //! let engine = Engine::builder(models)
 //!     .onnxruntime(".runtime/libonnxruntime.so.1.31.1")
-//!     .policy(Policy::from_calibration(&calibration, 1e-3)?) // target FMR 1/1000
+//!     .policy(Policy::from_calibration(&calibration, 1e-4)?) // target FMR 1/10,000
 //!     .build()?;
 //!
 //! let card = CardPhoto::open("card.png")?;

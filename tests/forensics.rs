@@ -285,7 +285,7 @@ fn engine(arena: bool) -> Engine {
         .onnxruntime(common::ort_lib())
         .pad(PadPolicy::from_calibration(&pad))
         .dangerous_onnxruntime_defaults(arena)
-        .policy(Policy::default_from(&common::calibration()).expect("calibration has FMR 1e-3"))
+        .policy(Policy::default_from(&common::calibration()).expect("calibration has the default FMR"))
         .build()
         .expect("engine builds")
 }
@@ -324,7 +324,7 @@ fn child(config: &str) {
                 assert!(liveness.is_some(), "{path}: PAD scored no face");
             }
             let acquired = danger::dangerous_observe_embedding(&engine, &frame, |input, output| {
-                patterns.add_embedding(input, output, 150)
+                patterns.add_embedding(input, output, 128)
             })
             .expect("embedding runs");
             let Acquisition::Face(template) = acquired else { panic!("no face in {path}") };

@@ -78,7 +78,7 @@ static honnin_status feed_file(honnin_session *session, const char *path, honnin
 
 int main(int argc, char **argv) {
     const char *models = "models";
-    const char *calibration = "calibration/dlib-resnet-v1.json";
+    const char *calibration = "calibration/intel-reid-0095.json";
     uint32_t judgement = 0;
     honnin_engine_options engine_options;
     honnin_session_options session_options;

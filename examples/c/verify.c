@@ -27,7 +27,7 @@
 
 int main(int argc, char **argv) {
     const char *models = "models";
-    const char *calibration = "calibration/dlib-resnet-v1.json";
+    const char *calibration = "calibration/intel-reid-0095.json";
     honnin_engine_options options;
     if (honnin_engine_options_default(&options) != HONNIN_STATUS_OK) {
         return 3;

@@ -434,7 +434,7 @@ typedef struct {
   // (for a runtime built in-house).
   const char *onnxruntime_sha256;
   // The false-match rate to decide at; the calibration must have a point
-  // for it. Default 0.001.
+  // for it. Default 0.0001.
   double target_fmr;
   // Intra-op threads per model, at most 64; 0 for the default (CPUs, at most 2).
   uint32_t intra_threads;
@@ -596,7 +596,7 @@ honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
 honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *out);
 
 // Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
-// the pinned runtime hash, target FMR 0.001, default threads, mirror averaging on.
+// the pinned runtime hash, target FMR 0.0001, default threads, mirror averaging on.
 //
 // Thread safety: callable from any thread at any time.
 //

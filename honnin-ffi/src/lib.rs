@@ -96,7 +96,7 @@ pub struct honnin_engine_options {
     /// (for a runtime built in-house).
     pub onnxruntime_sha256: *const c_char,
     /// The false-match rate to decide at; the calibration must have a point
-    /// for it. Default 0.001.
+    /// for it. Default 0.0001.
     pub target_fmr: f64,
     /// Intra-op threads per model, at most 64; 0 for the default (CPUs, at most 2).
     pub intra_threads: u32,
@@ -415,7 +415,7 @@ pub unsafe extern "C" fn honnin_harden_process(wipe_freed_heap: u32, out: *mut h
 // ---------------------------------------------------------------- engine
 
 /// Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
-/// the pinned runtime hash, target FMR 0.001, default threads, mirror averaging on.
+/// the pinned runtime hash, target FMR 0.0001, default threads, mirror averaging on.
 ///
 /// Thread safety: callable from any thread at any time.
 ///

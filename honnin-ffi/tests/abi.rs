@@ -101,7 +101,7 @@ fn session_options() -> honnin_session_options {
 /// models often take for photos of photos (`pad_is_on_when_...` tests PAD).
 fn new_engine(ort: &CString) -> *mut honnin_engine {
     let dir = cstring(&root().join("models"));
-    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
     let options = engine_options(ort);
     let mut engine = null_mut();
     let status = unsafe {
@@ -161,7 +161,7 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
     let card = lfw("Colin_Powell", 1);
     let live = lfw("Colin_Powell", 2);
     let models = cstring(&root().join("models"));
-    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
     let eo = engine_options(&ort);
     let so = session_options();
     let mut buf = [0 as c_char; 64];
@@ -183,7 +183,7 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), &eo, null_mut()), NULL);
         assert!(out.is_null(), "no handle written on failure");
         let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
-        let cal = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+        let cal = std::fs::read(root().join("calibration/intel-reid-0095.json")).unwrap();
         let name = CString::new("x.onnx").unwrap();
         let files = [honnin_model_file { name: name.as_ptr(), data: b"x".as_ptr(), len: 1 }];
         let null_name = [honnin_model_file { name: null(), data: b"x".as_ptr(), len: 1 }];
@@ -455,7 +455,7 @@ fn bad_values_give_status_codes() {
 
         // Engine options and inputs.
         let dir = cstring(&root().join("models"));
-        let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+        let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
         let mut options = engine_options(&ort);
         let mut out = null_mut();
         options.target_fmr = 2.0;
@@ -469,7 +469,7 @@ fn bad_values_give_status_codes() {
             honnin_status::Calibration
         );
         let missing = cstring(&root().join("no-such-models"));
-        options.target_fmr = 1e-3;
+        options.target_fmr = 1e-4;
         assert_eq!(honnin_engine_new(missing.as_ptr(), calibration.as_ptr(), &options, &mut out), honnin_status::Io);
         let wrong_hash = CString::new("00".repeat(32)).unwrap();
         options.onnxruntime_sha256 = wrong_hash.as_ptr();
@@ -515,8 +515,8 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
     let ort = ort_lib();
     let from_dir = new_engine(&ort);
     let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
-    let calibration = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
-    let names = ["yunet_s_dynamic.onnx", "dlib_face_recognition_resnet_model_v1.onnx"];
+    let calibration = std::fs::read(root().join("calibration/intel-reid-0095.json")).unwrap();
+    let names = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx"];
     let mut blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(root().join("models").join(n)).unwrap()).collect();
     let names: Vec<CString> = names.iter().map(|n| CString::new(*n).unwrap()).collect();
     let options = engine_options(&ort);
@@ -556,8 +556,8 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
         };
         let (x, y) = (verify(from_dir), verify(from_memory));
         assert_eq!(x, y, "same models, same outcome, bit for bit");
-        assert_eq!(x.metric, honnin_metric::Euclidean);
-        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == 1e-3);
+        assert_eq!(x.metric, honnin_metric::Cosine);
+        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::DEFAULT_TARGET_FMR);
     }
     // One flipped byte in the recognizer: refused before ONNX Runtime sees it.
     let last = blobs[1].len() - 1000;
@@ -569,7 +569,7 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
     // A missing file is a manifest problem, named.
     let (status, _) = build(&blobs[..1]);
     assert_eq!(status, honnin_status::Manifest);
-    assert!(last_error().contains("dlib_face_recognition_resnet_model_v1.onnx"), "{}", last_error());
+    assert!(last_error().contains("face-reidentification-retail-0095.onnx"), "{}", last_error());
     unsafe {
         assert_eq!(honnin_engine_free(from_dir), OK);
         assert_eq!(honnin_engine_free(from_memory), OK);
@@ -818,7 +818,7 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
     let ort = ort_lib();
     let options = engine_options(&ort);
     let models = cstring(&root().join("models"));
-    let calibration = cstring(&root().join("calibration/dlib-resnet-v1.json"));
+    let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
     let pad_path = root().join("calibration/pad-minifasnet.json");
     let committed: serde_json::Value = serde_json::from_slice(&std::fs::read(&pad_path).unwrap()).unwrap();
     let threshold = committed["threshold"].as_f64().unwrap() as f32;
@@ -896,11 +896,11 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         // In memory: with the PAD model files, PAD is on by default; the
         // explicit variant turns it off or takes the calibration's text.
         let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
-        let main_calibration = std::fs::read(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+        let main_calibration = std::fs::read(root().join("calibration/intel-reid-0095.json")).unwrap();
         let pad_text = std::fs::read(&pad_path).unwrap();
         let names = [
             "yunet_s_dynamic.onnx",
-            "dlib_face_recognition_resnet_model_v1.onnx",
+            "face-reidentification-retail-0095.onnx",
             "antispoof_2.7_80x80_MiniFASNetV2.onnx",
             "antispoof_4_0_0_80x80_MiniFASNetV1SE.onnx",
         ];

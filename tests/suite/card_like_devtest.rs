@@ -70,6 +70,7 @@ fn card_like_references_meet_the_grey_operating_point_on_devtest() {
         grey.value, colour.value
     );
     assert!(no_reference <= 2, "{no_reference} references missing");
-    assert!(impostor_accepted <= 2, "{impostor_accepted} of {impostor} impostors accepted at FMR 1e-3");
-    assert!(genuine_accepted >= 410, "only {genuine_accepted} of {genuine} genuine pairs accepted");
+    // At FMR 1e-4, 500 impostor pairs should accept none (dlib's ResNet accepted 444 genuine pairs at 1e-3).
+    assert!(impostor_accepted <= 1, "{impostor_accepted} of {impostor} impostors accepted at FMR 1e-4");
+    assert!(genuine_accepted >= 465, "only {genuine_accepted} of {genuine} genuine pairs accepted (need 93 %)");
 }

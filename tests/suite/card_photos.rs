@@ -37,7 +37,7 @@ fn engine_with(calibration: &honnin::Calibration) -> Engine {
     let models = Models::from_dir(common::models_dir()).expect("models verify");
     Engine::builder(models)
         .onnxruntime(common::ort_lib())
-        .policy(Policy::default_from(calibration).expect("calibration has FMR 1e-3"))
+        .policy(Policy::default_from(calibration).expect("calibration has the default FMR"))
         .build()
         .expect("engine builds")
 }
@@ -103,7 +103,11 @@ fn a_grey_card_photo_is_judged_against_the_grey_threshold() {
     let engine = common::engine();
     let grey = engine.policy().threshold(ReferenceKind::Grey).expect("the committed calibration has a grey point");
     let calibration = common::calibration();
-    let point = calibration.references[&ReferenceKind::Grey].points.iter().find(|p| p.target_fmr == 1e-3).unwrap();
+    let point = calibration.references[&ReferenceKind::Grey]
+        .points
+        .iter()
+        .find(|p| p.target_fmr == honnin::DEFAULT_TARGET_FMR)
+        .unwrap();
     assert_eq!(grey.value, point.threshold);
     let card = CardPhoto::from_bytes(&sample("astronaut_mynumber.bin")).unwrap();
     let same = engine.verify(&card, &LiveFrame::from_bytes(&sample("astronaut_live.jpg")).unwrap()).unwrap();

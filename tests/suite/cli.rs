@@ -9,7 +9,7 @@ fn verify_exit_codes_follow_the_decision() {
     assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
     let json: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(json["decision"], "match");
-    assert_eq!(json["threshold"]["target_fmr"], 1e-3);
+    assert_eq!(json["threshold"]["target_fmr"], honnin::DEFAULT_TARGET_FMR);
 
     let other = common::lfw_image("images/Mick_Jagger/Mick_Jagger_0001.jpg");
     let different = honnin(&["verify", "--card", "samples/astronaut_card.png", "--live", other.to_str().unwrap()]);
@@ -34,6 +34,7 @@ fn models_lists_verified_hashes_and_licences() {
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let recognizer = json.as_array().unwrap().iter().find(|m| m["role"] == "recognizer").unwrap();
-    assert_eq!(recognizer["sha256"], "737cba39ed3124f0962e7e7d70e04b728841fd07c141c54f09c7891075da699e");
-    assert_eq!(recognizer["licence"], "CC0-1.0");
+    assert_eq!(recognizer["id"], "intel-reid-0095");
+    assert_eq!(recognizer["sha256"], "0c22174743df4870aa9e68ffa1370be90e2d5ad201ca1d3eb35741fd474dd84b");
+    assert_eq!(recognizer["licence"], "Apache-2.0");
 }

@@ -38,17 +38,18 @@ pub fn lfw_image(relative: &str) -> PathBuf {
 }
 
 pub fn calibration() -> Calibration {
-    Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).expect("committed calibration parses")
+    Calibration::from_file(root().join("calibration/intel-reid-0095.json")).expect("committed calibration parses")
 }
 
-/// The production configuration: default models, calibrated policy at FMR 1e-3, mirror averaging on.
+/// The production configuration: default models (YuNet + Intel 0095), calibrated policy at the
+/// default FMR (1e-4), mirror averaging on.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let models = Models::from_dir(models_dir()).expect("models verify");
         Engine::builder(models)
             .onnxruntime(ort_lib())
-            .policy(Policy::default_from(&calibration()).expect("calibration has FMR 1e-3"))
+            .policy(Policy::default_from(&calibration()).expect("calibration has the default FMR"))
             .build()
             .expect("engine builds")
     })
@@ -66,7 +67,7 @@ pub fn pad_engine() -> &'static Engine {
         Engine::builder(models)
             .onnxruntime(ort_lib())
             .pad(honnin::PadPolicy::from_calibration(&pad))
-            .policy(Policy::default_from(&calibration()).expect("calibration has FMR 1e-3"))
+            .policy(Policy::default_from(&calibration()).expect("calibration has the default FMR"))
             .build()
             .expect("engine builds")
     })
@@ -77,11 +78,13 @@ pub fn spoof_samples() -> PathBuf {
     data_dir().join("spoof_samples")
 }
 
-/// The reference implementation's configuration: fixed 640x640 YuNet, no mirror averaging.
+/// The reference implementation's configuration: fixed 640x640 YuNet, dlib's recognizer, no
+/// mirror averaging.
 pub fn reference_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let models = Models::select(models_dir(), Some("yunet-2023mar-640"), None).expect("models verify");
+        let models =
+            Models::select(models_dir(), Some("yunet-2023mar-640"), Some("dlib-resnet-v1")).expect("models verify");
         Engine::builder(models)
             .onnxruntime(ort_lib())
             .mirror_averaging(false)

@@ -44,12 +44,12 @@ fn flip_one_byte(path: &Path, offset: usize) {
 #[test]
 fn a_recognizer_with_one_flipped_byte_is_refused() {
     let copy = ModelCopy::new("flip-recognizer");
-    let file = copy.path().join("dlib_face_recognition_resnet_model_v1.onnx");
-    flip_one_byte(&file, 11_000_000);
+    let file = copy.path().join("face-reidentification-retail-0095.onnx");
+    flip_one_byte(&file, 2_000_000);
     match Models::from_dir(copy.path()) {
         Err(Error::ModelIntegrity { model, expected, actual }) => {
-            assert_eq!(model, "dlib-resnet-v1");
-            assert_eq!(expected, "737cba39ed3124f0962e7e7d70e04b728841fd07c141c54f09c7891075da699e");
+            assert_eq!(model, "intel-reid-0095");
+            assert_eq!(expected, "0c22174743df4870aa9e68ffa1370be90e2d5ad201ca1d3eb35741fd474dd84b");
             assert_ne!(actual, expected);
         }
         other => panic!("expected an integrity error, got {other:?}"),
@@ -96,7 +96,7 @@ fn pad_models_load_all_or_none_and_a_partial_set_is_refused() {
     // The same rule for models handed over in memory.
     let dir = common::models_dir();
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
-    let names = ["yunet_s_dynamic.onnx", "dlib_face_recognition_resnet_model_v1.onnx", pad_files[0], pad_files[1]];
+    let names = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx", pad_files[0], pad_files[1]];
     let blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
     let list: Vec<honnin::ModelBytes<'_>> =
         names.iter().zip(&blobs).map(|(n, b)| honnin::ModelBytes { file: n, bytes: b }).collect();
@@ -138,7 +138,7 @@ fn a_missing_onnx_runtime_library_is_a_typed_error_not_a_panic() {
     let models = Models::from_dir(common::models_dir()).unwrap();
     let err = Engine::builder(models)
         .onnxruntime("/nonexistent/libonnxruntime.so.1.31.1")
-        .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+        .policy(danger::uncalibrated_policy(Metric::Cosine, 0.5))
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Runtime { .. }), "{err}");
@@ -161,7 +161,7 @@ fn templates_from_different_pipelines_do_not_compare() {
     let no_mirror = Engine::builder(models)
         .onnxruntime(common::ort_lib())
         .mirror_averaging(false)
-        .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+        .policy(danger::uncalibrated_policy(Metric::Cosine, 0.5))
         .build()
         .unwrap();
     let frame = LiveFrame::open(common::root().join("samples/astronaut_live.jpg")).unwrap();
@@ -171,8 +171,8 @@ fn templates_from_different_pipelines_do_not_compare() {
         panic!("no face")
     };
     assert!(matches!(a.compare(&b), Err(Error::InvalidArgument { .. })));
-    // Same pipeline: compares, and a template against itself scores 0.
-    assert_eq!(a.compare(&a).unwrap().value, 0.0);
+    // Same pipeline: compares, and a template against itself scores a cosine of 1.
+    assert!((a.compare(&a).unwrap().value - 1.0).abs() < 1e-6);
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn an_onnx_runtime_library_with_another_hash_is_refused() {
         Engine::builder(Models::from_dir(common::models_dir()).unwrap())
             .onnxruntime(common::ort_lib())
             .onnxruntime_sha256(pin)
-            .policy(danger::uncalibrated_policy(Metric::Euclidean, 0.5))
+            .policy(danger::uncalibrated_policy(Metric::Cosine, 0.5))
             .build()
     };
     let err = build(&"ab".repeat(32)).unwrap_err();
@@ -215,11 +215,11 @@ fn models_from_memory_verify_their_hashes_and_refuse_what_is_wrong() {
     let dir = common::models_dir();
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
     let detector = std::fs::read(dir.join("yunet_s_dynamic.onnx")).unwrap();
-    let recognizer = std::fs::read(dir.join("dlib_face_recognition_resnet_model_v1.onnx")).unwrap();
+    let recognizer = std::fs::read(dir.join("face-reidentification-retail-0095.onnx")).unwrap();
     let files = |det: &[u8], rec: &[u8]| -> Vec<(String, Vec<u8>)> {
         vec![
             ("yunet_s_dynamic.onnx".into(), det.to_vec()),
-            ("dlib_face_recognition_resnet_model_v1.onnx".into(), rec.to_vec()),
+            ("face-reidentification-retail-0095.onnx".into(), rec.to_vec()),
         ]
     };
     let load = |manifest: &[u8], files: &[(String, Vec<u8>)]| {
@@ -237,13 +237,13 @@ fn models_from_memory_verify_their_hashes_and_refuse_what_is_wrong() {
     let mut tampered = recognizer.clone();
     tampered[5000] ^= 1;
     match load(&manifest, &files(&detector, &tampered)) {
-        Err(Error::ModelIntegrity { model, .. }) => assert_eq!(model, "dlib-resnet-v1"),
+        Err(Error::ModelIntegrity { model, .. }) => assert_eq!(model, "intel-reid-0095"),
         other => panic!("a flipped byte must be refused, got {other:?}"),
     }
     match load(&manifest, &files(&detector, &recognizer)[..1]) {
         Err(Error::Manifest { context, reason }) => {
-            assert_eq!(context, "dlib-resnet-v1");
-            assert!(reason.contains("dlib_face_recognition_resnet_model_v1.onnx"), "{reason}");
+            assert_eq!(context, "intel-reid-0095");
+            assert!(reason.contains("face-reidentification-retail-0095.onnx"), "{reason}");
         }
         other => panic!("a missing file must be named, got {other:?}"),
     }

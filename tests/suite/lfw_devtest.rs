@@ -1,7 +1,8 @@
-//! Issue 2: at the committed default threshold (target FMR 1e-3, calibrated on
-//! View 1 DevTrain), LFW View 1 DevTest (500 genuine + 500 impostor pairs,
-//! identities disjoint from DevTrain) accepts at most 2 impostors and at least
-//! 88 % of genuine pairs, through the public verify path.
+//! Issues 2 and 16: at the committed default threshold (target FMR 1e-4,
+//! calibrated on View 1 DevTrain; default recognizer Intel 0095), LFW View 1
+//! DevTest (500 genuine + 500 impostor pairs, identities disjoint from
+//! DevTrain) accepts at most 1 impostor and at least 95 % of genuine pairs,
+//! through the public verify path. (dlib's ResNet accepted 456 at FMR 1e-3.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -45,10 +46,11 @@ fn devtest_pairs_at_the_default_threshold() {
     let impostors_accepted = results.iter().filter(|(same, d)| !*same && *d == Decision::Match).count();
     let inconclusive = results.iter().filter(|(_, d)| matches!(d, Decision::Inconclusive(_))).count();
     eprintln!(
-        "DevTest at FMR 1e-3 threshold: {genuine_accepted}/500 genuine accepted, \
-         {impostors_accepted}/500 impostors accepted, {inconclusive} inconclusive"
+        "DevTest at the FMR {} threshold: {genuine_accepted}/500 genuine accepted, \
+         {impostors_accepted}/500 impostors accepted, {inconclusive} inconclusive",
+        honnin::DEFAULT_TARGET_FMR
     );
     assert_eq!(results.len(), 1000);
-    assert!(impostors_accepted <= 2, "{impostors_accepted} impostor pairs accepted");
-    assert!(genuine_accepted >= 440, "only {genuine_accepted}/500 genuine pairs accepted (need 88 %)");
+    assert!(impostors_accepted <= 1, "{impostors_accepted} impostor pairs accepted");
+    assert!(genuine_accepted >= 475, "only {genuine_accepted}/500 genuine pairs accepted (need 95 %)");
 }

@@ -23,5 +23,6 @@ mod pipeline;
 mod plugin_recognizer;
 mod privacy;
 mod quality;
+mod recognizer;
 mod reference_agreement;
 mod session;

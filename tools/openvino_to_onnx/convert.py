@@ -269,6 +269,7 @@ def build(ir_dir):
         fail("the IR graph has a cycle")
 
     nodes, inits, params, results = [], [], [], []
+    convs = {}  # output tensor -> (node index, input tensor, weight name, weight shape, raw, bias name, attrs)
 
     def init(name, dims, raw):
         inits.append(tensor(name, dims, raw))
@@ -310,6 +311,7 @@ def build(ir_dir):
             ins = [tname(layer.inputs[0]), init(f"w{i}", wshape, wraw)]
             if i in bias:
                 ins.append(init(f"b{i}", [wshape[0]], bias[i]))
+            convs[out] = (len(nodes), layer.in_ports[0], len(inits) - len(ins) + 1, wshape, wraw, ins, a)
             nodes.append(node(f"conv{i}", "Conv", ins, [out], a))
         elif t == "PReLU":
             shape, raw = const_in(layer, 1)  # keep the IR's slope shape (broadcasts)
@@ -330,7 +332,21 @@ def build(ir_dir):
     last, rshape = results[0]
     if len(rshape) != 4 or rshape[2:] != [1, 1]:
         fail(f"Result shape {rshape} is not [N,C,1,1]")
-    nodes.append(node("flatten", "Flatten", [last], ["embedding"], {"axis": 1}))
+    conv = convs.get(last)
+    if conv and conv[1][2:] == [1, 1] and conv[3][2:] == [1, 1] and conv[6]["group"] == 1 \
+            and conv[6]["strides"] == [1, 1] and not any(conv[6].get("pads", [])):
+        # The last layer is a 1x1 convolution of a 1x1 map: a matrix product.
+        # Flatten its input and compute it as Gemm straight into the graph
+        # output, so the embedding is written once, into the buffer the caller
+        # reads (and wipes), not into an intermediate that ONNX Runtime frees
+        # unwiped before a Flatten copies it.
+        at, _, w_at, wshape, wraw, ins, _ = conv
+        inits[w_at] = tensor(ins[1], wshape[:2], wraw)  # [O, I, 1, 1] -> [O, I], same bytes
+        flat = f"{ins[0]}_flat"
+        nodes[at] = node("flatten", "Flatten", [ins[0]], [flat], {"axis": 1})
+        nodes.append(node("gemm", "Gemm", [flat] + ins[1:], ["embedding"], {"transB": 1}))
+    else:
+        nodes.append(node("flatten", "Flatten", [last], ["embedding"], {"axis": 1}))
 
     graph = b"".join(f_bytes(1, n) for n in nodes)
     graph += f_str(2, "face_reidentification_retail_0095")

@@ -212,6 +212,7 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
     engine_args.threads.get_or_insert(1);
     let engine = engine_for(&engine_args, set)?;
     let metric = engine.policy().metric();
+    let mirror_averaging = engine.mirror_averaging();
     let calibrated = engine.policy().threshold(protocol.reference).filter(|t| t.target_fmr.is_some());
     let label = if set.is_empty() {
         engine.models().iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(" + ")
@@ -363,7 +364,7 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
     let json = serde_json::json!({
         "model_set": label,
         "metric": metric,
-        "mirror_averaging": !args.engine.no_mirror,
+        "mirror_averaging": mirror_averaging,
         "reference": protocol.reference,
         "images": protocol.items.len(),
         "failures_to_acquire": fta_images,
@@ -899,8 +900,8 @@ fn det_svg(results: &[SetResult]) -> String {
             r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" clip-path="url(#plot)"/>"#,
             pts.join(" ")
         );
-        // The default operating point, FMR 1e-3, marked on the curve.
-        let near = |p: &&(f64, f64)| (p.0.ln() - 1e-3f64.ln()).abs();
+        // The default operating point marked on the curve.
+        let near = |p: &&(f64, f64)| (p.0.ln() - honnin::DEFAULT_TARGET_FMR.ln()).abs();
         if let Some(&(fmr, fnmr)) = r.det.iter().filter(|p| p.1 > 0.0).min_by(|a, b| near(a).total_cmp(&near(b))) {
             let _ = writeln!(
                 svg,
