@@ -8,6 +8,7 @@
 //! the default) and compares.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use honnin::{
@@ -111,52 +112,72 @@ fn recognizer_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("recognizer_cost");
     group.sampling_mode(criterion::SamplingMode::Flat);
     for (size, frame) in &frames {
-        let all = std::cell::RefCell::new(vec![Vec::new(); engines.len()]);
-        for (timed, (id, _)) in engines.iter().enumerate() {
-            group.bench_function(format!("verify_{size}_interleaved/{id}"), |b| {
-                b.iter_custom(|iterations| {
-                    let mut spent = std::time::Duration::ZERO;
-                    for _ in 0..iterations {
-                        for (k, ((_, engine), reference)) in engines.iter().zip(&references).enumerate() {
-                            let started = std::time::Instant::now();
-                            std::hint::black_box(engine.verify_reference(reference, frame).unwrap());
-                            let took = started.elapsed();
-                            all.borrow_mut()[k].push(took.as_secs_f64() * 1e3);
-                            if k == timed {
-                                spent += took;
-                            }
-                        }
-                    }
-                    spent
-                })
-            });
-        }
-        let mut all = all.into_inner();
-        if all.iter().any(Vec::is_empty) {
-            continue; // filtered out by the bench command's name filter
-        }
-        let baseline = median(&mut all[0]);
-        for ((id, _), times) in engines.iter().zip(all.iter_mut()) {
-            let m = median(times);
+        let names: Vec<String> = engines.iter().map(|(id, _)| format!("verify_{size}_interleaved/{id}")).collect();
+        let medians = interleaved(&mut group, &names, |k| {
+            let started = Instant::now();
+            std::hint::black_box(engines[k].1.verify_reference(&references[k], frame).unwrap());
+            started.elapsed()
+        });
+        let Some(medians) = medians else { continue };
+        for ((id, _), (median, count)) in engines.iter().zip(&medians) {
             println!(
-                "recognizer_cost interleaved {size}: {id}: median {m:.2} ms over {} verifications, {:.3} x {DLIB}",
-                times.len(),
-                m / baseline
+                "recognizer_cost interleaved {size}: {id}: median {median:.2} ms over {count} verifications, \
+                 {:.3} x {DLIB}",
+                median / medians[0].0
             );
         }
     }
     group.finish();
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// Times variants of one workload interleaved: criterion's function for
+/// variant `k` runs every variant in turn in each iteration (`run(k)` does
+/// variant `k` and returns the time to count) and counts only its own, so
+/// that all variants see the same background load on a shared machine. Every
+/// run of every function is also kept: returns each variant's median over all
+/// of them in ms, with their count, or `None` when the bench command's name
+/// filter skipped the functions.
+fn interleaved(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    names: &[String],
+    run: impl Fn(usize) -> Duration,
+) -> Option<Vec<(f64, usize)>> {
+    let all = std::cell::RefCell::new(vec![Vec::new(); names.len()]);
+    for (timed, name) in names.iter().enumerate() {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iterations {
+                    for k in 0..names.len() {
+                        let took = run(k);
+                        all.borrow_mut()[k].push(took.as_secs_f64() * 1e3);
+                        if k == timed {
+                            spent += took;
+                        }
+                    }
+                }
+                spent
+            })
+        });
+    }
+    let mut all = all.into_inner();
+    if all.iter().any(Vec::is_empty) {
+        return None;
+    }
+    Some(
+        all.iter_mut()
+            .map(|v| {
+                v.sort_by(f64::total_cmp);
+                (v[v.len() / 2], v.len())
+            })
+            .collect(),
+    )
 }
 
 /// Each speed step tried for the default recognizer, measured on one aligned
 /// face (embed only) in one run: the load-time PRelu rewrite (here: LeakyRelu,
 /// fused into the convolutions) against the plain graph, one intra-op thread
-/// against two, and mirror averaging (batch of 2) against one chip.
+/// against two, and one chip against the default chip-and-mirror batch of 2.
 fn recognizer_steps(c: &mut Criterion) {
     let live = LiveFrame::open(data().join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg")).unwrap();
     let steps = [
@@ -164,7 +185,7 @@ fn recognizer_steps(c: &mut Criterion) {
         ("plain_prelu", engine_with(|b| b.expand_prelu(false))),
         ("one_thread", engine_with(|b| b.intra_threads(1))),
         ("plain_prelu_one_thread", engine_with(|b| b.expand_prelu(false).intra_threads(1))),
-        ("mirror_batch_2", engine_with(|b| b.mirror_averaging(true))),
+        ("one_chip", engine_with(|b| b.mirror_averaging(false))),
     ];
     let face = steps[0].1.detect(&live).unwrap()[0];
     let mut group = c.benchmark_group("recognizer_steps");
@@ -240,45 +261,26 @@ fn privacy_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("privacy_cost");
     // One sample, one verification: about 25 ms each.
     group.sampling_mode(criterion::SamplingMode::Flat);
-    // Every function runs the same interleaved workload, one verification in
-    // each mode in turn, and times only its own mode: on a shared machine the
-    // modes then see the same background load, which separate runs would not.
-    // Every verification of every function is also kept per mode, so that the
-    // modes can be compared pairwise over all of them at the end.
-    let all = std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]);
-    for (timed, (name, _)) in modes.iter().enumerate() {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iterations| {
-                let mut spent = std::time::Duration::ZERO;
-                for _ in 0..iterations {
-                    for (mode, (_, options)) in modes.iter().enumerate() {
-                        let report = harden_process_with(*options);
-                        assert_eq!(report.wipe_freed_heap.is_applied(), options.wipe_freed_heap, "{report:?}");
-                        let started = std::time::Instant::now();
-                        std::hint::black_box(end_to_end());
-                        let took = started.elapsed();
-                        all.borrow_mut()[mode].push(took.as_secs_f64() * 1e3);
-                        if mode == timed {
-                            spent += took;
-                        }
-                    }
-                }
-                spent
-            })
-        });
-    }
-    let mut all = all.into_inner();
-    if all.iter().any(Vec::is_empty) {
-        return; // filtered out by the bench command's name filter
-    }
-    let base = median(&mut all[0]);
-    for ((name, _), times) in modes.iter().zip(all.iter_mut()) {
-        let m = median(times);
-        println!(
-            "privacy_cost interleaved: {name}: median {m:.2} ms over {} verifications, {:+.1} % against unhardened",
-            times.len(),
-            (m / base - 1.0) * 100.0
-        );
+    // The modes run interleaved, one verification in each mode in turn, and
+    // are compared over all of them at the end.
+    let names: Vec<String> = modes.iter().map(|(name, _)| name.to_string()).collect();
+    let medians = interleaved(&mut group, &names, |mode| {
+        let options = modes[mode].1;
+        let report = harden_process_with(options);
+        assert_eq!(report.wipe_freed_heap.is_applied(), options.wipe_freed_heap, "{report:?}");
+        let started = Instant::now();
+        std::hint::black_box(end_to_end());
+        started.elapsed()
+    });
+    if let Some(medians) = medians {
+        let base = medians[0].0;
+        for ((name, _), (median, count)) in modes.iter().zip(&medians) {
+            println!(
+                "privacy_cost interleaved: {name}: median {median:.2} ms over {count} verifications, \
+                 {:+.1} % against unhardened",
+                (median / base - 1.0) * 100.0
+            );
+        }
     }
     harden_process_with(HardeningOptions::NONE);
     group.bench_function("wipe_bytes_of_one_verification", |b| {
@@ -320,12 +322,12 @@ fn pad_cost(c: &mut Criterion) {
     // counts only the difference (so a slow spell slows both halves alike).
     group.bench_function("pad_added_interleaved", |b| {
         b.iter_custom(|iters| {
-            let (mut without, mut with) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+            let (mut without, mut with) = (Duration::ZERO, Duration::ZERO);
             for _ in 0..iters {
-                let t = std::time::Instant::now();
+                let t = Instant::now();
                 std::hint::black_box(off.verify_reference(&ref_off, &live).unwrap());
                 without += t.elapsed();
-                let t = std::time::Instant::now();
+                let t = Instant::now();
                 std::hint::black_box(on.verify_reference(&ref_on, &live).unwrap());
                 with += t.elapsed();
             }
@@ -343,25 +345,25 @@ fn pad_cost(c: &mut Criterion) {
 
 criterion_group! {
     name = pad;
-    config = Criterion::default().sample_size(100).measurement_time(std::time::Duration::from_secs(8));
+    config = Criterion::default().sample_size(100).measurement_time(Duration::from_secs(8));
     targets = pad_cost
 }
 
 criterion_group! {
     name = privacy;
     // Many samples: the differences sought are a few percent of 25 ms, on a shared machine.
-    config = Criterion::default().sample_size(200).measurement_time(std::time::Duration::from_secs(16));
+    config = Criterion::default().sample_size(200).measurement_time(Duration::from_secs(16));
     targets = privacy_cost
 }
 
 criterion_group! {
     name = verify;
-    config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(4));
+    config = Criterion::default().sample_size(60).measurement_time(Duration::from_secs(4));
     targets = benches
 }
 criterion_group! {
     name = recognizer;
-    config = Criterion::default().sample_size(100).measurement_time(std::time::Duration::from_secs(8));
+    config = Criterion::default().sample_size(100).measurement_time(Duration::from_secs(8));
     targets = recognizer_cost, recognizer_steps
 }
 criterion_main!(verify, recognizer, privacy, pad);
