@@ -27,7 +27,7 @@
 //! (`recognizer::the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_faces`).
 //!
 //! The file is edited at the protobuf wire level: the graph's node list
-//! changes and one scalar initializer (the 0) is added; every other byte is
+//! changes and, for the expanded form, one scalar initializer (the 0) is added; every other byte is
 //! copied unchanged. Single-valued fields are read as protobuf reads them
 //! (the last occurrence wins). Anything unexpected (a malformed or unusual
 //! file, a slope that is not a finite float initializer, a name the rewrite
@@ -128,19 +128,17 @@ fn rewrite_graph(graph: &[u8]) -> Option<Vec<u8>> {
     for field in &fields {
         if field.number == GRAPH_NODE && field.wire == LEN {
             if let Some(prelu) = PRelu::read(field.value) {
-                match finite_float_initializers.get(prelu.slope) {
-                    Some(Some(alpha)) => prelu.write_leaky_relu(*alpha, &mut out),
-                    Some(None) => {
-                        prelu.write_expanded(&mut out);
-                        expanded += 1;
+                if let Some(single) = finite_float_initializers.get(prelu.slope) {
+                    match single {
+                        Some(alpha) => prelu.write_leaky_relu(*alpha, &mut out),
+                        None => {
+                            prelu.write_expanded(&mut out);
+                            expanded += 1;
+                        }
                     }
-                    None => {
-                        out.extend_from_slice(field.raw);
-                        continue;
-                    }
+                    rewritten += 1;
+                    continue;
                 }
-                rewritten += 1;
-                continue;
             }
         }
         out.extend_from_slice(field.raw);
