@@ -98,9 +98,9 @@ impl<S> EngineBuilder<S> {
     }
 
     #[doc(hidden)]
-    /// Load the models' graphs as they are, without expanding per-channel
-    /// `PRelu` (same results, slower PAD models). For the benchmark and the
-    /// test that compare the two.
+    /// Load the models' graphs as they are, without rewriting `PRelu`
+    /// (same results, slower PAD models and recognizer). For the benchmarks
+    /// and the tests that compare the two.
     pub fn expand_prelu(mut self, on: bool) -> Self {
         self.threading.expand_prelu = on;
         self

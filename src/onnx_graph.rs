@@ -38,7 +38,7 @@
 /// Prefix of every name the rewrite adds; a file that already contains it is
 /// left alone.
 const PREFIX: &[u8] = b"honnin_prelu";
-/// The scalar 0 shared by every rewritten node.
+/// The scalar 0 shared by every expanded node.
 const ZERO: &[u8] = b"honnin_prelu/zero";
 
 // Field numbers of onnx.proto3.
@@ -66,9 +66,9 @@ const I64: u8 = 1;
 const LEN: u8 = 2;
 const I32: u8 = 5;
 
-/// The model with every per-channel float `PRelu` of its main graph expanded,
-/// or `None` when there is nothing to rewrite or the file is not one this
-/// rewrite understands.
+/// The model with every float `PRelu` of its main graph rewritten (a single
+/// slope: `LeakyRelu`; a slope per channel: expanded), or `None` when there is
+/// nothing to rewrite or the file is not one this rewrite understands.
 pub(crate) fn expand_prelu(model: &[u8]) -> Option<Vec<u8>> {
     // Most models have no PRelu at all: a quick look before any parsing.
     if !contains(model, b"PRelu") || contains(model, PREFIX) {

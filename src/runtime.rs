@@ -55,9 +55,9 @@ pub(crate) struct Threading {
     /// on, output buffers freed unwiped (only when a forensics measurement
     /// asks for them).
     pub(crate) ort_defaults: bool,
-    /// Expand per-channel `PRelu` into operators ONNX Runtime runs faster
-    /// (same results; see `onnx_graph`). On except in the benchmark that
-    /// measures what the rewrite saves.
+    /// Rewrite `PRelu` into operators ONNX Runtime runs faster (same
+    /// results; see `onnx_graph`). On except in the benchmarks and tests that
+    /// measure what the rewrite saves or changes.
     pub(crate) expand_prelu: bool,
 }
 

@@ -69,7 +69,7 @@ fn the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_
     // Both without honnin's graph rewrite: this compares the converters' files.
     let ours = engine_from(&manifest, &[detector.clone(), model(COMMITTED)], false);
     let theirs = engine_from(&reference_manifest, &[detector.clone(), ("reference.onnx", reference_bytes)], false);
-    // And the committed file as the engine runs it by default (PRelu expanded).
+    // And the committed file as the engine runs it by default (each PRelu loaded as a LeakyRelu).
     let rewritten = engine_from(&manifest, &[detector, model(COMMITTED)], true);
 
     // The rewrite does apply: each of the 48 single-slope PRelu nodes becomes a LeakyRelu.
@@ -98,7 +98,7 @@ fn the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_
     );
     assert!(largest > 0.5, "embeddings carry values");
     assert!(worst <= 1e-4, "committed and reference ONNX differ by {worst:e}");
-    assert!(worst_rewrite <= 1e-4, "the PRelu rewrite changes embeddings by {worst_rewrite:e}");
+    assert_eq!(worst_rewrite, 0.0, "the PRelu rewrite changes embeddings");
 }
 
 /// Deterministic noise in [-amplitude, amplitude] (a 64-bit LCG).
@@ -170,6 +170,8 @@ fn the_least_squares_fit_moves_templates_little_under_sub_pixel_landmark_noise()
         "largest template change (unit-length L2) under landmark noise of up to 0.2 px, 25 faces x 8 draws: \
          least squares {ls:.4}, LMedS {robust:.4}"
     );
+    // Measured: 0.049 against 0.191.
     assert!(ls > 0.0, "the noise reaches the template");
-    assert!(ls <= 0.05, "least squares moved a template by {ls:.4}");
+    assert!(ls <= 0.08, "least squares moved a template by {ls:.4}");
+    assert!(robust >= 2.0 * ls, "LMedS ({robust:.4}) should move templates much more than least squares ({ls:.4})");
 }

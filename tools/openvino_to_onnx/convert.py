@@ -308,13 +308,18 @@ def build(ir_dir):
                  "group": group, "kernel_shape": wshape[2:],
                  "strides": ints(d.get("strides"), str(layer))}
             pad_attrs(layer, a)
+            w_at = len(inits)
             ins = [tname(layer.inputs[0]), init(f"w{i}", wshape, wraw)]
             if i in bias:
                 ins.append(init(f"b{i}", [wshape[0]], bias[i]))
-            convs[out] = (len(nodes), layer.in_ports[0], len(inits) - len(ins) + 1, wshape, wraw, ins, a)
+            convs[out] = (len(nodes), layer.in_ports[0], w_at, wshape, wraw, ins, a, len(layer.consumers))
             nodes.append(node(f"conv{i}", "Conv", ins, [out], a))
         elif t == "PReLU":
             shape, raw = const_in(layer, 1)  # keep the IR's slope shape (broadcasts)
+            channels = layer.in_ports[0][1] if len(layer.in_ports[0]) > 1 else None
+            if math.prod(shape) != 1 and shape != [channels, 1, 1]:
+                # OpenVINO applies a 1-D [C] slope per channel; ONNX would broadcast it over W.
+                fail(f"{layer}: PReLU slope of shape {shape}: only one value or [C,1,1] is supported")
             nodes.append(node(f"prelu{i}", "PRelu",
                               [tname(layer.inputs[0]), init(f"s{i}", shape, raw)], [out]))
         elif t in ("Add", "Multiply"):
@@ -334,13 +339,13 @@ def build(ir_dir):
         fail(f"Result shape {rshape} is not [N,C,1,1]")
     conv = convs.get(last)
     if conv and conv[1][2:] == [1, 1] and conv[3][2:] == [1, 1] and conv[6]["group"] == 1 \
-            and conv[6]["strides"] == [1, 1] and not any(conv[6].get("pads", [])):
+            and conv[6]["strides"] == [1, 1] and not any(conv[6].get("pads", [])) and conv[7] == 1:
         # The last layer is a 1x1 convolution of a 1x1 map: a matrix product.
         # Flatten its input and compute it as Gemm straight into the graph
         # output, so the embedding is written once, into the buffer the caller
         # reads (and wipes), not into an intermediate that ONNX Runtime frees
         # unwiped before a Flatten copies it.
-        at, _, w_at, wshape, wraw, ins, _ = conv
+        at, _, w_at, wshape, wraw, ins, _, _ = conv
         inits[w_at] = tensor(ins[1], wshape[:2], wraw)  # [O, I, 1, 1] -> [O, I], same bytes
         flat = f"{ins[0]}_flat"
         nodes[at] = node("flatten", "Flatten", [ins[0]], [flat], {"axis": 1})
@@ -420,6 +425,9 @@ def main():
         model = build(args.ir)
     except ConvertError as e:
         sys.exit(f"convert.py: error: {e}")
+    except (ET.ParseError, ValueError, KeyError, IndexError, TypeError, struct.error) as e:
+        # A malformed IR that passed no check above (the hashes pin the real one).
+        sys.exit(f"convert.py: error: the IR is malformed: {type(e).__name__}: {e}")
     if args.out:
         try:
             write_atomic(args.out, model)
