@@ -229,10 +229,10 @@ fn counter_session(c: &mut Criterion, engine: &Engine) {
 /// Bytes honnin wipes in one end-to-end verification of a 640x640 JPEG with a
 /// prepared card reference: the decoded frame (RGB), the detector's input
 /// tensor and outputs (80x80 + 40x40 + 20x20 anchors, 16 values each), the
-/// recognizer's input (chip and mirror, 2 x 3 x 150 x 150) and output (2 x 128),
-/// and the template (128), all as 4-byte floats but the frame.
+/// default recognizer's input (chip and mirror, 2 x 3 x 128 x 128) and output
+/// (2 x 256), and the template (256), all as 4-byte floats but the frame.
 const WIPED_PER_VERIFICATION: usize =
-    640 * 640 * 3 + 640 * 640 * 3 * 4 + 8400 * 16 * 4 + 2 * 3 * 150 * 150 * 4 + 2 * 128 * 4 + 128 * 4;
+    640 * 640 * 3 + 640 * 640 * 3 * 4 + 8400 * 16 * 4 + 2 * 3 * 128 * 128 * 4 + 2 * 256 * 4 + 256 * 4;
 
 /// What privacy costs end to end, measured in one run: decoding the live JPEG
 /// and verifying it against a prepared card reference, without process
