@@ -269,7 +269,7 @@ def build(ir_dir):
         fail("the IR graph has a cycle")
 
     nodes, inits, params, results = [], [], [], []
-    convs = {}  # output tensor -> (node index, input tensor, weight name, weight shape, raw, bias name, attrs)
+    convs = {}  # output tensor -> what the Conv -> Gemm replacement below needs
 
     def init(name, dims, raw):
         inits.append(tensor(name, dims, raw))
@@ -312,7 +312,8 @@ def build(ir_dir):
             ins = [tname(layer.inputs[0]), init(f"w{i}", wshape, wraw)]
             if i in bias:
                 ins.append(init(f"b{i}", [wshape[0]], bias[i]))
-            convs[out] = (len(nodes), layer.in_ports[0], w_at, wshape, wraw, ins, a, len(layer.consumers))
+            convs[out] = {"node": len(nodes), "in_shape": layer.in_ports[0], "weight": w_at, "wshape": wshape,
+                          "wraw": wraw, "inputs": ins, "attrs": a, "consumers": len(layer.consumers)}
             nodes.append(node(f"conv{i}", "Conv", ins, [out], a))
         elif t == "PReLU":
             shape, raw = const_in(layer, 1)  # keep the IR's slope shape (broadcasts)
@@ -338,17 +339,18 @@ def build(ir_dir):
     if len(rshape) != 4 or rshape[2:] != [1, 1]:
         fail(f"Result shape {rshape} is not [N,C,1,1]")
     conv = convs.get(last)
-    if conv and conv[1][2:] == [1, 1] and conv[3][2:] == [1, 1] and conv[6]["group"] == 1 \
-            and conv[6]["strides"] == [1, 1] and not any(conv[6].get("pads", [])) and conv[7] == 1:
+    if conv and conv["in_shape"][2:] == [1, 1] and conv["wshape"][2:] == [1, 1] and conv["consumers"] == 1 \
+            and conv["attrs"]["group"] == 1 and conv["attrs"]["strides"] == [1, 1] \
+            and not any(conv["attrs"].get("pads", [])):
         # The last layer is a 1x1 convolution of a 1x1 map: a matrix product.
         # Flatten its input and compute it as Gemm straight into the graph
         # output, so the embedding is written once, into the buffer the caller
         # reads (and wipes), not into an intermediate that ONNX Runtime frees
         # unwiped before a Flatten copies it.
-        at, _, w_at, wshape, wraw, ins, _, _ = conv
-        inits[w_at] = tensor(ins[1], wshape[:2], wraw)  # [O, I, 1, 1] -> [O, I], same bytes
+        ins = conv["inputs"]
+        inits[conv["weight"]] = tensor(ins[1], conv["wshape"][:2], conv["wraw"])  # [O, I, 1, 1] -> [O, I]
         flat = f"{ins[0]}_flat"
-        nodes[at] = node("flatten", "Flatten", [ins[0]], [flat], {"axis": 1})
+        nodes[conv["node"]] = node("flatten", "Flatten", [ins[0]], [flat], {"axis": 1})
         nodes.append(node("gemm", "Gemm", [flat] + ins[1:], ["embedding"], {"transB": 1}))
     else:
         nodes.append(node("flatten", "Flatten", [last], ["embedding"], {"axis": 1}))
