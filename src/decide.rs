@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{CalibrationError, Pin, SHIPPED_CALIBRATIONS};
 use crate::compare::Score;
 use crate::decode::ReferenceKind;
 use crate::error::{Error, Result};
@@ -334,21 +335,53 @@ pub struct Calibration {
 pub const CALIBRATION_FORMAT: &str = "honnin-calibration/1";
 
 impl Calibration {
-    /// Reads and parses a calibration file.
+    /// Reads a calibration that honnin ships (`calibration/*.json`, pinned by
+    /// sha256 in [`SHIPPED_CALIBRATIONS`](crate::calibration::SHIPPED_CALIBRATIONS)),
+    /// and checks its plausibility. Any other file is refused with
+    /// [`CalibrationError::NotPinned`]: pin it with
+    /// [`from_file_pinned`](Self::from_file_pinned), or load it unpinned with
+    /// [`danger::unpinned_calibration`](crate::danger::unpinned_calibration).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
-        let text = String::from_utf8(bytes).map_err(|_| Error::Calibration { reason: "UTF-8 text".into() })?;
-        Self::from_json(&text)
+        Self::read(path.as_ref(), Pin::Shipped(&crate::calibration::shipped_pins()))
     }
 
-    /// Parses a calibration from JSON text.
+    /// Reads a calibration file whose sha256 must be `sha256` (hex), and
+    /// checks its plausibility.
+    pub fn from_file_pinned(path: impl AsRef<Path>, sha256: &str) -> Result<Self> {
+        Self::read(path.as_ref(), Pin::Given(sha256))
+    }
+
+    /// Parses the text of a calibration honnin ships (pinned as
+    /// [`from_file`](Self::from_file) pins files), and checks its plausibility.
     pub fn from_json(text: &str) -> Result<Self> {
-        let cal: Calibration =
-            serde_json::from_str(text).map_err(|e| Error::Calibration { reason: format!("malformed file: {e}") })?;
-        if cal.format != CALIBRATION_FORMAT {
-            return Err(Error::Calibration { reason: format!("format {CALIBRATION_FORMAT:?}, got {:?}", cal.format) });
-        }
+        Self::parse(text, Pin::Shipped(&crate::calibration::shipped_pins()))
+    }
+
+    /// Parses a calibration whose text must have the sha256 `sha256` (hex),
+    /// and checks its plausibility.
+    pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
+        Self::parse(text, Pin::Given(sha256))
+    }
+
+    /// The calibration honnin ships for the recognizer `recognizer_id`
+    /// (built into the library), if there is one.
+    pub fn shipped(recognizer_id: &str) -> Option<Result<Self>> {
+        let shipped = SHIPPED_CALIBRATIONS.iter().find(|s| s.file.strip_suffix(".json") == Some(recognizer_id))?;
+        Some(Self::parse(shipped.text, Pin::Unpinned))
+    }
+
+    pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
+        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?;
+        Self::parse(&text, pin)
+    }
+
+    pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
+        pin.check(text.as_bytes())?;
+        let cal: Calibration = serde_json::from_str(text)
+            .map_err(|e| CalibrationError::Malformed { reason: format!("not a calibration: {e}") })?;
+        crate::calibration::check_calibration(&cal)?;
         Ok(cal)
     }
 }
@@ -406,42 +439,25 @@ impl Policy {
     /// Fails if the calibration has no colour-reference point for exactly this target.
     pub fn from_calibration(calibration: &Calibration, target_fmr: f64) -> Result<Self> {
         if !(target_fmr > 0.0 && target_fmr < 1.0) {
-            return Err(Error::InvalidArgument { reason: format!("a target FMR in (0, 1), got {target_fmr}") });
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "a target FMR between 0 and 1 (exclusive), got {}",
+                    crate::calibration::rate(target_fmr)
+                ),
+            });
         }
+        // The fields are public: a calibration built in code is checked as a file is.
+        crate::calibration::check_calibration(calibration)?;
+        let at_target = |p: &&OperatingPoint| crate::calibration::same_target(p.target_fmr, target_fmr);
         let mut thresholds = BTreeMap::new();
         let mut fused = BTreeMap::new();
-        let at_target = |p: &&OperatingPoint| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9;
         for (kind, reference) in &calibration.references {
-            let fused_point =
-                reference.fused.as_ref().and_then(|f| f.points.iter().find(at_target).map(|p| (f.frames, p)));
-            if let Some((frames, p)) = fused_point {
-                if !p.threshold.is_finite() || frames < 2 {
-                    return Err(Error::Calibration {
-                        reason: format!("a finite fused threshold of 2 or more frames for {kind:?}"),
-                    });
+            if let Some(f) = &reference.fused {
+                if let Some(p) = f.points.iter().find(at_target) {
+                    fused.insert(*kind, (f.frames, p.threshold));
                 }
-                // Fusion shortens impostor distances: a fused threshold looser
-                // than the single-frame one at the same FMR means a broken file.
-                let single = reference.points.iter().find(at_target).map(|q| q.threshold);
-                let stricter = single.is_none_or(|t| match calibration.metric {
-                    Metric::Euclidean => p.threshold <= t,
-                    Metric::Cosine => p.threshold >= t,
-                });
-                let weighting = reference.fused.as_ref().map(|f| f.weighting.as_str());
-                if !stricter || weighting != Some("quality") {
-                    return Err(Error::Calibration {
-                        reason: format!(
-                            "a quality-weighted fused threshold no looser than the single-frame one for {kind:?}"
-                        ),
-                    });
-                }
-                fused.insert(*kind, (frames, p.threshold));
             }
-            let point = reference.points.iter().find(|p| ((p.target_fmr - target_fmr) / target_fmr).abs() < 1e-9);
-            if let Some(p) = point {
-                if !p.threshold.is_finite() {
-                    return Err(Error::Calibration { reason: format!("a finite threshold for {kind:?}") });
-                }
+            if let Some(p) = reference.points.iter().find(at_target) {
                 thresholds.insert(*kind, p.threshold);
             }
         }
@@ -451,11 +467,7 @@ impl Policy {
                 .get(&ReferenceKind::Colour)
                 .map(|r| r.points.iter().map(|p| p.target_fmr).collect())
                 .unwrap_or_default();
-            return Err(Error::Calibration {
-                reason: format!(
-                    "an operating point at FMR {target_fmr} for colour references; the file has {available:?}"
-                ),
-            });
+            return Err(CalibrationError::NoOperatingPoint { target_fmr, available }.into());
         };
         Ok(Self {
             metric: calibration.metric,

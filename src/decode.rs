@@ -333,16 +333,8 @@ fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixe
 /// Reads at most `max_bytes` from a file; longer files (and endless ones such as
 /// pipes or device files) are refused with [`Error::LimitExceeded`].
 pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let hint = file.metadata().map(|m| m.len().min(max_bytes)).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-    file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > max_bytes {
-        bytes.zeroize();
-        return Err(Error::LimitExceeded { limit: "bytes", max: max_bytes, actual: max_bytes.saturating_add(1) });
-    }
-    Ok(bytes)
+    // A regular file only, its size checked before reading (`input_file`).
+    crate::input_file::read_regular(path, max_bytes).map(|mut bytes| std::mem::take(&mut *bytes))
 }
 
 pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {

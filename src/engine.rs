@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::calibration::CalibrationError;
 use crate::compare::{self, Score};
 use crate::decide::{Binding, Method, Outcome, PadCheck, Policy, Reason, Side};
 use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
@@ -161,43 +162,29 @@ impl EngineBuilder<HasPolicy> {
                 alignment_fit: self.models.alignment_fit(),
                 pipeline_sha256: pipeline.clone(),
             };
-            if binding != &wanted {
-                return Err(Error::Calibration {
-                    reason: format!(
-                        "a calibration made with this pipeline ({}); the policy's was made with {}",
-                        describe(&wanted),
-                        describe(binding)
-                    ),
-                });
+            let differences = differences(&wanted, binding);
+            if !differences.is_empty() {
+                return Err(CalibrationError::OtherPipeline { differences }.into());
             }
         }
         if policy.metric() != self.models.metric() {
-            return Err(Error::Calibration {
-                reason: format!(
-                    "a policy in the recognizer's metric {:?}, got {:?}",
-                    self.models.metric(),
-                    policy.metric()
-                ),
-            });
+            let difference = format!(
+                "metric: {} for this recognizer, {} in the policy",
+                metric_word(self.models.metric()),
+                metric_word(policy.metric())
+            );
+            return Err(CalibrationError::OtherPipeline { differences: vec![difference] }.into());
         }
         if let Some(pad) = &self.pad_policy {
-            if !self.models.has_pad() {
-                return Err(Error::Calibration {
-                    reason: "PAD models for a PAD policy; the manifest names none or their files are absent".into(),
-                });
-            }
-            let loaded: Vec<(String, String)> =
-                self.models.pad.iter().map(|m| (m.entry.id.clone(), m.entry.sha256.to_ascii_lowercase())).collect();
+            let loaded: Vec<String> =
+                self.models.pad.iter().map(|m| model_word(&m.entry.id, &m.entry.sha256)).collect();
             if let Some(bound) = &pad.models {
-                let bound: Vec<(String, String)> =
-                    bound.iter().map(|b| (b.id.clone(), b.sha256.to_ascii_lowercase())).collect();
-                if bound != loaded {
-                    return Err(Error::Calibration {
-                        reason: format!(
-                            "a PAD calibration made with the loaded PAD models {loaded:?}; it names {bound:?}"
-                        ),
-                    });
+                let named: Vec<String> = bound.iter().map(|b| model_word(&b.id, &b.sha256)).collect();
+                if named != loaded {
+                    return Err(CalibrationError::OtherPadModels { loaded, named }.into());
                 }
+            } else if loaded.is_empty() {
+                return Err(CalibrationError::OtherPadModels { loaded, named: vec!["any PAD model".into()] }.into());
             }
         }
         let env = runtime::environment(self.onnxruntime.as_deref(), self.onnxruntime_sha256.as_deref())?;
@@ -236,11 +223,55 @@ impl EngineBuilder<HasPolicy> {
     }
 }
 
-fn describe(b: &Binding) -> String {
-    format!(
-        "recognizer sha256 {}, detector {}, mirror averaging {}, alignment fit {:?}, pipeline sha256 {}",
-        b.recognizer_sha256, b.detector, b.mirror_averaging, b.alignment_fit, b.pipeline_sha256
-    )
+/// What differs between the engine's pipeline (`engine`) and the one a
+/// calibration was made with, in words a deployer can act on.
+fn differences(engine: &Binding, calibration: &Binding) -> Vec<String> {
+    let short = |s: &str| s.get(..12).unwrap_or(s).to_string();
+    let mut out = Vec::new();
+    if engine.recognizer_sha256 != calibration.recognizer_sha256 {
+        out.push(format!(
+            "recognizer sha256: {}… loaded, {}… in the calibration",
+            short(&engine.recognizer_sha256),
+            short(&calibration.recognizer_sha256)
+        ));
+    }
+    if engine.detector != calibration.detector {
+        out.push(format!("detector: {} loaded, {} in the calibration", engine.detector, calibration.detector));
+    }
+    if engine.mirror_averaging != calibration.mirror_averaging {
+        let word = |on: bool| if on { "on" } else { "off" };
+        out.push(format!(
+            "mirror averaging: {} in the engine, {} in the calibration",
+            word(engine.mirror_averaging),
+            word(calibration.mirror_averaging)
+        ));
+    }
+    if engine.alignment_fit != calibration.alignment_fit {
+        out.push(format!(
+            "alignment fit: {:?} in the manifest, {:?} in the calibration",
+            engine.alignment_fit, calibration.alignment_fit
+        ));
+    }
+    if out.is_empty() && engine.pipeline_sha256 != calibration.pipeline_sha256 {
+        out.push(format!(
+            "pipeline fingerprint: {}… here, {}… in the calibration (a manifest setting of the detector or \
+             recognizer differs: tensors, colour order, normalisation, alignment template or detector thresholds)",
+            short(&engine.pipeline_sha256),
+            short(&calibration.pipeline_sha256)
+        ));
+    }
+    out
+}
+
+fn metric_word(metric: crate::models::Metric) -> &'static str {
+    match metric {
+        crate::models::Metric::Euclidean => "euclidean",
+        crate::models::Metric::Cosine => "cosine",
+    }
+}
+
+fn model_word(id: &str, sha256: &str) -> String {
+    format!("{id} ({}…)", sha256.get(..12).unwrap_or(sha256).to_ascii_lowercase())
 }
 
 /// A usable frame's template and, with a PAD policy, its liveness score.

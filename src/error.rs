@@ -52,12 +52,10 @@ pub enum Error {
         /// ONNX Runtime's message.
         reason: String,
     },
-    /// A calibration file is missing, malformed, or does not belong to the loaded
-    /// recognizer, or has no operating point for the requested target.
-    Calibration {
-        /// What was expected.
-        reason: String,
-    },
+    /// A calibration (face or PAD) was refused: not pinned, malformed,
+    /// implausible, made for another pipeline, or without an operating point
+    /// for the requested target. The deployment must act.
+    Calibration(crate::calibration::CalibrationError),
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
         /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"pixels per byte"`,
@@ -120,6 +118,14 @@ pub enum Error {
     /// A frame source failed: the camera is missing, could not be opened,
     /// a read failed or no frame came in time.
     Camera(crate::source::CameraError),
+    /// A path names a directory, a named pipe, a device or a socket where a
+    /// regular file was expected; it was refused before anything was read.
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it names instead ("a directory", "a named pipe", ...).
+        found: &'static str,
+    },
     /// Reading a file failed.
     Io {
         /// The file concerned.
@@ -145,7 +151,7 @@ impl fmt::Display for Error {
             }
             Self::Manifest { context, reason } => write!(f, "model manifest ({context}): {reason}"),
             Self::Inference { model, reason } => write!(f, "model {model} could not be run: {reason}"),
-            Self::Calibration { reason } => write!(f, "calibration: {reason}"),
+            Self::Calibration(e) => write!(f, "{e}"),
             Self::LimitExceeded { limit, max, actual } => {
                 write!(f, "input {limit} {actual} exceeds the limit of {max}")
             }
@@ -170,17 +176,23 @@ impl fmt::Display for Error {
             Self::Sandbox { reason } => write!(f, "sandbox could not be installed: {reason}"),
             Self::Write { what, source } => write!(f, "writing {what}: {source}"),
             Self::Camera(fault) => write!(f, "{fault}"),
+            Self::NotAFile { path, found } => {
+                write!(f, "{} is {found}, not a regular file: give the path of a file", path.display())
+            }
             Self::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
         }
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } | Self::Write { source, .. } => Some(source),
-            _ => None,
-        }
+/// The messages of `Io` and `Write` already end with the operating system's
+/// error, so `source` does not return it again: a chain printer (`anyhow`'s
+/// `{:#}`) would otherwise repeat it. The error itself is in the `source`
+/// field.
+impl std::error::Error for Error {}
+
+impl From<crate::calibration::CalibrationError> for Error {
+    fn from(e: crate::calibration::CalibrationError) -> Self {
+        Self::Calibration(e)
     }
 }
 

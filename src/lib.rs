@@ -121,6 +121,7 @@
 
 mod align;
 mod audit;
+pub mod calibration;
 #[cfg(feature = "camera")]
 mod camera;
 mod compare;
@@ -132,6 +133,7 @@ mod embed;
 mod engine;
 mod error;
 pub mod hardening;
+mod input_file;
 mod jpeg2000;
 mod limits;
 pub mod metrics;
@@ -166,6 +168,7 @@ pub use engine::{
     Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
 };
 pub use error::{Error, Malformation, Result};
+pub use input_file::read_input_file;
 pub use limits::Limits;
 pub use models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
 pub use pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
@@ -193,6 +196,34 @@ pub mod danger {
     /// (for tests and calibration runs). Never deploy it.
     pub fn uncalibrated_pad_policy(threshold: f32) -> crate::PadPolicy {
         crate::PadPolicy::uncalibrated(threshold)
+    }
+
+    /// A face calibration file accepted whatever its sha256 (its plausibility
+    /// is still checked).
+    ///
+    /// For calibration and evaluation runs, and for a calibration made
+    /// in-house that has no pin yet. A deployment should pin the file it
+    /// uses ([`Calibration::from_file_pinned`](crate::Calibration::from_file_pinned)):
+    /// whoever can edit an unpinned file decides who matches.
+    pub fn unpinned_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::Calibration> {
+        crate::Calibration::read(path.as_ref(), crate::calibration::Pin::Unpinned)
+    }
+
+    /// A face calibration's JSON text accepted whatever its sha256, as
+    /// [`unpinned_calibration`] accepts a file.
+    pub fn unpinned_calibration_json(text: &str) -> crate::Result<crate::Calibration> {
+        crate::Calibration::parse(text, crate::calibration::Pin::Unpinned)
+    }
+
+    /// A PAD calibration file accepted whatever its sha256 (its plausibility
+    /// is still checked), as [`unpinned_calibration`] accepts a face calibration.
+    pub fn unpinned_pad_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::PadCalibration> {
+        crate::PadCalibration::read(path.as_ref(), crate::calibration::Pin::Unpinned)
+    }
+
+    /// A PAD calibration's JSON text accepted whatever its sha256.
+    pub fn unpinned_pad_calibration_json(text: &str) -> crate::Result<crate::PadCalibration> {
+        crate::PadCalibration::parse(text, crate::calibration::Pin::Unpinned)
     }
 
     /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`

@@ -116,6 +116,9 @@ pub(crate) struct ModelEntry {
     pub(crate) role: Role,
     pub(crate) file: String,
     pub(crate) sha256: String,
+    /// The file's size: the most bytes read from it (a link to `/dev/zero`
+    /// or a file grown past it is refused before hashing).
+    pub(crate) bytes: u64,
     pub(crate) licence: String,
     pub(crate) source: String,
     #[serde(default)]
@@ -305,12 +308,9 @@ impl Models {
                     format!("its file {:?} among the model files given in memory", entry.file),
                 ));
             };
-            if file.bytes.len() as u64 > MAX_MODEL_BYTES {
-                return Err(Error::LimitExceeded {
-                    limit: "bytes",
-                    max: MAX_MODEL_BYTES,
-                    actual: file.bytes.len() as u64,
-                });
+            let max = entry.bytes.min(MAX_MODEL_BYTES);
+            if file.bytes.len() as u64 > max {
+                return Err(Error::LimitExceeded { limit: "bytes", max, actual: file.bytes.len() as u64 });
             }
             entry.verify(file.bytes.to_vec())
         };
@@ -474,6 +474,9 @@ impl ModelEntry {
     /// Checks that the entry has what its role needs, before any file is read.
     fn validate(&self) -> Result<()> {
         let bad = |reason: String| Err(Error::manifest(self.id.clone(), reason));
+        if self.bytes == 0 || self.bytes > MAX_MODEL_BYTES {
+            return bad(format!("a file size (\"bytes\") between 1 and {MAX_MODEL_BYTES}, got {}", self.bytes));
+        }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return bad("sha256 as 64 hex digits".into());
         }
@@ -557,7 +560,10 @@ impl ModelEntry {
     /// Reads the file and checks its sha256; the bytes are kept for ONNX Runtime.
     fn load(self, dir: &Path) -> Result<VerifiedModel> {
         let path = dir.join(&self.file);
-        self.verify(crate::decode::read_bounded(&path, MAX_MODEL_BYTES)?)
+        // At most the declared size: a larger file is refused before it is
+        // read, a shorter one fails the hash below.
+        let bytes = crate::decode::read_bounded(&path, self.bytes.min(MAX_MODEL_BYTES))?;
+        self.verify(bytes)
     }
 
     /// Checks the bytes' sha256 against the manifest's; only then are they kept.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use std::path::Path;
 
+use crate::calibration::{CalibrationError, Pin, SHIPPED_PAD_CALIBRATION};
 use crate::decode::Pixels;
 use crate::detect::Detection;
 use crate::error::{Error, Result};
@@ -72,11 +73,18 @@ pub struct PadCalibration {
 }
 
 impl PadCalibration {
-    /// Reads a PAD calibration file.
+    /// Reads the PAD calibration honnin ships (pinned by sha256:
+    /// [`SHIPPED_PAD_CALIBRATION`](crate::calibration::SHIPPED_PAD_CALIBRATION))
+    /// and checks its plausibility; any other file is refused with
+    /// [`CalibrationError::NotPinned`](crate::calibration::CalibrationError::NotPinned).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let bytes = crate::decode::read_bounded(path.as_ref(), crate::models::MAX_TEXT_BYTES)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| Error::Calibration { reason: "UTF-8 JSON text".into() })?;
-        Self::from_json(text)
+        Self::read(path.as_ref(), Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
+    }
+
+    /// Reads a PAD calibration file whose sha256 must be `sha256` (hex), and
+    /// checks its plausibility.
+    pub fn from_file_pinned(path: impl AsRef<Path>, sha256: &str) -> Result<Self> {
+        Self::read(path.as_ref(), Pin::Given(sha256))
     }
 
     /// The PAD calibration that ships with honnin
@@ -84,20 +92,33 @@ impl PadCalibration {
     /// manifest's MiniFASNet pair: the C API's default when the PAD models
     /// are present. An engine refuses it for other PAD models.
     pub fn bundled() -> Result<Self> {
-        Self::from_json(include_str!("../calibration/pad-minifasnet.json"))
+        Self::parse(SHIPPED_PAD_CALIBRATION.text, Pin::Unpinned)
     }
 
-    /// Parses a PAD calibration.
+    /// Parses the text of the PAD calibration honnin ships (pinned as
+    /// [`from_file`](Self::from_file) pins files), and checks its plausibility.
     pub fn from_json(text: &str) -> Result<Self> {
-        let c: Self = serde_json::from_str(text).map_err(|e| Error::Calibration { reason: e.to_string() })?;
-        if c.format != PAD_CALIBRATION_FORMAT {
-            return Err(Error::Calibration {
-                reason: format!("format {PAD_CALIBRATION_FORMAT:?}, got {:?}", c.format),
-            });
-        }
-        if !((0.0..=1.0).contains(&c.threshold) && c.target_bpcer > 0.0 && c.target_bpcer < 1.0) {
-            return Err(Error::Calibration { reason: "a threshold in 0..1 and a target BPCER between 0 and 1".into() });
-        }
+        Self::parse(text, Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
+    }
+
+    /// Parses a PAD calibration whose text must have the sha256 `sha256`
+    /// (hex), and checks its plausibility.
+    pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
+        Self::parse(text, Pin::Given(sha256))
+    }
+
+    pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
+        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?;
+        Self::parse(&text, pin)
+    }
+
+    pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
+        pin.check(text.as_bytes())?;
+        let c: Self = serde_json::from_str(text)
+            .map_err(|e| CalibrationError::Malformed { reason: format!("not a PAD calibration: {e}") })?;
+        crate::calibration::check_pad_calibration(&c)?;
         Ok(c)
     }
 }

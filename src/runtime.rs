@@ -3,6 +3,7 @@
 //! `ort` would otherwise look for the library on its own and panic if it is
 //! absent; here a missing or wrong library is an [`Error::Runtime`].
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -80,11 +81,15 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // was named (a bare or relative name would be searched for elsewhere).
     let path =
         std::fs::canonicalize(&path).map_err(|e| Error::Runtime { path: Some(path.clone()), reason: e.to_string() })?;
-    // The file is hashed, then loaded by path: whoever can replace it in between
-    // can also replace this program, so the check guards against a wrong or
-    // corrupted library, not against an attacker who owns the file system.
+    // The library is read once, hashed, and loaded from a sealed in-memory
+    // copy of exactly those bytes (`sealed_copy`): what was checked is what
+    // runs, whatever happens to the file afterwards. Loaded from
+    // /proc/self/fd, its `$ORIGIN` (the PyPI build's RUNPATH) names no
+    // folder anyone can write to, so a library planted beside the file
+    // (a `librt.so.1`) is never picked up; its dependencies come from the
+    // system's library path only.
+    let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
     if let Some(expected) = sha256 {
-        let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
         let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(Error::Runtime {
@@ -106,9 +111,6 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
             return Ok(env.clone());
         }
     }
-    if !path.is_file() {
-        return Err(Error::Runtime { path: Some(path), reason: "no such file".into() });
-    }
     let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
     // The PyPI build of ONNX Runtime 1.31 carries Microsoft's 1DS telemetry
     // client: unless this variable is set before the library loads, it writes a
@@ -122,7 +124,14 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     if std::env::var_os(ORT_TELEMETRY_ENV).is_none_or(|v| v != "1") {
         std::env::set_var(ORT_TELEMETRY_ENV, "1");
     }
-    let builder = ort::init_from(&path).map_err(|e| runtime_err(&e))?;
+    let copy = sealed_copy(&bytes).map_err(|e| runtime_err(&format!("an in-memory copy of the library: {e}")))?;
+    drop(bytes);
+    let in_memory = PathBuf::from(format!("/proc/self/fd/{}", copy.as_raw_fd()));
+    let builder = ort::init_from(&in_memory).map_err(|e| runtime_err(&e))?;
+    // The mapping holds the pages; the descriptor stays open for the
+    // process's life all the same, so its number is never reused while the
+    // loader might still refer to the name.
+    std::mem::forget(copy);
     // From here on this library is the process's, even if building the
     // environment fails: record it so a later, different path is refused.
     *loaded = Some((path.clone(), None));
@@ -134,6 +143,30 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     env.set_log_level(LogLevel::Fatal);
     *loaded = Some((path, Some(env.clone())));
     Ok(env)
+}
+
+/// `bytes` in an anonymous, sealed memory file (`memfd_create`): it cannot be
+/// written, grown or shrunk once sealed, and it lives in no folder.
+#[allow(unsafe_code)]
+fn sealed_copy(bytes: &[u8]) -> std::io::Result<OwnedFd> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: a NUL-terminated name and valid flags; the descriptor returned
+    // is checked and then owned by exactly one OwnedFd.
+    let fd = unsafe { libc::memfd_create(c"honnin-onnxruntime".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor owned by nothing else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(owned);
+    file.write_all(bytes)?;
+    let seals = libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl on a descriptor this function owns, with an int argument.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(OwnedFd::from(file))
 }
 
 /// Builds one session for a verified model, from its verified bytes.

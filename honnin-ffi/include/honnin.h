@@ -441,6 +441,16 @@ typedef struct {
   // Non-zero: average each face's template with its mirror image's
   // (default 1). The calibration must have been made with the same setting.
   uint32_t mirror_averaging;
+  // sha256 (hex) the face calibration (file or text) must have. NULL
+  // accepts only a calibration honnin ships (pinned in the library);
+  // "any" accepts any calibration (for one made in-house and not yet
+  // pinned: whoever can edit it decides who matches). Every calibration's
+  // plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
+  const char *calibration_sha256;
+  // sha256 (hex) a PAD calibration given to a `_with_pad` constructor
+  // (HONNIN_PAD_MODE_CALIBRATED) must have; NULL accepts only the one
+  // honnin ships, "any" any plausible one.
+  const char *pad_calibration_sha256;
 } honnin_engine_options;
 
 // One model file handed over in memory, named as the manifest's `file` field names it.

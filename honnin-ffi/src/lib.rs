@@ -103,6 +103,16 @@ pub struct honnin_engine_options {
     /// Non-zero: average each face's template with its mirror image's
     /// (default 1). The calibration must have been made with the same setting.
     pub mirror_averaging: u32,
+    /// sha256 (hex) the face calibration (file or text) must have. NULL
+    /// accepts only a calibration honnin ships (pinned in the library);
+    /// "any" accepts any calibration (for one made in-house and not yet
+    /// pinned: whoever can edit it decides who matches). Every calibration's
+    /// plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
+    pub calibration_sha256: *const c_char,
+    /// sha256 (hex) a PAD calibration given to a `_with_pad` constructor
+    /// (HONNIN_PAD_MODE_CALIBRATED) must have; NULL accepts only the one
+    /// honnin ships, "any" any plausible one.
+    pub pad_calibration_sha256: *const c_char,
 }
 
 /// The presentation-attack detection (PAD) an engine runs, as
@@ -433,10 +443,89 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
                 target_fmr: honnin::DEFAULT_TARGET_FMR,
                 intra_threads: 0,
                 mirror_averaging: 1,
+                calibration_sha256: std::ptr::null(),
+                pad_calibration_sha256: std::ptr::null(),
             }
         };
         Ok(())
     })
+}
+
+/// A pin as `options` give it: NULL (the calibrations honnin ships), "any"
+/// or a sha256.
+enum PinChoice {
+    Shipped,
+    Any,
+    Sha256(String),
+}
+
+/// The pin of `field` in `*options`.
+///
+/// # Safety
+/// `options` must be non-NULL and point to a readable `honnin_engine_options`
+/// whose strings are NUL-terminated.
+unsafe fn pin_of(field: *const c_char, name: &str) -> Result<PinChoice, Failure> {
+    // SAFETY: forwarded from the caller.
+    Ok(match unsafe { optional_text(field, name) }? {
+        None => PinChoice::Shipped,
+        Some("any") => PinChoice::Any,
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => PinChoice::Sha256(hex.into()),
+        Some(_) => return Err(Failure::invalid(format!("{name}: a sha256 of 64 hex digits, \"any\" or NULL"))),
+    })
+}
+
+/// A face calibration file under `pin`.
+fn calibration_file(path: &std::path::Path, pin: &PinChoice) -> Result<Calibration, Failure> {
+    Ok(match pin {
+        PinChoice::Shipped => Calibration::from_file(path)?,
+        PinChoice::Any => honnin::danger::unpinned_calibration(path)?,
+        PinChoice::Sha256(hex) => Calibration::from_file_pinned(path, hex)?,
+    })
+}
+
+/// A face calibration's text under `pin`.
+fn calibration_text(text: &str, pin: &PinChoice) -> Result<Calibration, Failure> {
+    Ok(match pin {
+        PinChoice::Shipped => Calibration::from_json(text)?,
+        PinChoice::Any => honnin::danger::unpinned_calibration_json(text)?,
+        PinChoice::Sha256(hex) => Calibration::from_json_pinned(text, hex)?,
+    })
+}
+
+/// A PAD calibration file under `pin`.
+fn pad_calibration_file(path: &std::path::Path, pin: &PinChoice) -> Result<PadCalibration, Failure> {
+    Ok(match pin {
+        PinChoice::Shipped => PadCalibration::from_file(path)?,
+        PinChoice::Any => honnin::danger::unpinned_pad_calibration(path)?,
+        PinChoice::Sha256(hex) => PadCalibration::from_file_pinned(path, hex)?,
+    })
+}
+
+/// A PAD calibration's text under `pin`.
+fn pad_calibration_text(text: &str, pin: &PinChoice) -> Result<PadCalibration, Failure> {
+    Ok(match pin {
+        PinChoice::Shipped => PadCalibration::from_json(text)?,
+        PinChoice::Any => honnin::danger::unpinned_pad_calibration_json(text)?,
+        PinChoice::Sha256(hex) => PadCalibration::from_json_pinned(text, hex)?,
+    })
+}
+
+/// The face and PAD calibration pins of `options` (checked non-NULL first).
+///
+/// # Safety
+/// `options` must be NULL or point to a readable `honnin_engine_options`
+/// whose strings are NUL-terminated.
+unsafe fn pins(options: *const honnin_engine_options) -> Result<(PinChoice, PinChoice), Failure> {
+    if options.is_null() {
+        return Err(Failure::null("options"));
+    }
+    // SAFETY: checked non-NULL; the caller promised it is readable.
+    let options = unsafe { &*options };
+    // SAFETY: the caller promised NUL-terminated strings.
+    let face = unsafe { pin_of(options.calibration_sha256, "options.calibration_sha256") }?;
+    // SAFETY: as above.
+    let pad = unsafe { pin_of(options.pad_calibration_sha256, "options.pad_calibration_sha256") }?;
+    Ok((face, pad))
 }
 
 /// Which presentation-attack detection an engine is built with.
@@ -579,7 +668,9 @@ pub unsafe extern "C" fn honnin_engine_new_with_pad(
             pad_in_mode(mode, || {
                 // SAFETY: non-NULL in this mode (`pad_mode_of`); the caller promised NUL termination.
                 let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
-                Ok(PadCalibration::from_file(path)?)
+                // SAFETY: checked non-NULL before this is called; the caller promised readable options.
+                let (_, pin) = unsafe { pins(options) }?;
+                pad_calibration_file(path, &pin)
             })
         };
         // SAFETY: forwarded from the caller.
@@ -607,7 +698,9 @@ unsafe fn engine_from_dir(
         return Err(Failure::null("options"));
     }
     check_out(out, "out")?;
-    let calibration = Calibration::from_file(calibration_path)?;
+    // SAFETY: checked non-NULL above; the caller promised readable options.
+    let (pin, _) = unsafe { pins(options) }?;
+    let calibration = calibration_file(calibration_path, &pin)?;
     let pad = pad()?;
     // SAFETY: forwarded from the caller.
     let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
@@ -718,7 +811,9 @@ pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
                 let text = unsafe { bytes(pad_calibration, pad_calibration_len, "pad_calibration") }?;
                 let text =
                     std::str::from_utf8(text).map_err(|_| Failure::invalid("pad_calibration: UTF-8 JSON text"))?;
-                Ok(PadCalibration::from_json(text)?)
+                // SAFETY: checked non-NULL before this is called; the caller promised readable options.
+                let (_, pin) = unsafe { pins(options) }?;
+                pad_calibration_text(text, &pin)
             })
         };
         // SAFETY: forwarded from the caller.
@@ -771,7 +866,11 @@ unsafe fn engine_from_memory(
     }
     let calibration = std::str::from_utf8(calibration)
         .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
-        .and_then(|t| Calibration::from_json(t).map_err(Failure::from))?;
+        .and_then(|t| {
+            // SAFETY: checked non-NULL above; the caller promised readable options.
+            let (pin, _) = unsafe { pins(options) }?;
+            calibration_text(t, &pin)
+        })?;
     let pad = pad()?;
     let models = Models::from_memory(manifest, &list)?;
     // SAFETY: forwarded from the caller.

@@ -106,7 +106,7 @@ impl From<Error> for Failure {
             Error::Sandbox { .. } => S::Sandbox,
             Error::Write { .. } => S::Write,
             Error::Camera(_) => S::Camera,
-            Error::Io { .. } => S::Io,
+            Error::Io { .. } | Error::NotAFile { .. } => S::Io,
             _ => S::Other,
         };
         // honnin's error texts never carry pixels, landmarks or templates.

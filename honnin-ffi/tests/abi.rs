@@ -9,6 +9,9 @@ use std::ptr::{null, null_mut};
 
 use honnin_ffi::*;
 
+#[path = "../../tests/suite/tampered_calibrations.rs"]
+mod tampered_calibrations;
+
 const OK: honnin_status = honnin_status::Ok;
 const NULL: honnin_status = honnin_status::NullArgument;
 const STALE: honnin_status = honnin_status::InvalidHandle;
@@ -877,7 +880,26 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         strict["threshold"] = serde_json::json!(0.75);
         let strict_path = scratch.join("strict.json");
         std::fs::write(&strict_path, serde_json::to_vec(&strict).unwrap()).unwrap();
-        let (status, own) = with_pad(Some(&strict_path));
+        // Not a calibration honnin ships: refused unless pinned.
+        assert_eq!(with_pad(Some(&strict_path)).0, honnin_status::Calibration);
+        assert!(last_error().contains("not pinned"), "{}", last_error());
+        let any = CString::new("any").unwrap();
+        let mut unpinned = options;
+        unpinned.pad_calibration_sha256 = any.as_ptr();
+        let with_own = |pad: &Path| {
+            let pad = cstring(pad);
+            let mut engine = null_mut();
+            let status = honnin_engine_new_with_pad(
+                models.as_ptr(),
+                calibration.as_ptr(),
+                PAD_CALIBRATED,
+                pad.as_ptr(),
+                &unpinned,
+                &mut engine,
+            );
+            (status, engine)
+        };
+        let (status, own) = with_own(&strict_path);
         assert_eq!(status, OK, "{}", last_error());
         assert_eq!(pad_of(own), (1, 0.75, 0.10));
         assert_eq!(verify(own), attack);
@@ -886,11 +908,11 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         other["models"][0]["sha256"] = serde_json::json!("00".repeat(32));
         let other_path = scratch.join("other.json");
         std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
-        let (status, engine) = with_pad(Some(&other_path));
+        let (status, engine) = with_own(&other_path);
         assert_eq!(status, honnin_status::Calibration);
         assert!(engine.is_null() && last_error().contains("PAD"), "{}", last_error());
         std::fs::write(&other_path, b"{}").unwrap();
-        assert_eq!(with_pad(Some(&other_path)).0, honnin_status::Calibration);
+        assert_eq!(with_own(&other_path).0, honnin_status::Calibration);
         assert_eq!(with_pad(Some(&scratch.join("missing.json"))).0, honnin_status::Io);
 
         // In memory: with the PAD model files, PAD is on by default; the
@@ -955,4 +977,83 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
             assert_eq!(honnin_engine_free(engine), OK);
         }
     }
+}
+
+#[test]
+fn tampered_calibrations_are_refused_and_the_shipped_ones_accepted() {
+    let ort = ort_lib();
+    let models = cstring(&root().join("models"));
+    let any = CString::new("any").unwrap();
+    let scratch = std::env::temp_dir().join(format!("honnin-abi-tampered-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let build = |calibration: &Path, pin: Option<&CString>| {
+        let mut options = engine_options(&ort);
+        options.calibration_sha256 = pin.map_or(null(), |p| p.as_ptr());
+        let calibration = cstring(calibration);
+        let mut engine = null_mut();
+        let status = unsafe {
+            honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), PAD_OFF, null(), &options, &mut engine)
+        };
+        (status, engine)
+    };
+    for (i, case) in tampered_calibrations::tampered(&root()).iter().enumerate() {
+        let path = scratch.join(format!("tampered-{i}.json"));
+        std::fs::write(&path, &case.text).unwrap();
+        // Not pinned: refused before anything else.
+        let (status, engine) = build(&path, None);
+        assert_eq!(status, honnin_status::Calibration, "{}", case.what);
+        assert!(engine.is_null() && last_error().contains("not pinned"), "{}: {}", case.what, last_error());
+        // Pinned by its own hash, or unpinned: still implausible.
+        let own = CString::new(sha256_hex(case.text.as_bytes())).unwrap();
+        for pin in [&own, &any] {
+            let (status, engine) = build(&path, Some(pin));
+            assert_eq!(status, honnin_status::Calibration, "{}", case.what);
+            let detail = last_error();
+            assert!(engine.is_null(), "{}", case.what);
+            assert!(detail.contains("implausible") && detail.contains(case.expected), "{}: {detail}", case.what);
+        }
+        // In memory, the same.
+        let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
+        let names: Vec<CString> = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx"]
+            .iter()
+            .map(|n| CString::new(*n).unwrap())
+            .collect();
+        let data: Vec<Vec<u8>> =
+            names.iter().map(|n| std::fs::read(root().join("models").join(n.to_str().unwrap())).unwrap()).collect();
+        let files: Vec<honnin_model_file> = names
+            .iter()
+            .zip(&data)
+            .map(|(name, bytes)| honnin_model_file { name: name.as_ptr(), data: bytes.as_ptr(), len: bytes.len() })
+            .collect();
+        let mut options = engine_options(&ort);
+        options.calibration_sha256 = any.as_ptr();
+        let mut engine = null_mut();
+        let status = unsafe {
+            honnin_engine_new_from_memory(
+                manifest.as_ptr(),
+                manifest.len(),
+                files.as_ptr(),
+                files.len(),
+                case.text.as_ptr(),
+                case.text.len(),
+                &options,
+                &mut engine,
+            )
+        };
+        assert_eq!(status, honnin_status::Calibration, "{} (in memory)", case.what);
+        assert!(last_error().contains(case.expected), "{}: {}", case.what, last_error());
+    }
+    // A malformed pin is an invalid argument; the shipped files build engines.
+    let shipped = root().join("calibration/intel-reid-0095.json");
+    let bad = CString::new("xyz").unwrap();
+    assert_eq!(build(&shipped, Some(&bad)).0, honnin_status::InvalidArgument);
+    let (status, engine) = build(&shipped, None);
+    assert_eq!(status, OK, "{}", last_error());
+    assert_eq!(unsafe { honnin_engine_free(engine) }, OK);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

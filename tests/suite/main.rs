@@ -26,3 +26,5 @@ mod quality;
 mod recognizer;
 mod reference_agreement;
 mod session;
+mod tampered_calibrations;
+mod trust;

@@ -97,6 +97,7 @@ fn install(copy: &ModelCopy, colour: &str) {
         "role": "recognizer",
         "file": "tiny.onnx",
         "sha256": sha,
+        "bytes": bytes.len(),
         "licence": "test fixture",
         "source": "written by tests/suite/plugin_recognizer.rs",
         "input": { "name": "data", "shape": [-1, 3, 112, 112], "colour": colour,

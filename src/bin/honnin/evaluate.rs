@@ -190,8 +190,7 @@ fn engine_for(args: &EngineArgs, set: &str) -> Result<Engine> {
     let (det, rec) = set.split_once(',').context("a model set as DETECTOR,RECOGNIZER")?;
     let select = || Models::select(&args.models, Some(det), Some(rec)).with_context(|| format!("model set {set}"));
     let models = select()?;
-    let path = args.calibration_path(&models);
-    let calibration = honnin::Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()));
+    let calibration = args.calibration(&models);
     if let Ok(policy) = calibration.and_then(|c| Ok(Policy::from_calibration(&c, args.target_fmr)?)) {
         match args.build(models, policy) {
             Ok(engine) => return Ok(engine),

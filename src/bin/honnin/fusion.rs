@@ -18,9 +18,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{
-    operating_points, Acquisition, Calibration, Engine, LiveFrame, Metric, QualityGate, ReferenceKind, Template,
-};
+use honnin::{operating_points, Acquisition, Engine, LiveFrame, Metric, QualityGate, ReferenceKind, Template};
 
 use crate::lfw::default_lfw;
 use crate::EngineArgs;
@@ -234,7 +232,9 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
         crate::lfw::write_atomically(out, text.as_bytes())?;
     }
     if let Some(path) = &args.calibrate_into {
-        let mut calibration = Calibration::from_file(path).with_context(|| format!("loading {}", path.display()))?;
+        // This command rewrites the file: it is read unpinned (plausibility still checked).
+        let mut calibration =
+            honnin::danger::unpinned_calibration(path).with_context(|| format!("loading {}", path.display()))?;
         if calibration.pipeline_sha256 != engine_args.build_models()?.pipeline_sha256(!engine_args.no_mirror) {
             bail!("{} was made for another pipeline", path.display());
         }

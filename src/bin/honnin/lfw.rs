@@ -465,7 +465,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let mut calibration = calibration;
     // Fused-probe points come from `honnin fusion`: an earlier file's are
     // kept when it was made for this same pipeline.
-    let previous = match Calibration::from_file(&args.out) {
+    let previous = match honnin::danger::unpinned_calibration(&args.out) {
         Ok(previous) => Some(previous),
         Err(honnin::Error::Io { .. }) => None,
         Err(e) => {

@@ -62,8 +62,9 @@ const DEFAULT_ORT_LIB: &str = ".runtime/libonnxruntime.so.1.31.1";
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Skip process hardening (on by default: no core dumps, freed heap
-    /// memory overwritten, biometric buffers locked in RAM).
+    /// Skip process hardening (on by default: no core dumps, biometric
+    /// buffers locked in RAM; freed heap memory is overwritten only with
+    /// --wipe-freed-heap).
     #[arg(long, global = true)]
     no_hardening: bool,
     /// Also have glibc overwrite every freed heap block, ONNX Runtime's
@@ -166,17 +167,12 @@ impl InputArgs {
     }
 }
 
-/// Reads at most the byte limit of a file into a buffer sized once from the
-/// file's length (a growing buffer would leave unwiped copies of the photo
-/// behind); the library's limits apply again on parsing.
+/// Reads an input file: a regular file only, at most the byte limit, in one
+/// buffer sized from the file's length and wiped on drop (a growing buffer
+/// would leave unwiped copies of the photo behind); the library's limits
+/// apply again on parsing.
 fn read_input(path: &Path, limits: &Limits) -> Result<Zeroizing<Vec<u8>>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let cap = limits.max_bytes.saturating_add(1);
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1)));
-    file.take(cap).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
-    Ok(bytes)
+    Ok(honnin::read_input_file(path, limits)?)
 }
 
 /// Flags shared by every command that runs models.
@@ -185,11 +181,17 @@ pub(crate) struct EngineArgs {
     /// Model directory holding manifest.json.
     #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
     pub(crate) models: PathBuf,
-    /// Calibration file (default: calibration/<recognizer id>.json).
-    #[arg(long)]
+    /// Calibration file (default: the calibration honnin ships for the
+    /// recognizer, built in; calibration/<recognizer id>.json holds the same bytes).
+    /// Another file needs --calibration-sha256.
+    #[arg(long, value_name = "FILE")]
     pub(crate) calibration: Option<PathBuf>,
-    /// Target false-match rate; the calibration must have a point for it.
-    #[arg(long, default_value_t = honnin::DEFAULT_TARGET_FMR)]
+    /// Required sha256 of --calibration (default: one of the calibrations
+    /// honnin ships); "any" accepts any file, with a warning.
+    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg, requires = "calibration")]
+    pub(crate) calibration_sha256: Option<String>,
+    /// Target false-match rate, between 0 and 1; the calibration must have a point for it.
+    #[arg(long, default_value_t = honnin::DEFAULT_TARGET_FMR, value_parser = fmr_arg, allow_negative_numbers = true)]
     pub(crate) target_fmr: f64,
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
@@ -197,21 +199,50 @@ pub(crate) struct EngineArgs {
     /// Required sha256 of that library (default: when neither --onnxruntime nor
     /// HONNIN_ORT_LIB names another library, the pinned hash of the one tools/setup.py
     /// installs; "any" skips the check).
-    #[arg(long)]
+    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg)]
     pub(crate) onnxruntime_sha256: Option<String>,
-    /// Intra-op threads per model (default: number of CPUs, at most 2).
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
+    /// Intra-op threads per model, 1 to 64 (default: number of CPUs, at most 2).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) threads: Option<u32>,
     /// Do not average each face's template with its mirror image's.
     #[arg(long)]
     pub(crate) no_mirror: bool,
     /// Turn presentation-attack detection off (it runs whenever the PAD models
     /// named by the manifest are in the model directory).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["pad_calibration", "pad_calibration_sha256"])]
     pub(crate) no_pad: bool,
-    /// PAD calibration file.
-    #[arg(long, default_value = "calibration/pad-minifasnet.json")]
-    pub(crate) pad_calibration: PathBuf,
+    /// PAD calibration file (default: the one honnin ships, built in;
+    /// calibration/pad-minifasnet.json holds the same bytes). Another file
+    /// needs --pad-calibration-sha256.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pad_calibration: Option<PathBuf>,
+    /// Required sha256 of --pad-calibration (default: the one honnin ships);
+    /// "any" accepts any file, with a warning.
+    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg, requires = "pad_calibration")]
+    pub(crate) pad_calibration_sha256: Option<String>,
+}
+
+/// A sha256 pin on the command line: 64 hex digits, or "any".
+fn pin_arg(value: &str) -> std::result::Result<String, String> {
+    if value == "any" || (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err("expected a sha256 of 64 hex digits, or \"any\"".into())
+    }
+}
+
+/// A target false-match rate: a number strictly between 0 and 1.
+fn fmr_arg(value: &str) -> std::result::Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        Ok(_) => Err("expected a false-match rate strictly between 0 and 1, such as 1e-4".into()),
+        Err(_) => Err("expected a number strictly between 0 and 1, such as 1e-4".into()),
+    }
+}
+
+/// A false-match rate as people write it (`1e-4`).
+pub(crate) fn rate(value: f64) -> String {
+    format!("{value:e}")
 }
 
 impl EngineArgs {
@@ -238,10 +269,49 @@ impl EngineArgs {
         }
     }
 
-    pub(crate) fn calibration_path(&self, models: &Models) -> PathBuf {
-        self.calibration
-            .clone()
-            .unwrap_or_else(|| Path::new("calibration").join(format!("{}.json", models.recognizer_id())))
+    /// The face calibration for `models`: --calibration under its pin, else
+    /// the one honnin ships for the recognizer.
+    pub(crate) fn calibration(&self, models: &Models) -> Result<Calibration> {
+        let Some(path) = &self.calibration else {
+            let id = models.recognizer_id();
+            return honnin::Calibration::shipped(id)
+                .with_context(|| {
+                    format!("honnin ships no calibration for the recognizer {id}: give one with --calibration")
+                })?
+                .with_context(|| format!("the calibration shipped for {id}"));
+        };
+        let loaded = match self.calibration_sha256.as_deref() {
+            None => Calibration::from_file(path),
+            Some("any") => {
+                eprintln!(
+                    "honnin: warning: the calibration {} is not pinned (--calibration-sha256 any): whoever can \
+                     edit it decides who matches",
+                    path.display()
+                );
+                honnin::danger::unpinned_calibration(path)
+            }
+            Some(hex) => Calibration::from_file_pinned(path, hex),
+        };
+        loaded.with_context(|| format!("loading the calibration {}", path.display()))
+    }
+
+    /// The PAD calibration: --pad-calibration under its pin, else the one honnin ships.
+    pub(crate) fn pad_calibration(&self) -> Result<PadCalibration> {
+        let Some(path) = &self.pad_calibration else {
+            return Ok(PadCalibration::bundled()?);
+        };
+        let loaded = match self.pad_calibration_sha256.as_deref() {
+            None => PadCalibration::from_file(path),
+            Some("any") => {
+                eprintln!(
+                    "honnin: warning: the PAD calibration {} is not pinned (--pad-calibration-sha256 any)",
+                    path.display()
+                );
+                honnin::danger::unpinned_pad_calibration(path)
+            }
+            Some(hex) => PadCalibration::from_file_pinned(path, hex),
+        };
+        loaded.with_context(|| format!("loading the PAD calibration {}", path.display()))
     }
 
     /// The models, verified.
@@ -251,19 +321,15 @@ impl EngineArgs {
 
     /// An engine with the calibrated policy.
     pub(crate) fn engine(&self) -> Result<Engine> {
-        let models = Models::from_dir(&self.models).context("loading models")?;
-        let path = self.calibration_path(&models);
-        let calibration = Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
+        let models = self.build_models()?;
+        let calibration = self.calibration(&models)?;
         let policy = Policy::from_calibration(&calibration, self.target_fmr)?;
         self.build(models, policy)
     }
 
     pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
         let pad = if models.has_pad() && !self.no_pad {
-            let path = &self.pad_calibration;
-            let calibration = PadCalibration::from_file(path)
-                .with_context(|| format!("loading the PAD calibration {}", path.display()))?;
-            Some(PadPolicy::from_calibration(&calibration))
+            Some(PadPolicy::from_calibration(&self.pad_calibration()?))
         } else {
             None
         };
@@ -281,7 +347,7 @@ impl EngineArgs {
             builder = builder.onnxruntime_sha256(pin);
         }
         if let Some(threads) = self.threads {
-            builder = builder.intra_threads(threads);
+            builder = builder.intra_threads(threads as usize);
         }
         Ok(builder.policy(policy).build()?)
     }
@@ -428,7 +494,8 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
     let audit = args.audit.as_deref().map(AuditSink::open).transpose()?;
     // Before the engine exists: ONNX Runtime's threads then start sandboxed.
     let sandboxed = sandbox(&args.sandbox)?;
-    let engine = args.engine.engine()?;
+    // The inputs first: a missing, special or undecodable file is refused
+    // before the models load.
     let started = Instant::now();
     let card = args.input.card(&args.card)?;
     let card_decode = started.elapsed();
@@ -439,6 +506,7 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
         .with_context(|| format!("live photo {}", args.live.display()))?;
     drop(live_bytes);
     let live_decode = started.elapsed();
+    let engine = args.engine.engine()?;
     let outcome = engine.verify(&card, &live)?;
     let reference = card.kind();
     let (container, format) = (card.container(), card.format());
@@ -477,8 +545,9 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
             out!(": {r}");
         }
         if let (Some(s), Some(t)) = (outcome.score, outcome.threshold) {
-            let fmr = t.target_fmr.map_or("uncalibrated".to_string(), |f| format!("target FMR {f}"));
-            out!(" (score {:.4} {:?}, threshold {:.4} at {fmr})", s.value, s.metric, t.value);
+            let fmr = t.target_fmr.map_or("uncalibrated".to_string(), |f| format!("target FMR {}", rate(f)));
+            let metric = serde_json::to_value(s.metric).ok().and_then(|v| v.as_str().map(str::to_string));
+            out!(" (score {:.4} {}, threshold {:.4} at {fmr})", s.value, metric.unwrap_or_default(), t.value);
         }
         outln!("");
     }

@@ -148,8 +148,7 @@ fn pad_engine(args: &EngineArgs) -> Result<(Engine, Vec<PadModelBinding>)> {
         .filter(|m| m.role == "pad")
         .map(|m| PadModelBinding { id: m.id, sha256: m.sha256 })
         .collect();
-    let path = args.calibration_path(&models);
-    let calibration = honnin::Calibration::from_file(&path).with_context(|| format!("loading {}", path.display()))?;
+    let calibration = args.calibration(&models)?;
     let policy = honnin::Policy::from_calibration(&calibration, args.target_fmr)?;
     Ok((args.build_with_pad(models, policy, None)?, bindings))
 }
@@ -216,13 +215,11 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
 pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs) -> Result<(String, serde_json::Value)> {
     use std::fmt::Write as _;
     let presentations = read_labelled(labelled)?;
-    let path = &engine_args.pad_calibration;
-    let calibration =
-        PadCalibration::from_file(path).with_context(|| format!("loading the PAD calibration {}", path.display()))?;
+    let calibration = engine_args.pad_calibration()?;
     let policy = PadPolicy::from_calibration(&calibration);
     let (engine, bindings) = pad_engine(engine_args)?;
     if bindings != calibration.models {
-        bail!("{} was made with other PAD models than the ones loaded", path.display());
+        bail!("the PAD calibration was made with other PAD models than the ones loaded");
     }
     let threshold = policy.threshold();
     let files: Vec<&Path> = presentations.iter().map(|p| p.file.as_path()).collect();

@@ -1,0 +1,230 @@
+//! The trust boundary: calibrations pinned and checked for plausibility,
+//! ONNX Runtime's pin covering what the loader pulls in, inputs that are
+//! not regular files refused at once, bounded threads.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use honnin::calibration::{CalibrationError, Implausibility};
+use honnin::{danger, Calibration, Error, Models, PadCalibration};
+
+use crate::common::{self, honnin, lfw_image, ort_lib, root, scratch_dir};
+use crate::tampered_calibrations::tampered;
+
+/// A stranger's face: with a tampered threshold the card would match it.
+fn stranger() -> String {
+    lfw_image("images/Mick_Jagger/Mick_Jagger_0001.jpg").display().to_string()
+}
+
+#[test]
+fn every_tampered_calibration_is_refused_by_the_library_with_a_typed_error() {
+    let cases = tampered(root());
+    assert_eq!(cases.len(), 6);
+    for case in &cases {
+        // Unpinned, so that the plausibility check alone must refuse it.
+        match danger::unpinned_calibration_json(&case.text) {
+            Err(Error::Calibration(CalibrationError::Implausible { problem, .. })) => {
+                let text = problem.to_string();
+                assert!(text.contains(case.expected), "{}: {text}", case.what);
+                let kind_fits = match case.expected {
+                    "not stricter" => matches!(problem, Implausibility::NotTightening { .. }),
+                    "two operating points" => matches!(problem, Implausibility::DuplicateTarget { .. }),
+                    _ => matches!(problem, Implausibility::OutOfRange { field: "threshold", .. }),
+                };
+                assert!(kind_fits, "{}: {problem:?}", case.what);
+            }
+            other => panic!("{}: accepted or refused for another reason: {other:?}", case.what),
+        }
+        // And pinned by default: not one of the calibrations honnin ships.
+        assert!(
+            matches!(Calibration::from_json(&case.text), Err(Error::Calibration(CalibrationError::NotPinned { .. }))),
+            "{}",
+            case.what
+        );
+    }
+    // The shipped files pass both checks, from disk and built in.
+    for file in ["intel-reid-0095.json", "dlib-resnet-v1.json"] {
+        let path = root().join("calibration").join(file);
+        let from_disk = Calibration::from_file(&path).unwrap();
+        let built_in = Calibration::shipped(file.trim_end_matches(".json")).unwrap().unwrap();
+        assert_eq!(from_disk, built_in);
+    }
+    PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).unwrap();
+}
+
+#[test]
+fn a_calibration_is_accepted_under_its_own_pin_and_refused_under_another() {
+    let path = root().join("calibration/intel-reid-0095.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // A whitespace-only change: the same thresholds, other bytes.
+    let edited = text.replacen('\n', "\n ", 1);
+    let dir = scratch_dir("calibration-pin");
+    let copy = dir.join("edited.json");
+    std::fs::write(&copy, &edited).unwrap();
+    assert!(matches!(Calibration::from_file(&copy), Err(Error::Calibration(CalibrationError::NotPinned { .. }))));
+    let pin = sha256(edited.as_bytes());
+    assert_eq!(Calibration::from_file_pinned(&copy, &pin).unwrap(), Calibration::from_file(&path).unwrap());
+    assert!(Calibration::from_file_pinned(&path, &pin).is_err());
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_cli_refuses_tampered_calibrations_with_exit_3_and_decides_with_the_shipped_ones() {
+    let dir = scratch_dir("tampered-cli");
+    let live = stranger();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--card", "samples/astronaut_card.png", "--live", live.as_str()];
+        args.extend_from_slice(extra);
+        honnin(&args)
+    };
+    for (i, case) in tampered(root()).iter().enumerate() {
+        let path = dir.join(format!("tampered-{i}.json"));
+        std::fs::write(&path, &case.text).unwrap();
+        let path = path.to_str().unwrap();
+        let pinned = verify(&["--calibration", path]);
+        let stderr = String::from_utf8_lossy(&pinned.stderr);
+        assert_eq!(pinned.status.code(), Some(3), "{}: {stderr}", case.what);
+        assert!(stderr.contains("not pinned") && pinned.stdout.is_empty(), "{}: {stderr}", case.what);
+        let opted_out = verify(&["--calibration", path, "--calibration-sha256", "any"]);
+        let stderr = String::from_utf8_lossy(&opted_out.stderr);
+        assert_eq!(opted_out.status.code(), Some(3), "{}: {stderr}", case.what);
+        assert!(stderr.contains("implausible") && stderr.contains(case.expected), "{}: {stderr}", case.what);
+        assert!(opted_out.stdout.is_empty(), "{}: no decision may be printed", case.what);
+    }
+    // The shipped calibration, built in or named: a stranger does not match.
+    for extra in [&[][..], &["--calibration", "calibration/intel-reid-0095.json"][..]] {
+        let out = verify(extra);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A malformed pin is a usage error.
+    let out = verify(&["--calibration", "calibration/intel-reid-0095.json", "--calibration-sha256", "xyz"]);
+    assert_eq!(out.status.code(), Some(64));
+}
+
+/// Builds a shared library named `librt.so.1` whose constructor announces
+/// itself on standard error.
+fn planted_library(dir: &Path) -> PathBuf {
+    let source = dir.join("planted.c");
+    std::fs::write(
+        &source,
+        "#include <unistd.h>\n__attribute__((constructor)) static void planted(void) {\n    \
+         write(2, \"PLANTED LIBRARY RAN\\n\", 20);\n}\n",
+    )
+    .unwrap();
+    let out = dir.join("librt.so.1");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (Debian: build-essential)");
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn a_library_planted_beside_the_pinned_onnx_runtime_is_not_loaded() {
+    let dir = scratch_dir("planted");
+    let runtime = dir.join("libonnxruntime.so.1.31.1");
+    std::fs::copy(ort_lib(), &runtime).unwrap();
+    planted_library(&dir);
+    // The dynamic loader would take it: the library's RUNPATH is $ORIGIN.
+    let ldd = Command::new("ldd").arg(&runtime).output().unwrap();
+    let resolved = String::from_utf8_lossy(&ldd.stdout);
+    let planted_path = dir.join("librt.so.1");
+    assert!(
+        resolved.contains(&format!("librt.so.1 => {}", planted_path.display())),
+        "the loader does not resolve librt.so.1 from the library's folder here, so this test proves nothing:\n{resolved}"
+    );
+    let pin = honnin::PINNED_ONNXRUNTIME_SHA256.expect("a pinned runtime for this CPU");
+    let out = Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .args(["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"])
+        .arg("--onnxruntime")
+        .arg(&runtime)
+        .args(["--onnxruntime-sha256", pin])
+        .current_dir(root())
+        .env_remove("HONNIN_ORT_LIB")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("PLANTED LIBRARY RAN"), "the planted library ran inside honnin");
+}
+
+/// Runs the CLI under GNU time and returns its exit code, wall time and peak
+/// RSS in KiB. (`wait4` from this process would not do: a child spawned with
+/// vfork inherits this test process's peak until it execs.)
+pub fn measured(args: &[&str], models: Option<&Path>) -> (Option<i32>, Duration, i64, String) {
+    let report =
+        std::env::temp_dir().join(format!("honnin-time-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let mut command = Command::new("/usr/bin/time");
+    command.arg("-f").arg("%M").arg("-o").arg(&report).arg(env!("CARGO_BIN_EXE_honnin")).args(args);
+    command.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib()).stdin(Stdio::null()).stdout(Stdio::null());
+    match models {
+        Some(dir) => command.env("HONNIN_MODELS", dir),
+        None => command.env_remove("HONNIN_MODELS"),
+    };
+    let started = Instant::now();
+    let out = command.output().expect("GNU time at /usr/bin/time (tools/setup.py --dev installs it)");
+    let elapsed = started.elapsed();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_file(&report);
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let rss = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    (out.status.code(), elapsed, rss, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn special_files_and_absurd_thread_counts_are_refused_at_once_and_small() {
+    let dir = scratch_dir("special-files");
+    // A model directory whose recognizer is a link to /dev/zero.
+    let models = dir.join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::models_dir().join("manifest.json")).unwrap()).unwrap();
+    let recognizer = manifest["recognizer"].as_str().unwrap();
+    for entry in manifest["models"].as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let target =
+            if entry["id"] == recognizer { PathBuf::from("/dev/zero") } else { common::models_dir().join(file) };
+        std::os::unix::fs::symlink(target, models.join(file)).unwrap();
+    }
+    std::fs::copy(common::models_dir().join("manifest.json"), models.join("manifest.json")).unwrap();
+    match Models::from_dir(&models) {
+        Err(Error::NotAFile { found: "a character device", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let fifo = dir.join("live.jpg");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (fifo, card_dir) = (fifo.to_str().unwrap().to_string(), dir.to_str().unwrap().to_string());
+    let live = "samples/astronaut_live.jpg";
+    let card = "samples/astronaut_card.png";
+    let cases: [(&str, Vec<&str>, Option<&Path>, i32, &str); 4] = [
+        (
+            "/dev/zero as the recognizer",
+            vec!["verify", "--card", card, "--live", live],
+            Some(&models),
+            3,
+            "character device",
+        ),
+        ("a FIFO without writer as --live", vec!["verify", "--card", card, "--live", &fifo], None, 3, "named pipe"),
+        ("a directory as --card", vec!["verify", "--card", &card_dir, "--live", live], None, 3, "directory"),
+        ("4096 threads", vec!["verify", "--card", card, "--live", live, "--threads", "4096"], None, 64, "1..=64"),
+    ];
+    for (what, args, models, expected, words) in cases {
+        let (code, elapsed, rss_kib, stderr) = measured(&args, models);
+        assert_eq!(code, Some(expected), "{what}: {stderr}");
+        assert!(stderr.contains(words), "{what}: {stderr}");
+        assert!(elapsed < Duration::from_secs(1), "{what}: {elapsed:?}");
+        assert!(rss_kib < 200 * 1024, "{what}: peak RSS {rss_kib} KiB");
+        eprintln!("{what}: exit {expected} in {:.0} ms, peak RSS {} MiB", elapsed.as_secs_f64() * 1e3, rss_kib / 1024);
+    }
+}
