@@ -283,6 +283,7 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
 fn embed_all(args: &EngineArgs, jobs: usize, images: &[PathBuf]) -> Result<Vec<Option<Embedded>>> {
     let gate = QualityGate::default();
     crate::lfw::in_parallel(
+        "embedding",
         jobs,
         images.len(),
         || args.engine(),
