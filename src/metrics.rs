@@ -253,6 +253,33 @@ pub fn rule_of_three(n: u64) -> Option<f64> {
     (n > 0).then(|| (3.0 / n as f64).min(1.0))
 }
 
+/// A share as a percentage with two significant digits and no trailing
+/// zeros (`0.1` gives `10`, `3.0 / 14497.0` gives `0.021`): for bounds,
+/// which are rough by nature.
+pub fn percent_2_significant(share: f64) -> String {
+    let value = share * 100.0;
+    if !value.is_finite() || value <= 0.0 {
+        return "0".to_string();
+    }
+    let decimals = (1 - value.log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// How a report shows a rate at which no error was seen in `trials`: the
+/// count, and the rule-of-3 upper 95 % bound in its place of an interval,
+/// `0 of 30 (≤ 10 % at 95 %, rule of 3)`. A bootstrap interval of such a
+/// rate is [0, 0] whatever the number of trials, and says nothing. `None`
+/// without trials: there is no rate.
+pub fn zero_errors_text(trials: u64) -> Option<String> {
+    let bound = rule_of_three(trials)?;
+    Some(format!("0 of {trials} (≤ {} % at 95 %, rule of 3)", percent_2_significant(bound)))
+}
+
 /// Fewer errors than this make a rate weak ("rule of 30").
 pub const RULE_OF_30: u64 = 30;
 
@@ -481,6 +508,19 @@ mod tests {
         assert_eq!(rule_of_three(0), None);
         let r = set(&[0.1, 0.2], &[0.5, 0.6, 0.7]).rates_at(0.3);
         assert_eq!((r.false_matches, r.false_non_matches), (0, 0));
+    }
+
+    #[test]
+    fn zero_error_rates_are_shown_with_their_rule_of_three_bound() {
+        assert_eq!(zero_errors_text(30).as_deref(), Some("0 of 30 (≤ 10 % at 95 %, rule of 3)"));
+        assert_eq!(zero_errors_text(6).as_deref(), Some("0 of 6 (≤ 50 % at 95 %, rule of 3)"));
+        assert_eq!(zero_errors_text(2).as_deref(), Some("0 of 2 (≤ 100 % at 95 %, rule of 3)"));
+        // 3 / 14,497 = 0.0207 %; 3 / 16,516,878 = 0.0000182 %; 3 / 40 = 7.5 %.
+        assert_eq!(zero_errors_text(14_497).as_deref(), Some("0 of 14497 (≤ 0.021 % at 95 %, rule of 3)"));
+        assert_eq!(percent_2_significant(3.0 / 16_516_878.0), "0.000018");
+        assert_eq!(percent_2_significant(3.0 / 40.0), "7.5");
+        assert_eq!(percent_2_significant(3.0 / 60.0), "5");
+        assert_eq!(zero_errors_text(0), None, "no trials, no rate");
     }
 
     #[test]

@@ -19,21 +19,40 @@ fn report(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn an_identity_tree_counts_every_pair_and_every_failure_to_acquire() {
+    use std::os::unix::fs::symlink;
     let tmp = common::scratch_dir("eval-tree");
+    let tree = tmp.join("tree");
     let people = ["Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder"];
     for name in people {
-        std::fs::create_dir_all(tmp.join("tree").join(name)).unwrap();
+        // Schroeder's folder lives outside the tree, reached by a symbolic link.
+        let folder = if name == "Gerhard_Schroeder" { tmp.join("elsewhere").join(name) } else { tree.join(name) };
+        std::fs::create_dir_all(&folder).unwrap();
         for n in 1..=3 {
             let file = format!("{name}_{n:04}.jpg");
-            std::fs::copy(common::lfw_image(&format!("images/{name}/{file}")), tmp.join("tree").join(name).join(file))
-                .unwrap();
+            let source = common::lfw_image(&format!("images/{name}/{file}"));
+            // One of Powell's images is a link to the LFW file itself.
+            if name == "Colin_Powell" && n == 2 {
+                symlink(&source, folder.join(file)).unwrap();
+            } else {
+                std::fs::copy(source, folder.join(file)).unwrap();
+            }
         }
     }
+    symlink(tmp.join("elsewhere/Gerhard_Schroeder"), tree.join("Gerhard_Schroeder")).unwrap();
     // A fourth "image" of Blair with nobody in it: a failure to acquire.
-    crate::frames::empty_scene(250, 250).save(tmp.join("tree/Tony_Blair/Tony_Blair_9999.png")).unwrap();
+    crate::frames::empty_scene(250, 250).save(tree.join("Tony_Blair/Tony_Blair_9999.png")).unwrap();
+    // What must be left out, each for its reason, and said so: a second path to Blair's folder
+    // (his images would be impostors of themselves), a second path to one of Powell's images
+    // filed under Rumsfeld, a link back to the tree (a loop), a broken link, a hidden file and notes.
+    symlink(tree.join("Tony_Blair"), tree.join("Tony_Blair_again")).unwrap();
+    symlink("../Colin_Powell/Colin_Powell_0001.jpg", tree.join("Donald_Rumsfeld/copy_of_powell.jpg")).unwrap();
+    symlink(".", tree.join("loop")).unwrap();
+    symlink("nowhere.jpg", tree.join("Donald_Rumsfeld/Donald_Rumsfeld_0009.jpg")).unwrap();
+    std::fs::write(tree.join("Colin_Powell/.DS_Store"), "x").unwrap();
+    std::fs::write(tmp.join("elsewhere/Gerhard_Schroeder/notes.txt"), "x").unwrap();
     let out = eval(&[
         "--identities",
-        tmp.join("tree").to_str().unwrap(),
+        tree.to_str().unwrap(),
         "--report",
         tmp.join("report").to_str().unwrap(),
         "--jobs",
@@ -42,18 +61,43 @@ fn an_identity_tree_counts_every_pair_and_every_failure_to_acquire() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = report(&tmp.join("report"));
     // Genuine pairs: 3 per identity of 3 images, 6 for Blair's 4; impostors: 4 first images, 6 pairs.
-    assert_eq!((r["subjects"].as_u64(), r["images"].as_u64()), (Some(4), Some(13)));
+    assert_eq!((r["subjects"].as_u64(), r["images"].as_u64()), (Some(4), Some(13)), "links followed: {r}");
     assert_eq!((r["genuine_pairs"].as_u64(), r["impostor_pairs"].as_u64()), (Some(15), Some(6)));
+    let skipped: Vec<(String, u64)> = r["skipped_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["reason"].as_str().unwrap().to_string(), s["count"].as_u64().unwrap()))
+        .collect();
+    let reasons: Vec<&str> = skipped.iter().map(|(reason, _)| reason.as_str()).collect();
+    for expected in
+        ["another path to an identity folder", "another path to an image", "loop", "broken", "hidden", "not an image"]
+    {
+        assert_eq!(reasons.iter().filter(|r| r.contains(expected)).count(), 1, "{expected}: {skipped:?}");
+    }
+    assert!(skipped.iter().all(|(_, count)| *count == 1) && skipped.len() == 6, "{skipped:?}");
     let set = &r["model_sets"][0];
     assert_eq!(set["failures_to_acquire"], 1, "{set}");
     assert_eq!(set["genuine_pairs_lost_to_fta"], 3, "Blair's empty image's three genuine pairs");
     assert_eq!((set["genuine_comparisons"].as_u64(), set["impostor_comparisons"].as_u64()), (Some(12), Some(6)));
+    // Labelled with what made the templates: the detector and the recognizer, not the PAD models.
+    let roles: Vec<&str> = set["models"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["detector", "recognizer"], "{set}");
+    let ids: Vec<&str> = set["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(set["model_set"], ids.join(" + "));
     // 6 impostor comparisons cannot show FMR 1e-2: reported as unsupported, not as a number.
     assert_eq!(set["at_target_fmr"][0]["supported"], false, "{set}");
     // At the calibrated threshold these well-known faces all match their own and no one else.
     let calibrated = &set["at_thresholds"][0];
     assert_eq!((calibrated["false_non_matches"].as_u64(), calibrated["false_matches"].as_u64()), (Some(0), Some(0)));
     assert!(calibrated["fmr_rule_of_3"].as_f64().unwrap() == 0.5, "3 / 6 impostors: {calibrated}");
+    assert!(calibrated["fnmr_rule_of_3"].as_f64().unwrap() == 0.25, "3 / 12 genuine: {calibrated}");
+    // The Markdown shows those zero counts with their bound, not as "0.000 % [0.000, 0.000]".
+    let md = std::fs::read_to_string(tmp.join("report/report.md")).unwrap();
+    let row = md.lines().find(|l| l.contains("| calibrated (FMR")).unwrap_or_else(|| panic!("{md}"));
+    assert!(row.contains("| 0 of 12 (≤ 25 % at 95 %, rule of 3) | 0 of 6 (≤ 50 % at 95 %, rule of 3) |"), "{row}");
+    assert!(!md.contains("0.000 % [0.000, 0.000]"), "{md}");
+    assert!(md.contains("Left out while listing the tree (paths in the JSON report): 6 entries"), "{md}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

@@ -17,6 +17,7 @@ mod counter;
 mod eval;
 mod hostile;
 mod integrity;
+mod lab;
 mod lfw_devtest;
 mod pad;
 mod pipeline;

@@ -68,7 +68,7 @@ pub(crate) struct EvalArgs {
     /// Print the JSON report instead of the Markdown summary.
     #[arg(long)]
     json: bool,
-    /// Worker threads, each with its own engine.
+    /// Worker threads, each with its own engine (with --pad too).
     #[arg(long, default_value_t = 2)]
     jobs: usize,
     /// Presentation-attack detection instead of comparison (ISO/IEC 30107-3): a folder with
@@ -81,7 +81,7 @@ pub(crate) struct EvalArgs {
         value_name = "LABELLED",
         conflicts_with_all = [
             "identities", "card_like", "model_sets", "thresholds", "pairs", "images", "max_per_identity",
-            "impostors", "seed", "bootstrap", "jobs", "no_pad",
+            "impostors", "seed", "bootstrap", "no_pad",
         ]
     )]
     pad: Option<PathBuf>,
@@ -114,13 +114,18 @@ struct Protocol {
     reference: ReferenceKind,
     /// What about the protocol the reader should know (doubtful rows, fewer pairs than asked for).
     warnings: Vec<String>,
+    /// Entries of an identity tree left out, and why.
+    skipped: Skipped,
 }
 
 pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
+    if let Some(dir) = &args.report {
+        // Made before any work: a report folder that cannot be made fails now.
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     if let Some(labelled) = &args.pad {
-        let (table, report) = crate::pad::evaluate(labelled, &args.engine)?;
+        let (table, report) = crate::pad::evaluate(labelled, &args.engine, args.jobs)?;
         if let Some(dir) = &args.report {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let json = serde_json::to_string_pretty(&report)? + "\n";
             crate::lfw::write_atomically(&dir.join("pad-report.json"), json.as_bytes())?;
             crate::lfw::write_atomically(&dir.join("pad-report.md"), (table.clone() + "\n").as_bytes())?;
@@ -153,6 +158,7 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         "genuine_pairs": protocol.genuine.len(),
         "impostor_pairs": protocol.impostor.len(),
         "protocol_warnings": protocol.warnings,
+        "skipped_entries": protocol.skipped.json(),
         "bootstrap_replicates": args.bootstrap,
         "seed": args.seed,
         "model_sets": results.iter().map(|r| &r.json).collect::<Vec<_>>(),
@@ -160,7 +166,6 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     });
     let markdown = markdown(&protocol, &results, started.elapsed().as_secs_f64());
     if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = serde_json::to_string_pretty(&report)? + "\n";
         crate::lfw::write_atomically(&dir.join("report.json"), json.as_bytes())?;
         crate::lfw::write_atomically(&dir.join("report.md"), markdown.as_bytes())?;
@@ -183,16 +188,24 @@ struct SetResult {
     warnings: Vec<String>,
 }
 
+/// An engine for model set `set` (`""`: the manifest's defaults) with its
+/// calibrated policy, or an uncalibrated one for a set without a calibration.
+/// PAD is left off: templates are made without it ([`Engine::template`]
+/// never runs it), so neither its models' policy nor its calibration file
+/// has a part in an accuracy evaluation.
 fn engine_for(args: &EngineArgs, set: &str) -> Result<Engine> {
     if set.is_empty() {
-        return args.engine();
+        let models = args.build_models()?;
+        let calibration = args.calibration(&models)?;
+        let policy = Policy::from_calibration(&calibration, args.target_fmr)?;
+        return args.build_with_pad(models, policy, None);
     }
     let (det, rec) = set.split_once(',').context("a model set as DETECTOR,RECOGNIZER")?;
     let select = || Models::select(&args.models, Some(det), Some(rec)).with_context(|| format!("model set {set}"));
     let models = select()?;
     let calibration = args.calibration(&models);
     if let Ok(policy) = calibration.and_then(|c| Ok(Policy::from_calibration(&c, args.target_fmr)?)) {
-        match args.build(models, policy) {
+        match args.build_with_pad(models, policy, None) {
             Ok(engine) => return Ok(engine),
             // A calibration made for another pipeline (another detector, say).
             Err(e) if matches!(e.downcast_ref::<honnin::Error>(), Some(honnin::Error::Calibration { .. })) => {}
@@ -203,7 +216,13 @@ fn engine_for(args: &EngineArgs, set: &str) -> Result<Engine> {
     // and its report has no calibrated operating point.
     let models = select()?;
     let policy = honnin::danger::uncalibrated_policy(models.metric(), 0.0);
-    args.build(models, policy)
+    args.build_with_pad(models, policy, None)
+}
+
+/// The models an evaluation of templates runs: the detector and the
+/// recognizer (PAD models, loaded or not, make no template).
+fn models_run(engine: &Engine) -> Vec<&honnin::ModelInfo> {
+    engine.models().iter().filter(|m| m.role == "detector" || m.role == "recognizer").collect()
 }
 
 fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetResult> {
@@ -213,15 +232,16 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
     let metric = engine.policy().metric();
     let mirror_averaging = engine.mirror_averaging();
     let calibrated = engine.policy().threshold(protocol.reference).filter(|t| t.target_fmr.is_some());
-    let label = if set.is_empty() {
-        engine.models().iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(" + ")
-    } else {
-        set.replace(',', " + ")
-    };
+    // Labelled with what runs, whether named by --model-set or the defaults.
+    let ran = models_run(&engine);
+    let label = ran.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(" + ");
+    let models_json: Vec<serde_json::Value> =
+        ran.iter().map(|m| serde_json::json!({ "id": m.id, "role": m.role, "sha256": m.sha256 })).collect();
     drop(engine);
 
     let embed_started = Instant::now();
     let templates = in_parallel(
+        "embedding",
         args.jobs,
         protocol.items.len(),
         || engine_for(&engine_args, set),
@@ -319,8 +339,8 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         rows.push(format!(
             "| {label} | FMR {target:e} | {:.4} | {} | {} |",
             r.threshold,
-            pct_ci(r.fnmr, r.false_non_matches, &v["fnmr_ci95"]),
-            pct_ci(r.fmr, r.false_matches, &v["fmr_ci95"]),
+            pct_ci(r.fnmr, r.false_non_matches, r.genuine, &v["fnmr_ci95"]),
+            pct_ci(r.fmr, r.false_matches, r.impostors, &v["fmr_ci95"]),
         ));
         points.push(v);
     }
@@ -333,8 +353,8 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         v["source"] = serde_json::json!(what);
         rows.push(format!(
             "| {label} | {what} | {t:.4} | {} | {} |",
-            pct_ci(r.fnmr, r.false_non_matches, &v["fnmr_ci95"]),
-            pct_ci(r.fmr, r.false_matches, &v["fmr_ci95"]),
+            pct_ci(r.fnmr, r.false_non_matches, r.genuine, &v["fnmr_ci95"]),
+            pct_ci(r.fmr, r.false_matches, r.impostors, &v["fmr_ci95"]),
         ));
         at_thresholds.push(v);
     }
@@ -362,6 +382,7 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
     }
     let json = serde_json::json!({
         "model_set": label,
+        "models": models_json,
         "metric": metric,
         "mirror_averaging": mirror_averaging,
         "reference": protocol.reference,
@@ -392,8 +413,16 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
     Ok(SetResult { label, det: set_scores.det(60), json, rows, warnings })
 }
 
-/// `12.34 % [11.0, 13.9] (n)`.
-fn pct_ci(rate: f64, errors: u64, ci: &serde_json::Value) -> String {
+/// `12.345 % [11.000, 13.900] (n)`; with no error, the count and the rule-of-3
+/// bound (`0 of 30 (≤ 10 % at 95 %, rule of 3)`), since the bootstrap
+/// interval of a rate of 0 is [0, 0] however few the trials.
+fn pct_ci(rate: f64, errors: u64, trials: u64, ci: &serde_json::Value) -> String {
+    if trials == 0 {
+        return "n/a (no comparisons)".to_string();
+    }
+    if errors == 0 {
+        return metrics::zero_errors_text(trials).unwrap_or_default();
+    }
     let (lo, hi) = (ci["low"].as_f64().unwrap_or(f64::NAN), ci["high"].as_f64().unwrap_or(f64::NAN));
     format!("{:.3} % [{:.3}, {:.3}] ({errors})", rate * 100.0, lo * 100.0, hi * 100.0)
 }
@@ -577,38 +606,181 @@ fn pairs_protocol(args: &EvalArgs) -> Result<Protocol> {
         folds: (folds >= 2).then_some((gf, imf)),
         reference: if args.card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour },
         warnings,
+        skipped: Skipped::default(),
     })
 }
 
 /// Files an identity folder may hold as images (others, such as notes, are skipped).
 const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "webp", "jp2", "j2k", "j2c"];
 
-fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
-    let mut identities: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .collect();
-    names.sort_by_key(|e| e.file_name());
-    for entry in names {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(entry.path())?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()) && !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
-            .filter(|p| {
-                let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-                IMAGE_EXTENSIONS.contains(&ext.as_str())
-            })
-            .collect();
-        files.sort();
-        files.truncate(args.max_per_identity.max(1));
-        if !files.is_empty() {
-            identities.push((entry.file_name().to_string_lossy().into_owned(), files));
-        }
+/// Entries of an identity tree that the protocol does not use, by reason,
+/// so that a report says what it left out rather than leaving it out silently.
+#[derive(Default)]
+struct Skipped(BTreeMap<&'static str, Vec<PathBuf>>);
+
+impl Skipped {
+    const HIDDEN: &'static str = "hidden (name starts with a dot)";
+    const NOT_AN_IMAGE: &'static str = "not an image file (by extension)";
+    const NOT_FILE_OR_FOLDER: &'static str = "neither a file nor a folder (device, pipe or socket)";
+    const BROKEN_LINK: &'static str = "broken symbolic link";
+    const UNREADABLE: &'static str = "unreadable entry";
+    const LOOP: &'static str = "link to the tree itself or a folder above it (a loop)";
+    const SAME_FOLDER: &'static str = "another path to an identity folder already listed";
+    const SAME_FILE: &'static str = "another path to an image already listed";
+    const FILE_AT_TOP: &'static str = "file beside the identity folders";
+    const NESTED_FOLDER: &'static str = "folder inside an identity folder (not searched)";
+    const NO_IMAGES: &'static str = "identity folder without images";
+    const OVER_MAX: &'static str = "beyond --max-per-identity";
+
+    fn add(&mut self, reason: &'static str, path: PathBuf) {
+        self.0.entry(reason).or_default().push(path);
     }
+
+    fn total(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    /// Each reason with its count and up to five of its paths.
+    fn json(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|(reason, paths)| {
+                serde_json::json!({ "reason": reason, "count": paths.len(), "examples": &paths[..paths.len().min(5)] })
+            })
+            .collect()
+    }
+
+    /// `3 entries: 2 broken symbolic link, 1 hidden (...)`.
+    fn summary(&self) -> Option<String> {
+        (self.total() > 0).then(|| {
+            let parts: Vec<String> = self.0.iter().map(|(reason, paths)| format!("{} {reason}", paths.len())).collect();
+            format!("{} entries: {}", self.total(), parts.join("; "))
+        })
+    }
+}
+
+/// What an entry of a folder is, symbolic links followed; `Err` with the
+/// reason to skip it otherwise.
+fn entry_kind(
+    entry: &std::io::Result<std::fs::DirEntry>,
+) -> std::result::Result<(PathBuf, std::fs::Metadata), &'static str> {
+    let entry = entry.as_ref().map_err(|_| Skipped::UNREADABLE)?;
+    let path = entry.path();
+    if entry.file_name().to_string_lossy().starts_with('.') {
+        return Err(Skipped::HIDDEN);
+    }
+    match std::fs::metadata(&path) {
+        Ok(meta) => Ok((path, meta)),
+        Err(_) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            Err(Skipped::BROKEN_LINK)
+        }
+        Err(_) => Err(Skipped::UNREADABLE),
+    }
+}
+
+/// The entries of `dir`, sorted by name, each with its metadata (symbolic
+/// links followed) or the reason it is skipped.
+type Listing = Vec<(PathBuf, std::result::Result<std::fs::Metadata, &'static str>)>;
+
+fn list(dir: &Path) -> Result<Listing> {
+    let mut entries: Listing = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .map(|entry| {
+            let path = entry.as_ref().map_or_else(|_| dir.to_path_buf(), std::fs::DirEntry::path);
+            match entry_kind(&entry) {
+                Ok((path, meta)) => (path, Ok(meta)),
+                Err(reason) => (path, Err(reason)),
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+/// An identity's name (its folder's) and its images.
+type Identity = (String, Vec<PathBuf>);
+
+/// The identity folders of `dir` and their images (at most `max_per_identity`
+/// each, in file-name order), symbolic links followed, and what was skipped.
+/// Each folder and each image is taken once, by its canonical path: a second
+/// link to either would pair a face with itself, and a link back up the tree
+/// is a loop.
+fn identity_tree(dir: &Path, max_per_identity: usize) -> Result<(Vec<Identity>, Skipped)> {
+    let root = std::fs::canonicalize(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let mut skipped = Skipped::default();
+    let mut folders_seen = std::collections::BTreeSet::new();
+    let mut images_seen = std::collections::BTreeSet::new();
+    let mut identities = Vec::new();
+    for (folder, meta) in list(dir)? {
+        let meta = match meta {
+            Ok(meta) => meta,
+            Err(reason) => {
+                skipped.add(reason, folder);
+                continue;
+            }
+        };
+        if !meta.is_dir() {
+            skipped.add(if meta.is_file() { Skipped::FILE_AT_TOP } else { Skipped::NOT_FILE_OR_FOLDER }, folder);
+            continue;
+        }
+        let canonical = std::fs::canonicalize(&folder).with_context(|| format!("opening {}", folder.display()))?;
+        if root.starts_with(&canonical) {
+            skipped.add(Skipped::LOOP, folder);
+            continue;
+        }
+        if !folders_seen.insert(canonical) {
+            skipped.add(Skipped::SAME_FOLDER, folder);
+            continue;
+        }
+        let mut files = Vec::new();
+        for (path, meta) in list(&folder)? {
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(reason) => {
+                    skipped.add(reason, path);
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                skipped.add(Skipped::NESTED_FOLDER, path);
+                continue;
+            }
+            // Only regular files are read: a pipe would block the evaluation.
+            if !meta.is_file() {
+                skipped.add(Skipped::NOT_FILE_OR_FOLDER, path);
+                continue;
+            }
+            let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+                skipped.add(Skipped::NOT_AN_IMAGE, path);
+                continue;
+            }
+            if files.len() >= max_per_identity.max(1) {
+                skipped.add(Skipped::OVER_MAX, path);
+                continue;
+            }
+            let canonical = std::fs::canonicalize(&path).with_context(|| format!("opening {}", path.display()))?;
+            if !images_seen.insert(canonical) {
+                skipped.add(Skipped::SAME_FILE, path);
+                continue;
+            }
+            files.push(path);
+        }
+        if files.is_empty() {
+            skipped.add(Skipped::NO_IMAGES, folder);
+            continue;
+        }
+        let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        identities.push((name, files));
+    }
+    Ok((identities, skipped))
+}
+
+fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
+    let (identities, skipped) = identity_tree(dir, args.max_per_identity)?;
     if identities.len() < 2 {
-        bail!("{}: fewer than 2 identity folders with images", dir.display());
+        let left_out = skipped.summary().map_or(String::new(), |s| format!(" (left out: {s})"));
+        bail!("{}: fewer than 2 identity folders with images{left_out}", dir.display());
     }
     let mut items = Vec::new();
     let mut subject_of = Vec::new();
@@ -737,6 +909,7 @@ fn identity_protocol(dir: &Path, args: &EvalArgs) -> Result<Protocol> {
         folds: None,
         reference: if args.card_like.is_some() { ReferenceKind::Grey } else { ReferenceKind::Colour },
         warnings,
+        skipped,
     })
 }
 
@@ -752,6 +925,9 @@ fn markdown(protocol: &Protocol, results: &[SetResult], seconds: f64) -> String 
         protocol.genuine.len(),
         protocol.impostor.len()
     );
+    if let Some(summary) = protocol.skipped.summary() {
+        let _ = writeln!(md, "- Left out while listing the tree (paths in the JSON report): {summary}");
+    }
     for r in results {
         let j = &r.json;
         let _ = writeln!(
@@ -783,7 +959,9 @@ fn markdown(protocol: &Protocol, results: &[SetResult], seconds: f64) -> String 
     let _ = writeln!(
         md,
         "\nIntervals: 2.5th to 97.5th percentile of a subject bootstrap (subjects drawn with replacement). \
-         FNMR and FMR are per comparison; a comparison is a match when the score passes the threshold."
+         FNMR and FMR are per comparison; a comparison is a match when the score passes the threshold. \
+         Where no error was seen, the rate shows its count and the rule-of-3 upper 95 % bound (3 / N) instead: \
+         it treats the comparisons as independent, which those sharing a subject are not, so read it as optimistic."
     );
     for w in &protocol.warnings {
         let _ = writeln!(md, "\n**Protocol warning:** {w}");

@@ -260,7 +260,8 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
     for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !entry.file_type()?.is_dir() {
+        // Symbolic links followed, as `eval` does.
+        if !std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
             continue;
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(entry.path())?
@@ -283,6 +284,7 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
 fn embed_all(args: &EngineArgs, jobs: usize, images: &[PathBuf]) -> Result<Vec<Option<Embedded>>> {
     let gate = QualityGate::default();
     crate::lfw::in_parallel(
+        "embedding",
         jobs,
         images.len(),
         || args.engine(),

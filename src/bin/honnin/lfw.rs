@@ -129,12 +129,15 @@ pub(crate) fn templates(
     keys: &[Key],
     build: &(dyn Fn(&EngineArgs) -> Result<Engine> + Sync),
 ) -> Result<Vec<Option<Template>>> {
-    in_parallel(jobs, keys.len(), || build(args), |engine, i| template_of(engine, sources, &keys[i]))
+    in_parallel("embedding", jobs, keys.len(), || build(args), |engine, i| template_of(engine, sources, &keys[i]))
 }
 
 /// `work(engine, i)` for every `i` in `0..count`, in order, by `jobs` worker
-/// threads, each with its own engine from `build`.
+/// threads, each with its own engine from `build`; the progress line on
+/// stderr says `what` is being done. The results do not depend on `jobs`:
+/// each item is worked on alone, by an engine built the same way.
 pub(crate) fn in_parallel<T: Send>(
+    what: &'static str,
     jobs: usize,
     count: usize,
     build: impl Fn() -> Result<Engine> + Sync,
@@ -142,7 +145,7 @@ pub(crate) fn in_parallel<T: Send>(
 ) -> Result<Vec<T>> {
     let next = AtomicUsize::new(0);
     let jobs = jobs.clamp(1, 16);
-    let progress = Progress::new(count);
+    let progress = Progress::new(what, count);
     type Indexed<T> = Vec<(usize, T)>;
     let results: Vec<Result<Indexed<T>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
@@ -176,6 +179,7 @@ pub(crate) fn in_parallel<T: Send>(
 /// A progress line on stderr: redrawn in place on a terminal (at most 5
 /// times a second), a line per 10 % otherwise (CI logs).
 struct Progress {
+    what: &'static str,
     count: usize,
     done: AtomicUsize,
     started: std::time::Instant,
@@ -184,11 +188,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(count: usize) -> Self {
+    fn new(what: &'static str, count: usize) -> Self {
         use std::io::IsTerminal;
         let now = std::time::Instant::now();
         let terminal = std::io::stderr().is_terminal();
-        Self { count, done: AtomicUsize::new(0), started: now, last: std::sync::Mutex::new((now, 0)), terminal }
+        Self { what, count, done: AtomicUsize::new(0), started: now, last: std::sync::Mutex::new((now, 0)), terminal }
     }
 
     fn tick(&self) {
@@ -212,7 +216,7 @@ impl Progress {
         let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
         let left = (self.count - done.min(self.count)) as f64 / rate.max(1e-3);
         let bar: String = (0..width).map(|i| if i < filled { '#' } else { '.' }).collect();
-        let line = format!("embedding [{bar}] {done}/{} images, {rate:.0}/s, {left:.0} s left", self.count);
+        let line = format!("{} [{bar}] {done}/{} images, {rate:.0}/s, {left:.0} s left", self.what, self.count);
         if self.terminal {
             eprint!("\r{line}  ");
         } else {
@@ -340,6 +344,8 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let mut engine_args = args.engine.clone();
     engine_args.threads.get_or_insert(1);
     let args = &CalibrateArgs { engine: engine_args, ..args.clone() };
+    // A path that cannot take the file is refused now, not after the embeddings.
+    prepare_output(&args.out)?;
     let pairs = read_pairs(&args.lfw.join("pairsDevTrain.txt"))?;
     let images = distinct_images(&pairs);
     let card_like = args.card_like.as_deref();
@@ -510,13 +516,62 @@ fn points_with_intervals(
     points
 }
 
-/// Writes to a temporary file beside `path` and renames it into place, so a
-/// failure never leaves a partial file.
+/// Refuses, before any work is done, an output path that cannot be written
+/// as a file: an existing folder, or a path whose folder is missing and
+/// cannot be made. The folder is made if missing.
+pub(crate) fn prepare_output(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("{} is a folder: name a file to write", path.display());
+    }
+    if path.file_name().is_none() {
+        bail!("{}: name a file to write", path.display());
+    }
+    let dir = output_dir(path);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// The folder an output file goes into (`.` for a bare file name).
+fn output_dir(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// whole new one, never a part: the bytes go to a new temporary file in the
+/// same folder, are flushed to disk (fsync), and the file is renamed over
+/// `path`; then the folder is flushed so that the rename lasts. On any
+/// failure the temporary file is removed and `path` is left as it was.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+    use std::io::Write as _;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = path.file_name().with_context(|| format!("{}: name a file to write", path.display()))?;
+    let dir = output_dir(path);
+    // Unique per process and call: two writers never share a temporary file.
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| std::fs::rename(&tmp, path).with_context(|| format!("moving {} into place", path.display())));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The new name is durable once the folder's entry is on disk. Some file
+    // systems refuse fsync on a folder; the file itself is complete either way.
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -538,6 +593,28 @@ mod tests {
         assert_eq!(summary, vec![(0, true, "A", 2), (0, false, "C", 3), (1, true, "D", 4), (1, false, "F", 1)]);
         assert_eq!(pairs[1].a.path(Path::new("lfw")), Path::new("lfw/images/B/B_0001.jpg"));
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_or_leaves_it_alone() {
+        let dir = std::env::temp_dir().join(format!("honnin-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("taken")).unwrap();
+        let file = dir.join("out.json");
+        std::fs::write(&file, "old contents, longer than the new ones").unwrap();
+        write_atomically(&file, b"new").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        // A folder in the way: an error, the folder untouched, no temporary file left.
+        assert!(write_atomically(&dir.join("taken"), b"x").is_err());
+        assert!(dir.join("taken").is_dir());
+        assert!(prepare_output(&dir.join("taken")).is_err(), "refused before any work");
+        // A missing folder: an error too, and nothing written anywhere.
+        assert!(write_atomically(&dir.join("missing/out.json"), b"x").is_err());
+        let mut names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["out.json", "taken"], "no temporary file left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub(crate) struct PadInput {
 }
 
 #[derive(Args)]
-pub(crate) struct PadEvalArgs {
+pub(crate) struct PadEvalFields {
     #[command(flatten)]
     input: PadInput,
     #[command(flatten)]
@@ -37,10 +37,16 @@ pub(crate) struct PadEvalArgs {
     /// Write the report as JSON here (the table goes to stdout).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Worker threads, each with its own engine (the decisions do not depend on it).
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
 }
 
+/// Arguments of `honnin pad-eval` (`--no-pad` refused).
+pub(crate) type PadEvalArgs = RefusingNoPad<PadEvalFields>;
+
 #[derive(Args)]
-pub(crate) struct PadCalibrateArgs {
+pub(crate) struct PadCalibrateFields {
     /// Bona fide presentations: LFW's first image of the first N identities, in sorted order.
     #[arg(long, default_value_t = 2000)]
     lfw_identities: usize,
@@ -54,11 +60,74 @@ pub(crate) struct PadCalibrateArgs {
     /// Face data folder holding lfw/images (default: $HONNIN_DATA, else ../shared/data).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Where to write the calibration.
-    #[arg(long, default_value = "calibration/pad-minifasnet.json")]
+    /// Where to write the calibration (required: the committed
+    /// calibration/pad-minifasnet.json, which the C API carries a copy of,
+    /// is replaced only when named here). Written whole or not at all.
+    #[arg(long)]
     out: PathBuf,
+    /// Worker threads, each with its own engine.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
     #[command(flatten)]
     engine: EngineArgs,
+}
+
+/// Arguments of `honnin pad-calibrate` (`--no-pad` refused).
+pub(crate) type PadCalibrateArgs = RefusingNoPad<PadCalibrateFields>;
+
+/// A PAD command's arguments, with the shared engine flag `--no-pad`
+/// refused as a usage error (exit 64): these commands measure PAD, so
+/// turning it off would leave nothing to measure, and ignoring the flag
+/// would let a reader believe it did something.
+pub(crate) struct RefusingNoPad<T>(pub(crate) T);
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for RefusingNoPad<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Self)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl<T: Args> Args for RefusingNoPad<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        refuse_no_pad(T::augment_args(cmd))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        refuse_no_pad(T::augment_args_for_update(cmd))
+    }
+}
+
+fn refuse_no_pad(cmd: clap::Command) -> clap::Command {
+    cmd.mut_arg("no_pad", |arg| {
+        arg.hide(true).value_parser(RefuseFlag(
+            "--no-pad has no meaning here: this command measures presentation-attack detection itself",
+        ))
+    })
+}
+
+/// The value parser of a flag that must not be given: its default ("false")
+/// passes, giving it is a usage error with `message`.
+#[derive(Clone)]
+struct RefuseFlag(&'static str);
+
+impl clap::builder::TypedValueParser for RefuseFlag {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        if value == "false" {
+            return Ok(false);
+        }
+        Err(cmd.clone().error(clap::error::ErrorKind::ArgumentConflict, self.0))
+    }
 }
 
 /// One labelled presentation: its file and, for an attack, its type.
@@ -133,7 +202,8 @@ fn read_labelled(path: &Path) -> Result<Vec<Presentation>> {
     Ok(out)
 }
 
-/// A PAD engine: PAD models required; the recognizer's policy is the committed one.
+/// A PAD engine: PAD models required; the recognizer's policy is the
+/// committed one. Its PAD models are returned as a calibration binds them.
 fn pad_engine(args: &EngineArgs) -> Result<(Engine, Vec<PadModelBinding>)> {
     let models = Models::from_dir(&args.models).context("loading models")?;
     if !models.has_pad() {
@@ -142,26 +212,65 @@ fn pad_engine(args: &EngineArgs) -> Result<(Engine, Vec<PadModelBinding>)> {
             args.models.display()
         );
     }
-    let bindings = models
-        .describe()
-        .into_iter()
-        .filter(|m| m.role == "pad")
-        .map(|m| PadModelBinding { id: m.id, sha256: m.sha256 })
-        .collect();
     let calibration = args.calibration(&models)?;
     let policy = honnin::Policy::from_calibration(&calibration, args.target_fmr)?;
-    Ok((args.build_with_pad(models, policy, None)?, bindings))
+    let engine = args.build_with_pad(models, policy, None)?;
+    let bindings = engine
+        .models()
+        .iter()
+        .filter(|m| m.role == "pad")
+        .map(|m| PadModelBinding { id: m.id.clone(), sha256: m.sha256.clone() })
+        .collect();
+    Ok((engine, bindings))
 }
 
-/// The liveness score of each presentation (`None`: no single face).
-fn scores(engine: &Engine, files: &[&Path]) -> Result<Vec<Option<f32>>> {
-    files
+/// What scoring presentations runs: the detector (to find the face) and
+/// the PAD models, as `id (role)`; the recognizer is loaded but never runs.
+fn models_run(engine: &Engine) -> Vec<serde_json::Value> {
+    engine
+        .models()
         .iter()
-        .map(|file| {
-            let frame = LiveFrame::open(file).with_context(|| format!("reading {}", file.display()))?;
-            Ok(engine.liveness(&frame)?)
-        })
+        .filter(|m| m.role == "detector" || m.role == "pad")
+        .map(|m| serde_json::json!({ "id": m.id, "role": m.role, "sha256": m.sha256 }))
         .collect()
+}
+
+/// What scoring gave: each file's liveness (`None`: no single face), the
+/// PAD models that scored them and the models that ran.
+struct Scored {
+    liveness: Vec<Option<f32>>,
+    bindings: Vec<PadModelBinding>,
+    models: Vec<serde_json::Value>,
+}
+
+/// The liveness score of each presentation, by `jobs` engines in parallel
+/// (in file order, the same for any `jobs`: each file is scored alone).
+/// `accept` sees each engine's PAD models before it scores anything, so
+/// that a mismatch with a calibration fails at once.
+fn scores(
+    args: &EngineArgs,
+    jobs: usize,
+    files: &[&Path],
+    accept: &(dyn Fn(&[PadModelBinding]) -> Result<()> + Sync),
+) -> Result<Scored> {
+    let mut args = args.clone();
+    // One intra-op thread per engine unless told otherwise, as `eval` does:
+    // the engines share the cores.
+    args.threads.get_or_insert(1);
+    let loaded = std::sync::OnceLock::new();
+    let build = || -> Result<Engine> {
+        let (engine, bindings) = pad_engine(&args)?;
+        accept(&bindings)?;
+        let _ = loaded.set((bindings, models_run(&engine)));
+        Ok(engine)
+    };
+    let liveness = crate::lfw::in_parallel("scoring liveness", jobs, files.len(), build, |engine, i| {
+        let file = files[i];
+        let frame = LiveFrame::open(file).with_context(|| format!("reading {}", file.display()))?;
+        Ok(engine.liveness(&frame)?)
+    })?;
+    let (bindings, models) = loaded.into_inner().context("no PAD engine was built")?;
+    Ok(Scored { liveness, bindings, models })
 }
 
 /// Scores of live presentations, and of attacks by attack type.
@@ -191,16 +300,29 @@ fn counts(source: &str, scores: &[Option<f32>], threshold: f32) -> PadCounts {
     }
 }
 
+/// `12.50 % (1 / 8)`; with no error, the count and the rule-of-3 bound,
+/// `0 of 5 (≤ 60 % at 95 %, rule of 3)`.
 fn rate(numerator: usize, denominator: usize) -> String {
     if denominator == 0 {
         "n/a".into()
+    } else if numerator == 0 {
+        honnin::metrics::zero_errors_text(denominator as u64).unwrap_or_default()
     } else {
         format!("{:.2} % ({numerator} / {denominator})", 100.0 * numerator as f64 / denominator as f64)
     }
 }
 
+/// The rule-of-3 bound of a rate with no error in `scored` trials, for JSON.
+fn rule_of_3(errors: usize, scored: usize) -> Option<f64> {
+    (errors == 0).then(|| honnin::metrics::rule_of_three(scored as u64)).flatten()
+}
+
 pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
-    let (table, report) = evaluate(&args.input.labelled, &args.engine)?;
+    let args = &args.0;
+    if let Some(path) = &args.json {
+        crate::lfw::prepare_output(path)?;
+    }
+    let (table, report) = evaluate(&args.input.labelled, &args.engine, args.jobs)?;
     outln!("{table}");
     if let Some(path) = &args.json {
         crate::lfw::write_atomically(path, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
@@ -208,27 +330,31 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// Scores labelled presentations at the PAD calibration of `engine_args`:
-/// the Markdown tables (each image's liveness and decision; APCER per attack
-/// type and the maximum over types, BPCER, with their counts) and the same
-/// as JSON. `honnin pad-eval` and `honnin eval --pad` print them.
-pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs) -> Result<(String, serde_json::Value)> {
+/// Scores labelled presentations at the PAD calibration of `engine_args`,
+/// with `jobs` engines in parallel: the Markdown tables (each image's
+/// liveness and decision; APCER per attack type and the maximum over types,
+/// BPCER, with their counts) and the same as JSON. `honnin pad-eval` and
+/// `honnin eval --pad` print them.
+pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs, jobs: usize) -> Result<(String, serde_json::Value)> {
     use std::fmt::Write as _;
     let presentations = read_labelled(labelled)?;
     let calibration = engine_args.pad_calibration()?;
     let policy = PadPolicy::from_calibration(&calibration);
-    let (engine, bindings) = pad_engine(engine_args)?;
-    if bindings != calibration.models {
-        bail!("the PAD calibration was made with other PAD models than the ones loaded");
-    }
     let threshold = policy.threshold();
     let files: Vec<&Path> = presentations.iter().map(|p| p.file.as_path()).collect();
-    let scored = scores(&engine, &files)?;
+    let accept = |bindings: &[PadModelBinding]| -> Result<()> {
+        if bindings != calibration.models.as_slice() {
+            bail!("the PAD calibration was made with other PAD models than the ones loaded");
+        }
+        Ok(())
+    };
+    let Scored { liveness: scored, models, .. } = scores(engine_args, jobs, &files, &accept)?;
+    let label = models.iter().filter_map(|m| m["id"].as_str()).collect::<Vec<_>>().join(" + ");
 
     let mut t = String::new();
     writeln!(
         t,
-        "PAD evaluation (ISO/IEC 30107-3) at threshold {threshold:.4} (target BPCER {})",
+        "PAD evaluation (ISO/IEC 30107-3) at threshold {threshold:.4} (target BPCER {}); models run: {label}",
         calibration.target_bpcer
     )?;
     writeln!(t)?;
@@ -253,24 +379,30 @@ pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs) -> Result<(Str
     writeln!(t, "| measure | rate (errors / scored) | not scored (no single face) |")?;
     writeln!(t, "|---|---|---|")?;
     let mut apcer = Vec::new();
-    let mut worst: Option<(f64, String)> = None;
+    // The worst type: the highest APCER; among types without an accepted
+    // attack, the one with the fewest scored (the widest rule-of-3 bound).
+    let mut worst: Option<(f64, usize, usize, String)> = None;
     for (kind, s) in &per_type {
         let c = counts(kind, s, threshold);
         let accepted = c.scored - c.below_threshold;
         writeln!(t, "| APCER, attack type {kind} | {} | {} |", rate(accepted, c.scored), c.not_scored)?;
         if c.scored > 0 {
             let r = accepted as f64 / c.scored as f64;
-            if worst.as_ref().is_none_or(|(w, _)| r > *w) {
-                worst = Some((r, kind.clone()));
+            let worse = |(w, _, n, _): &(f64, usize, usize, String)| r > *w || (r == *w && c.scored < *n);
+            if worst.as_ref().is_none_or(worse) {
+                worst = Some((r, accepted, c.scored, kind.clone()));
             }
         }
         apcer.push(serde_json::json!({
             "attack_type": kind, "scored": c.scored, "accepted_as_live": accepted, "not_scored": c.not_scored,
             "apcer": (c.scored > 0).then(|| accepted as f64 / c.scored as f64),
+            "apcer_rule_of_3": rule_of_3(accepted, c.scored),
         }));
     }
     match &worst {
-        Some((r, kind)) => writeln!(t, "| APCER, maximum over types | {:.2} % ({kind}) | |", 100.0 * r)?,
+        Some((_, accepted, scored, kind)) => {
+            writeln!(t, "| APCER, maximum over types | {} ({kind}) | |", rate(*accepted, *scored))?
+        }
         None => writeln!(t, "| APCER, maximum over types | n/a | |")?,
     }
     write!(t, "| BPCER | {} | {} |", rate(bona.below_threshold, bona.scored), bona.not_scored)?;
@@ -278,19 +410,26 @@ pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs) -> Result<(Str
         "labelled": labelled,
         "threshold": threshold,
         "target_bpcer": calibration.target_bpcer,
+        "models": models,
         "presentations": rows,
         "apcer": apcer,
-        "apcer_max": worst.as_ref().map(|(r, kind)| serde_json::json!({"apcer": r, "attack_type": kind})),
+        "apcer_max": worst.as_ref().map(|(r, accepted, scored, kind)| serde_json::json!({
+            "apcer": r, "attack_type": kind, "apcer_rule_of_3": rule_of_3(*accepted, *scored),
+        })),
         "bpcer": (bona.scored > 0).then(|| bona.below_threshold as f64 / bona.scored as f64),
+        "bpcer_rule_of_3": rule_of_3(bona.below_threshold, bona.scored),
         "bona_fide": {"scored": bona.scored, "rejected": bona.below_threshold, "not_scored": bona.not_scored},
     });
     Ok((t, report))
 }
 
 pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
+    let args = &args.0;
     if !(args.target_bpcer > 0.0 && args.target_bpcer < 1.0) {
         bail!("--target-bpcer between 0 and 1");
     }
+    // Refused now rather than after scoring thousands of images.
+    crate::lfw::prepare_output(&args.out)?;
     let lfw_dir = args.data.as_ref().map_or_else(crate::lfw::default_lfw, |d| d.join("lfw"));
     let identities = subfolders(&lfw_dir.join("images"))?;
     let lfw: Vec<PathBuf> = identities
@@ -302,11 +441,10 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
         Some(path) => read_labelled(path)?,
         None => Vec::new(),
     };
-    let (engine, bindings) = pad_engine(&args.engine)?;
-    let lfw_files: Vec<&Path> = lfw.iter().map(PathBuf::as_path).collect();
-    let lfw_scores = scores(&engine, &lfw_files)?;
-    let labelled_files: Vec<&Path> = labelled.iter().map(|p| p.file.as_path()).collect();
-    let labelled_scores = scores(&engine, &labelled_files)?;
+    // LFW's images and the labelled ones scored in one pass, by the same engines.
+    let files: Vec<&Path> = lfw.iter().map(PathBuf::as_path).chain(labelled.iter().map(|p| p.file.as_path())).collect();
+    let Scored { liveness: mut lfw_scores, bindings, .. } = scores(&args.engine, args.jobs, &files, &|_| Ok(()))?;
+    let labelled_scores = lfw_scores.split_off(lfw.len());
     let (labelled_live, per_type) = split(&labelled, &labelled_scores);
 
     // The threshold: the largest score that rejects at most target x n bona fide presentations.
@@ -348,14 +486,9 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
             "No printed-photo, screen or mask attacks made with a terminal's own camera were available.".into(),
         ],
     };
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir).ok();
-    }
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
-    // Written whole to a temporary file first: never a half-written calibration.
-    let tmp = args.out.with_extension("json.tmp");
-    std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    // Never a half-written calibration: the old file stays until the new one is whole on disk.
+    crate::lfw::write_atomically(&args.out, text.as_bytes())?;
     let c = &calibration.bona_fide;
     outln!(
         "threshold {threshold:.4} at target BPCER {}: {} of {} bona fide presentations rejected ({} not scored); written to {}",
