@@ -29,6 +29,7 @@ macro_rules! out {
     }};
 }
 
+mod batch;
 mod cardlike;
 mod counter;
 mod evaluate;
@@ -79,11 +80,22 @@ enum Command {
     Verify {
         /// The card's reference photo: JPEG, JPEG 2000, PNG or WebP, or chip data
         /// (ICAO EF.DG2, ISO/IEC 19794-5 or 39794-5 record, My Number card-surface data).
-        #[arg(long)]
-        card: PathBuf,
+        #[arg(long, required_unless_present = "pairs")]
+        card: Option<PathBuf>,
         /// The live photo of the person at the counter.
-        #[arg(long)]
-        live: PathBuf,
+        #[arg(long, required_unless_present = "pairs")]
+        live: Option<PathBuf>,
+        /// Verify many pairs in one process: a CSV file ("-": standard input)
+        /// of card,live paths, one pair per line (a "card,live" header and
+        /// lines starting with # are skipped). The models load once; one JSON
+        /// line per pair, in input order. Exit 0 when every pair was decided,
+        /// 3 when any pair failed (the others are still reported).
+        #[arg(long, value_name = "CSV", conflicts_with_all = ["card", "live", "audit", "json"])]
+        pairs: Option<PathBuf>,
+        /// With --pairs: engines verifying pairs side by side (each as one
+        /// `honnin verify` would; 1 to 8).
+        #[arg(long, default_value_t = 1, requires = "pairs", value_parser = clap::value_parser!(u32).range(1..=8))]
+        jobs: u32,
         #[command(flatten)]
         input: InputArgs,
         /// Print the outcome as one JSON object.
@@ -394,9 +406,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     match cli.command {
-        Command::Verify { card, live, input, json, audit, sandbox, engine } => {
+        Command::Verify { pairs: Some(pairs), input, sandbox, engine, jobs, .. } => {
+            batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs as usize)
+        }
+        Command::Verify { card: Some(card), live: Some(live), input, json, audit, sandbox, engine, .. } => {
             verify(&VerifyArgs { card, live, input, json, audit, sandbox, engine }, hardening.as_ref())
         }
+        Command::Verify { .. } => unreachable!("clap requires --card and --live unless --pairs is given"),
         Command::Counter(args) => counter::counter(&args),
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
@@ -407,6 +423,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::PadEval(args) => pad::pad_eval(&args).map(|()| ExitCode::SUCCESS),
         Command::PadCalibrate(args) => pad::pad_calibrate(&args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// Writes one line to standard output, reporting a closed or broken stdout.
+pub(crate) fn write_line(line: &str) -> Result<()> {
+    outln!("{line}");
+    Ok(())
 }
 
 /// Sandbox switch of `honnin verify`.
@@ -519,25 +541,10 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
         Decision::Inconclusive(r) => (Some(reason_text(r)), ExitCode::from(EXIT_INCONCLUSIVE)),
     };
     if args.json {
-        let reason_code = match outcome.decision {
-            Decision::Inconclusive(r) => Some(r.code()),
-            _ => None,
-        };
-        let value = serde_json::json!({
-            "decision": word,
-            "reason": reason,
-            "reason_code": reason_code,
-            "score": outcome.score,
-            "threshold": outcome.threshold,
-            "method": format!("{:?}", outcome.method).to_lowercase(),
-            "pad": outcome.pad,
-            "card_reference": reference,
-            "card_container": container,
-            "card_format": format,
-            "hardening": hardening,
-            "memory_lock": honnin::hardening::memory_lock_status(),
-            "sandbox": sandboxed,
-        });
+        let mut value = outcome_json(&outcome, reference, container, format);
+        value["hardening"] = serde_json::json!(hardening);
+        value["memory_lock"] = serde_json::json!(honnin::hardening::memory_lock_status());
+        value["sandbox"] = serde_json::json!(sandboxed);
         outln!("{value}");
     } else {
         out!("{word}");
@@ -566,6 +573,34 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
         );
     }
     Ok(code)
+}
+
+/// The outcome of one verification as `--json` and `--pairs` print it.
+pub(crate) fn outcome_json(
+    outcome: &honnin::Outcome,
+    reference: ReferenceKind,
+    container: honnin::Container,
+    format: honnin::ImageFormat,
+) -> serde_json::Value {
+    let (reason, reason_code) = match outcome.decision {
+        Decision::Inconclusive(r) => (Some(reason_text(r)), Some(r.code())),
+        _ => (None, None),
+    };
+    serde_json::json!({
+        "decision": outcome.decision.code(),
+        "reason": reason,
+        "reason_code": reason_code,
+        "score": outcome.score,
+        "threshold": outcome.threshold,
+        "method": match outcome.method {
+            honnin::Method::Automatic => "automatic",
+            honnin::Method::StaffVisual => "staff_visual",
+        },
+        "pad": outcome.pad,
+        "card_reference": reference,
+        "card_container": container,
+        "card_format": format,
+    })
 }
 
 fn reason_text(reason: Reason) -> String {
