@@ -315,3 +315,14 @@ fn a_one_shot_verification_is_a_chained_session_of_one_attempt() {
     assert_eq!(records(&log).len(), 2);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_privacy_example_follows_the_schema() {
+    let text = std::fs::read_to_string(common::root().join("PRIVACY.md")).unwrap();
+    let section = text.split("\n## Audit record\n").nth(1).expect("an audit section");
+    let block = section.split("```json\n").nth(1).and_then(|b| b.split("```").next()).expect("an example");
+    let value: Value = serde_json::from_str(&block.replace('\n', "")).expect("the example is JSON");
+    let checked = crate::privacy::check_line(&(serde_json::to_string(&value).unwrap() + "\n"));
+    assert_eq!(checked["pad"], "attack_suspected", "the example shows a PAD suspicion followed by staff");
+    assert_eq!(checked["session"]["fallback"], "presentation_attack_suspected");
+}
