@@ -724,10 +724,10 @@ pub fn verify_chain(log: impl Read, head: Option<&ChainHead>) -> std::result::Re
 /// the log while reading, so that a record being appended is not taken for a
 /// torn line.
 pub fn verify_log_file(path: &Path, check_head: bool) -> std::result::Result<ChainReport, ChainError> {
-    let file = File::open(path).map_err(ChainError::Io)?;
+    let file = open_regular(path).map_err(ChainError::Io)?;
     file.lock_shared().map_err(ChainError::Io)?;
     let head = if check_head {
-        match File::open(audit_head_path(path)) {
+        match open_regular(&audit_head_path(path)) {
             Ok(head) => {
                 Some(ChainHead::parse(&read_head(&head).map_err(ChainError::Io)?)?.unwrap_or_else(ChainHead::genesis))
             }
@@ -744,6 +744,17 @@ pub fn verify_log_file(path: &Path, check_head: bool) -> std::result::Result<Cha
         None
     };
     verify_chain(&file, head.as_ref())
+}
+
+/// Opens a regular file for reading; anything else (a FIFO, which would
+/// block, a device, a directory) is refused.
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(file)
 }
 
 /// A head file's bytes (refused beyond 4 KiB: a head line is 106 bytes).
