@@ -113,7 +113,11 @@ fn verify(file: &Path, check_head: bool) -> Result<ExitCode> {
             } else {
                 "; the head file was not checked, so a removed or changed last record would not show"
             };
-            outln!("{name}: intact: {} records, each linked to the one before{end}.", report.records);
+            let records = match report.records {
+                1 => "1 record".to_string(),
+                n => format!("{n} records, each linked to the one before"),
+            };
+            outln!("{name}: intact: {records}{end}.");
             outln!("last record: {} sha256 {}", report.last.seq, report.last.sha256);
             Ok(ExitCode::SUCCESS)
         }
