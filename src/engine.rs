@@ -213,6 +213,7 @@ impl EngineBuilder<HasPolicy> {
             ),
             policy,
             mirror_averaging: self.mirror_averaging,
+            pipeline_sha256: pipeline,
             info,
             pad,
             pad_policy: self.pad_policy,
@@ -333,6 +334,8 @@ pub struct Engine {
     recognizer: Mutex<Recognizer>,
     policy: Policy,
     mirror_averaging: bool,
+    /// [`Models::pipeline_sha256`] of the detector, recognizer and mirror setting.
+    pipeline_sha256: String,
     info: Vec<ModelInfo>,
     /// The PAD models, when loaded (they score whether or not a PAD policy decides).
     pad: Vec<Mutex<PadModel>>,
@@ -469,6 +472,13 @@ impl Engine {
     /// Whether templates average the face with its mirror image.
     pub fn mirror_averaging(&self) -> bool {
         self.mirror_averaging
+    }
+
+    /// Fingerprint (sha256, hex) of the pipeline that makes this engine's
+    /// templates: [`Models::pipeline_sha256`] with its mirror setting. Audit
+    /// records carry it.
+    pub fn pipeline_sha256(&self) -> &str {
+        &self.pipeline_sha256
     }
 
     /// The loaded models, their verified hashes and licences.

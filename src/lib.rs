@@ -7,7 +7,7 @@
 //! they are dropped; PRIVACY.md lists every artefact, the threat model and
 //! the tests behind each claim. [`hardening`] locks biometric buffers in RAM
 //! and disables core dumps; `sandbox` (Linux) denies sockets and file writes;
-//! [`AuditRecord`] records a decision without biometric data.
+//! [`AuditRecord`] records a session without biometric data; [`AuditLog`] appends records as a hash chain.
 //!
 //! ## Data flow
 //!
@@ -150,7 +150,11 @@ mod session;
 mod source;
 mod staff;
 
-pub use audit::{AuditModel, AuditPolicy, AuditRecord, AuditTimings, AUDIT_SCHEMA};
+pub use audit::{
+    audit_head_path, audit_line_sha256, check_audit_id, verify_chain, verify_log_file, Abandoned, AuditAttempt,
+    AuditLog, AuditLogError, AuditModel, AuditPolicy, AuditRecord, AuditSession, AuditTimings, ChainError, ChainHead,
+    ChainReport, AUDIT_GENESIS, AUDIT_MAX_ID_CHARS, AUDIT_MAX_LINE, AUDIT_SCHEMA,
+};
 #[cfg(feature = "camera")]
 pub use camera::{CameraOptions, CameraSource};
 pub use compare::Score;

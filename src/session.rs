@@ -24,7 +24,7 @@
 use std::time::{Duration, Instant};
 
 use crate::decide::{Decision, Method, Outcome, PadCheck};
-use crate::decode::{CardPhoto, LiveFrame, Pixels};
+use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::embed::Template;
 use crate::engine::{CardReference, Engine};
 use crate::error::{Error, Result};
@@ -161,9 +161,11 @@ impl<'e> Counter<'e> {
         Session {
             engine: self.engine,
             config: &self.config,
+            card_kind: card.kind(),
             card: Some(card),
             state: SessionState::ChoosingMethod,
             chosen: None,
+            choices: Vec::new(),
             reference: None,
             attempt: Attempt::default(),
             attempts: Vec::new(),
@@ -272,6 +274,11 @@ pub struct AttemptRecord {
     pub used: usize,
     /// How often each quality issue was seen, in [`QualityIssue::ALL`] order.
     pub issues: Vec<(QualityIssue, usize)>,
+    /// Presentation-attack detection over the attempt's usable frames
+    /// ([`PadCheck::NotRun`] without a PAD policy or without a usable frame).
+    /// A suspected attack ends the attempt uncompared, with
+    /// [`Reason::PresentationAttackSuspected`](crate::Reason::PresentationAttackSuspected).
+    pub pad: PadCheck,
 }
 
 /// What feeding a frame led to.
@@ -328,8 +335,12 @@ pub struct Session<'c> {
     engine: Option<&'c Engine>,
     config: &'c SessionConfig,
     card: Option<CardPhoto>,
+    /// The card photo's kind, kept for the audit record after the card is dropped.
+    card_kind: ReferenceKind,
     state: SessionState,
     chosen: Option<Method>,
+    /// Every choice of method, in order.
+    choices: Vec<Method>,
     reference: Option<CardReference>,
     attempt: Attempt,
     attempts: Vec<AttemptRecord>,
@@ -394,6 +405,22 @@ impl<'c> Session<'c> {
         self.chosen
     }
 
+    /// Every method the person chose, in order (the face check, then the
+    /// staff check after a fallback, ...): the path to the decision.
+    pub fn choices(&self) -> &[Method] {
+        &self.choices
+    }
+
+    /// The engine the face check runs on; `None` on a counter without models.
+    pub fn engine(&self) -> Option<&'c Engine> {
+        self.engine
+    }
+
+    /// The kind of the card photo (which chose the threshold).
+    pub fn card_kind(&self) -> ReferenceKind {
+        self.card_kind
+    }
+
     /// Why the face path closed, if it did.
     pub fn fallback(&self) -> Option<&Fallback> {
         self.face_closed.as_ref()
@@ -420,6 +447,7 @@ impl<'c> Session<'c> {
             return Err(misuse("a method the session offers (see offered_methods)"));
         }
         self.chosen = Some(method);
+        self.choices.push(method);
         self.state = match method {
             Method::Automatic => SessionState::FaceCheck,
             Method::StaffVisual => {
@@ -571,8 +599,13 @@ impl<'c> Session<'c> {
     /// Compares the attempt's usable frames (fused) with the card.
     fn end_attempt(&mut self, engine: &Engine) -> Step {
         let attempt = std::mem::take(&mut self.attempt);
-        let mut record =
-            AttemptRecord { decision: None, frames: attempt.frames, used: 0, issues: issue_counts(&attempt.issues) };
+        let mut record = AttemptRecord {
+            decision: None,
+            frames: attempt.frames,
+            used: 0,
+            issues: issue_counts(&attempt.issues),
+            pad: PadCheck::NotRun,
+        };
         if attempt.templates.is_empty() {
             self.inconclusive += 1;
             self.attempts.push(record.clone());
@@ -594,6 +627,7 @@ impl<'c> Session<'c> {
             }
             _ => PadCheck::NotRun,
         };
+        record.pad = pad;
         if matches!(pad, PadCheck::AttackSuspected { .. }) {
             record.decision = Some(Decision::Inconclusive(crate::Reason::PresentationAttackSuspected));
             self.attempts.push(record);

@@ -76,6 +76,11 @@ enum honnin_status
   HONNIN_STATUS_WRITE = 32,
   // Installing the sandbox failed.
   HONNIN_STATUS_SANDBOX = 33,
+  // The audit log refused: group or others may read or write it, it is
+  // not a regular file, or its end does not check out (a torn last line,
+  // a record removed or changed, a head file that disagrees), so nothing
+  // is appended after it.
+  HONNIN_STATUS_AUDIT = 34,
   // An error this version of the C API has no code for.
   HONNIN_STATUS_OTHER = 99,
 };
@@ -399,6 +404,33 @@ typedef enum honnin_pad_mode honnin_pad_mode;
 typedef uint32_t honnin_pad_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+// How a session ended without a decision, for its audit record
+// (`honnin_session_audit`).
+enum honnin_session_end
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The person or staff ended it.
+  HONNIN_SESSION_END_QUIT = 1,
+  // Nobody answered in time.
+  HONNIN_SESSION_END_TIMEOUT = 2,
+  // The terminal application was told to stop.
+  HONNIN_SESSION_END_SIGNAL = 3,
+  // An error ended it.
+  HONNIN_SESSION_END_FAULT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum honnin_session_end honnin_session_end;
+#else
+typedef uint32_t honnin_session_end;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// An append-only, hash-chained audit log. Opaque; a handle, never dereferenced.
+typedef struct honnin_audit_log honnin_audit_log;
 
 // A card photo scaled for the staff's screen. Opaque; a handle, never dereferenced.
 typedef struct honnin_display_photo honnin_display_photo;
@@ -946,6 +978,57 @@ honnin_status honnin_session_outcome(const honnin_session *session,
 // # Safety
 // `session` must be a handle (any value is checked).
 honnin_status honnin_session_free(honnin_session *session);
+
+// Opens (or creates) the audit log at `path` and its head file
+// (`path` + ".head"), both with mode 0600, and writes a new handle to
+// `*out`. Every record written through it carries `terminal_id` and
+// `operator_id` (NULL for none; otherwise 1 to 64 letters, digits,
+// punctuation marks or inner spaces). A log that group or others may read or
+// write, a symbolic link, or a log whose end does not check out (a torn last
+// line, a removed or changed record, a head file that disagrees) is refused
+// with `HONNIN_STATUS_AUDIT`: have it examined (`honnin audit verify`) and
+// start a new one. Open it before a sandbox forbids opening files for writing.
+//
+// Thread safety: callable from any thread.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `terminal_id` and `operator_id`
+// NULL or NUL-terminated UTF-8; `out` must point to a writable pointer.
+honnin_status honnin_audit_log_open(const char *path,
+                                    const char *terminal_id,
+                                    const char *operator_id,
+                                    honnin_audit_log **out);
+
+// Appends the session's audit record to `log` and writes its sequence
+// number in the log to `*seq`; returns once the record is on disk, so
+// report the decision after this. The record holds the path to the
+// decision (the methods chosen, each attempt's decision and PAD verdict, the
+// fallback), the decision, and no biometric data. A session without a
+// decision is recorded as abandoned, for the reason `if_undecided` gives (a
+// `HONNIN_SESSION_END_*` value, checked even when the session has decided).
+// Call it once per session, abandoned ones included; a second call gives
+// `HONNIN_STATUS_INVALID_ARGUMENT`.
+//
+// Thread safety: callable from any thread; calls on one log, or one
+// session, wait for each other.
+//
+// # Safety
+// `session` and `log` must be handles (any value is checked); `seq` must
+// point to a writable `uint64_t`.
+honnin_status honnin_session_audit(honnin_session *session,
+                                   honnin_audit_log *log,
+                                   uint32_t if_undecided,
+                                   uint64_t *seq);
+
+// Closes an audit log; the handle is invalid from now on. Every record
+// written through it is already on disk.
+//
+// Thread safety: callable from any thread; a call in flight on another
+// thread with this log completes first.
+//
+// # Safety
+// `log` must be a handle (any value is checked).
+honnin_status honnin_audit_log_free(honnin_audit_log *log);
 
 #ifdef __cplusplus
 }  // extern "C"

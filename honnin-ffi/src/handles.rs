@@ -16,6 +16,7 @@ pub(crate) enum Object {
     Engine(Arc<honnin::Engine>),
     Session(Arc<Mutex<crate::session::SessionBox>>),
     Photo(Arc<honnin::DisplayPhoto>),
+    AuditLog(Arc<Mutex<crate::session::AuditLogBox>>),
 }
 
 impl Object {
@@ -24,6 +25,7 @@ impl Object {
             Object::Engine(_) => "an engine",
             Object::Session(_) => "a session",
             Object::Photo(_) => "a display photo",
+            Object::AuditLog(_) => "an audit log",
         }
     }
 }
@@ -81,6 +83,13 @@ pub(crate) fn photo(id: u64) -> Result<Arc<honnin::DisplayPhoto>, Failure> {
     match table().objects.get(&id) {
         Some(Object::Photo(p)) => Ok(Arc::clone(p)),
         other => Err(wrong(id, "a display photo", other)),
+    }
+}
+
+pub(crate) fn audit_log(id: u64) -> Result<Arc<Mutex<crate::session::AuditLogBox>>, Failure> {
+    match table().objects.get(&id) {
+        Some(Object::AuditLog(l)) => Ok(Arc::clone(l)),
+        other => Err(wrong(id, "an audit log", other)),
     }
 }
 

@@ -23,6 +23,15 @@ pub(crate) struct SessionBox {
     /// Display photos handed out for this session: invalidated (and wiped)
     /// when it decides or is freed.
     pub(crate) photos: Vec<u64>,
+    /// Whether the session's audit record was written (once only).
+    pub(crate) audited: bool,
+}
+
+/// An audit log and the identifiers every record it takes carries.
+pub(crate) struct AuditLogBox {
+    pub(crate) log: honnin::AuditLog,
+    pub(crate) terminal_id: Option<String>,
+    pub(crate) operator_id: Option<String>,
 }
 
 impl SessionBox {
@@ -42,7 +51,7 @@ impl SessionBox {
         // after the session that borrows it has dropped.
         let borrowed: &'static Counter<'static> = unsafe { &*Arc::as_ptr(&counter) };
         let session = borrowed.session(card);
-        Ok(Self { session, _counter: counter, _engine: engine, photos: Vec::new() })
+        Ok(Self { session, _counter: counter, _engine: engine, photos: Vec::new(), audited: false })
     }
 
     pub(crate) fn session(&mut self) -> &mut honnin::Session<'static> {
@@ -446,6 +455,32 @@ impl honnin_session_options {
             fusion: self.fusion != 0,
             ..SessionConfig::default()
         })
+    }
+}
+
+/// How a session ended without a decision, for its audit record
+/// (`honnin_session_audit`).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_session_end {
+    /// The person or staff ended it.
+    Quit = 1,
+    /// Nobody answered in time.
+    Timeout = 2,
+    /// The terminal application was told to stop.
+    Signal = 3,
+    /// An error ended it.
+    Fault = 4,
+}
+
+pub(crate) fn parse_end(end: u32) -> Result<honnin::Abandoned, Failure> {
+    match end {
+        1 => Ok(honnin::Abandoned::Quit),
+        2 => Ok(honnin::Abandoned::Timeout),
+        3 => Ok(honnin::Abandoned::Signal),
+        4 => Ok(honnin::Abandoned::Fault),
+        _ => Err(Failure::invalid(format!("a session end from 1 to 4 (HONNIN_SESSION_END_*), got {end}"))),
     }
 }
 

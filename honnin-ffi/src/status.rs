@@ -64,6 +64,11 @@ pub enum honnin_status {
     Write = 32,
     /// Installing the sandbox failed.
     Sandbox = 33,
+    /// The audit log refused: group or others may read or write it, it is
+    /// not a regular file, or its end does not check out (a torn last line,
+    /// a record removed or changed, a head file that disagrees), so nothing
+    /// is appended after it.
+    Audit = 34,
     /// An error this version of the C API has no code for.
     Other = 99,
 }
@@ -110,6 +115,19 @@ impl From<Error> for Failure {
             _ => S::Other,
         };
         // honnin's error texts never carry pixels, landmarks or templates.
+        Self::new(status, e.to_string())
+    }
+}
+
+impl From<honnin::AuditLogError> for Failure {
+    fn from(e: honnin::AuditLogError) -> Self {
+        use honnin::AuditLogError as A;
+        let status = match &e {
+            A::Io { .. } => honnin_status::Write,
+            A::InvalidRecord { .. } => honnin_status::InvalidArgument,
+            _ => honnin_status::Audit,
+        };
+        // Paths and chain positions only; a record holds nothing biometric.
         Self::new(status, e.to_string())
     }
 }
@@ -236,6 +254,7 @@ pub(crate) fn status_text(status: u32) -> &'static std::ffi::CStr {
         31 => c"file could not be read",
         32 => c"write failed",
         33 => c"sandbox could not be installed",
+        34 => c"the audit log is not private or its end does not check out",
         99 => c"an error this version of the C API has no code for",
         _ => c"unknown status code",
     }

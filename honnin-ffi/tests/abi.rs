@@ -51,6 +51,9 @@ const FUNCTIONS: &[&str] = &[
     "honnin_session_staff_decide",
     "honnin_session_outcome",
     "honnin_session_free",
+    "honnin_audit_log_open",
+    "honnin_session_audit",
+    "honnin_audit_log_free",
 ];
 
 fn root() -> PathBuf {
@@ -301,6 +304,24 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_session_outcome(null(), &mut outcome), NULL);
         assert_eq!(honnin_session_outcome(s, null_mut()), NULL);
         assert_eq!(outcome, untouched_outcome());
+        // Audit logs.
+        let dir = std::env::temp_dir().join(format!("honnin-abi-null-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log_path = cstring(&dir.join("audit.jsonl"));
+        let mut log = null_mut();
+        assert_eq!(honnin_audit_log_open(null(), null(), null(), &mut log), NULL);
+        assert_eq!(honnin_audit_log_open(log_path.as_ptr(), null(), null(), null_mut()), NULL);
+        assert!(log.is_null());
+        assert_eq!(honnin_audit_log_open(log_path.as_ptr(), null(), null(), &mut log), OK, "NULL ids: none");
+        let mut seq = 99u64;
+        assert_eq!(honnin_session_audit(null_mut(), log, 1, &mut seq), NULL);
+        assert_eq!(honnin_session_audit(s, null_mut(), 1, &mut seq), NULL);
+        assert_eq!(honnin_session_audit(s, log, 1, null_mut()), NULL);
+        assert_eq!(seq, 99);
+        assert_eq!(honnin_audit_log_free(null_mut()), NULL);
+        assert_eq!(honnin_audit_log_free(log), OK);
+        std::fs::remove_dir_all(&dir).unwrap();
+
         assert_eq!(honnin_session_free(null_mut()), NULL);
         assert_eq!(honnin_session_free(s), OK);
 
@@ -370,6 +391,22 @@ fn a_freed_handle_is_refused_even_once_a_successor_exists() {
         assert_eq!(honnin_session_card_for_display(s, 80, 60, &mut dead_photo), STALE);
         assert_eq!(honnin_session_staff_decide(s, 1, &mut outcome), STALE);
         assert_eq!(honnin_session_outcome(s, &mut outcome), STALE);
+        let dir = std::env::temp_dir().join(format!("honnin-abi-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log_path = cstring(&dir.join("audit.jsonl"));
+        let (mut old_log, mut log) = (null_mut(), null_mut());
+        assert_eq!(honnin_audit_log_open(log_path.as_ptr(), null(), null(), &mut old_log), OK);
+        assert_eq!(honnin_audit_log_free(old_log), OK);
+        assert_eq!(honnin_audit_log_open(log_path.as_ptr(), null(), null(), &mut log), OK);
+        let mut seq = 99u64;
+        assert_eq!(honnin_session_audit(s, log, 1, &mut seq), STALE, "a freed session");
+        assert_eq!(honnin_session_audit(session, old_log, 1, &mut seq), STALE, "a freed log");
+        assert_eq!(honnin_session_audit(session, session as *mut honnin_audit_log, 1, &mut seq), STALE);
+        assert!(last_error().contains("is a session, not an audit log"), "{}", last_error());
+        assert_eq!(honnin_audit_log_free(old_log), STALE);
+        assert_eq!(seq, 99);
+        assert_eq!(honnin_audit_log_free(log), OK);
+        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(honnin_session_free(s), STALE);
         assert_eq!(honnin_display_photo_pixels(p, &mut pixels, &mut len, &mut w, &mut h, &mut ch), STALE);
         assert_eq!(honnin_display_photo_free(p), STALE);
@@ -674,6 +711,78 @@ fn a_session_decides_from_raw_frames_and_the_staff_path_needs_no_models() {
         assert_eq!(honnin_display_photo_free(photo), STALE);
         assert_eq!(honnin_engine_free(engine), OK);
     }
+}
+
+#[test]
+fn each_session_is_audited_once_into_a_private_chained_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("honnin-abi-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let c_path = cstring(&path);
+    let terminal = CString::new("counter-3").unwrap();
+    let operator = CString::new("op-7").unwrap();
+    let mynumber = sample("astronaut_mynumber.bin");
+    let so = session_options();
+    unsafe {
+        let bad = CString::new("two\nlines").unwrap();
+        let mut log = null_mut();
+        let status = honnin_audit_log_open(c_path.as_ptr(), bad.as_ptr(), null(), &mut log);
+        assert_eq!(status, honnin_status::InvalidArgument);
+        assert!(log.is_null());
+        assert_eq!(honnin_audit_log_open(c_path.as_ptr(), terminal.as_ptr(), operator.as_ptr(), &mut log), OK);
+        // A staff decision, then a session left at the question (timed out).
+        let mut session = null_mut();
+        assert_eq!(honnin_session_new_without_models(mynumber.as_ptr(), mynumber.len(), &so, &mut session), OK);
+        assert_eq!(honnin_session_choose(session, honnin_method::StaffVisual as u32), OK);
+        let mut outcome = untouched_outcome();
+        assert_eq!(honnin_session_staff_decide(session, honnin_judgement::SamePerson as u32, &mut outcome), OK);
+        let mut seq = 0u64;
+        assert_eq!(honnin_session_audit(session, log, 0, &mut seq), honnin_status::InvalidArgument, "bad end");
+        assert_eq!(honnin_session_audit(session, log, honnin_session_end::Quit as u32, &mut seq), OK);
+        assert_eq!(seq, 1);
+        let again = honnin_session_audit(session, log, honnin_session_end::Quit as u32, &mut seq);
+        assert_eq!(again, honnin_status::InvalidArgument, "one record per session");
+        assert_eq!(honnin_session_free(session), OK);
+        assert_eq!(honnin_session_new_without_models(mynumber.as_ptr(), mynumber.len(), &so, &mut session), OK);
+        assert_eq!(honnin_session_audit(session, log, honnin_session_end::Timeout as u32, &mut seq), OK);
+        assert_eq!(seq, 2);
+        assert_eq!(honnin_session_free(session), OK);
+        assert_eq!(honnin_audit_log_free(log), OK);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0]["ended"].as_str(), records[0]["outcome"].as_str(), records[0]["method"].as_str()),
+            (Some("decided"), Some("match"), Some("staff_visual"))
+        );
+        assert_eq!((records[1]["ended"].as_str(), records[1]["outcome"].as_str()), (Some("timeout"), None));
+        assert_eq!(
+            (records[1]["terminal_id"].as_str(), records[1]["operator_id"].as_str()),
+            (Some("counter-3"), Some("op-7"))
+        );
+        let report = honnin::verify_log_file(&path, true).unwrap();
+        assert_eq!(report.records, 2);
+        for file in [path.clone(), honnin::audit_head_path(&path)] {
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+
+        // A log others may read, and one whose last record was removed, are refused.
+        let mut log = null_mut();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(honnin_audit_log_open(c_path.as_ptr(), null(), null(), &mut log), honnin_status::Audit);
+        assert!(last_error().contains("must be 600"), "{}", last_error());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&path, text.lines().next().unwrap().to_string() + "\n").unwrap();
+        assert_eq!(honnin_audit_log_open(c_path.as_ptr(), null(), null(), &mut log), honnin_status::Audit);
+        assert!(log.is_null());
+        assert!(last_error().contains("the head file names record 2"), "{}", last_error());
+        let text = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
+        assert_eq!(text(honnin_status_text(34)), "the audit log is not private or its end does not check out");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn image_rgb(jpeg: &[u8]) -> Vec<u8> {

@@ -1,30 +1,74 @@
 //! `honnin counter` used the way a person uses it: in a terminal (tmux),
 //! typing keys, reading the screen. Each scenario's screens are saved under
-//! the target directory (`tmp/counter-screens/`).
+//! the target directory (`tmp/counter-screens/`). Also: the card photo never
+//! reaches redirected output, and leaves the screen on time.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
 use crate::frames::{downscaled, lfw_rgb, write_frames};
 
-/// A terminal of 100x60 cells running one command, on a tmux server of its own.
+/// A terminal running one command, on a tmux server of its own.
 struct Terminal {
     socket: String,
 }
 
+const HALF_BLOCK: char = '\u{2580}';
+
 impl Terminal {
+    /// 100x60 cells.
     fn run(name: &str, command: &str) -> Self {
+        Self::sized(name, command, 100, 60)
+    }
+
+    fn sized(name: &str, command: &str, columns: u32, rows: u32) -> Self {
         let socket = format!("honnin-test-{}-{name}", std::process::id());
         // The shell prints the exit status and keeps the pane open to be read.
-        let script = format!("{command}; echo EXIT=$?; sleep 600");
+        // It ignores Ctrl-C (without job control it shares the program's
+        // process group), so that it outlives a Ctrl-C meant for the program,
+        // which installs its own handler.
+        let script = format!("trap '' INT; {command}; echo EXIT=$?; sleep 600");
+        let (x, y) = (columns.to_string(), rows.to_string());
         let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "60", "sh", "-c", &script])
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &x, "-y", &y, "sh", "-c", &script])
             .status()
             .expect("tmux runs (python3 tools/setup.py --dev installs it)");
         assert!(status.success(), "tmux new-session failed");
         Self { socket }
+    }
+
+    /// The process the pane's shell runs (honnin, while it runs).
+    fn program_pid(&self) -> i32 {
+        let out =
+            Command::new("tmux").args(["-L", &self.socket, "display-message", "-p", "#{pane_pid}"]).output().unwrap();
+        let shell: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // pid (comm) state ppid ...: the fields after the last ')'.
+            let after = &stat[stat.rfind(')').unwrap() + 2..];
+            let ppid: i32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+            if ppid == shell && stat.contains("(honnin)") {
+                return entry.file_name().to_string_lossy().parse().unwrap();
+            }
+        }
+        panic!("no honnin process under the pane's shell {shell}");
+    }
+
+    /// Polls the screen every 20 ms until `done` holds; the moment it did.
+    fn when(&self, what: &str, done: impl Fn(&str) -> bool) -> Instant {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let screen = self.screen(false);
+            let now = Instant::now();
+            if done(&screen) {
+                return now;
+            }
+            assert!(now < deadline, "waited 120 s for {what}; the screen shows:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The visible screen, with colour escapes if asked.
@@ -60,6 +104,12 @@ impl Terminal {
     /// Types `key` and Enter.
     fn press(&self, key: &str) {
         let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", key, "Enter"]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Sends a key as tmux names it (`C-c`).
+    fn key(&self, key: &str) {
+        let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", key]).status().unwrap();
         assert!(status.success());
     }
 }
@@ -242,14 +292,17 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
     save("fallback-2-decision", &end);
     assert!(end.contains("DECISION: no_match (staff visual check)"), "{end}");
     assert!(end.contains("EXIT=1"), "{end}");
-    // One audit record: the staff's decision, nothing biometric.
+    // One audit record: the staff's decision after the face path closed, nothing biometric.
     let text = std::fs::read_to_string(&audit).unwrap();
-    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::privacy::check_line).collect();
     assert_eq!(records.len(), 1, "{text}");
     assert_eq!(
         (records[0]["method"].as_str(), records[0]["outcome"].as_str()),
         (Some("staff_visual"), Some("no_match"))
     );
+    assert_eq!(records[0]["session"]["fallback"], "non_matches");
+    assert_eq!(records[0]["session"]["attempts"].as_array().unwrap().len(), 2);
+    std::fs::remove_file(honnin::audit_head_path(&audit)).unwrap();
     std::fs::remove_file(audit).unwrap();
     std::fs::remove_dir_all(frames).unwrap();
 }
@@ -271,4 +324,131 @@ fn a_camera_that_cannot_be_opened_leads_to_the_staff_check() {
     let end = term.wait_for("EXIT=");
     assert!(end.contains("DECISION: inconclusive (staff visual check)"), "{end}");
     assert!(end.contains("EXIT=2"), "{end}");
+}
+
+/// The staff check's photo on a terminal: `--no-models`, the My Number sample
+/// card, with `extra` arguments, in a terminal of `columns` x `rows`; the
+/// moment staff chose the check (before the photo was drawn).
+fn staff_screen(name: &str, extra: &[&str], columns: u32, rows: u32) -> (Terminal, Instant) {
+    let card = common::root().join("samples/astronaut_mynumber.bin");
+    let args = [&["--card", card.to_str().unwrap(), "--no-models"][..], extra].concat();
+    let term = Terminal::sized(name, &counter_command(&args), columns, rows);
+    term.wait_for("Choose, then press Enter");
+    let chosen = Instant::now();
+    term.press("s");
+    (term, chosen)
+}
+
+fn photo_rows(screen: &str) -> usize {
+    screen.lines().filter(|l| l.contains(HALF_BLOCK)).count()
+}
+
+#[test]
+fn in_80x24_the_heading_photo_and_prompt_fit_and_stay() {
+    let (term, _) = staff_screen("small", &[], 80, 24);
+    let screen = term.wait_for("Staff answer");
+    save("small-1-photo", &term.screen(true));
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines.len() <= 24, "{screen}");
+    assert!(
+        lines[0].starts_with("STAFF VISUAL CHECK: compare the card photo"),
+        "the heading is the top line:\n{screen}"
+    );
+    let rows = photo_rows(&screen);
+    assert!((12..=17).contains(&rows), "{rows} rows of photo:\n{screen}");
+    let prompt = lines.iter().position(|l| l.starts_with("Staff answer")).unwrap();
+    assert!(prompt <= 22, "a row is left below the prompt for the Enter key:\n{screen}");
+    assert!(lines.iter().any(|l| l.contains("[y] same person")), "{screen}");
+    // A wrong key: the screen is drawn again from the top, nothing scrolls.
+    term.press("x");
+    let again = term.wait_for("Please type y, n, u or q.");
+    save("small-2-wrong-key", &again);
+    assert!(again.lines().next().unwrap().starts_with("STAFF VISUAL CHECK"), "{again}");
+    assert_eq!(photo_rows(&again), rows, "{again}");
+    term.press("y");
+    let end = term.wait_for("EXIT=");
+    assert!(end.contains("DECISION: match (staff visual check)") && end.contains("EXIT=0"), "{end}");
+    assert!(!term.history().contains(HALF_BLOCK), "{end}");
+}
+
+fn one_record(log: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::privacy::check_line).collect();
+    assert_eq!(records.len(), 1, "{text}");
+    records.remove(0)
+}
+
+#[test]
+fn the_photo_leaves_the_screen_within_a_second_of_the_timeout() {
+    let dir = common::scratch_dir("counter-timeout");
+    let log = dir.join("audit.jsonl");
+    let (term, chosen) = staff_screen("timeout", &["--timeout", "3", "--audit", log.to_str().unwrap()], 80, 24);
+    let shown = term.when("the photo", |s| photo_rows(s) > 0);
+    let cleared = term.when("the photo to go", |s| photo_rows(s) == 0);
+    let held = cleared - shown;
+    eprintln!("timeout 3 s: the photo was on screen for {held:?}");
+    // Not before the timeout (which starts once the photo is drawn, after
+    // staff chose the check), and within a second of it.
+    assert!(cleared - chosen >= Duration::from_secs(3), "{:?}", cleared - chosen);
+    assert!(held < Duration::from_secs(4), "{held:?}");
+    let end = term.wait_for("EXIT=");
+    save("timeout-end", &end);
+    assert!(end.contains("no answer within 3 s") && end.contains("EXIT=4"), "{end}");
+    assert!(!term.history().contains(HALF_BLOCK));
+    let record = one_record(&log);
+    assert_eq!((record["ended"].as_str(), record["outcome"].as_str()), (Some("timeout"), None));
+    assert_eq!(record["session"]["choices"], serde_json::json!(["staff_visual"]));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_photo_leaves_the_screen_within_a_second_of_sigterm_sighup_and_ctrl_c() {
+    for (name, signal) in [("sigterm", libc::SIGTERM), ("sighup", libc::SIGHUP), ("ctrl-c", libc::SIGINT)] {
+        let dir = common::scratch_dir(&format!("counter-{name}"));
+        let log = dir.join("audit.jsonl");
+        let (term, _) = staff_screen(name, &["--audit", log.to_str().unwrap()], 80, 24);
+        term.when("the photo", |s| photo_rows(s) > 0);
+        let sent = Instant::now();
+        if signal == libc::SIGINT {
+            term.key("C-c");
+        } else {
+            // SAFETY: kill(2) on the pid of a process this test started.
+            assert_eq!(unsafe { libc::kill(term.program_pid(), signal) }, 0);
+        }
+        let cleared = term.when("the photo to go", |s| photo_rows(s) == 0) - sent;
+        eprintln!("{name}: the photo left the screen {cleared:?} after the signal");
+        assert!(cleared < Duration::from_secs(1), "{name}: {cleared:?}");
+        let end = term.wait_for("EXIT=");
+        save(&format!("{name}-end"), &end);
+        assert!(end.contains(&format!("EXIT={}", 128 + signal)), "{name}: {end}");
+        assert!(!term.history().contains(HALF_BLOCK), "{name}");
+        let record = one_record(&log);
+        assert_eq!((record["ended"].as_str(), record["outcome"].as_str()), (Some("signal"), None), "{name}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn output_redirected_to_a_file_holds_no_photo() {
+    let dir = common::scratch_dir("counter-redirected");
+    let log = dir.join("screen.log");
+    let card = common::root().join("samples/astronaut_mynumber.bin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .args(["counter", "--card", card.to_str().unwrap(), "--no-models"])
+        .current_dir(common::root())
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s\ny\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    eprintln!("`honnin counter > log`: {} bytes", text.len());
+    assert!(text.contains("compare the person in front of you with the photo printed on their card"), "{text}");
+    assert!(text.contains("DECISION: match (staff visual check)"), "{text}");
+    // No picture to decode: no half block, no colour, no escape sequence at all.
+    assert!(pixels_on_screen(&text).is_empty(), "a picture in the log:\n{text}");
+    assert!(!text.contains('\x1b') && !text.contains(HALF_BLOCK), "{text:?}");
+    assert!(text.len() < 2048, "{} bytes", text.len());
+    std::fs::remove_dir_all(dir).unwrap();
 }

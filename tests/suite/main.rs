@@ -8,6 +8,7 @@
 mod common;
 mod frames;
 
+mod audit;
 mod c_api;
 mod card_like_devtest;
 mod card_photos;

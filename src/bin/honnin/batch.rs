@@ -22,6 +22,7 @@ const MAX_LINE_BYTES: u64 = 8 * 1024;
 const MAX_PAIRS: usize = 10_000_000;
 
 /// One pair: its line number and the two paths.
+#[derive(Debug)]
 struct Pair {
     line: usize,
     card: PathBuf,
@@ -160,7 +161,10 @@ mod tests {
         let text = "card,live\n# a comment\na.jpg,b.jpg\r\n\nc d.png,e.jpg\n";
         let pairs = parse_pairs(text.as_bytes(), "t").unwrap();
         assert_eq!(pairs.len(), 2);
-        assert_eq!((pairs[1].line, pairs[1].card.to_str(), pairs[1].live.to_str()), (5, Some("c d.png"), Some("e.jpg")));
+        assert_eq!(
+            (pairs[1].line, pairs[1].card.to_str(), pairs[1].live.to_str()),
+            (5, Some("c d.png"), Some("e.jpg"))
+        );
         for bad in ["a.jpg\n", "a.jpg,b.jpg,c.jpg\n", ",b.jpg\n"] {
             assert!(parse_pairs(bad.as_bytes(), "t").is_err(), "{bad:?}");
         }

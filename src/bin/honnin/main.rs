@@ -10,7 +10,10 @@
 //! | 3 | error (unreadable input, missing or tampered model, missing runtime, bad calibration) |
 //! | 64 | usage error (unknown flag, missing argument) |
 //!
-//! Other commands exit 0 on success, 3 on error and 64 on a usage error.
+//! `honnin counter` uses the same codes, and 4 when no key came in time and
+//! 128 + N when signal N ended the session (`counter.rs`). `honnin audit
+//! verify` has its own (`audit.rs`). Other commands exit 0 on success, 3 on
+//! error and 64 on a usage error.
 
 /// `println!` that reports a closed or broken stdout as an error (exit code 3)
 /// instead of panicking.
@@ -29,6 +32,7 @@ macro_rules! out {
     }};
 }
 
+mod audit;
 mod batch;
 mod cardlike;
 mod counter;
@@ -102,9 +106,12 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Append one audit record (a JSON line without biometric data, see
-        /// PRIVACY.md) to this file; "-" writes it to standard output.
+        /// PRIVACY.md) to this hash-chained log, created with mode 0600; "-"
+        /// writes it to standard output.
         #[arg(long, value_name = "FILE")]
         audit: Option<PathBuf>,
+        #[command(flatten)]
+        audit_ids: audit::AuditIds,
         #[command(flatten)]
         sandbox: SandboxArgs,
         #[command(flatten)]
@@ -112,6 +119,8 @@ enum Command {
     },
     /// A counter session in the terminal: method choice, live guidance, decision; staff check with the card photo.
     Counter(counter::CounterArgs),
+    /// Audit logs: `honnin audit verify FILE` checks a log's hash chain.
+    Audit(audit::AuditArgs),
     /// Show what card data holds (container, face images, declared metadata) and
     /// decode the chosen image. Runs no model and prints no pixels.
     Card {
@@ -409,11 +418,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { pairs: Some(pairs), input, sandbox, engine, jobs, .. } => {
             batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs as usize)
         }
-        Command::Verify { card: Some(card), live: Some(live), input, json, audit, sandbox, engine, .. } => {
-            verify(&VerifyArgs { card, live, input, json, audit, sandbox, engine }, hardening.as_ref())
-        }
+        Command::Verify {
+            card: Some(card), live: Some(live), input, json, audit, audit_ids, sandbox, engine, ..
+        } => verify(&VerifyArgs { card, live, input, json, audit, audit_ids, sandbox, engine }, hardening.as_ref()),
         Command::Verify { .. } => unreachable!("clap requires --card and --live unless --pairs is given"),
         Command::Counter(args) => counter::counter(&args),
+        Command::Audit(args) => audit::audit(&args),
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
         Command::Eval(args) => evaluate::eval(&args).map(|()| ExitCode::SUCCESS),
@@ -447,39 +457,9 @@ struct VerifyArgs {
     input: InputArgs,
     json: bool,
     audit: Option<PathBuf>,
+    audit_ids: audit::AuditIds,
     sandbox: SandboxArgs,
     engine: EngineArgs,
-}
-
-/// Where the audit record goes; a file is opened (append, created if missing)
-/// before the sandbox forbids opening files for writing.
-pub(crate) enum AuditSink {
-    Stdout,
-    File(std::fs::File, PathBuf),
-}
-
-impl AuditSink {
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        if path == Path::new("-") {
-            return Ok(Self::Stdout);
-        }
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .with_context(|| format!("opening audit log {}", path.display()))?;
-        Ok(Self::File(file, path.to_path_buf()))
-    }
-
-    pub(crate) fn write(&self, record: &AuditRecord) -> Result<()> {
-        match self {
-            Self::Stdout => record.write_line(std::io::stdout().lock())?,
-            Self::File(file, path) => {
-                record.write_line(file).with_context(|| format!("audit log {}", path.display()))?
-            }
-        }
-        Ok(())
-    }
 }
 
 pub(crate) fn sandbox(args: &SandboxArgs) -> Result<Option<SandboxReport>> {
@@ -513,7 +493,7 @@ pub(crate) fn sandbox_allowing(_args: &SandboxArgs, _devices: Vec<PathBuf>) -> R
 }
 
 fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<ExitCode> {
-    let audit = args.audit.as_deref().map(AuditSink::open).transpose()?;
+    let mut audit = args.audit.as_deref().map(|p| audit::AuditSink::open(p, &args.audit_ids)).transpose()?;
     // Before the engine exists: ONNX Runtime's threads then start sandboxed.
     let sandboxed = sandbox(&args.sandbox)?;
     // The inputs first: a missing, special or undecodable file is refused
@@ -534,6 +514,12 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
     let (container, format) = (card.container(), card.format());
     // The decision is made: the pixels go now, not at the end of the function.
     drop((card, live));
+    // On disk before the decision is reported.
+    if let Some(sink) = &mut audit {
+        let record = AuditRecord::automatic(&engine, &outcome, reference)
+            .with_decode_timings(Some(card_decode), Some(live_decode));
+        sink.write(record)?;
+    }
     let word = outcome.decision.code();
     let (reason, code) = match outcome.decision {
         Decision::Match => (None, ExitCode::SUCCESS),
@@ -557,11 +543,6 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
             out!(" (score {:.4} {}, threshold {:.4} at {fmr})", s.value, metric.unwrap_or_default(), t.value);
         }
         outln!("");
-    }
-    if let Some(sink) = &audit {
-        let record = AuditRecord::automatic(&engine, &outcome, reference)
-            .with_decode_timings(Some(card_decode), Some(live_decode));
-        sink.write(&record)?;
     }
     let locking = honnin::hardening::memory_lock_status();
     if locking.enabled && locking.refused > 0 {
