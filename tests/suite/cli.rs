@@ -38,3 +38,64 @@ fn models_lists_verified_hashes_and_licences() {
     assert_eq!(recognizer["sha256"], "0c22174743df4870aa9e68ffa1370be90e2d5ad201ca1d3eb35741fd474dd84b");
     assert_eq!(recognizer["licence"], "Apache-2.0");
 }
+
+#[test]
+fn verify_pairs_gives_each_pair_the_decision_and_score_of_a_single_call() {
+    let pairs: Vec<(String, String)> = common::lfw_pairs("pairsDevTest.txt")
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % 100 == 0)
+        .map(|(_, (a, b, _))| {
+            (common::lfw_image(&a).display().to_string(), common::lfw_image(&b).display().to_string())
+        })
+        .collect();
+    assert_eq!(pairs.len(), 10);
+    let mut csv = String::from("card,live\n# a comment line\n");
+    for (card, live) in &pairs {
+        csv.push_str(&format!("{card},{live}\n"));
+    }
+    csv.push_str("samples/missing.jpg,samples/astronaut_live.jpg\n");
+    let dir = common::scratch_dir("pairs");
+    let file = dir.join("pairs.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let batch = honnin(&["verify", "--pairs", file.to_str().unwrap(), "--jobs", "2"]);
+    // One pair could not be read: exit 3, and every other pair still reported, in order.
+    assert_eq!(batch.status.code(), Some(3), "{}", String::from_utf8_lossy(&batch.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(batch.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 11);
+    let mut decisions = std::collections::BTreeSet::new();
+    for ((card, live), line) in pairs.iter().zip(&lines) {
+        let single = honnin(&["verify", "--card", card, "--live", live, "--json"]);
+        let single: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
+        assert_eq!((&line["card"], &line["live"]), (&card.as_str().into(), &live.as_str().into()));
+        for field in ["decision", "score", "threshold", "pad", "reason_code", "card_reference"] {
+            assert_eq!(line[field], single[field], "{field} of {card} / {live}");
+        }
+        decisions.insert(line["decision"].as_str().unwrap().to_string());
+    }
+    assert!(decisions.contains("match") && decisions.contains("no_match"), "{decisions:?}");
+    assert!(lines[10]["error"].as_str().unwrap().contains("missing.jpg"), "{}", lines[10]);
+    assert_eq!(lines[10]["line"], 13);
+
+    // Standard input works the same; a malformed line is refused before any model loads.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .args(["verify", "--pairs", "-"])
+        .current_dir(common::root())
+        .env("HONNIN_ORT_LIB", common::ort_lib())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(format!("{},{}\n", pairs[0].0, pairs[0].1).as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["score"], lines[0]["score"]);
+    std::fs::write(&file, "only-one-path.jpg\n").unwrap();
+    let bad = honnin(&["verify", "--pairs", file.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
+    assert_eq!(honnin(&["verify", "--pairs", file.to_str().unwrap(), "--card", "x.jpg"]).status.code(), Some(64));
+}

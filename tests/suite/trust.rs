@@ -207,7 +207,9 @@ fn special_files_and_absurd_thread_counts_are_refused_at_once_and_small() {
     let (fifo, card_dir) = (fifo.to_str().unwrap().to_string(), dir.to_str().unwrap().to_string());
     let live = "samples/astronaut_live.jpg";
     let card = "samples/astronaut_card.png";
-    let cases: [(&str, Vec<&str>, Option<&Path>, i32, &str); 4] = [
+    // (what, arguments, model directory, exit code, words of the message)
+    type Case<'a> = (&'a str, Vec<&'a str>, Option<&'a Path>, i32, &'a str);
+    let cases: [Case; 4] = [
         (
             "/dev/zero as the recognizer",
             vec!["verify", "--card", card, "--live", live],
@@ -227,4 +229,40 @@ fn special_files_and_absurd_thread_counts_are_refused_at_once_and_small() {
         assert!(rss_kib < 200 * 1024, "{what}: peak RSS {rss_kib} KiB");
         eprintln!("{what}: exit {expected} in {:.0} ms, peak RSS {} MiB", elapsed.as_secs_f64() * 1e3, rss_kib / 1024);
     }
+}
+
+#[test]
+fn arguments_out_of_range_are_usage_errors_and_messages_read_as_words() {
+    let base = ["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        honnin(&args)
+    };
+    for fmr in ["0", "2", "NaN", "inf", "-0.001", "1e-400"] {
+        let out = run(&["--target-fmr", fmr]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "--target-fmr {fmr}: {stderr}");
+        assert!(stderr.contains("between 0 and 1"), "--target-fmr {fmr}: {stderr}");
+    }
+    // A rate with no calibrated point is an error (exit 3) that names it as people write it.
+    let out = run(&["--target-fmr", "1e-300"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr.contains("1e-300") && stderr.contains("1e-4") && stderr.len() < 300, "{stderr}");
+    for (flag, value) in [("--onnxruntime-sha256", "xyz"), ("--threads", "0"), ("--threads", "1000000")] {
+        assert_eq!(run(&[flag, value]).status.code(), Some(64), "{flag} {value}");
+    }
+    // --no-pad and --pad-calibration exclude each other, as the usage says.
+    let both = run(&["--no-pad", "--pad-calibration", "calibration/pad-minifasnet.json"]);
+    assert_eq!(both.status.code(), Some(64));
+    // The operating system's error is said once.
+    let missing = honnin(&["verify", "--card", "samples/nope.png", "--live", "samples/astronaut_live.jpg"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(3));
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
+    // No Rust debug text in what the card command prints.
+    let card = honnin(&["card", "samples/astronaut_mynumber.bin"]);
+    let stdout = String::from_utf8_lossy(&card.stdout);
+    assert_eq!(card.status.code(), Some(0));
+    assert!(!stdout.contains("Some(") && !stdout.contains("None") && stdout.contains("jpeg2000"), "{stdout}");
 }

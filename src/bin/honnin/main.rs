@@ -605,6 +605,16 @@ fn reason_text(reason: Reason) -> String {
     }
 }
 
+/// A value's name as its JSON form spells it (`my_number_surface`, `jp2`),
+/// never Rust's debug text.
+fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "unknown".into(),
+    }
+}
+
 pub(crate) fn kind_word(kind: ReferenceKind) -> &'static str {
     match kind {
         ReferenceKind::Colour => "colour",
@@ -642,7 +652,8 @@ fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> 
         outln!("{value}");
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("{}: {:?}, {} face image(s)", path.display(), data.container(), data.images().len());
+    outln!("{}: {}, {} face image(s)", path.display(), word(&data.container()), data.images().len());
+    let code = |value: Option<u8>| value.map_or("not declared".to_string(), |v| format!("code {v}"));
     for (i, image) in data.images().iter().enumerate() {
         let m = image.metadata();
         let declared = match (m.declared_width, m.declared_height) {
@@ -650,14 +661,14 @@ fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> 
             _ => "no declared size".into(),
         };
         outln!(
-            "  [{i}] {:?}, {} bytes at offset {}, {declared}, declared type {:?}, colour space {:?}, source {:?}, \
+            "  [{i}] {}, {} bytes at offset {}, {declared}, declared type {}, colour space {}, source {}, \
              {} feature point(s)",
-            image.format(),
+            word(&image.format()),
             image.bytes().len(),
             image.offset(),
-            m.declared_format,
-            m.colour_space,
-            m.source_type,
+            m.declared_format.as_ref().map_or("not declared".to_string(), word),
+            code(m.colour_space),
+            code(m.source_type),
             m.feature_points.len()
         );
     }
