@@ -74,6 +74,8 @@ impl<S> EngineBuilder<S> {
     /// most 2; the models are small and gain little from more). With spinning
     /// off, 2 threads cut the mirrored recognizer batch from about 12 to 7 ms
     /// on a 2-core machine; with spinning on, 2 threads were slower than 1.
+    /// At most [`MAX_INTRA_THREADS`]; [`build`](EngineBuilder::build)
+    /// refuses more (each model would start that many threads).
     pub fn intra_threads(mut self, threads: usize) -> Self {
         self.threading.intra_threads = threads.max(1);
         self
@@ -152,6 +154,14 @@ impl EngineBuilder<HasPolicy> {
     /// Loads ONNX Runtime, checks the policy against the models, and builds one
     /// session per model (reused for every verification).
     pub fn build(self) -> Result<Engine> {
+        if self.threading.intra_threads > MAX_INTRA_THREADS {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "at most {MAX_INTRA_THREADS} intra-op threads per model, got {}",
+                    self.threading.intra_threads
+                ),
+            });
+        }
         let policy = self.state.0;
         let pipeline = self.models.pipeline_sha256(self.mirror_averaging);
         if let Some(binding) = &policy.binding {
@@ -223,6 +233,10 @@ impl EngineBuilder<HasPolicy> {
         })
     }
 }
+
+/// The most intra-op threads per model an engine takes (the CLI's
+/// `--threads` and the C API's `intra_threads` have the same bound).
+pub const MAX_INTRA_THREADS: usize = 64;
 
 /// What differs between the engine's pipeline (`engine`) and the one a
 /// calibration was made with, in words a deployer can act on.

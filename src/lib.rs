@@ -170,6 +170,7 @@ pub use detect::Detection;
 pub use embed::Template;
 pub use engine::{
     Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
+    MAX_INTRA_THREADS,
 };
 pub use error::{Error, Malformation, Result};
 pub use input_file::read_input_file;

@@ -266,3 +266,23 @@ fn arguments_out_of_range_are_usage_errors_and_messages_read_as_words() {
     assert_eq!(card.status.code(), Some(0));
     assert!(!stdout.contains("Some(") && !stdout.contains("None") && stdout.contains("jpeg2000"), "{stdout}");
 }
+
+#[test]
+fn a_calibration_for_another_pipeline_names_what_differs_and_threads_are_bounded() {
+    // The dlib calibration on the default (Intel) models.
+    let dlib = Calibration::from_file(root().join("calibration/dlib-resnet-v1.json")).unwrap();
+    let policy = honnin::Policy::default_from(&dlib).unwrap();
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let err = honnin::Engine::builder(models).onnxruntime(ort_lib()).policy(policy).build().unwrap_err();
+    match &err {
+        Error::Calibration(CalibrationError::OtherPipeline { differences }) => {
+            assert!(differences.iter().any(|d| d.starts_with("recognizer sha256")), "{differences:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("honnin calibrate"), "{err}");
+    let models = Models::from_dir(common::models_dir()).unwrap();
+    let policy = honnin::Policy::default_from(&common::calibration()).unwrap();
+    let err = honnin::Engine::builder(models).onnxruntime(ort_lib()).intra_threads(4096).policy(policy).build();
+    assert!(matches!(err, Err(Error::InvalidArgument { .. })), "{err:?}");
+}
