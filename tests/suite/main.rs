@@ -7,6 +7,7 @@
 
 mod common;
 mod frames;
+mod progressive_jpeg;
 
 mod c_api;
 mod card_like_devtest;
@@ -17,6 +18,7 @@ mod counter;
 mod eval;
 mod hostile;
 mod integrity;
+mod large_photos;
 mod lfw_devtest;
 mod pad;
 mod pipeline;

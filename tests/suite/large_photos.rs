@@ -1,0 +1,168 @@
+//! Ordinary photos larger than honnin needs (issue 17): a 12 Mpixel
+//! progressive JPEG and phone-sized baseline JPEGs (4352x2903, 3061x4600) are
+//! decoded at half size straight from their DCT coefficients, verify at the
+//! default limits, and a whole `honnin verify` of each peaks under 300 MB.
+//!
+//! The photos are made at test time in a scratch folder under the target
+//! directory (never committed), from real faces: LFW images and the
+//! public-domain astronaut portrait, upscaled onto a textured background.
+//! Each is verified against a card photo of the same person: another LFW
+//! picture of them, or the astronaut card crop.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use honnin::{CardPhoto, Decision, Limits, LiveFrame};
+use image::{imageops, RgbImage};
+
+use crate::common;
+use crate::progressive_jpeg;
+
+/// One generated photo: where it is, its card, its full and decoded sizes.
+struct Photo {
+    path: PathBuf,
+    card: PathBuf,
+    full: (u32, u32),
+    decoded: (u32, u32),
+}
+
+/// A picture of `width` x `height`: a gradient with mild noise (as a wall
+/// photographed with a phone), and `face` scaled to `side` pixels square at `at`.
+fn scene(width: u32, height: u32, face: &RgbImage, side: u32, at: (u32, u32)) -> RgbImage {
+    let mut canvas = RgbImage::from_fn(width, height, |x, y| {
+        let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519) >> 29;
+        let base = 90 + (x * 60 / width) + (y * 50 / height);
+        image::Rgb([base as u8 + noise as u8, (base - 10) as u8 + noise as u8, (base + 20) as u8 + noise as u8])
+    });
+    let face = imageops::resize(face, side, side, imageops::FilterType::Triangle);
+    imageops::replace(&mut canvas, &face, i64::from(at.0), i64::from(at.1));
+    canvas
+}
+
+fn rgb(path: &Path) -> RgbImage {
+    image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8()
+}
+
+fn baseline_jpeg(picture: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(picture).unwrap();
+    out
+}
+
+/// An EXIF segment (APP1) holding one tag: orientation `value`.
+fn exif_orientation(value: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0*\0\0\0\x08\0\x01".to_vec();
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1]);
+    tiff.extend_from_slice(&value.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let body = [&b"Exif\0\0"[..], &tiff].concat();
+    [&[0xFF, 0xE1][..], &((body.len() + 2) as u16).to_be_bytes(), &body].concat()
+}
+
+/// The three photos of the issue, made once per test process.
+fn photos() -> &'static [Photo] {
+    static PHOTOS: OnceLock<Vec<Photo>> = OnceLock::new();
+    PHOTOS.get_or_init(|| {
+        let dir = common::scratch_dir("large-photos");
+        let lfw = |name: &str| common::lfw_image(&format!("images/{name}.jpg"));
+        let progressive = scene(4000, 3000, &rgb(&lfw("George_W_Bush/George_W_Bush_0003")), 2500, (750, 250));
+        let wide = scene(4352, 2903, &rgb(&lfw("Aaron_Peirsol/Aaron_Peirsol_0002")), 2500, (900, 200));
+        let tall = scene(3061, 4600, &rgb(&lfw("George_W_Bush/George_W_Bush_0005")), 2500, (280, 1000));
+        let made = [
+            ("progressive_4000x3000.jpg", progressive_jpeg::encode(4000, 3000, progressive.as_raw())),
+            ("baseline_4352x2903.jpg", baseline_jpeg(&wide)),
+            ("baseline_3061x4600.jpg", baseline_jpeg(&tall)),
+        ];
+        let cards = [
+            lfw("George_W_Bush/George_W_Bush_0001"),
+            lfw("Aaron_Peirsol/Aaron_Peirsol_0001"),
+            lfw("George_W_Bush/George_W_Bush_0001"),
+        ];
+        let sizes = [((4000, 3000), (2000, 1500)), ((4352, 2903), (2176, 1452)), ((3061, 4600), (1531, 2300))];
+        made.into_iter()
+            .zip(cards)
+            .zip(sizes)
+            .map(|(((name, bytes), card), (full, decoded))| {
+                let path = dir.join(name);
+                std::fs::write(&path, bytes).unwrap();
+                Photo { path, card, full, decoded }
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn phone_sized_photos_decode_at_half_size_and_match_their_card() {
+    let engine = common::engine();
+    for photo in photos() {
+        let name = photo.path.file_name().unwrap().to_string_lossy();
+        let bytes = std::fs::read(&photo.path).unwrap();
+        let frame = LiveFrame::from_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The reduced-scale path: half the width and height, rounded up.
+        assert_eq!(frame.dimensions(), photo.decoded, "{name}");
+        let card = CardPhoto::open(&photo.card).unwrap();
+        let reduced = engine.verify(&card, &frame).unwrap();
+        assert_eq!(reduced.decision, Decision::Match, "{name}: {reduced:?}");
+        // Decoded at full size (no limits), the same photo scores about the same.
+        let full = LiveFrame::from_bytes_with_limits(&bytes, &Limits::no_limits()).unwrap();
+        assert_eq!(full.dimensions(), photo.full, "{name}");
+        let whole = engine.verify(&card, &full).unwrap();
+        let (a, b) = (reduced.score.unwrap().value, whole.score.unwrap().value);
+        assert!((a - b).abs() < 0.05, "{name}: {a} at half size, {b} at full size");
+    }
+}
+
+#[test]
+fn a_large_photo_stored_sideways_is_turned_upright_at_reduced_scale() {
+    // 4000x3000 to display, stored 3000x4000 with EXIF orientation 6 (turn 90 degrees clockwise).
+    let astronaut = rgb(&common::data_dir().join("portraits/skimage_astronaut.png"));
+    let upright = scene(4000, 3000, &astronaut, 2048, (976, 476));
+    let stored = baseline_jpeg(&imageops::rotate270(&upright));
+    let with_exif = [&stored[..2], &exif_orientation(6), &stored[2..]].concat();
+    let frame = LiveFrame::from_bytes(&with_exif).unwrap();
+    assert_eq!(frame.dimensions(), (2000, 1500));
+    let card = CardPhoto::open(common::root().join("samples/astronaut_card.png")).unwrap();
+    let outcome = common::engine().verify(&card, &frame).unwrap();
+    assert_eq!(outcome.decision, Decision::Match, "{outcome:?}");
+}
+
+/// Runs `honnin verify --json` on a photo; its JSON output and the child's peak RSS in bytes.
+#[cfg(target_os = "linux")]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which Child::wait cannot replace
+fn verify_measured(card: &Path, live: &Path) -> (serde_json::Value, u64, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_honnin"))
+        .args(["verify", "--json", "--card"])
+        .arg(card)
+        .arg("--live")
+        .arg(live)
+        .current_dir(common::root())
+        .env("HONNIN_ORT_LIB", common::ort_lib())
+        .env_remove("HONNIN_MODELS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    // wait4 rather than Child::wait: it reports this child's own resource usage.
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: the pid is our unwaited child; status and usage are valid for writes.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    // ru_maxrss is in KiB on Linux.
+    (json, usage.ru_maxrss as u64 * 1024, stderr)
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_cli_verifies_each_large_photo_with_a_peak_under_300_mb() {
+    for photo in photos() {
+        let name = photo.path.file_name().unwrap().to_string_lossy();
+        let (json, peak, stderr) = verify_measured(&photo.card, &photo.path);
+        assert_eq!(json["decision"], "match", "{name}: {json} {stderr}");
+        assert!(peak < 300_000_000, "{name}: peak RSS {peak} bytes");
+    }
+}
