@@ -60,8 +60,8 @@ pub enum Error {
     },
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
-        /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"pixels per byte"`,
-        /// `"decode memory"` (bytes), `"tlv depth"`, `"tlv elements"` or `"faces"`.
+        /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
+        /// `"pixels per byte"`, `"decode memory"` (bytes), `"tlv depth"`, `"tlv elements"` or `"faces"`.
         limit: &'static str,
         /// The configured maximum.
         max: u64,
