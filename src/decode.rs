@@ -311,9 +311,9 @@ fn decode_jpeg_reduced(bytes: &[u8], header: &JpegHeader, eighths: u32) -> Resul
     let (width, height) = header.scaled(eighths);
     let mut decoder = Decoder::new(bytes);
     // The size asked for selects the scale: the smallest whose result is at least that large.
-    let asked = (u16::try_from(width), u16::try_from(height));
-    let (Ok(asked_w), Ok(asked_h)) = asked else { unreachable!("a scaled side is at most the u16 it was read from") };
-    let got = decoder.scale(asked_w, asked_h).map_err(jpeg_decoder_err)?;
+    // A scaled side is at most the 16-bit side it was computed from.
+    let side = |n: u32| u16::try_from(n).map_err(|_| Error::Decode { reason: format!("a JPEG side of {n} pixels") });
+    let got = decoder.scale(side(width)?, side(height)?).map_err(jpeg_decoder_err)?;
     let format = decoder.info().map(|i| i.pixel_format);
     if (u32::from(got.0), u32::from(got.1)) != (width, height) {
         return Err(Error::Decode {
@@ -326,34 +326,35 @@ fn decode_jpeg_reduced(bytes: &[u8], header: &JpegHeader, eighths: u32) -> Resul
     let channels = header.sampling.len();
     decoder.set_max_decoding_buffer_size(channels * width as usize * height as usize);
     let decoded = Zeroizing::new(decoder.decode().map_err(jpeg_decoder_err)?);
-    if decoded.len() != channels * width as usize * height as usize {
-        return Err(Error::Decode { reason: "the JPEG decoder returned fewer pixels than its frame holds".into() });
+    let pixels = width as usize * height as usize;
+    if decoded.len() != channels * pixels {
+        return Err(Error::Decode {
+            reason: format!("the JPEG decoder returned {} samples for {pixels} pixels of {channels}", decoded.len()),
+        });
     }
     let orientation = decoder
         .exif_data()
         .and_then(image::metadata::Orientation::from_exif_chunk)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let rgb = match format {
-        Some(PixelFormat::RGB24) => {
-            let mut decoded = decoded;
-            std::mem::take(&mut *decoded)
-        }
-        Some(PixelFormat::L8) => decoded.iter().flat_map(|&v| [v, v, v]).collect(),
+    // Filled within its capacity, so that no unwiped copy is left by a reallocation.
+    let mut rgb = Zeroizing::new(Vec::with_capacity(pixels * 3));
+    match format {
+        Some(PixelFormat::RGB24) => rgb.extend_from_slice(&decoded),
+        Some(PixelFormat::L8) => decoded.iter().for_each(|&v| rgb.extend_from_slice(&[v, v, v])),
         // jpeg-decoder gives CMYK with 0 for no ink (an Adobe file's inverted
         // samples already turned back); each channel is what C, M, Y let through of K's remainder.
-        Some(PixelFormat::CMYK32) => decoded
-            .chunks_exact(4)
-            .flat_map(|p| {
-                let through = |ink: u8| ((255 - u32::from(ink)) * (255 - u32::from(p[3])) / 255) as u8;
-                [through(p[0]), through(p[1]), through(p[2])]
-            })
-            .collect(),
+        Some(PixelFormat::CMYK32) => decoded.chunks_exact(4).for_each(|p| {
+            let through = |ink: u8| ((255 - u32::from(ink)) * (255 - u32::from(p[3])) / 255) as u8;
+            rgb.extend_from_slice(&[through(p[0]), through(p[1]), through(p[2])]);
+        }),
         other => {
             return Err(Error::Decode {
                 reason: format!("a JPEG of 8-bit grey, colour or CMYK samples, got {}", pixel_format_name(other)),
             })
         }
-    };
+    }
+    drop(decoded);
+    let rgb = std::mem::take(&mut *rgb);
     orient(Pixels::new(width, height, rgb)?, orientation)
 }
 
@@ -1041,6 +1042,80 @@ mod tests {
         );
         assert_eq!(plain_words("\"Invalid marker\" Outer { inner: Inner { a: 1 } }"), "Invalid marker Outer");
         assert_eq!(plain_words("IDAT or fDAT chunk"), "IDAT or fDAT chunk");
+    }
+
+    /// Mean absolute difference between a picture decoded at half size and
+    /// the full-size decode averaged over 2x2 blocks.
+    fn half_size_error(encoded: &[u8]) -> f64 {
+        let full = decode_image(encoded, &Limits::default()).unwrap();
+        let (w, h) = (full.width(), full.height());
+        let limits = Limits { max_jpeg_decoded_pixels: u64::from(w / 2 * (h / 2)), ..Limits::default() };
+        let half = decode_image(encoded, &limits).unwrap();
+        assert_eq!((half.width(), half.height()), (w / 2, h / 2));
+        let mut total = 0.0;
+        for y in 0..h / 2 {
+            for x in 0..w / 2 {
+                let got = half.rgb(x, y);
+                for (c, &value) in got.iter().enumerate() {
+                    let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                        .iter()
+                        .map(|&(dx, dy)| u32::from(full.rgb(2 * x + dx, 2 * y + dy)[c]))
+                        .sum();
+                    total += (f64::from(sum) / 4.0 - f64::from(value)).abs();
+                }
+            }
+        }
+        total / f64::from(w / 2 * (h / 2) * 3)
+    }
+
+    #[test]
+    fn a_jpeg_decoded_at_half_size_is_the_full_picture_averaged() {
+        let (w, h) = (96u32, 64u32);
+        let colour =
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x + y) % 256) as u8]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&colour).unwrap();
+        let error = half_size_error(&jpeg);
+        assert!(error < 3.0, "colour: {error}");
+        let grey = image::GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 5 + y * 7) % 256) as u8]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&grey).unwrap();
+        let error = half_size_error(&jpeg);
+        assert!(error < 3.0, "grey: {error}");
+        let limits = Limits { max_jpeg_decoded_pixels: 48 * 32, ..Limits::default() };
+        assert!(decode_image(&jpeg, &limits).unwrap().is_grey());
+    }
+
+    #[test]
+    fn the_scale_is_the_largest_whose_pixels_and_memory_fit() {
+        let header = |frame: u8, width: u16, height: u16, sampling: &[(u8, u8)]| JpegHeader {
+            frame,
+            precision: 8,
+            width,
+            height,
+            sampling: sampling.to_vec(),
+            scans: 10,
+        };
+        let limits = Limits::default();
+        let chroma_420 = [(2, 2), (1, 1), (1, 1)];
+        // 4K UHD stays whole; 12 Mpixel phone photos, baseline or progressive, are halved.
+        assert_eq!(header(0xC0, 3840, 2160, &chroma_420).scale_within(&limits).unwrap(), 8);
+        let photo = header(0xC2, 4000, 3000, &chroma_420);
+        assert_eq!(photo.scale_within(&limits).unwrap(), 4);
+        // 250x188 MCUs of 6 blocks; 2 bytes per coefficient, 14 per decoded pixel.
+        assert_eq!(photo.coefficients(), 250 * 188 * 6 * 64);
+        assert_eq!(photo.decode_memory(4), 250 * 188 * 6 * 64 * 2 + 2000 * 1500 * 14);
+        assert_eq!(header(0xC2, 4000, 3000, &[(1, 1); 3]).scale_within(&limits).unwrap(), 4);
+        // 50 Mpixel: in grey, an eighth fits (a quarter needs 144 MB); in colour with 4:2:0 chroma
+        // the coefficients alone take 150 MB, more than the bound at any scale.
+        assert_eq!(header(0xC0, 8160, 6120, &[(1, 1)]).scale_within(&limits).unwrap(), 1);
+        let colour = header(0xC0, 8160, 6120, &chroma_420).scale_within(&limits);
+        assert!(matches!(colour, Err(Error::LimitExceeded { limit: "decode memory", .. })));
+        // Lossless (SOF3) cannot be scaled: only full size is tried.
+        let lossless = header(0xC3, 4000, 3000, &[(1, 1); 3]).scale_within(&limits);
+        assert!(matches!(lossless, Err(Error::LimitExceeded { limit: "jpeg decoded pixels", actual: 12_000_000, .. })));
+        // Without limits, everything is decoded whole.
+        assert_eq!(header(0xC2, 8160, 6120, &[(1, 1); 3]).scale_within(&Limits::no_limits()).unwrap(), 8);
     }
 
     #[test]
