@@ -5,34 +5,47 @@
 //! against [`Limits`] before any pixel buffer exists, EXIF orientation is
 //! applied, and every intermediate buffer of honnin's own is wiped when it is
 //! replaced. The third-party decoders' internal buffers (for JPEG 2000, the
-//! samples and wavelet coefficients hayro-jpeg2000 keeps while decoding) are
-//! out of honnin's reach and are freed without being wiped.
+//! samples and wavelet coefficients hayro-jpeg2000 keeps while decoding; for
+//! a JPEG decoded at reduced scale, jpeg-decoder's coefficients and scaled
+//! planes) are out of honnin's reach and are freed without being wiped.
 //!
-//! JPEG, PNG and WebP go through the `image` crate; JPEG 2000 (JP2 files and
-//! raw codestreams) through `hayro-jpeg2000`, a pure-Rust decoder built
+//! JPEG, PNG and WebP go through the `image` crate; a JPEG larger than
+//! [`Limits::max_jpeg_decoded_pixels`] through `jpeg-decoder`, which decodes
+//! it at 1/2, 1/4 or 1/8 of its size in the DCT domain; JPEG 2000 (JP2 files
+//! and raw codestreams) through `hayro-jpeg2000`, a pure-Rust decoder built
 //! without its SIMD feature, so no `unsafe` code decodes a card photo.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat as RasterFormat, ImageReader};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::container::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::secret::Secret;
 
-/// Decoder working memory per pixel, by format: the decoder's output and
-/// planes, and the RGB copy that orientation may make. Measured peaks per
-/// pixel: single-scan JPEG 3.4 to 3.7; progressive 4:4:4 or one scan per
-/// component about 10.6 (every coefficient is kept until the last scan);
-/// PNG 4.4 (8-bit RGB) to 10.5 (16-bit RGBA). JPEGs of four components
-/// (CMYK) scale by 4/3.
+/// Decoder working memory per pixel at full size, by format: the decoder's
+/// output and planes, and the RGB copy that orientation may make. Measured
+/// peaks per pixel: single-scan JPEG 3.4 to 3.7; progressive 4:4:4 or one
+/// scan per component about 10.6 (every coefficient is kept until the last
+/// scan); PNG 4.4 (8-bit RGB) to 10.5 (16-bit RGBA). JPEGs of four
+/// components (CMYK) scale by 4/3.
 const JPEG_SINGLE_SCAN_BYTES_PER_PIXEL: u64 = 4;
 const JPEG_MULTI_SCAN_BYTES_PER_PIXEL: u64 = 11;
 const PNG_WEBP_BYTES_PER_PIXEL: u64 = 6;
 const PNG_ALPHA_BYTES_PER_PIXEL: u64 = 8;
+/// A JPEG decoded at reduced scale (jpeg-decoder): every DCT coefficient of
+/// the full-size image may be held at once, 2 bytes each. A progressive JPEG
+/// keeps them all until its last scan; a sequential one hands them row by row
+/// to one IDCT thread per component, whose queue has no bound if the thread
+/// falls behind, so the estimate counts them all for both.
+const JPEG_COEFFICIENT_BYTES: u64 = 2;
+/// Per pixel decoded at reduced scale: the decoder's scaled planes and its
+/// interleaved output (up to 4 bytes each), honnin's RGB copy and the copy
+/// orientation makes (3 each).
+const JPEG_REDUCED_BYTES_PER_PIXEL: u64 = 14;
 
 /// An 8-bit RGB image, row-major, wiped when dropped. Never cloned.
 pub(crate) struct Pixels {
@@ -120,53 +133,62 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
 fn decode_format(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Pixels> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
         ImageFormat::Jp2 | ImageFormat::J2k => crate::jpeg2000::decode(bytes, limits),
-        _ => decode_raster(bytes, limits),
+        ImageFormat::Jpeg => decode_jpeg(bytes, limits),
+        ImageFormat::Png => decode_png(bytes, limits),
+        ImageFormat::WebP => decode_full(bytes, RasterFormat::WebP, |width, height| {
+            let memory = (u64::from(width) * u64::from(height)).saturating_mul(PNG_WEBP_BYTES_PER_PIXEL);
+            limits.check_header(width, height, bytes.len(), memory)
+        }),
     }))
-    .unwrap_or_else(|_| Err(Error::Decode { reason: format!("the {format:?} decoder failed on malformed data") }))
+    .unwrap_or_else(|_| {
+        let name = match format {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Jp2 | ImageFormat::J2k => "JPEG 2000",
+            ImageFormat::Png => "PNG",
+            ImageFormat::WebP => "WebP",
+        };
+        Err(Error::Decode { reason: format!("the {name} decoder failed on malformed data") })
+    })
 }
 
-fn decode_raster(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::Decode { reason: e.to_string() })?;
-    let reader_format = reader.format();
-    let bytes_per_pixel = match reader_format {
-        Some(RasterFormat::Jpeg) => match jpeg_structure(bytes) {
-            None => {
-                return Err(Error::Decode {
-                    reason: "a complete JPEG, but the end-of-image marker is missing (truncated)".into(),
-                })
-            }
-            Some(jpeg) => {
-                let per_pixel = if jpeg.progressive || jpeg.scans > 1 {
-                    JPEG_MULTI_SCAN_BYTES_PER_PIXEL
-                } else {
-                    JPEG_SINGLE_SCAN_BYTES_PER_PIXEL
-                };
-                per_pixel * u64::from(jpeg.components.max(3)) / 3
-            }
-        },
-        Some(RasterFormat::Png) => {
-            // IHDR: bit depth at byte 24, colour type at 25 (4 grey + alpha, 6 RGBA).
-            let alpha = matches!(bytes.get(25), Some(4 | 6));
-            let per_pixel = if alpha { PNG_ALPHA_BYTES_PER_PIXEL } else { PNG_WEBP_BYTES_PER_PIXEL };
-            if bytes.get(24) == Some(&16) {
-                per_pixel * 2
-            } else {
-                per_pixel
-            }
-        }
-        Some(RasterFormat::WebP) => PNG_WEBP_BYTES_PER_PIXEL,
-        Some(other) => return Err(Error::Decode { reason: format!("a JPEG, PNG or WebP image, got {other:?}") }),
-        None => return Err(Error::Decode { reason: "a JPEG, PNG or WebP image, format not recognised".into() }),
-    };
-    let mut decoder = reader.into_decoder().map_err(decode_err)?;
-    let (width, height) = decoder.dimensions();
-    let memory = (u64::from(width) * u64::from(height)).saturating_mul(bytes_per_pixel);
-    limits.check_header(width, height, bytes.len(), memory)?;
-    if reader_format == Some(RasterFormat::Png) && !png_is_complete(bytes) {
-        return Err(Error::Decode { reason: "a complete PNG, but its IEND chunk is missing (truncated)".into() });
+/// The header chunk (IHDR) is read first, then the dimensions it declares
+/// are checked, then the rest of the chunks are walked, before the decoder
+/// runs: a bomb is refused for its size even when cut short, and a broken
+/// file is described by what is wrong with it.
+fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
+    png_structure(bytes, PngWalk::HeaderOnly)?;
+    // IHDR data: width (bytes 16-19), height (20-23), bit depth (24), colour type (25: 4 grey + alpha, 6 RGBA).
+    let be32 = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let (width, height) = (be32(16), be32(20));
+    let mut per_pixel = if matches!(bytes[25], 4 | 6) { PNG_ALPHA_BYTES_PER_PIXEL } else { PNG_WEBP_BYTES_PER_PIXEL };
+    if bytes[24] == 16 {
+        per_pixel *= 2;
     }
+    let memory = (u64::from(width) * u64::from(height)).saturating_mul(per_pixel);
+    limits.check_header(width, height, bytes.len(), memory)?;
+    png_structure(bytes, PngWalk::ToEnd)?;
+    decode_full(bytes, RasterFormat::Png, |w, h| same_size("PNG", (w, h), (width, height)))
+}
+
+/// The decoder must read the size the header scan read.
+fn same_size(format: &str, decoder: (u32, u32), header: (u32, u32)) -> Result<()> {
+    if decoder == header {
+        return Ok(());
+    }
+    Err(Error::Decode {
+        reason: format!(
+            "the {format} decoder read {}x{} pixels where the header says {}x{}",
+            decoder.0, decoder.1, header.0, header.1
+        ),
+    })
+}
+
+/// Decodes at full size with the `image` crate; `check` sees the header's
+/// width and height before anything is decoded.
+fn decode_full(bytes: &[u8], format: RasterFormat, check: impl FnOnce(u32, u32) -> Result<()>) -> Result<Pixels> {
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format).into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    check(width, height)?;
     let mut image_limits = image::Limits::default();
     // Headroom for the decoder's own buffers: 16 bytes per pixel covers RGBA16.
     image_limits.max_alloc = Some((u64::from(width) * u64::from(height)).saturating_mul(16).saturating_add(1 << 20));
@@ -179,97 +201,477 @@ fn decode_raster(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
     orient(rgb, orientation)
 }
 
-/// What the decoder's memory depends on in a JPEG.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Jpeg {
-    /// Progressive JPEGs keep every coefficient of the image until the last scan.
-    progressive: bool,
+/// A JPEG is read in three steps: its markers are walked to the end-of-image
+/// marker (so that a truncated file is refused, and the frame header is known
+/// without a decoder); the dimensions it declares are checked; then it is
+/// decoded at the largest scale whose pixels and memory fit, at full size
+/// with zune-jpeg (through `image`), reduced with jpeg-decoder.
+fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
+    let header = jpeg_header(bytes)?;
+    let (width, height) = (u32::from(header.width), u32::from(header.height));
+    limits.check_declared(width, height, bytes.len())?;
+    match header.scale_within(limits)? {
+        FULL_SCALE => decode_full(bytes, RasterFormat::Jpeg, |w, h| same_size("JPEG", (w, h), (width, height))),
+        eighths => decode_jpeg_reduced(bytes, &header, eighths),
+    }
+}
+
+/// Full size, in the eighths [`JpegHeader::scale_within`] counts in.
+const FULL_SCALE: u32 = 8;
+
+/// What a JPEG's markers say, read before any decoder runs: what its
+/// decoding costs and whether it can be decoded at a reduced scale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct JpegHeader {
+    /// The frame marker's code: C0 baseline, C1 extended sequential, C2
+    /// progressive; the others are lossless, arithmetic-coded or hierarchical.
+    frame: u8,
+    /// Bits per sample.
+    precision: u8,
+    width: u16,
+    height: u16,
+    /// Horizontal and vertical sampling factors of each component, in frame order.
+    sampling: Vec<(u8, u8)>,
     /// Scans (SOS segments); more than one keeps coefficients like a progressive JPEG.
     scans: u32,
-    /// Components in the frame (SOF).
-    components: u8,
 }
 
-/// Whether a PNG holds its end chunk (`IEND` and its fixed CRC). The decoder
-/// would otherwise accept a file cut after the image data.
-fn png_is_complete(bytes: &[u8]) -> bool {
-    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
-    bytes.windows(IEND.len()).any(|w| w == IEND)
-}
-
-#[cfg(test)]
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    jpeg_structure(bytes).is_some()
-}
-
-/// `None` unless a JPEG reaches its end-of-image marker. Walks the marker
-/// segments from the start (skipping each segment by its length, so markers
-/// inside an EXIF thumbnail are never seen) and the entropy-coded data after
-/// each scan (where FF is escaped as FF 00 and restart markers FF D0-D7 may
-/// occur). Bytes after the end marker (maker trailers) are allowed. The JPEG
-/// decoder would otherwise fill a truncated image with grey and return it as
-/// if whole.
-fn jpeg_structure(bytes: &[u8]) -> Option<Jpeg> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
+impl JpegHeader {
+    fn progressive(&self) -> bool {
+        matches!(self.frame, 0xC2 | 0xC6 | 0xCA | 0xCE)
     }
-    let (mut progressive, mut scans, mut components) = (false, 0u32, 0u8);
+
+    /// Whether jpeg-decoder can decode it at a reduced scale: Huffman-coded
+    /// DCT (baseline, extended or progressive) of 8 bits, in grey, colour or CMYK.
+    fn scalable(&self) -> bool {
+        matches!(self.frame, 0xC0..=0xC2) && self.precision == 8 && matches!(self.sampling.len(), 1 | 3 | 4)
+    }
+
+    /// Width and height decoded at `eighths` / 8 of the size, rounded up as the decoders do.
+    fn scaled(&self, eighths: u32) -> (u32, u32) {
+        let at = |side: u16| (u32::from(side) * eighths).div_ceil(8);
+        (at(self.width), at(self.height))
+    }
+
+    /// DCT coefficients of the full-size image: 64 for every 8x8 block of
+    /// every component, counted over whole MCUs as jpeg-decoder allocates them.
+    fn coefficients(&self) -> u64 {
+        let h_max = self.sampling.iter().map(|s| u64::from(s.0)).max().unwrap_or(1);
+        let v_max = self.sampling.iter().map(|s| u64::from(s.1)).max().unwrap_or(1);
+        let mcus_x = u64::from(self.width).div_ceil(8 * h_max);
+        let mcus_y = u64::from(self.height).div_ceil(8 * v_max);
+        self.sampling.iter().map(|&(h, v)| mcus_x * u64::from(h) * mcus_y * u64::from(v) * 64).sum()
+    }
+
+    /// Working memory, in bytes, to decode at `eighths` / 8 of the size.
+    fn decode_memory(&self, eighths: u32) -> u64 {
+        let (width, height) = self.scaled(eighths);
+        let pixels = u64::from(width) * u64::from(height);
+        if eighths == FULL_SCALE {
+            let per_pixel = if self.progressive() || self.scans > 1 {
+                JPEG_MULTI_SCAN_BYTES_PER_PIXEL
+            } else {
+                JPEG_SINGLE_SCAN_BYTES_PER_PIXEL
+            };
+            pixels.saturating_mul(per_pixel * (self.sampling.len() as u64).max(3) / 3)
+        } else {
+            self.coefficients()
+                .saturating_mul(JPEG_COEFFICIENT_BYTES)
+                .saturating_add(pixels.saturating_mul(JPEG_REDUCED_BYTES_PER_PIXEL))
+        }
+    }
+
+    /// The largest scale, in eighths of the size (8, 4, 2 or 1), at which the
+    /// decoded pixels and the decoder's memory fit `limits`; a JPEG that
+    /// jpeg-decoder cannot scale is tried at full size only. When none fits,
+    /// the error is the smallest scale's.
+    fn scale_within(&self, limits: &Limits) -> Result<u32> {
+        let scales: &[u32] = if self.scalable() { &[8, 4, 2, 1] } else { &[8] };
+        let mut refusal = None;
+        for &eighths in scales {
+            let (width, height) = self.scaled(eighths);
+            let fits = limits
+                .check_jpeg_decoded(u64::from(width) * u64::from(height))
+                .and_then(|()| limits.check_decode_memory(self.decode_memory(eighths)));
+            match fits {
+                Ok(()) => return Ok(eighths),
+                Err(e) => refusal = Some(e),
+            }
+        }
+        Err(refusal.expect("at least one scale is tried"))
+    }
+}
+
+/// Decodes a JPEG at `eighths` / 8 of its size (4, 2 or 1) with jpeg-decoder,
+/// which scales the inverse DCT itself: the full-size picture never exists.
+/// The decoder's own buffers (coefficients, scaled planes) are freed without
+/// being wiped, as zune-jpeg's are; its output and every copy honnin makes are wiped.
+fn decode_jpeg_reduced(bytes: &[u8], header: &JpegHeader, eighths: u32) -> Result<Pixels> {
+    use jpeg_decoder::{Decoder, PixelFormat};
+    let (width, height) = header.scaled(eighths);
+    let mut decoder = Decoder::new(bytes);
+    // The size asked for selects the scale: the smallest whose result is at least that large.
+    // A scaled side is at most the 16-bit side it was computed from.
+    let side = |n: u32| u16::try_from(n).map_err(|_| Error::Decode { reason: format!("a JPEG side of {n} pixels") });
+    let got = decoder.scale(side(width)?, side(height)?).map_err(jpeg_decoder_err)?;
+    let format = decoder.info().map(|i| i.pixel_format);
+    if (u32::from(got.0), u32::from(got.1)) != (width, height) {
+        return Err(Error::Decode {
+            reason: format!(
+                "the JPEG decoder would read {}x{} pixels where the frame header gives {width}x{height} at this scale",
+                got.0, got.1
+            ),
+        });
+    }
+    let channels = header.sampling.len();
+    decoder.set_max_decoding_buffer_size(channels * width as usize * height as usize);
+    let decoded = Zeroizing::new(decoder.decode().map_err(jpeg_decoder_err)?);
+    let pixels = width as usize * height as usize;
+    if decoded.len() != channels * pixels {
+        return Err(Error::Decode {
+            reason: format!("the JPEG decoder returned {} samples for {pixels} pixels of {channels}", decoded.len()),
+        });
+    }
+    let orientation = decoder
+        .exif_data()
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    // Filled within its capacity, so that no unwiped copy is left by a reallocation.
+    let mut rgb = Zeroizing::new(Vec::with_capacity(pixels * 3));
+    match format {
+        Some(PixelFormat::RGB24) => rgb.extend_from_slice(&decoded),
+        Some(PixelFormat::L8) => decoded.iter().for_each(|&v| rgb.extend_from_slice(&[v, v, v])),
+        // jpeg-decoder gives CMYK with 0 for no ink (an Adobe file's inverted
+        // samples already turned back); each channel is what C, M, Y let through of K's remainder.
+        Some(PixelFormat::CMYK32) => decoded.chunks_exact(4).for_each(|p| {
+            let through = |ink: u8| ((255 - u32::from(ink)) * (255 - u32::from(p[3])) / 255) as u8;
+            rgb.extend_from_slice(&[through(p[0]), through(p[1]), through(p[2])]);
+        }),
+        other => {
+            return Err(Error::Decode {
+                reason: format!("a JPEG of 8-bit grey, colour or CMYK samples, got {}", pixel_format_name(other)),
+            })
+        }
+    }
+    drop(decoded);
+    let rgb = std::mem::take(&mut *rgb);
+    orient(Pixels::new(width, height, rgb)?, orientation)
+}
+
+fn pixel_format_name(format: Option<jpeg_decoder::PixelFormat>) -> &'static str {
+    match format {
+        Some(jpeg_decoder::PixelFormat::L16) => "16-bit grey samples",
+        _ => "samples of another kind",
+    }
+}
+
+/// jpeg-decoder's errors in plain words (its own text shows Rust debug names).
+fn jpeg_decoder_err(err: jpeg_decoder::Error) -> Error {
+    use jpeg_decoder::{Error as E, UnsupportedFeature as U};
+    let reason = match err {
+        E::Format(what) => format!("corrupt JPEG data: {}", plain_words(&what)),
+        E::Unsupported(feature) => match feature {
+            U::SubsamplingRatio | U::NonIntegerSubsamplingRatio => {
+                "a JPEG whose chroma subsampling honnin does not decode at a reduced scale".into()
+            }
+            U::ColorTransform(_) => "a JPEG whose colour transform honnin does not decode at a reduced scale".into(),
+            U::Hierarchical => "a JPEG that uses hierarchical coding, which honnin does not decode".into(),
+            U::ArithmeticEntropyCoding => "a JPEG that uses arithmetic coding, which honnin does not decode".into(),
+            U::SamplePrecision(bits) => format!("a JPEG of {bits}-bit samples, which honnin does not decode"),
+            U::ComponentCount(n) => format!("a JPEG of {n} components, which honnin does not decode"),
+            U::DNL => "a JPEG whose height is given by a DNL marker, which honnin does not decode".into(),
+        },
+        E::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => "truncated JPEG: the data ends early".into(),
+        other => format!("corrupt JPEG data: {}", plain_words(&other.to_string())),
+    };
+    Error::Decode { reason }
+}
+
+/// The name of a JPEG marker, for messages.
+fn marker_name(marker: u8) -> String {
+    match marker {
+        0xC4 => "DHT".into(),
+        0xC8 => "JPG".into(),
+        0xCC => "DAC".into(),
+        0xC0..=0xCF => format!("SOF{}", marker - 0xC0),
+        0xDA => "SOS".into(),
+        0xDB => "DQT".into(),
+        0xDC => "DNL".into(),
+        0xDD => "DRI".into(),
+        0xE0..=0xEF => format!("APP{}", marker - 0xE0),
+        0xFE => "COM".into(),
+        _ => format!("FF {marker:02X}"),
+    }
+}
+
+fn jpeg_error(reason: String) -> Error {
+    Error::Decode { reason }
+}
+
+/// Walks a JPEG's marker segments from the start to its end-of-image marker
+/// and reads its frame header. Each segment is skipped by its length (so
+/// markers inside an EXIF thumbnail are never seen), and the entropy-coded
+/// data after each scan up to the next marker (FF is escaped there as FF 00,
+/// and restart markers FF D0-D7 may occur). Bytes after the end marker (maker
+/// trailers) are allowed, and so are stray bytes between segments, as libjpeg
+/// allows them. The JPEG decoder would otherwise fill a truncated image with
+/// grey and return it as if whole.
+///
+/// The error says what is wrong: not a JPEG, too short to hold any image
+/// data, truncated image data, a segment running past the end, or corrupt
+/// data (a marker JPEG does not define, an impossible segment length, a frame
+/// header that disagrees with itself).
+fn jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err(jpeg_error("not a JPEG: the data does not start with the start-of-image marker (FF D8)".into()));
+    }
+    let ended = |scans: u32| {
+        let n = bytes.len();
+        jpeg_error(if scans == 0 {
+            format!("too short: the JPEG ends after {n} bytes, inside its headers, before any image data (truncated)")
+        } else {
+            format!("truncated: the JPEG's image data stops after {n} bytes, without its end-of-image marker")
+        })
+    };
+    let corrupt = |at: usize, what: String| jpeg_error(format!("corrupt JPEG data at byte {at}: {what}"));
+    let mut header: Option<JpegHeader> = None;
+    let mut scans = 0u32;
     let mut i = 2;
     loop {
-        // Find the next marker, skipping fill bytes.
+        // The next marker: stray bytes and fill bytes (FF) may come first.
         while i < bytes.len() && bytes[i] != 0xFF {
             i += 1;
         }
         while i < bytes.len() && bytes[i] == 0xFF {
             i += 1;
         }
-        let &marker = bytes.get(i)?;
+        let Some(&marker) = bytes.get(i) else { return Err(ended(scans)) };
+        let at = i - 1;
         i += 1;
         match marker {
-            0xD9 => return Some(Jpeg { progressive, scans, components }),
-            0x01 | 0xD0..=0xD8 => continue,
-            _ => {
-                let len = bytes.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))?;
-                if len < 2 {
-                    return None;
+            0xD9 => break,
+            // FF 00 outside a scan is a stray byte pair; TEM, restart markers and SOI stand alone.
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            0x02..=0xBF => {
+                return Err(corrupt(at, format!("the marker FF {marker:02X}, which JPEG does not define")));
+            }
+            _ => {}
+        }
+        let Some(len) = bytes.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+            return Err(ended(scans));
+        };
+        let name = marker_name(marker);
+        if len < 2 {
+            return Err(corrupt(at, format!("the {name} segment has a length of {len} (at least 2)")));
+        }
+        let Some(segment) = bytes.get(i + 2..i + len) else {
+            let left = bytes.len() - (i + 2).min(bytes.len());
+            return Err(jpeg_error(format!(
+                "truncated or corrupt JPEG: its {name} segment at byte {at} declares {} bytes, but only {left} remain",
+                len - 2
+            )));
+        };
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            if header.is_some() {
+                return Err(corrupt(at, format!("a second frame header ({name})")));
+            }
+            header = Some(jpeg_frame(marker, segment).map_err(|what| corrupt(at, what))?);
+        }
+        i += len;
+        if marker == 0xDA {
+            if header.is_none() {
+                return Err(corrupt(at, "a scan (SOS) before the frame header".into()));
+            }
+            scans += 1;
+            // Entropy-coded data runs until a marker other than a stuffed
+            // FF 00 or a restart marker, either possibly after fill bytes (FF FF ...).
+            while i < bytes.len() {
+                if bytes[i] != 0xFF {
+                    i += 1;
+                    continue;
                 }
-                // SOF2, SOF6, SOF10, SOF14: progressive frames.
-                progressive |= matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
-                if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-                    // SOF: length (2), precision (1), height (2), width (2), components (1).
-                    components = components.max(bytes.get(i + 7).copied().unwrap_or(0));
+                let mut j = i;
+                while j < bytes.len() && bytes[j] == 0xFF {
+                    j += 1;
                 }
-                scans += u32::from(marker == 0xDA);
-                i += len;
-                if marker == 0xDA {
-                    // Entropy-coded data runs until a marker other than a stuffed
-                    // FF 00 or a restart marker, either possibly after fill bytes (FF FF ...).
-                    while i < bytes.len() {
-                        if bytes[i] != 0xFF {
-                            i += 1;
-                            continue;
-                        }
-                        let mut j = i;
-                        while j < bytes.len() && bytes[j] == 0xFF {
-                            j += 1;
-                        }
-                        match bytes.get(j) {
-                            Some(0x00 | 0xD0..=0xD7) => i = j + 1,
-                            // A real marker: leave `i` on its first FF for the outer loop.
-                            _ => break,
-                        }
-                    }
+                match bytes.get(j) {
+                    Some(0x00 | 0xD0..=0xD7) => i = j + 1,
+                    // A real marker: leave `i` on its first FF for the outer loop.
+                    _ => break,
                 }
             }
         }
+    }
+    let eoi = i - 2;
+    let mut header = header.ok_or_else(|| {
+        jpeg_error(format!("no image: the JPEG's end-of-image marker at byte {eoi} comes before any frame header"))
+    })?;
+    if scans == 0 {
+        return Err(jpeg_error(format!(
+            "no image data: the JPEG's end-of-image marker at byte {eoi} comes before any scan"
+        )));
+    }
+    header.scans = scans;
+    Ok(header)
+}
+
+/// Reads a frame header (SOF): precision, height, width, then three bytes
+/// per component (identifier, sampling factors, quantization table).
+fn jpeg_frame(marker: u8, s: &[u8]) -> std::result::Result<JpegHeader, String> {
+    let name = marker_name(marker);
+    let Some(&[precision, h_hi, h_lo, w_hi, w_lo, count]) = s.get(..6).map(|f| <&[u8; 6]>::try_from(f).unwrap()) else {
+        return Err(format!("a frame header ({name}) of {} bytes, too short for its fields", s.len()));
+    };
+    let (height, width) = (u16::from_be_bytes([h_hi, h_lo]), u16::from_be_bytes([w_hi, w_lo]));
+    if s.len() != 6 + 3 * usize::from(count) {
+        return Err(format!(
+            "a frame header ({name}) of {} bytes where its {count} components need {}",
+            s.len(),
+            6 + 3 * usize::from(count)
+        ));
+    }
+    if count == 0 {
+        return Err(format!("a frame header ({name}) with no component"));
+    }
+    if width == 0 {
+        return Err(format!("a frame header ({name}) that gives a width of zero"));
+    }
+    if height == 0 {
+        return Err(format!(
+            "a frame header ({name}) that gives a height of zero (a height set later by a DNL marker is not supported)"
+        ));
+    }
+    let sampling: Vec<(u8, u8)> = s[6..].chunks_exact(3).map(|c| (c[1] >> 4, c[1] & 0x0F)).collect();
+    if let Some((n, (h, v))) =
+        sampling.iter().enumerate().find(|(_, &(h, v))| !(1..=4).contains(&h) || !(1..=4).contains(&v))
+    {
+        return Err(format!("component {} with sampling factors {h}x{v} (each 1 to 4)", n + 1));
+    }
+    Ok(JpegHeader { frame: marker, precision, width, height, sampling, scans: 0 })
+}
+
+/// How far [`png_structure`] walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PngWalk {
+    /// The signature and the header chunk (IHDR) only.
+    HeaderOnly,
+    /// Every chunk, to `IEND`.
+    ToEnd,
+}
+
+/// Walks a PNG's chunks from the signature to `IEND`: the decoder would
+/// otherwise accept a file cut after its image data. Says whether the file is
+/// too short to hold its header chunk, truncated (cut inside a chunk or
+/// before `IEND`) or corrupt (a chunk type that is not four letters, a length
+/// over 2^31 - 1). Chunk contents and CRCs are the decoder's to check.
+fn png_structure(bytes: &[u8], walk: PngWalk) -> Result<()> {
+    let n = bytes.len();
+    let err = |reason: String| Err(Error::Decode { reason });
+    let mut at = 8;
+    loop {
+        let first = at == 8;
+        let Some(head) = bytes.get(at..at + 8) else {
+            if first {
+                return err(format!(
+                    "too short: the PNG ends after {n} bytes, before its header chunk (IHDR) is complete (truncated)"
+                ));
+            }
+            return err(format!("truncated: the PNG ends after {n} bytes, before its IEND chunk"));
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let kind = &head[4..8];
+        if !kind.iter().all(u8::is_ascii_alphabetic) {
+            return err(format!("corrupt PNG data at byte {at}: a chunk type that is not four letters"));
+        }
+        let name = String::from_utf8_lossy(kind);
+        if first && kind != b"IHDR" {
+            return err(format!("corrupt PNG data: the first chunk is {name}, not the header chunk IHDR"));
+        }
+        if first && len != 13 {
+            return err(format!("corrupt PNG data: a header chunk (IHDR) of {len} bytes (it has 13)"));
+        }
+        if len > i32::MAX as u32 {
+            return err(format!("corrupt PNG data at byte {at}: a {name} chunk of {len} bytes (at most 2^31 - 1)"));
+        }
+        let end = at + 12 + len as usize;
+        if end > n {
+            if first {
+                return err(format!(
+                    "too short: the PNG ends after {n} bytes, before its header chunk (IHDR) is complete (truncated)"
+                ));
+            }
+            return err(format!(
+                "truncated: the PNG ends after {n} bytes, inside its {name} chunk at byte {at}, before its IEND chunk"
+            ));
+        }
+        if kind == b"IEND" || walk == PngWalk::HeaderOnly {
+            return Ok(());
+        }
+        at = end;
     }
 }
 
 fn decode_err(err: image::ImageError) -> Error {
     match err {
-        image::ImageError::Limits(l) => Error::Decode { reason: format!("decoder limit: {l}") },
-        other => Error::Decode { reason: other.to_string() },
+        image::ImageError::Limits(l) => {
+            Error::Decode { reason: format!("decoder limit: {}", plain_words(&l.to_string())) }
+        }
+        other => Error::Decode { reason: plain_words(&other.to_string()) },
     }
+}
+
+/// A third-party decoder's message in plain words. Their texts embed Rust
+/// debug formatting: a struct (`ChunkType { type: IHDR, critical: true, .. }`
+/// becomes `IHDR`, the value of its `type` field, or else its name), quoted
+/// strings (the quotes go), and enum variant names in CamelCase
+/// (`InsufficientInput` becomes "insufficient input"); format names are
+/// spelled as formats (`Png` as PNG).
+pub(crate) fn plain_words(message: &str) -> String {
+    let mut text = message.replace(['"', '`'], "");
+    // Structs, innermost first: the first closing brace and the last opening one before it.
+    while let Some(close) = text.find('}') {
+        let Some(open) = text[..close].rfind('{') else { break };
+        let before = text[..open].trim_end();
+        let start = before.rfind(|c: char| !c.is_alphanumeric() && c != '_').map_or(0, |i| i + 1);
+        let replacement = struct_words(&before[start..], &text[open + 1..close]);
+        text.replace_range(start..=close, &replacement);
+    }
+    text.split(' ').map(word_of).collect::<Vec<_>>().join(" ")
+}
+
+fn struct_words(name: &str, fields: &str) -> String {
+    let value = fields.split(',').find_map(|f| f.trim().strip_prefix("type:")).map(str::trim);
+    match value {
+        Some(v) if !v.is_empty() => v.to_string(),
+        _ => name.trim().to_string(),
+    }
+}
+
+/// One word of a message: format names as formats, CamelCase names as lower-case words.
+fn word_of(token: &str) -> String {
+    let core = token.trim_end_matches(|c: char| c.is_ascii_punctuation());
+    let tail = &token[core.len()..];
+    let word = match core {
+        "Png" => "PNG".to_string(),
+        "Jpeg" => "JPEG".to_string(),
+        "Webp" => "WebP".to_string(),
+        _ if core.len() >= 5
+            && core.starts_with(|c: char| c.is_ascii_uppercase())
+            && core.chars().all(|c| c.is_ascii_alphanumeric())
+            && core.as_bytes().windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()) =>
+        {
+            let mut out = String::new();
+            for (i, c) in core.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push(' ');
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            out
+        }
+        _ => core.to_string(),
+    };
+    word + tail
 }
 
 /// Converts any decoded layout to RGB8, wiping the source buffer if a copy was made.
@@ -525,28 +927,187 @@ mod tests {
         assert!(decode_image(png_header, &Limits::default()).is_err());
     }
 
+    /// A frame header for a 16x16 grey baseline JPEG.
+    const SOF: [u8; 13] = [0xFF, 0xC0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0];
+
+    fn jpeg_is_complete(bytes: &[u8]) -> bool {
+        jpeg_header(bytes).is_ok()
+    }
+
+    fn reason(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(Error::Decode { reason }) => reason,
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn jpeg_completeness_needs_an_end_marker_after_the_scan() {
         let scan = [0xFF, 0xDA, 0, 2];
-        let whole = [&[0xFF, 0xD8][..], &scan, &[1, 0xFF, 0x00, 0xFF, 0xD0, 2, 0xFF, 0xD9]].concat();
+        let whole = [&[0xFF, 0xD8][..], &SOF, &scan, &[1, 0xFF, 0x00, 0xFF, 0xD0, 2, 0xFF, 0xD9]].concat();
         assert!(jpeg_is_complete(&whole));
         assert!(!jpeg_is_complete(&whole[..whole.len() - 2]));
         // An end marker inside an APP1 segment (a thumbnail) does not count.
         let app1 = [0xFF, 0xE1, 0, 4, 0xFF, 0xD9];
-        let truncated = [&[0xFF, 0xD8][..], &app1, &scan, &[1, 2]].concat();
+        let truncated = [&[0xFF, 0xD8][..], &app1, &SOF, &scan, &[1, 2]].concat();
         assert!(!jpeg_is_complete(&truncated));
         // A trailer after the end marker, even one holding FF DA, is fine.
         let trailer = [&whole[..], &[0xFF, 0xDA, 9, 9]].concat();
         assert!(jpeg_is_complete(&trailer));
         // Fill bytes before a restart marker or a stuffed byte, and before EOI.
         let filled =
-            [&[0xFF, 0xD8][..], &scan, &[1, 0xFF, 0xFF, 0xD0, 2, 0xFF, 0xFF, 0x00, 3, 0xFF, 0xFF, 0xD9]].concat();
+            [&[0xFF, 0xD8][..], &SOF, &scan, &[1, 0xFF, 0xFF, 0xD0, 2, 0xFF, 0xFF, 0x00, 3, 0xFF, 0xFF, 0xD9]].concat();
         assert!(jpeg_is_complete(&filled));
         // Progressive: two scans with a table segment between them.
         let dht = [0xFF, 0xC4, 0, 3, 0];
-        let two = [&[0xFF, 0xD8][..], &scan, &[1, 2], &dht, &scan, &[3, 4, 0xFF, 0xD9]].concat();
-        assert!(jpeg_is_complete(&two));
+        let two = [&[0xFF, 0xD8][..], &SOF, &scan, &[1, 2], &dht, &scan, &[3, 4, 0xFF, 0xD9]].concat();
+        assert_eq!(jpeg_header(&two).unwrap().scans, 2);
         assert!(!jpeg_is_complete(&two[..two.len() - 2]));
+    }
+
+    #[test]
+    fn a_broken_jpeg_is_told_apart_from_a_truncated_one() {
+        let scan = [0xFF, 0xDA, 0, 2];
+        let whole = [&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &[0u8; 14][..], &SOF, &scan, &[1, 2, 3, 0xFF, 0xD9]].concat();
+        assert!(jpeg_is_complete(&whole));
+        // Cut inside the headers: too short to hold any image data.
+        for cut in [3, 20, 22] {
+            let why = reason(jpeg_header(&whole[..cut]));
+            assert!(why.starts_with("too short") && why.contains(&format!("after {cut} bytes")), "{cut}: {why}");
+        }
+        // Cut inside the image data.
+        let why = reason(jpeg_header(&whole[..whole.len() - 3]));
+        assert!(why.starts_with("truncated:") && why.contains("end-of-image marker"), "{why}");
+        // A segment that runs past the end.
+        let why = reason(jpeg_header(&whole[..10]));
+        assert!(why.contains("APP0 segment at byte 2 declares 14 bytes, but only 4 remain"), "{why}");
+        // Garbage after the start marker: a marker JPEG does not define.
+        let garbage = [&[0xFF, 0xD8, 0xFF, 0x13][..], &[0x5A; 16]].concat();
+        let why = reason(jpeg_header(&garbage));
+        assert!(why.starts_with("corrupt JPEG data at byte 2") && why.contains("FF 13"), "{why}");
+        // Impossible lengths, a scan before its frame, a frame that disagrees with itself.
+        let why = reason(jpeg_header(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 1, 0xFF, 0xD9]));
+        assert!(why.contains("the DQT segment has a length of 1"), "{why}");
+        let why = reason(jpeg_header(&[&[0xFF, 0xD8][..], &scan, &[1, 0xFF, 0xD9]].concat()));
+        assert!(why.contains("a scan (SOS) before the frame header"), "{why}");
+        let mut lying = SOF;
+        lying[9] = 2;
+        let why = reason(jpeg_header(&[&[0xFF, 0xD8][..], &lying, &scan, &[1, 0xFF, 0xD9]].concat()));
+        assert!(why.contains("its 2 components need 12"), "{why}");
+        let mut zero = SOF;
+        zero[5..7].copy_from_slice(&[0, 0]);
+        let why = reason(jpeg_header(&[&[0xFF, 0xD8][..], &zero, &scan, &[1, 0xFF, 0xD9]].concat()));
+        assert!(why.contains("height of zero"), "{why}");
+        assert!(reason(jpeg_header(&[0x89, b'P'])).starts_with("not a JPEG"));
+    }
+
+    #[test]
+    fn a_broken_png_is_told_apart_from_a_truncated_one() {
+        let chunk =
+            |kind: &[u8; 4], data: &[u8]| [&(data.len() as u32).to_be_bytes()[..], kind, data, &[0, 0, 0, 0]].concat();
+        let signature = b"\x89PNG\r\n\x1a\n";
+        let whole =
+            [&signature[..], &chunk(b"IHDR", &[0; 13]), &chunk(b"IDAT", &[7; 30]), &chunk(b"IEND", &[])].concat();
+        assert!(png_structure(&whole, PngWalk::ToEnd).is_ok());
+        let why = reason(png_structure(&whole[..20], PngWalk::ToEnd));
+        assert!(why.starts_with("too short") && why.contains("IHDR"), "{why}");
+        let why = reason(png_structure(&whole[..60], PngWalk::ToEnd));
+        assert!(why.starts_with("truncated") && why.contains("inside its IDAT chunk at byte 33"), "{why}");
+        let why = reason(png_structure(&whole[..whole.len() - 12], PngWalk::ToEnd));
+        assert!(why.starts_with("truncated") && why.contains("before its IEND chunk"), "{why}");
+        let garbage = [&whole[..33], &[0x13, 0x9C, 0xFE, 0x01, 0x00, 0x7F, 0x80, 0x20][..], &[0; 40]].concat();
+        let why = reason(png_structure(&garbage, PngWalk::ToEnd));
+        assert!(why.starts_with("corrupt PNG data at byte 33"), "{why}");
+    }
+
+    #[test]
+    fn decoder_messages_lose_their_rust_debug_text() {
+        let png = "Format error decoding Png: CRC error: expected 0x1 have 0x2 while decoding ChunkType { type: IHDR, \
+                   critical: true, private: false, reserved: false, safecopy: false } chunk.";
+        assert_eq!(
+            plain_words(png),
+            "Format error decoding PNG: CRC error: expected 0x1 have 0x2 while decoding IHDR chunk."
+        );
+        assert_eq!(
+            plain_words("Corrupt deflate stream. InsufficientInput"),
+            "Corrupt deflate stream. insufficient input"
+        );
+        assert_eq!(plain_words("\"Invalid marker\" Outer { inner: Inner { a: 1 } }"), "Invalid marker Outer");
+        assert_eq!(plain_words("IDAT or fDAT chunk"), "IDAT or fDAT chunk");
+    }
+
+    /// Mean absolute difference between a picture decoded at half size and
+    /// the full-size decode averaged over 2x2 blocks.
+    fn half_size_error(encoded: &[u8]) -> f64 {
+        let full = decode_image(encoded, &Limits::default()).unwrap();
+        let (w, h) = (full.width(), full.height());
+        let limits = Limits { max_jpeg_decoded_pixels: u64::from(w / 2 * (h / 2)), ..Limits::default() };
+        let half = decode_image(encoded, &limits).unwrap();
+        assert_eq!((half.width(), half.height()), (w / 2, h / 2));
+        let mut total = 0.0;
+        for y in 0..h / 2 {
+            for x in 0..w / 2 {
+                let got = half.rgb(x, y);
+                for (c, &value) in got.iter().enumerate() {
+                    let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                        .iter()
+                        .map(|&(dx, dy)| u32::from(full.rgb(2 * x + dx, 2 * y + dy)[c]))
+                        .sum();
+                    total += (f64::from(sum) / 4.0 - f64::from(value)).abs();
+                }
+            }
+        }
+        total / f64::from(w / 2 * (h / 2) * 3)
+    }
+
+    #[test]
+    fn a_jpeg_decoded_at_half_size_is_the_full_picture_averaged() {
+        let (w, h) = (96u32, 64u32);
+        let colour =
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x + y) % 256) as u8]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&colour).unwrap();
+        let error = half_size_error(&jpeg);
+        assert!(error < 3.0, "colour: {error}");
+        let grey = image::GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 5 + y * 7) % 256) as u8]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&grey).unwrap();
+        let error = half_size_error(&jpeg);
+        assert!(error < 3.0, "grey: {error}");
+        let limits = Limits { max_jpeg_decoded_pixels: 48 * 32, ..Limits::default() };
+        assert!(decode_image(&jpeg, &limits).unwrap().is_grey());
+    }
+
+    #[test]
+    fn the_scale_is_the_largest_whose_pixels_and_memory_fit() {
+        let header = |frame: u8, width: u16, height: u16, sampling: &[(u8, u8)]| JpegHeader {
+            frame,
+            precision: 8,
+            width,
+            height,
+            sampling: sampling.to_vec(),
+            scans: 10,
+        };
+        let limits = Limits::default();
+        let chroma_420 = [(2, 2), (1, 1), (1, 1)];
+        // 4K UHD stays whole; 12 Mpixel phone photos, baseline or progressive, are halved.
+        assert_eq!(header(0xC0, 3840, 2160, &chroma_420).scale_within(&limits).unwrap(), 8);
+        let photo = header(0xC2, 4000, 3000, &chroma_420);
+        assert_eq!(photo.scale_within(&limits).unwrap(), 4);
+        // 250x188 MCUs of 6 blocks; 2 bytes per coefficient, 14 per decoded pixel.
+        assert_eq!(photo.coefficients(), 250 * 188 * 6 * 64);
+        assert_eq!(photo.decode_memory(4), 250 * 188 * 6 * 64 * 2 + 2000 * 1500 * 14);
+        assert_eq!(header(0xC2, 4000, 3000, &[(1, 1); 3]).scale_within(&limits).unwrap(), 4);
+        // 50 Mpixel: in grey, an eighth fits (a quarter needs 144 MB); in colour with 4:2:0 chroma
+        // the coefficients alone take 150 MB, more than the bound at any scale.
+        assert_eq!(header(0xC0, 8160, 6120, &[(1, 1)]).scale_within(&limits).unwrap(), 1);
+        let colour = header(0xC0, 8160, 6120, &chroma_420).scale_within(&limits);
+        assert!(matches!(colour, Err(Error::LimitExceeded { limit: "decode memory", .. })));
+        // Lossless (SOF3) cannot be scaled: only full size is tried.
+        let lossless = header(0xC3, 4000, 3000, &[(1, 1); 3]).scale_within(&limits);
+        assert!(matches!(lossless, Err(Error::LimitExceeded { limit: "jpeg decoded pixels", actual: 12_000_000, .. })));
+        // Without limits, everything is decoded whole.
+        assert_eq!(header(0xC2, 8160, 6120, &[(1, 1); 3]).scale_within(&Limits::no_limits()).unwrap(), 8);
     }
 
     #[test]

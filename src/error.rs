@@ -58,8 +58,8 @@ pub enum Error {
     Calibration(crate::calibration::CalibrationError),
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
-        /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"pixels per byte"`,
-        /// `"decode memory"` (bytes), `"tlv depth"`, `"tlv elements"` or `"faces"`.
+        /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
+        /// `"pixels per byte"`, `"decode memory"` (bytes), `"tlv depth"`, `"tlv elements"` or `"faces"`.
         limit: &'static str,
         /// The configured maximum.
         max: u64,

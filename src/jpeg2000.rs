@@ -68,6 +68,15 @@ fn be32(b: &[u8], i: usize) -> Result<u32> {
     b.get(i..i + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])).ok_or_else(|| bad("truncated"))
 }
 
+/// A JP2 box type as its four letters when they are printable, else in hex.
+fn box_name(kind: &[u8]) -> String {
+    if kind.iter().all(|b| b.is_ascii_graphic()) {
+        String::from_utf8_lossy(kind).into_owned()
+    } else {
+        kind.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// The codestream of a JP2 file (its one `jp2c` box) or of a raw J2K codestream.
 /// A file with two codestreams is refused: the decoder might decode the other.
 fn codestream(bytes: &[u8]) -> Result<&[u8]> {
@@ -89,7 +98,7 @@ fn codestream(bytes: &[u8]) -> Result<&[u8]> {
             n => (8, n),
         };
         if len < header as u64 || len > (bytes.len() - at) as u64 {
-            return Err(bad(format!("box {:?} runs past the end of the file", String::from_utf8_lossy(kind))));
+            return Err(bad(format!("box {} runs past the end of the file", box_name(kind))));
         }
         if kind == b"jp2c" {
             if found.is_some() {

@@ -204,7 +204,6 @@ DEV_TOOLS = [
     ("tmux", "tmux", "the counter application's test drives it in a terminal multiplexer"),
     ("make", "make", "the C API example (examples/c) is built with a Makefile"),
     ("valgrind", "valgrind", "the C API example's test runs it under valgrind's memcheck"),
-    ("/usr/bin/time", "time", "the bounded-input tests measure honnin's peak memory with GNU time"),
     # The unversioned libclang.so comes with libclang-N-dev only, which also brings
     # clang's builtin headers; libclang-cpp or libclang1 alone are not enough.
     (

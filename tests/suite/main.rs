@@ -7,6 +7,7 @@
 
 mod common;
 mod frames;
+mod progressive_jpeg;
 
 mod audit;
 mod c_api;
@@ -19,6 +20,7 @@ mod eval;
 mod hostile;
 mod integrity;
 mod lab;
+mod large_photos;
 mod lfw_devtest;
 mod pad;
 mod pipeline;

@@ -118,7 +118,7 @@ fn oversized_images_are_refused_from_the_header_before_decoding() {
     let crc = crc32(&png[png.len() - 8..]);
     png.extend_from_slice(&crc.to_be_bytes());
     match LiveFrame::from_bytes(&png) {
-        Err(Error::LimitExceeded { limit: "width", max: 4096, actual: 30000 }) => {}
+        Err(Error::LimitExceeded { limit: "width", max: 16384, actual: 30000 }) => {}
         other => panic!("expected a width limit error, got {other:?}"),
     }
     let small = Limits { max_bytes: 1000, ..Limits::default() };

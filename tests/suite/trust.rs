@@ -3,8 +3,8 @@
 //! not regular files refused at once, bounded threads.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use honnin::calibration::{CalibrationError, Implausibility};
 use honnin::{danger, Calibration, Error, Models, PadCalibration};
@@ -157,29 +157,6 @@ fn a_library_planted_beside_the_pinned_onnx_runtime_is_not_loaded() {
     assert!(!stderr.contains("PLANTED LIBRARY RAN"), "the planted library ran inside honnin");
 }
 
-/// Runs the CLI under GNU time and returns its exit code, wall time and peak
-/// RSS in KiB. (`wait4` from this process would not do: a child spawned with
-/// vfork inherits this test process's peak until it execs.)
-pub fn measured(args: &[&str], models: Option<&Path>) -> (Option<i32>, Duration, i64, String) {
-    let report =
-        std::env::temp_dir().join(format!("honnin-time-{}-{:?}", std::process::id(), std::thread::current().id()));
-    let mut command = Command::new("/usr/bin/time");
-    command.arg("-f").arg("%M").arg("-o").arg(&report).arg(env!("CARGO_BIN_EXE_honnin")).args(args);
-    command.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib()).stdin(Stdio::null()).stdout(Stdio::null());
-    match models {
-        Some(dir) => command.env("HONNIN_MODELS", dir),
-        None => command.env_remove("HONNIN_MODELS"),
-    };
-    let started = Instant::now();
-    let out = command.output().expect("GNU time at /usr/bin/time (tools/setup.py --dev installs it)");
-    let elapsed = started.elapsed();
-    let text = std::fs::read_to_string(&report).unwrap();
-    let _ = std::fs::remove_file(&report);
-    // GNU time writes "Command exited with non-zero status N" before the figure.
-    let rss = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text}"));
-    (out.status.code(), elapsed, rss, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 #[test]
 fn special_files_and_absurd_thread_counts_are_refused_at_once_and_small() {
     let dir = scratch_dir("special-files");
@@ -222,7 +199,8 @@ fn special_files_and_absurd_thread_counts_are_refused_at_once_and_small() {
         ("4096 threads", vec!["verify", "--card", card, "--live", live, "--threads", "4096"], None, 64, "1..=64"),
     ];
     for (what, args, models, expected, words) in cases {
-        let (code, elapsed, rss_kib, stderr) = measured(&args, models);
+        let run = common::honnin_measured(&args, models);
+        let (code, elapsed, rss_kib, stderr) = (run.code, run.elapsed, run.peak_kib, run.stderr);
         assert_eq!(code, Some(expected), "{what}: {stderr}");
         assert!(stderr.contains(words), "{what}: {stderr}");
         assert!(elapsed < Duration::from_secs(1), "{what}: {elapsed:?}");
