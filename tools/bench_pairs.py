@@ -8,7 +8,7 @@ each round's wall times and their ratio, and the medians over the rounds.
 Checks that every pair gets the same decision and score both ways (exit 1
 otherwise). Python standard library only.
 
-    python3 tools/bench_pairs.py [--pairs 100] [--rounds 3] [--jobs 1]
+    python3 tools/bench_pairs.py [--pairs 100] [--rounds 3] [--jobs 2]
 """
 
 import argparse
@@ -67,7 +67,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--exe", type=Path, default=ROOT / "target" / "release" / "honnin")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("HONNIN_DATA", ROOT.parent / "shared" / "data")))
     args = parser.parse_args()

@@ -572,7 +572,7 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// The library version, a static NUL-terminated string ("0.1.0").
+// The library version, a static NUL-terminated string ("0.2.0").
 //
 // Thread safety: callable from any thread at any time.
 const char *honnin_version(void);

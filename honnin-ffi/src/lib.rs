@@ -22,8 +22,11 @@
 //!   prints nothing (panics elsewhere reach the previous hook).
 //! - Buffers the caller passes in are borrowed for the call only, must not
 //!   change during it, and are never kept.
-//! - The structs are part of the ABI and do not change within a major
-//!   version: a new field would come with a new struct and new functions.
+//! - The structs are part of the ABI and do not change within a release
+//!   series (0.2.x; from 1.0, a major version): a new field would come with
+//!   a new struct and new functions. 0.2 added `calibration_sha256` and
+//!   `pad_calibration_sha256` to `honnin_engine_options`: rebuild against
+//!   this header.
 //! - Each function states whether it may be called from several threads at
 //!   once.
 //!
@@ -276,7 +279,7 @@ fn lock(session: &Mutex<session::SessionBox>) -> Result<std::sync::MutexGuard<'_
 
 // ---------------------------------------------------------------- library
 
-/// The library version, a static NUL-terminated string ("0.1.0").
+/// The library version, a static NUL-terminated string ("0.2.0").
 ///
 /// Thread safety: callable from any thread at any time.
 #[no_mangle]

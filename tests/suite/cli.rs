@@ -98,4 +98,6 @@ fn verify_pairs_gives_each_pair_the_decision_and_score_of_a_single_call() {
     assert_eq!(bad.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
     assert_eq!(honnin(&["verify", "--pairs", file.to_str().unwrap(), "--card", "x.jpg"]).status.code(), Some(64));
+    let card_and_jobs = ["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"];
+    assert_eq!(honnin(&[&card_and_jobs[..], &["--jobs", "2"]].concat()).status.code(), Some(64));
 }

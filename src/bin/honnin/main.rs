@@ -96,10 +96,12 @@ enum Command {
         /// 3 when any pair failed (the others are still reported).
         #[arg(long, value_name = "CSV", conflicts_with_all = ["card", "live", "audit", "json"])]
         pairs: Option<PathBuf>,
-        /// With --pairs: engines verifying pairs side by side (each as one
-        /// `honnin verify` would; 1 to 8).
-        #[arg(long, default_value_t = 1, requires = "pairs", value_parser = clap::value_parser!(u32).range(1..=8))]
-        jobs: u32,
+        /// With --pairs: engines verifying pairs side by side, 1 to 8 (with
+        /// more than one, each runs one intra-op thread per model unless
+        /// --threads says otherwise; the scores are the same).
+        /// (Default 2.)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+        jobs: Option<u32>,
         #[command(flatten)]
         input: InputArgs,
         /// Print the outcome as one JSON object.
@@ -389,6 +391,12 @@ fn main() -> ExitCode {
             };
         }
     };
+    // clap lets a `requires` lapse when its target conflicts with an argument
+    // given (--pairs with --card), so this one is checked here.
+    if let Command::Verify { jobs: Some(_), pairs: None, .. } = &cli.command {
+        eprintln!("error: --jobs applies only with --pairs");
+        return ExitCode::from(EXIT_USAGE);
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -416,7 +424,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Verify { pairs: Some(pairs), input, sandbox, engine, jobs, .. } => {
-            batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs as usize)
+            batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs.unwrap_or(2) as usize)
         }
         Command::Verify {
             card: Some(card), live: Some(live), input, json, audit, audit_ids, sandbox, engine, ..
