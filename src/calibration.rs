@@ -179,12 +179,26 @@ pub(crate) fn rate(value: f64) -> String {
     format!("{value:e}")
 }
 
+/// A number short enough to read: `9`, `-0.5`, `1e30` (not thirty digits).
+fn number(value: f64) -> String {
+    let magnitude = value.abs();
+    // A threshold is an f32: printed as one, 1e30 stays 1e30.
+    let single = value as f32;
+    let exact_f32 = f64::from(single) == value;
+    match (magnitude != 0.0 && !(1e-4..1e6).contains(&magnitude), exact_f32) {
+        (true, true) => format!("{single:e}"),
+        (true, false) => format!("{value:e}"),
+        (false, true) => format!("{single}"),
+        (false, false) => format!("{value}"),
+    }
+}
+
 impl fmt::Display for Implausibility {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFinite { field } => write!(f, "{field} is not a finite number"),
             Self::OutOfRange { field, value, min, max } => {
-                write!(f, "{field} {value} lies outside [{min}, {max}]")
+                write!(f, "{field} {} lies outside [{min}, {max}]", number(*value))
             }
             Self::DuplicateTarget { target_fmr } => {
                 write!(f, "two operating points for target FMR {}", rate(*target_fmr))
@@ -580,5 +594,9 @@ mod tests {
         assert_eq!(rate(1e-4), "1e-4");
         assert_eq!(rate(1e-300), "1e-300");
         assert_eq!(rate(0.002), "2e-3");
+        assert_eq!(number(1e30_f32.into()), "1e30");
+        assert_eq!(number(f64::from(0.43871957_f32)), "0.43871957");
+        assert_eq!(number(9.0), "9");
+        assert_eq!(number(-0.5), "-0.5");
     }
 }
