@@ -283,6 +283,26 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     crate::models::hex(&sha2::Sha256::digest(bytes))
 }
 
+/// Reads a calibration file's text (a regular file, at most 1 MiB, UTF-8).
+pub(crate) fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
+    let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
+    Ok(String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?)
+}
+
+/// Parses calibration text of kind `what` under `pin`, then runs `check` on it.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    pin: Pin<'_>,
+    what: &str,
+    check: fn(&T) -> Result<(), CalibrationError>,
+) -> crate::error::Result<T> {
+    pin.check(text.as_bytes())?;
+    let value: T =
+        serde_json::from_str(text).map_err(|e| CalibrationError::Malformed { reason: format!("not a {what}: {e}") })?;
+    check(&value)?;
+    Ok(value)
+}
+
 /// Which pins bytes must match: the shipped ones, one given, or none.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Pin<'a> {

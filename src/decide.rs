@@ -371,18 +371,11 @@ impl Calibration {
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
-        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?;
-        Self::parse(&text, pin)
+        Self::parse(&crate::calibration::read_text(path)?, pin)
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
-        pin.check(text.as_bytes())?;
-        let cal: Calibration = serde_json::from_str(text)
-            .map_err(|e| CalibrationError::Malformed { reason: format!("not a calibration: {e}") })?;
-        crate::calibration::check_calibration(&cal)?;
-        Ok(cal)
+        crate::calibration::parse_checked(text, pin, "calibration", crate::calibration::check_calibration)
     }
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use std::path::Path;
 
-use crate::calibration::{CalibrationError, Pin, SHIPPED_PAD_CALIBRATION};
+use crate::calibration::{Pin, SHIPPED_PAD_CALIBRATION};
 use crate::decode::Pixels;
 use crate::detect::Detection;
 use crate::error::{Error, Result};
@@ -108,18 +108,11 @@ impl PadCalibration {
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
-        let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?;
-        Self::parse(&text, pin)
+        Self::parse(&crate::calibration::read_text(path)?, pin)
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
-        pin.check(text.as_bytes())?;
-        let c: Self = serde_json::from_str(text)
-            .map_err(|e| CalibrationError::Malformed { reason: format!("not a PAD calibration: {e}") })?;
-        crate::calibration::check_pad_calibration(&c)?;
-        Ok(c)
+        crate::calibration::parse_checked(text, pin, "PAD calibration", crate::calibration::check_pad_calibration)
     }
 }
 

@@ -118,6 +118,39 @@ fn new_engine(ort: &CString) -> *mut honnin_engine {
     engine
 }
 
+/// The default detector's and recognizer's files: (name, bytes).
+fn default_model_files() -> Vec<(CString, Vec<u8>)> {
+    ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx"]
+        .iter()
+        .map(|n| (CString::new(*n).unwrap(), std::fs::read(root().join("models").join(n)).unwrap()))
+        .collect()
+}
+
+/// `honnin_engine_new_from_memory` on these bytes: its status and engine.
+fn engine_from_memory(
+    manifest: &[u8],
+    files: &[(CString, Vec<u8>)],
+    calibration: &[u8],
+    options: &honnin_engine_options,
+) -> (honnin_status, *mut honnin_engine) {
+    let files: Vec<honnin_model_file> =
+        files.iter().map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() }).collect();
+    let mut engine = null_mut();
+    let status = unsafe {
+        honnin_engine_new_from_memory(
+            manifest.as_ptr(),
+            manifest.len(),
+            files.as_ptr(),
+            files.len(),
+            calibration.as_ptr(),
+            calibration.len(),
+            options,
+            &mut engine,
+        )
+    };
+    (status, engine)
+}
+
 fn last_error() -> String {
     let mut buf = [0 as c_char; 1024];
     let mut written = 0;
@@ -556,31 +589,9 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
     let from_dir = new_engine(&ort);
     let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
     let calibration = std::fs::read(root().join("calibration/intel-reid-0095.json")).unwrap();
-    let names = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx"];
-    let mut blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(root().join("models").join(n)).unwrap()).collect();
-    let names: Vec<CString> = names.iter().map(|n| CString::new(*n).unwrap()).collect();
+    let mut blobs = default_model_files();
     let options = engine_options(&ort);
-    let build = |blobs: &[Vec<u8>]| {
-        let files: Vec<honnin_model_file> = names
-            .iter()
-            .zip(blobs)
-            .map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() })
-            .collect();
-        let mut engine = null_mut();
-        let status = unsafe {
-            honnin_engine_new_from_memory(
-                manifest.as_ptr(),
-                manifest.len(),
-                files.as_ptr(),
-                files.len(),
-                calibration.as_ptr(),
-                calibration.len(),
-                &options,
-                &mut engine,
-            )
-        };
-        (status, engine)
-    };
+    let build = |blobs: &[(CString, Vec<u8>)]| engine_from_memory(&manifest, blobs, &calibration, &options);
     let (status, from_memory) = build(&blobs);
     assert_eq!(status, OK, "{}", last_error());
     for (a, b) in [(("Colin_Powell", 1), ("Colin_Powell", 2)), (("Colin_Powell", 1), ("George_W_Bush", 1))] {
@@ -600,8 +611,8 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
         assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::DEFAULT_TARGET_FMR);
     }
     // One flipped byte in the recognizer: refused before ONNX Runtime sees it.
-    let last = blobs[1].len() - 1000;
-    blobs[1][last] ^= 1;
+    let last = blobs[1].1.len() - 1000;
+    blobs[1].1[last] ^= 1;
     let (status, engine) = build(&blobs);
     assert_eq!(status, honnin_status::ModelIntegrity);
     assert!(engine.is_null());
@@ -1123,32 +1134,9 @@ fn tampered_calibrations_are_refused_and_the_shipped_ones_accepted() {
         }
         // In memory, the same.
         let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
-        let names: Vec<CString> = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx"]
-            .iter()
-            .map(|n| CString::new(*n).unwrap())
-            .collect();
-        let data: Vec<Vec<u8>> =
-            names.iter().map(|n| std::fs::read(root().join("models").join(n.to_str().unwrap())).unwrap()).collect();
-        let files: Vec<honnin_model_file> = names
-            .iter()
-            .zip(&data)
-            .map(|(name, bytes)| honnin_model_file { name: name.as_ptr(), data: bytes.as_ptr(), len: bytes.len() })
-            .collect();
         let mut options = engine_options(&ort);
         options.calibration_sha256 = any.as_ptr();
-        let mut engine = null_mut();
-        let status = unsafe {
-            honnin_engine_new_from_memory(
-                manifest.as_ptr(),
-                manifest.len(),
-                files.as_ptr(),
-                files.len(),
-                case.text.as_ptr(),
-                case.text.len(),
-                &options,
-                &mut engine,
-            )
-        };
+        let (status, _) = engine_from_memory(&manifest, &default_model_files(), case.text.as_bytes(), &options);
         assert_eq!(status, honnin_status::Calibration, "{} (in memory)", case.what);
         assert!(last_error().contains(case.expected), "{}: {}", case.what, last_error());
     }

@@ -41,22 +41,6 @@ fn audit_verify(log: &Path, extra: &[&str]) -> (Option<i32>, String) {
     (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }
 
-/// A spoof sample upright as its EXIF orientation says, cropped about its
-/// centre and its levels scaled: one frame of a camera held on a printed photo.
-fn printed_frame(path: &Path, crop: f32, gain: f32) -> image::RgbImage {
-    use image::ImageDecoder;
-    let mut decoder = image::ImageReader::open(path).unwrap().with_guessed_format().unwrap().into_decoder().unwrap();
-    let orientation = decoder.orientation().unwrap();
-    let mut image = image::DynamicImage::from_decoder(decoder).unwrap();
-    image.apply_orientation(orientation);
-    let image = image.to_rgb8();
-    let (w, h) = image.dimensions();
-    let (cw, ch) = ((w as f32 * crop) as u32, (h as f32 * crop) as u32);
-    let mut cropped = image::imageops::crop_imm(&image, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
-    cropped.pixels_mut().for_each(|p| p.0 = p.0.map(|v| (f32::from(v) * gain).min(255.0) as u8));
-    cropped
-}
-
 /// The log of four sessions, written once for the tests of this file: its path.
 fn four_sessions() -> &'static Path {
     static LOG: OnceLock<PathBuf> = OnceLock::new();
@@ -68,7 +52,10 @@ fn four_sessions() -> &'static Path {
         write_frames(&genuine, &[bush(2), bush(3), bush(5)]);
         let printed = common::spoof_samples().join("vietmoney/fake_003.jpg");
         let spoof = dir.join("printed");
-        write_frames(&spoof, &[(1.0, 1.0), (0.95, 1.05), (0.9, 0.95)].map(|(c, g)| printed_frame(&printed, c, g)));
+        write_frames(
+            &spoof,
+            &[(1.0, 1.0), (0.95, 1.05), (0.9, 0.95)].map(|(c, g)| crate::frames::camera_view(&printed, c, g)),
+        );
         let impostor = dir.join("impostor");
         write_frames(&impostor, &(11..=16).map(bush).collect::<Vec<_>>());
         let bush_card = common::lfw_image("images/George_W_Bush/George_W_Bush_0001.jpg");

@@ -9,6 +9,23 @@ use image::{imageops, Rgb, RgbImage};
 
 use crate::common;
 
+/// An image file upright as its EXIF orientation says (several spoof
+/// samples store rotated pixels), cropped about its centre to `crop` of its
+/// size and its levels scaled by `gain`: one frame of a camera held on it.
+pub fn camera_view(path: &Path, crop: f32, gain: f32) -> RgbImage {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::open(path).unwrap().with_guessed_format().unwrap().into_decoder().unwrap();
+    let orientation = decoder.orientation().unwrap();
+    let mut image = image::DynamicImage::from_decoder(decoder).unwrap();
+    image.apply_orientation(orientation);
+    let image = image.to_rgb8();
+    let (w, h) = image.dimensions();
+    let (cw, ch) = ((w as f32 * crop) as u32, (h as f32 * crop) as u32);
+    let mut cropped = imageops::crop_imm(&image, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+    cropped.pixels_mut().for_each(|p| p.0 = p.0.map(|v| (f32::from(v) * gain).min(255.0) as u8));
+    cropped
+}
+
 /// An LFW image as RGB.
 pub fn lfw_rgb(relative: &str) -> RgbImage {
     image::open(common::lfw_image(relative)).unwrap_or_else(|e| panic!("{relative}: {e}")).to_rgb8()

@@ -17,18 +17,7 @@ fn sample(file: &str) -> PathBuf {
 /// An image file as a frame, optionally cropped about its centre and with
 /// its levels scaled: the small changes between a camera's frames.
 fn frame(path: &Path, crop: f32, gain: f32) -> LiveFrame {
-    // Upright as the EXIF orientation says (several samples store rotated pixels).
-    use image::ImageDecoder;
-    let mut decoder = image::ImageReader::open(path).unwrap().with_guessed_format().unwrap().into_decoder().unwrap();
-    let orientation = decoder.orientation().unwrap();
-    let mut image = image::DynamicImage::from_decoder(decoder).unwrap();
-    image.apply_orientation(orientation);
-    let image = image.to_rgb8();
-    let (w, h) = image.dimensions();
-    let (cw, ch) = ((w as f32 * crop) as u32, (h as f32 * crop) as u32);
-    let cropped = image::imageops::crop_imm(&image, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
-    let rgb: Vec<u8> = cropped.into_raw().into_iter().map(|v| (f32::from(v) * gain).min(255.0) as u8).collect();
-    LiveFrame::from_rgb(cw, ch, rgb).unwrap()
+    crate::frames::frame(&crate::frames::camera_view(path, crop, gain))
 }
 
 /// Three frames of one image, as a camera held on it would give.
