@@ -588,14 +588,8 @@ impl std::fmt::Display for ChainError {
     }
 }
 
-impl std::error::Error for ChainError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// As for [`AuditLogError`], the message holds the underlying error.
+impl std::error::Error for ChainError {}
 
 impl ChainError {
     /// True for a torn last line alone (everything before it intact and the
@@ -828,15 +822,12 @@ impl std::fmt::Display for AuditLogError {
     }
 }
 
-impl std::error::Error for AuditLogError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            Self::Chain { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
+/// The messages already end with the underlying error, so `source` does not
+/// return it again (a chain printer would repeat it).
+impl std::error::Error for AuditLogError {}
+
+/// How long an append waits for another writer's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An append-only, hash-chained audit log.
 ///
@@ -910,7 +901,22 @@ impl AuditLog {
         &self,
         f: impl FnOnce(&Self) -> std::result::Result<T, AuditLogError>,
     ) -> std::result::Result<T, AuditLogError> {
-        self.log.lock().map_err(|e| self.io_err(e))?;
+        // Another writer holds the lock for one append; one that holds it far
+        // longer is stuck, and waiting on it would hang the counter.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match self.log.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let reason = format!("another process has held its lock for over {} s", LOCK_WAIT.as_secs());
+                    return Err(self.io_err(std::io::Error::new(std::io::ErrorKind::TimedOut, reason)));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(self.io_err(e)),
+            }
+        }
         let result = f(self);
         // Closing the file would release the lock too; an unlock error leaves
         // nothing to undo.
@@ -939,12 +945,15 @@ impl AuditLog {
         };
         let Ok(record) = parse_record(&line[..line.len() - 1], 0) else { return Err(damaged()) };
         let last = ChainHead { seq: record.seq, sha256: audit_line_sha256(&line) };
-        match head {
-            None => Err(chain(ChainError::HeadMissing)),
-            Some(h) if h == last => Ok(last),
-            // The record after the head's was written, the head not yet.
-            Some(h) if h.seq + 1 == last.seq && h.sha256 == record.prev => Ok(last),
-            Some(h) => Err(chain(ChainError::HeadMismatch { head: h, last, torn: false })),
+        // An empty head file is the genesis head: a power cut can come
+        // between the first record's sync and the head's first write.
+        let h = head.unwrap_or_else(ChainHead::genesis);
+        if h == last || (h.seq + 1 == last.seq && h.sha256 == record.prev) {
+            // The head names the last record, or the one before it (the
+            // record was written, the head not yet).
+            Ok(last)
+        } else {
+            Err(chain(ChainError::HeadMismatch { head: h, last, torn: false }))
         }
     }
 }

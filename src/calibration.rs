@@ -154,6 +154,15 @@ pub enum Implausibility {
         /// At least this many are needed.
         needed: u64,
     },
+    /// A cosine threshold of 0 or below at a target FMR of 1e-2 or lower: it
+    /// accepts templates at right angles, which unrelated faces' templates
+    /// are on average; no recognizer's impostors reach it at such rates.
+    AcceptsUnrelated {
+        /// The target.
+        target_fmr: f64,
+        /// The threshold.
+        threshold: f32,
+    },
     /// A fused-probe threshold looser than the single-frame one at the same target.
     FusedLooser {
         /// The target.
@@ -213,6 +222,12 @@ impl fmt::Display for Implausibility {
             Self::TooFewImpostors { target_fmr, impostor_comparisons, needed } => write!(
                 f,
                 "{impostor_comparisons} impostor comparisons cannot show target FMR {} (at least {needed} needed)",
+                rate(*target_fmr)
+            ),
+            Self::AcceptsUnrelated { target_fmr, threshold } => write!(
+                f,
+                "cosine threshold {} at target FMR {} would accept templates at right angles (unrelated faces)",
+                number((*threshold).into()),
                 rate(*target_fmr)
             ),
             Self::FusedLooser { target_fmr } => write!(
@@ -477,7 +492,24 @@ fn check_points(metric: Metric, part: &str, n: Counts, points: &[OperatingPoint]
                 needed,
             });
         }
+        if metric == Metric::Cosine && p.target_fmr <= 1e-2 && p.threshold <= 0.0 {
+            return bad(Implausibility::AcceptsUnrelated { target_fmr: p.target_fmr, threshold: p.threshold });
+        }
         let allowed = p.target_fmr * n.impostor as f64;
+        // A threshold set where the target lies accepts nearly as many
+        // impostors as it allows (ties aside); far fewer means it was not.
+        if allowed.floor() >= 2.0 && (p.impostors_accepted as f64) < allowed.floor() / 2.0 {
+            return bad(Implausibility::Counts {
+                what: format!(
+                    "only {} impostors accepted at target FMR {}, where {} comparisons give about {}: the \
+                     threshold was not measured at this target",
+                    p.impostors_accepted,
+                    rate(p.target_fmr),
+                    n.impostor,
+                    allowed.floor()
+                ),
+            });
+        }
         if p.impostors_accepted as f64 > allowed * (1.0 + 1e-9) {
             return bad(Implausibility::Counts {
                 what: format!(

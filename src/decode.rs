@@ -219,6 +219,10 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
 /// Full size, in the eighths [`JpegHeader::scale_within`] counts in.
 const FULL_SCALE: u32 = 8;
 
+/// The most scans a JPEG may have (libjpeg's progressive scripts write 10;
+/// zune-jpeg gives up after 100).
+const MAX_JPEG_SCANS: u32 = 64;
+
 /// What a JPEG's markers say, read before any decoder runs: what its
 /// decoding costs and whether it can be decoded at a reduced scale.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,6 +487,16 @@ fn jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
                 return Err(corrupt(at, "a scan (SOS) before the frame header".into()));
             }
             scans += 1;
+            // A progressive decoder walks every block on every scan: a small
+            // file of thousands of repeated scans would take minutes. Real
+            // encoders write at most about a dozen.
+            if scans > MAX_JPEG_SCANS {
+                return Err(Error::LimitExceeded {
+                    limit: "jpeg scans",
+                    max: MAX_JPEG_SCANS.into(),
+                    actual: scans.into(),
+                });
+            }
             // Entropy-coded data runs until a marker other than a stuffed
             // FF 00 or a restart marker, either possibly after fill bytes (FF FF ...).
             while i < bytes.len() {

@@ -186,6 +186,17 @@ impl EngineBuilder<HasPolicy> {
             return Err(CalibrationError::OtherPipeline { differences: vec![difference] }.into());
         }
         if let Some(pad) = &self.pad_policy {
+            // The policy's fields come from a calibration checked on reading,
+            // or from code: a NaN threshold would pass every frame as live.
+            if !(0.0..=1.0).contains(&pad.threshold) {
+                let problem = crate::calibration::Implausibility::OutOfRange {
+                    field: "threshold",
+                    value: pad.threshold.into(),
+                    min: 0.0,
+                    max: 1.0,
+                };
+                return Err(CalibrationError::Implausible { part: "pad".into(), problem }.into());
+            }
             let loaded: Vec<String> =
                 self.models.pad.iter().map(|m| model_word(&m.entry.id, &m.entry.sha256)).collect();
             if let Some(bound) = &pad.models {

@@ -59,7 +59,7 @@ pub enum Error {
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
         /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
-        /// `"pixels per byte"`, `"decode memory"` (bytes), `"tlv depth"`, `"tlv elements"` or `"faces"`.
+        /// `"pixels per byte"`, `"decode memory"` (bytes), `"jpeg scans"`, `"tlv depth"`, `"tlv elements"` or `"faces"`.
         limit: &'static str,
         /// The configured maximum.
         max: u64,

@@ -45,7 +45,15 @@ const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 /// The process's one ONNX Runtime: the library path it was loaded from and its
 /// environment. ONNX Runtime allows a single environment per process, so every
 /// engine shares this one.
-static LOADED: Mutex<Option<(PathBuf, Option<Environment>)>> = Mutex::new(None);
+static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
+
+/// The library this process loaded: its path, the sha256 of the bytes that
+/// run, and its environment once built.
+struct Loaded {
+    path: PathBuf,
+    sha256: String,
+    env: Option<Environment>,
+}
 
 /// Threading and memory settings of each model session.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +89,28 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // was named (a bare or relative name would be searched for elsewhere).
     let path =
         std::fs::canonicalize(&path).map_err(|e| Error::Runtime { path: Some(path.clone()), reason: e.to_string() })?;
+    let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(first) = &*loaded {
+        if first.path != path {
+            // A second library would be ignored silently; say so instead.
+            return Err(Error::Runtime {
+                path: Some(path),
+                reason: format!("this process already loaded onnx runtime from {}", first.path.display()),
+            });
+        }
+        // A pin is checked against the bytes that run, not the file again.
+        if let Some(expected) = sha256 {
+            if !first.sha256.eq_ignore_ascii_case(expected) {
+                return Err(Error::Runtime {
+                    path: Some(path),
+                    reason: format!("the library loaded has sha256 {}, not the pinned {expected}", first.sha256),
+                });
+            }
+        }
+        if let Some(env) = &first.env {
+            return Ok(env.clone());
+        }
+    }
     // The library is read once, hashed, and loaded from a sealed in-memory
     // copy of exactly those bytes (`sealed_copy`): what was checked is what
     // runs, whatever happens to the file afterwards. Loaded from
@@ -89,26 +119,13 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // (a `librt.so.1`) is never picked up; its dependencies come from the
     // system's library path only.
     let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
+    let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
     if let Some(expected) = sha256 {
-        let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(Error::Runtime {
                 path: Some(path),
                 reason: format!("sha256 {actual} differs from the pinned {expected}"),
             });
-        }
-    }
-    let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((first, env)) = &*loaded {
-        if first != &path {
-            // A second library would be ignored silently; say so instead.
-            return Err(Error::Runtime {
-                path: Some(path),
-                reason: format!("this process already loaded onnx runtime from {}", first.display()),
-            });
-        }
-        if let Some(env) = env {
-            return Ok(env.clone());
         }
     }
     let runtime_err = |e: &dyn std::fmt::Display| Error::Runtime { path: Some(path.clone()), reason: e.to_string() };
@@ -124,7 +141,12 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     if std::env::var_os(ORT_TELEMETRY_ENV).is_none_or(|v| v != "1") {
         std::env::set_var(ORT_TELEMETRY_ENV, "1");
     }
-    let copy = sealed_copy(&bytes).map_err(|e| runtime_err(&format!("an in-memory copy of the library: {e}")))?;
+    let copy = sealed_copy(&bytes).map_err(|e| {
+        runtime_err(&format!(
+            "an executable in-memory copy of the library could not be made ({e}); honnin loads ONNX Runtime \
+             from a sealed memfd, which needs memfd_create with MFD_EXEC allowed (sysctl vm.memfd_noexec below 2)"
+        ))
+    })?;
     drop(bytes);
     let in_memory = PathBuf::from(format!("/proc/self/fd/{}", copy.as_raw_fd()));
     let builder = ort::init_from(&in_memory).map_err(|e| runtime_err(&e))?;
@@ -134,14 +156,14 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     std::mem::forget(copy);
     // From here on this library is the process's, even if building the
     // environment fails: record it so a later, different path is refused.
-    *loaded = Some((path.clone(), None));
+    *loaded = Some(Loaded { path: path.clone(), sha256: actual.clone(), env: None });
     // ONNX Runtime's default logger writes to stderr; the library never prints,
     // so its messages are dropped (failures still arrive as errors).
     let silent: ort::logging::LoggerFunction = std::sync::Arc::new(|_, _, _, _, _| {});
     let env =
         builder.with_name("honnin").with_telemetry(false).with_logger(silent).build().map_err(|e| runtime_err(&e))?;
     env.set_log_level(LogLevel::Fatal);
-    *loaded = Some((path, Some(env.clone())));
+    *loaded = Some(Loaded { path, sha256: actual, env: Some(env.clone()) });
     Ok(env)
 }
 
@@ -151,9 +173,17 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
 fn sealed_copy(bytes: &[u8]) -> std::io::Result<OwnedFd> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // SAFETY: a NUL-terminated name and valid flags; the descriptor returned
-    // is checked and then owned by exactly one OwnedFd.
-    let fd = unsafe { libc::memfd_create(c"honnin-onnxruntime".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    // is checked and then owned by exactly one OwnedFd. MFD_EXEC asks for an
+    // executable memfd where the kernel (6.3+, vm.memfd_noexec) would
+    // otherwise make it non-executable; older kernels refuse the flag
+    // (EINVAL) and make every memfd executable.
+    let mut fd = unsafe { libc::memfd_create(c"honnin-onnxruntime".as_ptr(), flags | libc::MFD_EXEC) };
+    if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        // SAFETY: as above.
+        fd = unsafe { libc::memfd_create(c"honnin-onnxruntime".as_ptr(), flags) };
+    }
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }

@@ -679,3 +679,29 @@ fn the_reduced_scale_jpeg_decoder_refuses_every_cut_and_survives_every_byte_chan
     let shown: Vec<_> = failures.iter().take(20).collect();
     assert!(failures.is_empty(), "{} failures, first {shown:#?}", failures.len());
 }
+
+#[test]
+fn a_jpeg_of_thousands_of_repeated_scans_is_refused_at_once() {
+    // A real progressive JPEG of a face, its last scan repeated 5,000 times:
+    // a decoder that walks every block on every scan would take minutes.
+    let face = image::open(crate::common::lfw_image("images/Colin_Powell/Colin_Powell_0001.jpg")).unwrap().to_rgb8();
+    let jpeg = crate::progressive_jpeg::encode(face.width(), face.height(), face.as_raw());
+    let last_scan = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]).expect("a scan");
+    let (head, tail) = jpeg.split_at(last_scan);
+    let scan = &tail[..tail.len() - 2]; // without EOI
+    let mut hostile = head.to_vec();
+    for _ in 0..5000 {
+        hostile.extend_from_slice(scan);
+    }
+    hostile.extend_from_slice(&[0xFF, 0xD9]);
+    let started = std::time::Instant::now();
+    for result in [CardPhoto::from_bytes(&hostile).map(|_| ()), LiveFrame::from_bytes(&hostile).map(|_| ())] {
+        match result {
+            Err(Error::LimitExceeded { limit: "jpeg scans", max: 64, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    // The original, with its handful of scans, still decodes.
+    LiveFrame::from_bytes(&jpeg).unwrap();
+}

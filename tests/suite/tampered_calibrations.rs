@@ -46,6 +46,18 @@ pub fn tampered(root: &Path) -> Vec<Tampered> {
     at(&mut c, "grey", 1e-4)["threshold"] = 1e30.into();
     push("intel: grey threshold 1e30 at 1e-4", c, "threshold");
     let mut c = dlib.clone();
+    at(&mut c, "grey", 1e-4)["threshold"] = 1e30.into();
+    push("dlib: grey threshold 1e30 at 1e-4", c, "threshold 1e30");
+    let mut c = intel.clone();
+    for kind in ["colour", "grey"] {
+        for p in points(&mut c, kind) {
+            p["threshold"] = (-1.0).into();
+            p["impostors_accepted"] = 0.into();
+            p["observed_fmr"] = 0.0.into();
+        }
+    }
+    push("intel: every threshold -1 with counts edited to match", c, "right angles");
+    let mut c = dlib.clone();
     at(&mut c, "colour", 1e-3)["threshold"] = (-0.5).into();
     push("dlib: negative colour threshold at 1e-3", c, "threshold -0.5");
     let mut c = intel.clone();

@@ -20,7 +20,7 @@ fn stranger() -> String {
 #[test]
 fn every_tampered_calibration_is_refused_by_the_library_with_a_typed_error() {
     let cases = tampered(root());
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 8);
     for case in &cases {
         // Unpinned, so that the plausibility check alone must refuse it.
         match danger::unpinned_calibration_json(&case.text) {
@@ -29,6 +29,7 @@ fn every_tampered_calibration_is_refused_by_the_library_with_a_typed_error() {
                 assert!(text.contains(case.expected), "{}: {text}", case.what);
                 let kind_fits = match case.expected {
                     "not stricter" => matches!(problem, Implausibility::NotTightening { .. }),
+                    "right angles" => matches!(problem, Implausibility::AcceptsUnrelated { .. }),
                     "two operating points" => matches!(problem, Implausibility::DuplicateTarget { .. }),
                     _ => matches!(problem, Implausibility::OutOfRange { field: "threshold", .. }),
                 };
@@ -77,8 +78,9 @@ fn sha256(bytes: &[u8]) -> String {
 fn the_cli_refuses_tampered_calibrations_with_exit_3_and_decides_with_the_shipped_ones() {
     let dir = scratch_dir("tampered-cli");
     let live = stranger();
+    // The My Number sample: a grey chip photo, judged at the grey threshold.
     let verify = |extra: &[&str]| {
-        let mut args = vec!["verify", "--card", "samples/astronaut_card.png", "--live", live.as_str()];
+        let mut args = vec!["verify", "--card", "samples/astronaut_mynumber.bin", "--live", live.as_str()];
         args.extend_from_slice(extra);
         honnin(&args)
     };

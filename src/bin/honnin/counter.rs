@@ -708,7 +708,9 @@ mod signals {
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                action.sa_flags = libc::SA_RESTART;
+                // SA_RESETHAND: a second signal ends the process at once,
+                // should the first one's clean-up be stuck.
+                action.sa_flags = libc::SA_RESTART | libc::SA_RESETHAND;
                 libc::sigemptyset(&mut action.sa_mask);
                 if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
                     return Err(std::io::Error::last_os_error()).context("installing a signal handler");

@@ -219,9 +219,9 @@ pub(crate) struct EngineArgs {
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
     pub(crate) onnxruntime: Option<PathBuf>,
-    /// Required sha256 of that library (default: when neither --onnxruntime nor
-    /// HONNIN_ORT_LIB names another library, the pinned hash of the one tools/setup.py
-    /// installs; "any" skips the check).
+    /// Required sha256 of that library (default: the hash honnin pins for
+    /// this CPU, of the PyPI build tools/setup.py installs, wherever the
+    /// library is; "any" skips the check, with a warning).
     #[arg(long, value_name = "SHA256|any", value_parser = pin_arg)]
     pub(crate) onnxruntime_sha256: Option<String>,
     /// Intra-op threads per model, 1 to 64 (default: number of CPUs, at most 2).
@@ -279,16 +279,24 @@ impl EngineArgs {
         }
     }
 
-    /// The library hash to require: as given, else the pinned one when the
-    /// library is the default one tools/setup.py installs, else none.
-    fn onnxruntime_pin(&self) -> Option<String> {
+    /// The library hash to require: as given, else the one honnin pins for
+    /// this CPU, whatever the library's path; `any` skips the check, loudly.
+    fn onnxruntime_pin(&self) -> Result<Option<String>> {
         match self.onnxruntime_sha256.as_deref() {
-            Some("any") => None,
-            Some(hex) => Some(hex.to_string()),
-            None => {
-                let default = self.onnxruntime_path() == Path::new(DEFAULT_ORT_LIB);
-                honnin::PINNED_ONNXRUNTIME_SHA256.filter(|_| default).map(str::to_string)
+            Some("any") => {
+                eprintln!(
+                    "honnin: warning: the ONNX Runtime library {} is not pinned (--onnxruntime-sha256 any)",
+                    self.onnxruntime_path().display()
+                );
+                Ok(None)
             }
+            Some(hex) => Ok(Some(hex.to_string())),
+            None => match honnin::PINNED_ONNXRUNTIME_SHA256 {
+                Some(pin) => Ok(Some(pin.to_string())),
+                None => anyhow::bail!(
+                    "honnin pins no ONNX Runtime build for this CPU: give --onnxruntime-sha256 HEX (or any)"
+                ),
+            },
         }
     }
 
@@ -366,7 +374,7 @@ impl EngineArgs {
         if let Some(pad) = pad {
             builder = builder.pad(pad);
         }
-        if let Some(pin) = self.onnxruntime_pin() {
+        if let Some(pin) = self.onnxruntime_pin()? {
             builder = builder.onnxruntime_sha256(pin);
         }
         if let Some(threads) = self.threads {
