@@ -945,9 +945,12 @@ impl AuditLog {
         };
         let Ok(record) = parse_record(&line[..line.len() - 1], 0) else { return Err(damaged()) };
         let last = ChainHead { seq: record.seq, sha256: audit_line_sha256(&line) };
-        // An empty head file is the genesis head: a power cut can come
-        // between the first record's sync and the head's first write.
-        let h = head.unwrap_or_else(ChainHead::genesis);
+        // An empty head file beside one record: a power cut came between the
+        // first record's sync and the head's first write. Beside more, the
+        // head file was removed or emptied.
+        let Some(h) = head.or_else(|| (last.seq == 1).then(ChainHead::genesis)) else {
+            return Err(chain(ChainError::HeadMissing));
+        };
         if h == last || (h.seq + 1 == last.seq && h.sha256 == record.prev) {
             // The head names the last record, or the one before it (the
             // record was written, the head not yet).
@@ -1235,6 +1238,18 @@ mod tests {
         log_of(&path, 1);
         let report = verify_log_file(&path, true).unwrap();
         assert!(!report.head_behind_by_one && report.records == 4);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_power_cut_before_the_first_head_write_leaves_a_log_that_goes_on() {
+        let path = scratch("first-head");
+        log_of(&path, 1);
+        // The first record synced, its head never written.
+        std::fs::write(audit_head_path(&path), b"").unwrap();
+        assert_eq!(verify_log_file(&path, true).unwrap().records, 1);
+        log_of(&path, 2);
+        assert_eq!(verify_log_file(&path, true).unwrap().records, 3);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
