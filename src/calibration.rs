@@ -183,8 +183,8 @@ pub enum Implausibility {
 }
 
 /// A false-match rate as people write it: `1e-4`, not `0.0001` (nor three
-/// hundred digits for `1e-300`).
-pub(crate) fn rate(value: f64) -> String {
+/// hundred digits for `1e-300`), as honnin's messages print rates.
+pub fn rate(value: f64) -> String {
     format!("{value:e}")
 }
 
@@ -351,9 +351,7 @@ fn implausible(part: &str, problem: Implausibility) -> CalibrationError {
     CalibrationError::Implausible { part: part.to_string(), problem }
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
+use crate::models::is_sha256_hex as is_hex64;
 
 /// The range a threshold of `metric` can take. Cosine similarity lies in
 /// [-1, 1]. Euclidean distances are not bounded in general, but the

@@ -477,7 +477,7 @@ impl ModelEntry {
         if self.bytes == 0 || self.bytes > MAX_MODEL_BYTES {
             return bad(format!("a file size (\"bytes\") between 1 and {MAX_MODEL_BYTES}, got {}", self.bytes));
         }
-        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_sha256_hex(&self.sha256) {
             return bad("sha256 as 64 hex digits".into());
         }
         if self.file.contains('/') || self.file.contains('\\') || self.file.starts_with('.') {
@@ -574,6 +574,11 @@ impl ModelEntry {
         }
         Ok(VerifiedModel { entry: self, bytes })
     }
+}
+
+/// Whether `s` is a sha256 in hex (64 hex digits, either case).
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

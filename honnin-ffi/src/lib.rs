@@ -595,8 +595,12 @@ unsafe fn build_engine(
             }
         },
     }
-    if options.intra_threads > 64 {
-        return Err(Failure::invalid(format!("at most 64 intra-op threads, got {}", options.intra_threads)));
+    if options.intra_threads as usize > honnin::MAX_INTRA_THREADS {
+        return Err(Failure::invalid(format!(
+            "at most {} intra-op threads, got {}",
+            honnin::MAX_INTRA_THREADS,
+            options.intra_threads
+        )));
     }
     if options.intra_threads > 0 {
         builder = builder.intra_threads(options.intra_threads as usize);

@@ -313,3 +313,37 @@ fn the_privacy_example_follows_the_schema() {
     assert_eq!(checked["pad"], "attack_suspected", "the example shows a PAD suspicion followed by staff");
     assert_eq!(checked["session"]["fallback"], "presentation_attack_suspected");
 }
+
+#[test]
+fn a_one_shot_verification_that_fails_leaves_one_fault_record() {
+    let dir = common::scratch_dir("audit-fault");
+    let log = dir.join("audit.log");
+    let log_arg = log.to_str().unwrap();
+    let missing = common::honnin(&[
+        "verify",
+        "--card",
+        "samples/astronaut_card.png",
+        "--live",
+        "samples/no-such-photo.jpg",
+        "--audit",
+        log_arg,
+    ]);
+    assert_eq!(missing.status.code(), Some(3));
+    let ok = common::honnin(&[
+        "verify",
+        "--card",
+        "samples/astronaut_card.png",
+        "--live",
+        "samples/astronaut_live.jpg",
+        "--audit",
+        log_arg,
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let lines = records(&log);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!((lines[0]["ended"].as_str(), lines[0]["outcome"].is_null()), (Some("fault"), true));
+    assert_eq!((lines[1]["ended"].as_str(), lines[1]["outcome"].as_str()), (Some("decided"), Some("match")));
+    // No file name reaches the record, not even the missing one's.
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("no-such-photo"));
+    assert_eq!(audit_verify(&log, &[]).0, Some(0));
+}

@@ -5,7 +5,7 @@
 //! line in input order. A pair that cannot be read is reported as an error
 //! line and the others go on.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,18 +29,24 @@ struct Pair {
     live: PathBuf,
 }
 
-/// Reads the pairs from `path` ("-": standard input).
+/// The largest pairs file read.
+const MAX_PAIRS_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads the pairs from `path` ("-": standard input), at most
+/// `MAX_PAIRS_FILE_BYTES`; a file must be a regular one (a FIFO or device
+/// would block or never end; standard input is the way to stream).
 fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
     if path == Path::new("-") {
-        return parse_pairs(std::io::stdin().lock(), "standard input");
+        let mut bytes = Vec::new();
+        std::io::Read::take(std::io::stdin().lock(), MAX_PAIRS_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_PAIRS_FILE_BYTES {
+            bail!("standard input holds more than {MAX_PAIRS_FILE_BYTES} bytes of pairs");
+        }
+        return parse_pairs(bytes.as_slice(), "standard input");
     }
-    // A regular file only: a FIFO or device would block or never end.
-    let meta = std::fs::metadata(path).with_context(|| format!("pairs file {}", path.display()))?;
-    if !meta.is_file() {
-        bail!("pairs file {} is not a regular file (use \"-\" to read standard input)", path.display());
-    }
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    parse_pairs(std::io::BufReader::new(file), &path.display().to_string())
+    let limits = honnin::Limits { max_bytes: MAX_PAIRS_FILE_BYTES, ..honnin::Limits::default() };
+    let bytes = honnin::read_input_file(path, &limits).with_context(|| format!("pairs file {}", path.display()))?;
+    parse_pairs(bytes.as_slice(), &path.display().to_string())
 }
 
 fn parse_pairs<R: BufRead>(mut input: R, name: &str) -> Result<Vec<Pair>> {

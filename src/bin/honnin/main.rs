@@ -225,7 +225,7 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_name = "SHA256|any", value_parser = pin_arg)]
     pub(crate) onnxruntime_sha256: Option<String>,
     /// Intra-op threads per model, 1 to 64 (default: number of CPUs, at most 2).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=honnin::MAX_INTRA_THREADS as i64))]
     pub(crate) threads: Option<u32>,
     /// Do not average each face's template with its mirror image's.
     #[arg(long)]
@@ -265,7 +265,7 @@ fn fmr_arg(value: &str) -> std::result::Result<f64, String> {
 
 /// A false-match rate as people write it (`1e-4`).
 pub(crate) fn rate(value: f64) -> String {
-    format!("{value:e}")
+    honnin::calibration::rate(value)
 }
 
 impl EngineArgs {
@@ -510,6 +510,28 @@ pub(crate) fn sandbox_allowing(_args: &SandboxArgs, _devices: Vec<PathBuf>) -> R
 
 fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<ExitCode> {
     let mut audit = args.audit.as_deref().map(|p| audit::AuditSink::open(p, &args.audit_ids)).transpose()?;
+    let mut recorded = false;
+    match verify_recorded(args, hardening, &mut audit, &mut recorded) {
+        Ok(code) => Ok(code),
+        // A one-shot verification is a session too: one that ended in a
+        // fault (an unreadable input, a model or calibration refused) has
+        // its record, written once.
+        Err(e) => match audit.as_mut().filter(|_| !recorded) {
+            Some(sink) => match sink.write(AuditRecord::without_session(None, honnin::Abandoned::Fault)) {
+                Ok(()) => Err(e),
+                Err(failed) => Err(e.context(format!("and the audit record of the fault failed: {failed:#}"))),
+            },
+            None => Err(e),
+        },
+    }
+}
+
+fn verify_recorded(
+    args: &VerifyArgs,
+    hardening: Option<&HardeningReport>,
+    audit: &mut Option<audit::AuditSink>,
+    recorded: &mut bool,
+) -> Result<ExitCode> {
     // Before the engine exists: ONNX Runtime's threads then start sandboxed.
     let sandboxed = sandbox(&args.sandbox)?;
     // The inputs first: a missing, special or undecodable file is refused
@@ -531,9 +553,11 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
     // The decision is made: the pixels go now, not at the end of the function.
     drop((card, live));
     // On disk before the decision is reported.
-    if let Some(sink) = &mut audit {
+    if let Some(sink) = audit {
         let record = AuditRecord::automatic(&engine, &outcome, reference)
             .with_decode_timings(Some(card_decode), Some(live_decode));
+        // Written or not, this session's record is not attempted twice.
+        *recorded = true;
         sink.write(record)?;
     }
     let word = outcome.decision.code();
