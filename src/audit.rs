@@ -151,6 +151,11 @@ pub struct AuditPolicy {
     pub metric: Metric,
     /// `colour` or `grey`: the kind of card photo, which chose the threshold.
     pub reference: ReferenceKind,
+    /// The face calibration's sha256 and how it was pinned (`shipped`,
+    /// `given`, `unpinned`); absent for a policy built in code.
+    pub calibration: Option<crate::calibration::CalibrationSource>,
+    /// The same for the PAD calibration, when PAD ran.
+    pub pad_calibration: Option<crate::calibration::CalibrationSource>,
 }
 
 /// Whole milliseconds per stage; absent where the caller did not time it.
@@ -296,8 +301,15 @@ impl AuditRecord {
         // own), else the one the policy has for this kind of card photo.
         let applied = applied.or_else(|| policy.threshold(reference));
         let threshold = applied.map(|t| (f64::from(t.value) * 1e4).round() / 1e4);
-        self.policy =
-            Some(AuditPolicy { target_fmr: policy.target_fmr(), threshold, metric: policy.metric(), reference });
+        let pad_calibration = engine.pad_policy().filter(|_| pad_ran).and_then(|p| p.calibration_source()).cloned();
+        self.policy = Some(AuditPolicy {
+            target_fmr: policy.target_fmr(),
+            threshold,
+            metric: policy.metric(),
+            reference,
+            calibration: policy.calibration_source().cloned(),
+            pad_calibration,
+        });
     }
 
     /// The record of a session: the methods chosen, each attempt's decision

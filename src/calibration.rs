@@ -57,6 +57,30 @@ pub const SHIPPED_PAD_CALIBRATION: ShippedCalibration = ShippedCalibration {
     text: include_str!("../calibration/pad-minifasnet.json"),
 };
 
+/// How a calibration's bytes were trusted when they were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinKind {
+    /// One of the calibrations honnin ships (built in, or a file with its bytes).
+    Shipped,
+    /// A file or text whose sha256 the deployer gave.
+    Given,
+    /// Accepted whatever its sha256 (`danger::unpinned_calibration`, `any`).
+    Unpinned,
+}
+
+/// Which calibration bytes a policy came from: their sha256 and how they
+/// were pinned. Audit records carry it, so that a decision made under an
+/// unpinned calibration is told apart from one under the shipped file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSource {
+    /// sha256 of the calibration's bytes (hex).
+    pub sha256: String,
+    /// How they were pinned.
+    pub pin: PinKind,
+}
+
 /// Why a calibration was refused.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -304,18 +328,19 @@ pub(crate) fn read_text(path: &std::path::Path) -> crate::error::Result<String> 
     Ok(String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?)
 }
 
-/// Parses calibration text of kind `what` under `pin`, then runs `check` on it.
+/// Parses calibration text of kind `what` under `pin`, then runs `check` on
+/// it; also returns where the bytes came from.
 pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     text: &str,
     pin: Pin<'_>,
     what: &str,
     check: fn(&T) -> Result<(), CalibrationError>,
-) -> crate::error::Result<T> {
-    pin.check(text.as_bytes())?;
+) -> crate::error::Result<(T, CalibrationSource)> {
+    let source = pin.check(text.as_bytes())?;
     let value: T =
         serde_json::from_str(text).map_err(|e| CalibrationError::Malformed { reason: format!("not a {what}: {e}") })?;
     check(&value)?;
-    Ok(value)
+    Ok((value, source))
 }
 
 /// Which pins bytes must match: the shipped ones, one given, or none.
@@ -327,15 +352,16 @@ pub(crate) enum Pin<'a> {
 }
 
 impl Pin<'_> {
-    pub(crate) fn check(self, bytes: &[u8]) -> Result<(), CalibrationError> {
-        let pinned: Vec<&str> = match self {
-            Pin::Unpinned => return Ok(()),
-            Pin::Shipped(list) => list.to_vec(),
-            Pin::Given(hex) => vec![hex],
-        };
+    /// Checks `bytes` against the pin; their source when they pass.
+    pub(crate) fn check(self, bytes: &[u8]) -> Result<CalibrationSource, CalibrationError> {
         let actual = sha256_hex(bytes);
+        let (pinned, pin): (Vec<&str>, PinKind) = match self {
+            Pin::Unpinned => return Ok(CalibrationSource { sha256: actual, pin: PinKind::Unpinned }),
+            Pin::Shipped(list) => (list.to_vec(), PinKind::Shipped),
+            Pin::Given(hex) => (vec![hex], PinKind::Given),
+        };
         if pinned.iter().any(|p| p.eq_ignore_ascii_case(&actual)) {
-            Ok(())
+            Ok(CalibrationSource { sha256: actual, pin })
         } else {
             Err(CalibrationError::NotPinned { actual, pinned: pinned.into_iter().map(str::to_string).collect() })
         }

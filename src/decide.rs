@@ -329,6 +329,10 @@ pub struct Calibration {
     pub command: String,
     /// Measurements by reference kind (`colour`, `grey`).
     pub references: BTreeMap<ReferenceKind, ReferenceCalibration>,
+    /// Which bytes this was read from and how they were pinned (not part of
+    /// the file; `None` for a calibration built in code).
+    #[serde(skip)]
+    pub source: Option<crate::calibration::CalibrationSource>,
 }
 
 /// The format tag of calibration files.
@@ -367,7 +371,7 @@ impl Calibration {
     /// (built into the library), if there is one.
     pub fn shipped(recognizer_id: &str) -> Option<Result<Self>> {
         let shipped = SHIPPED_CALIBRATIONS.iter().find(|s| s.file.strip_suffix(".json") == Some(recognizer_id))?;
-        Some(Self::parse(shipped.text, Pin::Unpinned))
+        Some(Self::parse(shipped.text, Pin::Shipped(&[shipped.sha256])))
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
@@ -375,7 +379,10 @@ impl Calibration {
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
-        crate::calibration::parse_checked(text, pin, "calibration", crate::calibration::check_calibration)
+        let (mut calibration, source) =
+            crate::calibration::parse_checked(text, pin, "calibration", crate::calibration::check_calibration)?;
+        calibration.source = Some(source);
+        Ok(calibration)
     }
 }
 
@@ -424,6 +431,7 @@ pub struct Policy {
     /// Fused-probe thresholds by reference kind: (frames, threshold).
     fused: BTreeMap<ReferenceKind, (u32, f32)>,
     pub(crate) binding: Option<Binding>,
+    source: Option<crate::calibration::CalibrationSource>,
 }
 
 impl Policy {
@@ -475,6 +483,7 @@ impl Policy {
                 alignment_fit: calibration.alignment_fit,
                 pipeline_sha256: calibration.pipeline_sha256.to_ascii_lowercase(),
             }),
+            source: calibration.source.clone(),
         })
     }
 
@@ -484,7 +493,21 @@ impl Policy {
     }
 
     pub(crate) fn uncalibrated(metric: Metric, threshold: f32) -> Self {
-        Self { metric, target_fmr: None, colour: threshold, grey: None, fused: BTreeMap::new(), binding: None }
+        Self {
+            metric,
+            target_fmr: None,
+            colour: threshold,
+            grey: None,
+            fused: BTreeMap::new(),
+            binding: None,
+            source: None,
+        }
+    }
+
+    /// The calibration bytes this policy came from, when it was read from
+    /// text or a file.
+    pub fn calibration_source(&self) -> Option<&crate::calibration::CalibrationSource> {
+        self.source.as_ref()
     }
 
     /// The target FMR, if calibrated.

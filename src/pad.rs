@@ -70,6 +70,10 @@ pub struct PadCalibration {
     pub attacks: Vec<(String, PadCounts)>,
     /// What the data can and cannot show.
     pub caveats: Vec<String>,
+    /// Which bytes this was read from and how they were pinned (not part of
+    /// the file; `None` for a calibration built in code).
+    #[serde(skip)]
+    pub source: Option<crate::calibration::CalibrationSource>,
 }
 
 impl PadCalibration {
@@ -92,7 +96,7 @@ impl PadCalibration {
     /// manifest's MiniFASNet pair: the C API's default when the PAD models
     /// are present. An engine refuses it for other PAD models.
     pub fn bundled() -> Result<Self> {
-        Self::parse(SHIPPED_PAD_CALIBRATION.text, Pin::Unpinned)
+        Self::parse(SHIPPED_PAD_CALIBRATION.text, Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
     }
 
     /// Parses the text of the PAD calibration honnin ships (pinned as
@@ -112,7 +116,10 @@ impl PadCalibration {
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
-        crate::calibration::parse_checked(text, pin, "PAD calibration", crate::calibration::check_pad_calibration)
+        let (mut calibration, source) =
+            crate::calibration::parse_checked(text, pin, "PAD calibration", crate::calibration::check_pad_calibration)?;
+        calibration.source = Some(source);
+        Ok(calibration)
     }
 }
 
@@ -123,6 +130,7 @@ pub struct PadPolicy {
     pub(crate) threshold: f32,
     pub(crate) target_bpcer: Option<f64>,
     pub(crate) models: Option<Vec<PadModelBinding>>,
+    source: Option<crate::calibration::CalibrationSource>,
 }
 
 impl PadPolicy {
@@ -132,7 +140,13 @@ impl PadPolicy {
             threshold: calibration.threshold,
             target_bpcer: Some(calibration.target_bpcer),
             models: Some(calibration.models.clone()),
+            source: calibration.source.clone(),
         }
+    }
+
+    /// The calibration bytes this policy came from, when read from text or a file.
+    pub fn calibration_source(&self) -> Option<&crate::calibration::CalibrationSource> {
+        self.source.as_ref()
     }
 
     /// The liveness threshold (scores below it are attacks).
@@ -146,7 +160,7 @@ impl PadPolicy {
     }
 
     pub(crate) fn uncalibrated(threshold: f32) -> Self {
-        Self { threshold, target_bpcer: None, models: None }
+        Self { threshold, target_bpcer: None, models: None, source: None }
     }
 }
 

@@ -266,3 +266,29 @@ fn a_calibration_for_another_pipeline_names_what_differs_and_threads_are_bounded
     let err = honnin::Engine::builder(models).onnxruntime(ort_lib()).intra_threads(4096).policy(policy).build();
     assert!(matches!(err, Err(Error::InvalidArgument { .. })), "{err:?}");
 }
+
+#[test]
+fn the_audit_record_says_which_calibration_decided_and_how_it_was_pinned() {
+    let dir = scratch_dir("audit-calibration");
+    let log = dir.join("audit.log");
+    let copy = dir.join("copy.json");
+    std::fs::copy(root().join("calibration/intel-reid-0095.json"), &copy).unwrap();
+    let base = ["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"];
+    let log_arg = log.to_str().unwrap();
+    let shipped = common::honnin(&[&base[..], &["--audit", log_arg]].concat());
+    assert_eq!(shipped.status.code(), Some(0));
+    let unpinned = common::honnin(
+        &[&base[..], &["--audit", log_arg, "--calibration", copy.to_str().unwrap()], &["--calibration-sha256", "any"]]
+            .concat(),
+    );
+    assert_eq!(unpinned.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&unpinned.stderr).contains("not pinned"), "a warning");
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let pin_of = |r: &serde_json::Value| r["policy"]["calibration"]["pin"].as_str().map(str::to_string);
+    assert_eq!(pin_of(&records[0]).as_deref(), Some("shipped"));
+    assert_eq!(pin_of(&records[1]).as_deref(), Some("unpinned"));
+    // The same bytes either way: the sha256 is the shipped file's.
+    assert_eq!(records[0]["policy"]["calibration"]["sha256"], records[1]["policy"]["calibration"]["sha256"]);
+    assert_eq!(records[0]["policy"]["pad_calibration"]["pin"], "shipped");
+}

@@ -467,6 +467,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
             ),
         },
         references,
+        source: None,
     };
     let mut calibration = calibration;
     // Fused-probe points come from `honnin fusion`: an earlier file's are

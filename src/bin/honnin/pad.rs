@@ -485,6 +485,7 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
             "The attack images are a handful of samples from two public repositories, of unknown attack type: they show that attacks can be caught, not the APCER of any attack type.".into(),
             "No printed-photo, screen or mask attacks made with a terminal's own camera were available.".into(),
         ],
+        source: None,
     };
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     // Never a half-written calibration: the old file stays until the new one is whole on disk.
