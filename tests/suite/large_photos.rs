@@ -155,6 +155,13 @@ fn the_cli_verifies_each_large_photo_with_a_peak_under_300_mb() {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(json["decision"], "match", "{}: {json} {stderr}", photo.name);
         assert!(peak < 300_000_000, "{}: peak RSS {peak} bytes", photo.name);
+        eprintln!(
+            "{}: {} (score {}), peak RSS {} MB",
+            photo.name,
+            json["decision"],
+            json["score"]["value"],
+            peak / 1_000_000
+        );
     }
     std::fs::remove_dir(&dir).unwrap();
 }
