@@ -103,7 +103,10 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
             if !first.sha256.eq_ignore_ascii_case(expected) {
                 return Err(Error::Runtime {
                     path: Some(path),
-                    reason: format!("the library loaded has sha256 {}, not the pinned {expected}", first.sha256),
+                    reason: format!(
+                        "the library this process loaded has sha256 {}, which differs from the pinned {expected}",
+                        first.sha256
+                    ),
                 });
             }
         }

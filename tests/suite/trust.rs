@@ -65,7 +65,13 @@ fn a_calibration_is_accepted_under_its_own_pin_and_refused_under_another() {
     std::fs::write(&copy, &edited).unwrap();
     assert!(matches!(Calibration::from_file(&copy), Err(Error::Calibration(CalibrationError::NotPinned { .. }))));
     let pin = sha256(edited.as_bytes());
-    assert_eq!(Calibration::from_file_pinned(&copy, &pin).unwrap(), Calibration::from_file(&path).unwrap());
+    // The same thresholds; the source says which bytes and which pin.
+    let pinned = Calibration::from_file_pinned(&copy, &pin).unwrap();
+    let shipped = Calibration::from_file(&path).unwrap();
+    let source = pinned.source.clone().unwrap();
+    assert_eq!((source.sha256.as_str(), source.pin), (pin.as_str(), honnin::calibration::PinKind::Given));
+    assert_eq!(shipped.source.as_ref().unwrap().pin, honnin::calibration::PinKind::Shipped);
+    assert_eq!(Calibration { source: None, ..pinned }, Calibration { source: None, ..shipped });
     assert!(Calibration::from_file_pinned(&path, &pin).is_err());
 }
 
