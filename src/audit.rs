@@ -206,13 +206,6 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e3).round()
 }
 
-fn method_code(m: Method) -> &'static str {
-    match m {
-        Method::Automatic => "automatic",
-        Method::StaffVisual => "staff_visual",
-    }
-}
-
 fn reason_of(decision: Decision) -> Option<String> {
     match decision {
         Decision::Inconclusive(r) => Some(r.code().to_string()),
@@ -271,7 +264,7 @@ impl AuditRecord {
     fn set_outcome(&mut self, outcome: &Outcome) {
         self.ended = "decided".into();
         self.outcome = Some(outcome.decision.code().into());
-        self.method = Some(method_code(outcome.method).into());
+        self.method = Some(outcome.method.code().into());
         self.reasons = reason_of(outcome.decision).into_iter().collect();
         if outcome.method == Method::Automatic {
             let t = outcome.timings;
@@ -322,7 +315,7 @@ impl AuditRecord {
             record.set_outcome(outcome);
         }
         record.session = AuditSession {
-            choices: session.choices().iter().map(|m| method_code(*m).to_string()).collect(),
+            choices: session.choices().iter().map(|m| m.code().to_string()).collect(),
             attempts: session.attempts().iter().map(AuditAttempt::from).collect(),
             fallback: session.fallback().map(|f| f.code().to_string()),
         };
@@ -346,7 +339,7 @@ impl AuditRecord {
         record.set_outcome(outcome);
         record.pad = outcome.pad.code().into();
         record.session = AuditSession {
-            choices: vec![method_code(Method::Automatic).into()],
+            choices: vec![Method::Automatic.code().into()],
             attempts: vec![AuditAttempt {
                 decision: outcome.decision.code().into(),
                 reason: reason_of(outcome.decision),
@@ -366,7 +359,7 @@ impl AuditRecord {
     pub fn staff(outcome: &Outcome) -> Self {
         let mut record = Self::blank("decided");
         record.set_outcome(outcome);
-        record.session.choices = vec![method_code(outcome.method).into()];
+        record.session.choices = vec![outcome.method.code().into()];
         record
     }
 
@@ -437,11 +430,7 @@ pub fn check_audit_id(id: &str) -> Result<()> {
 /// record's `prev` holds.
 pub fn audit_line_sha256(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
-    hex(&Sha256::digest(line))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::models::hex(&Sha256::digest(line))
 }
 
 /// The last record of a chain: its sequence number and the sha256 of its line.

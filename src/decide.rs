@@ -107,6 +107,16 @@ pub enum Method {
     StaffVisual,
 }
 
+impl Method {
+    /// `automatic` or `staff_visual`, as the CLI prints it and audit records hold it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Method::Automatic => "automatic",
+            Method::StaffVisual => "staff_visual",
+        }
+    }
+}
+
 /// The threshold a decision was made against.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Threshold {

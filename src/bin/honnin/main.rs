@@ -613,10 +613,7 @@ pub(crate) fn outcome_json(
         "reason_code": reason_code,
         "score": outcome.score,
         "threshold": outcome.threshold,
-        "method": match outcome.method {
-            honnin::Method::Automatic => "automatic",
-            honnin::Method::StaffVisual => "staff_visual",
-        },
+        "method": outcome.method.code(),
         "pad": outcome.pad,
         "card_reference": reference,
         "card_container": container,
