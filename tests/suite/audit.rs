@@ -262,17 +262,7 @@ fn a_one_shot_verification_is_a_chained_session_of_one_attempt() {
     let dir = common::scratch_dir("audit-verify");
     let log = dir.join("audit.jsonl");
     for live in ["samples/astronaut_live.jpg", "samples/astronaut_live.jpg"] {
-        let out = common::honnin(&[
-            "verify",
-            "--card",
-            "samples/astronaut_card.png",
-            "--live",
-            live,
-            "--audit",
-            log.to_str().unwrap(),
-            "--terminal-id",
-            TERMINAL,
-        ]);
+        let out = verify_audited(live, &log, &["--terminal-id", TERMINAL]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let r = records(&log);
@@ -287,17 +277,7 @@ fn a_one_shot_verification_is_a_chained_session_of_one_attempt() {
     }
     assert_eq!(audit_verify(&log, &[]).0, Some(0));
     // An identifier with a line end is a usage error: nothing runs, nothing is written.
-    let out = common::honnin(&[
-        "verify",
-        "--card",
-        "samples/astronaut_card.png",
-        "--live",
-        "samples/astronaut_live.jpg",
-        "--audit",
-        log.to_str().unwrap(),
-        "--operator-id",
-        "op\n1",
-    ]);
+    let out = verify_audited("samples/astronaut_live.jpg", &log, &["--operator-id", "op\n1"]);
     assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(records(&log).len(), 2);
     std::fs::remove_dir_all(dir).unwrap();
@@ -314,30 +294,19 @@ fn the_privacy_example_follows_the_schema() {
     assert_eq!(checked["session"]["fallback"], "presentation_attack_suspected");
 }
 
+/// `honnin verify` of the astronaut card against `live`, with `--audit log` and `extra`.
+fn verify_audited(live: &str, log: &Path, extra: &[&str]) -> Output {
+    let args = ["verify", "--card", "samples/astronaut_card.png", "--live", live, "--audit", log.to_str().unwrap()];
+    common::honnin(&[&args[..], extra].concat())
+}
+
 #[test]
 fn a_one_shot_verification_that_fails_leaves_one_fault_record() {
     let dir = common::scratch_dir("audit-fault");
     let log = dir.join("audit.log");
-    let log_arg = log.to_str().unwrap();
-    let missing = common::honnin(&[
-        "verify",
-        "--card",
-        "samples/astronaut_card.png",
-        "--live",
-        "samples/no-such-photo.jpg",
-        "--audit",
-        log_arg,
-    ]);
+    let missing = verify_audited("samples/no-such-photo.jpg", &log, &[]);
     assert_eq!(missing.status.code(), Some(3));
-    let ok = common::honnin(&[
-        "verify",
-        "--card",
-        "samples/astronaut_card.png",
-        "--live",
-        "samples/astronaut_live.jpg",
-        "--audit",
-        log_arg,
-    ]);
+    let ok = verify_audited("samples/astronaut_live.jpg", &log, &[]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     let lines = records(&log);
     assert_eq!(lines.len(), 2, "{lines:?}");
