@@ -753,10 +753,6 @@ pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
     crate::input_file::read_regular(path, max_bytes).map(|mut bytes| std::mem::take(&mut *bytes))
 }
 
-pub(crate) fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    read_bounded(path, limits.max_bytes)
-}
-
 /// Whether a card's reference photo is in colour or monochrome.
 ///
 /// Grey references (as on Japan's My Number card chip) score differently and
@@ -819,10 +815,9 @@ impl CardPhoto {
     /// Reads and decodes a card photo file within the default [`Limits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let limits = Limits::default();
-        let mut bytes = read_file(path.as_ref(), &limits)?;
-        let photo = Self::from_bytes_with_limits(&bytes, &limits);
-        bytes.zeroize();
-        photo
+        // Wiped on drop.
+        let bytes = crate::input_file::read_input_file(path, &limits)?;
+        Self::from_bytes_with_limits(&bytes, &limits)
     }
 
     /// Colour or monochrome, as measured on the pixels.
@@ -868,10 +863,9 @@ impl LiveFrame {
     /// Reads and decodes an image file within the default [`Limits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let limits = Limits::default();
-        let mut bytes = read_file(path.as_ref(), &limits)?;
-        let frame = Self::from_bytes_with_limits(&bytes, &limits);
-        bytes.zeroize();
-        frame
+        // Wiped on drop.
+        let bytes = crate::input_file::read_input_file(path, &limits)?;
+        Self::from_bytes_with_limits(&bytes, &limits)
     }
 
     /// Takes ownership of a raw RGB8 camera frame (`width * height * 3` bytes,

@@ -158,8 +158,7 @@ impl FrameSource for FolderSource {
 }
 
 fn read_frame(path: &Path, limits: &Limits) -> Result<LiveFrame> {
-    let mut bytes = crate::decode::read_file(path, limits)?;
-    let frame = LiveFrame::from_bytes_with_limits(&bytes, limits);
-    zeroize::Zeroize::zeroize(&mut bytes);
-    frame
+    // Wiped on drop.
+    let bytes = crate::input_file::read_input_file(path, limits)?;
+    LiveFrame::from_bytes_with_limits(&bytes, limits)
 }

@@ -482,40 +482,58 @@ unsafe fn pin_of(field: *const c_char, name: &str) -> Result<PinChoice, Failure>
     })
 }
 
+impl PinChoice {
+    /// Reads a calibration from `input` (a path or JSON text) under this
+    /// pin: with `shipped` when none was given, `given` for a sha256,
+    /// `unpinned` for "any".
+    fn load<I: ?Sized, T>(
+        &self,
+        input: &I,
+        shipped: fn(&I) -> honnin::Result<T>,
+        given: fn(&I, &str) -> honnin::Result<T>,
+        unpinned: fn(&I) -> honnin::Result<T>,
+    ) -> Result<T, Failure> {
+        Ok(match self {
+            PinChoice::Shipped => shipped(input)?,
+            PinChoice::Any => unpinned(input)?,
+            PinChoice::Sha256(hex) => given(input, hex)?,
+        })
+    }
+}
+
 /// A face calibration file under `pin`.
 fn calibration_file(path: &std::path::Path, pin: &PinChoice) -> Result<Calibration, Failure> {
-    Ok(match pin {
-        PinChoice::Shipped => Calibration::from_file(path)?,
-        PinChoice::Any => honnin::danger::unpinned_calibration(path)?,
-        PinChoice::Sha256(hex) => Calibration::from_file_pinned(path, hex)?,
-    })
+    pin.load(
+        path,
+        |p| Calibration::from_file(p),
+        |p, h| Calibration::from_file_pinned(p, h),
+        |p| honnin::danger::unpinned_calibration(p),
+    )
 }
 
 /// A face calibration's text under `pin`.
 fn calibration_text(text: &str, pin: &PinChoice) -> Result<Calibration, Failure> {
-    Ok(match pin {
-        PinChoice::Shipped => Calibration::from_json(text)?,
-        PinChoice::Any => honnin::danger::unpinned_calibration_json(text)?,
-        PinChoice::Sha256(hex) => Calibration::from_json_pinned(text, hex)?,
-    })
+    pin.load(text, Calibration::from_json, Calibration::from_json_pinned, honnin::danger::unpinned_calibration_json)
 }
 
 /// A PAD calibration file under `pin`.
 fn pad_calibration_file(path: &std::path::Path, pin: &PinChoice) -> Result<PadCalibration, Failure> {
-    Ok(match pin {
-        PinChoice::Shipped => PadCalibration::from_file(path)?,
-        PinChoice::Any => honnin::danger::unpinned_pad_calibration(path)?,
-        PinChoice::Sha256(hex) => PadCalibration::from_file_pinned(path, hex)?,
-    })
+    pin.load(
+        path,
+        |p| PadCalibration::from_file(p),
+        |p, h| PadCalibration::from_file_pinned(p, h),
+        |p| honnin::danger::unpinned_pad_calibration(p),
+    )
 }
 
 /// A PAD calibration's text under `pin`.
 fn pad_calibration_text(text: &str, pin: &PinChoice) -> Result<PadCalibration, Failure> {
-    Ok(match pin {
-        PinChoice::Shipped => PadCalibration::from_json(text)?,
-        PinChoice::Any => honnin::danger::unpinned_pad_calibration_json(text)?,
-        PinChoice::Sha256(hex) => PadCalibration::from_json_pinned(text, hex)?,
-    })
+    pin.load(
+        text,
+        PadCalibration::from_json,
+        PadCalibration::from_json_pinned,
+        honnin::danger::unpinned_pad_calibration_json,
+    )
 }
 
 /// The face and PAD calibration pins of `options` (checked non-NULL first).

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use anyhow::{bail, Context, Result};
-use honnin::{Engine, LiveFrame};
+use honnin::Engine;
 
 use crate::{EngineArgs, InputArgs, SandboxArgs, EXIT_ERROR};
 
@@ -82,12 +82,8 @@ fn parse_pairs<R: BufRead>(mut input: R, name: &str) -> Result<Vec<Pair>> {
 
 /// One pair's line of output.
 fn decide(engine: &Engine, input: &InputArgs, pair: &Pair) -> std::result::Result<serde_json::Value, String> {
-    let limits = input.limits();
     let card = input.card(&pair.card).map_err(|e| format!("{e:#}"))?;
-    let live_bytes = crate::read_input(&pair.live, &limits).map_err(|e| format!("{e:#}"))?;
-    let live = LiveFrame::from_bytes_with_limits(&live_bytes, &limits)
-        .map_err(|e| format!("live photo {}: {e}", pair.live.display()))?;
-    drop(live_bytes);
+    let live = input.live(&pair.live).map_err(|e| format!("{e:#}"))?;
     let outcome = engine.verify(&card, &live).map_err(|e| e.to_string())?;
     let value = crate::outcome_json(&outcome, card.kind(), card.container(), card.format());
     Ok(value)

@@ -52,7 +52,6 @@ use honnin::{
     AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, PadCalibration,
     PadPolicy, Policy, Reason, ReferenceKind, Side,
 };
-use zeroize::Zeroizing;
 
 pub(crate) const EXIT_NO_MATCH: u8 = 1;
 pub(crate) const EXIT_INCONCLUSIVE: u8 = 2;
@@ -184,18 +183,17 @@ impl InputArgs {
     /// Reads card data and decodes the chosen face image.
     pub(crate) fn card(&self, path: &Path) -> Result<CardPhoto> {
         let limits = self.limits();
-        let bytes = read_input(path, &limits)?;
+        let bytes = honnin::read_input_file(path, &limits)?;
         let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
         CardPhoto::from_card_data(&data, self.face, &limits).with_context(|| format!("card photo {}", path.display()))
     }
-}
 
-/// Reads an input file: a regular file only, at most the byte limit, in one
-/// buffer sized from the file's length and wiped on drop (a growing buffer
-/// would leave unwiped copies of the photo behind); the library's limits
-/// apply again on parsing.
-fn read_input(path: &Path, limits: &Limits) -> Result<Zeroizing<Vec<u8>>> {
-    Ok(honnin::read_input_file(path, limits)?)
+    /// Reads and decodes a live photo; its bytes are wiped once decoded.
+    pub(crate) fn live(&self, path: &Path) -> Result<LiveFrame> {
+        let limits = self.limits();
+        let bytes = honnin::read_input_file(path, &limits)?;
+        LiveFrame::from_bytes_with_limits(&bytes, &limits).with_context(|| format!("live photo {}", path.display()))
+    }
 }
 
 /// Flags shared by every command that runs models.
@@ -245,6 +243,28 @@ pub(crate) struct EngineArgs {
     pub(crate) pad_calibration_sha256: Option<String>,
 }
 
+/// How a calibration file is read under a pin from the command line: none
+/// (one honnin ships), a sha256, or `any` (unpinned, with a warning).
+type Loaders<T> =
+    (fn(&Path) -> honnin::Result<T>, fn(&Path, &str) -> honnin::Result<T>, fn(&Path) -> honnin::Result<T>);
+
+/// Reads the `what` at `path` under `pin` (the value of `flag`).
+fn load_pinned<T>(path: &Path, pin: Option<&str>, what: &str, flag: &str, loaders: Loaders<T>) -> Result<T> {
+    let (shipped, given, unpinned) = loaders;
+    let loaded = match pin {
+        None => shipped(path),
+        Some("any") => {
+            eprintln!(
+                "honnin: warning: the {what} {} is not pinned ({flag} any): whoever can edit it decides the outcome",
+                path.display()
+            );
+            unpinned(path)
+        }
+        Some(hex) => given(path, hex),
+    };
+    loaded.with_context(|| format!("loading the {what} {}", path.display()))
+}
+
 /// A sha256 pin on the command line: 64 hex digits, or "any".
 fn pin_arg(value: &str) -> std::result::Result<String, String> {
     if value == "any" || (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
@@ -261,11 +281,6 @@ fn fmr_arg(value: &str) -> std::result::Result<f64, String> {
         Ok(_) => Err("expected a false-match rate strictly between 0 and 1, such as 1e-4".into()),
         Err(_) => Err("expected a number strictly between 0 and 1, such as 1e-4".into()),
     }
-}
-
-/// A false-match rate as people write it (`1e-4`).
-pub(crate) fn rate(value: f64) -> String {
-    honnin::calibration::rate(value)
 }
 
 impl EngineArgs {
@@ -311,19 +326,13 @@ impl EngineArgs {
                 })?
                 .with_context(|| format!("the calibration shipped for {id}"));
         };
-        let loaded = match self.calibration_sha256.as_deref() {
-            None => Calibration::from_file(path),
-            Some("any") => {
-                eprintln!(
-                    "honnin: warning: the calibration {} is not pinned (--calibration-sha256 any): whoever can \
-                     edit it decides who matches",
-                    path.display()
-                );
-                honnin::danger::unpinned_calibration(path)
-            }
-            Some(hex) => Calibration::from_file_pinned(path, hex),
-        };
-        loaded.with_context(|| format!("loading the calibration {}", path.display()))
+        let pin = self.calibration_sha256.as_deref();
+        let loaders: Loaders<Calibration> = (
+            |p| Calibration::from_file(p),
+            |p, hex| Calibration::from_file_pinned(p, hex),
+            |p| honnin::danger::unpinned_calibration(p),
+        );
+        load_pinned(path, pin, "calibration", "--calibration-sha256", loaders)
     }
 
     /// The PAD calibration: --pad-calibration under its pin, else the one honnin ships.
@@ -331,18 +340,13 @@ impl EngineArgs {
         let Some(path) = &self.pad_calibration else {
             return Ok(PadCalibration::bundled()?);
         };
-        let loaded = match self.pad_calibration_sha256.as_deref() {
-            None => PadCalibration::from_file(path),
-            Some("any") => {
-                eprintln!(
-                    "honnin: warning: the PAD calibration {} is not pinned (--pad-calibration-sha256 any)",
-                    path.display()
-                );
-                honnin::danger::unpinned_pad_calibration(path)
-            }
-            Some(hex) => PadCalibration::from_file_pinned(path, hex),
-        };
-        loaded.with_context(|| format!("loading the PAD calibration {}", path.display()))
+        let pin = self.pad_calibration_sha256.as_deref();
+        let loaders: Loaders<PadCalibration> = (
+            |p| PadCalibration::from_file(p),
+            |p, hex| PadCalibration::from_file_pinned(p, hex),
+            |p| honnin::danger::unpinned_pad_calibration(p),
+        );
+        load_pinned(path, pin, "PAD calibration", "--pad-calibration-sha256", loaders)
     }
 
     /// The models, verified.
@@ -539,12 +543,8 @@ fn verify_recorded(
     let started = Instant::now();
     let card = args.input.card(&args.card)?;
     let card_decode = started.elapsed();
-    let limits = args.input.limits();
     let started = Instant::now();
-    let live_bytes = read_input(&args.live, &limits)?;
-    let live = LiveFrame::from_bytes_with_limits(&live_bytes, &limits)
-        .with_context(|| format!("live photo {}", args.live.display()))?;
-    drop(live_bytes);
+    let live = args.input.live(&args.live)?;
     let live_decode = started.elapsed();
     let engine = args.engine.engine()?;
     let outcome = engine.verify(&card, &live)?;
@@ -578,7 +578,9 @@ fn verify_recorded(
             out!(": {r}");
         }
         if let (Some(s), Some(t)) = (outcome.score, outcome.threshold) {
-            let fmr = t.target_fmr.map_or("uncalibrated".to_string(), |f| format!("target FMR {}", rate(f)));
+            let fmr = t
+                .target_fmr
+                .map_or("uncalibrated".to_string(), |f| format!("target FMR {}", honnin::calibration::rate(f)));
             let metric = serde_json::to_value(s.metric).ok().and_then(|v| v.as_str().map(str::to_string));
             out!(" (score {:.4} {}, threshold {:.4} at {fmr})", s.value, metric.unwrap_or_default(), t.value);
         }
@@ -663,7 +665,7 @@ pub(crate) fn kind_word(kind: ReferenceKind) -> &'static str {
 /// the chosen image decoded (its real size and colour). No pixel is printed.
 fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> {
     let limits = input.limits();
-    let bytes = read_input(path, &limits)?;
+    let bytes = honnin::read_input_file(path, &limits)?;
     let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
     let photo = CardPhoto::from_card_data(&data, input.face, &limits)
         .with_context(|| format!("face image {} of {}", input.face, path.display()))?;
