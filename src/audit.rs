@@ -744,8 +744,7 @@ pub fn verify_log_file(path: &Path, check_head: bool) -> std::result::Result<Cha
 /// Opens a regular file for reading; anything else (a FIFO, which would
 /// block, a device, a directory) is refused.
 fn open_regular(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let file = crate::input_file::open_for_reading(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
     }

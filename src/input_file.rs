@@ -32,6 +32,13 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Opens `path` for reading without blocking (a FIFO without a writer opens
+/// at once) and without taking a terminal as the controlling one; the
+/// caller checks what it opened with `fstat`.
+pub(crate) fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
+}
+
 /// Reads the regular file at `path`, refusing it when it holds more than
 /// `max_bytes`.
 ///
@@ -40,11 +47,7 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 /// and the buffer is allocated once at that size, so a growing buffer leaves
 /// no partial copies behind; it is wiped when dropped, refusals included.
 pub(crate) fn read_regular(path: &Path, max_bytes: u64) -> Result<Zeroizing<Vec<u8>>> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let file = open_for_reading(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.file_type().is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf(), found: kind_of(&meta.file_type()) });
