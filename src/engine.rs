@@ -6,17 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::calibration::CalibrationError;
-use crate::compare::{self, Score};
-use crate::decide::{Binding, Method, Outcome, PadCheck, Policy, Reason, Side};
-use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
-use crate::detect::{Detection, Detector};
-use crate::embed::{Recognizer, Template};
+use crate::decision::calibration::CalibrationError;
+use crate::pipeline::compare::{self, Score};
+use crate::decision::decide::{Binding, Method, Outcome, PadCheck, Policy, Reason, Side};
+use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
+use crate::pipeline::detect::{Detection, Detector};
+use crate::pipeline::embed::{Recognizer, Template};
 use crate::error::{Error, Result};
-use crate::models::{ModelInfo, Models};
-use crate::pad::{PadModel, PadPolicy};
-use crate::quality::{FrameQuality, QualityGate, QualityIssue};
-use crate::runtime::{self, Threading};
+use crate::pipeline::models::{ModelInfo, Models};
+use crate::pipeline::pad::{PadModel, PadPolicy};
+use crate::pipeline::quality::{FrameQuality, QualityGate, QualityIssue};
+use crate::pipeline::runtime::{self, Threading};
 use zeroize::Zeroizing;
 
 /// A second face at least this prominent, relative to the most prominent one,
@@ -189,7 +189,7 @@ impl EngineBuilder<HasPolicy> {
             // The policy's fields come from a calibration checked on reading,
             // or from code: a NaN threshold would pass every frame as live.
             if !(0.0..=1.0).contains(&pad.threshold) {
-                let problem = crate::calibration::Implausibility::OutOfRange {
+                let problem = crate::decision::calibration::Implausibility::OutOfRange {
                     field: "threshold",
                     value: pad.threshold.into(),
                     min: 0.0,
@@ -289,10 +289,10 @@ fn differences(engine: &Binding, calibration: &Binding) -> Vec<String> {
     out
 }
 
-fn metric_word(metric: crate::models::Metric) -> &'static str {
+fn metric_word(metric: crate::pipeline::models::Metric) -> &'static str {
     match metric {
-        crate::models::Metric::Euclidean => "euclidean",
-        crate::models::Metric::Cosine => "cosine",
+        crate::pipeline::models::Metric::Euclidean => "euclidean",
+        crate::pipeline::models::Metric::Cosine => "cosine",
     }
 }
 
@@ -730,7 +730,7 @@ impl Engine {
         &self,
         card: &CardReference,
         live: &Template,
-        threshold: Option<crate::decide::Threshold>,
+        threshold: Option<crate::decision::decide::Threshold>,
     ) -> Result<Outcome> {
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,

@@ -55,7 +55,7 @@ pub enum Error {
     /// A calibration (face or PAD) was refused: not pinned, malformed,
     /// implausible, made for another pipeline, or without an operating point
     /// for the requested target. The deployment must act.
-    Calibration(crate::calibration::CalibrationError),
+    Calibration(crate::decision::calibration::CalibrationError),
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
         /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
@@ -117,7 +117,7 @@ pub enum Error {
     },
     /// A frame source failed: the camera is missing, could not be opened,
     /// a read failed or no frame came in time.
-    Camera(crate::source::CameraError),
+    Camera(crate::counter::source::CameraError),
     /// A path names a directory, a named pipe, a device or a socket where a
     /// regular file was expected; it was refused before anything was read.
     NotAFile {
@@ -190,8 +190,8 @@ impl fmt::Display for Error {
 /// field.
 impl std::error::Error for Error {}
 
-impl From<crate::calibration::CalibrationError> for Error {
-    fn from(e: crate::calibration::CalibrationError) -> Self {
+impl From<crate::decision::calibration::CalibrationError> for Error {
+    fn from(e: crate::decision::calibration::CalibrationError) -> Self {
         Self::Calibration(e)
     }
 }

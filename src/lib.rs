@@ -119,71 +119,55 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod align;
-mod audit;
-pub mod calibration;
-#[cfg(feature = "camera")]
-mod camera;
-mod compare;
-mod container;
-mod decide;
-mod decode;
-mod detect;
-mod embed;
+mod card;
+mod counter;
+mod decision;
 mod engine;
 mod error;
-pub mod hardening;
-mod input_file;
-mod jpeg2000;
-mod limits;
-pub mod metrics;
-mod models;
-#[doc(hidden)]
-pub mod onnx_graph;
-mod pad;
-mod quality;
-mod runtime;
-#[cfg(all(feature = "sandbox", target_os = "linux"))]
-pub mod sandbox;
-mod secret;
-mod session;
-mod source;
-mod staff;
+mod input;
+mod pipeline;
+mod privacy;
 
-pub use audit::{
+pub use decision::{calibration, metrics};
+pub use pipeline::onnx_graph;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+pub use privacy::sandbox;
+pub use privacy::hardening;
+
+pub use privacy::audit::{
     audit_head_path, audit_line_sha256, check_audit_id, verify_chain, verify_log_file, Abandoned, AuditAttempt,
     AuditLog, AuditLogError, AuditModel, AuditPolicy, AuditRecord, AuditSession, AuditTimings, ChainError, ChainHead,
     ChainReport, AUDIT_GENESIS, AUDIT_MAX_ID_CHARS, AUDIT_MAX_LINE, AUDIT_SCHEMA,
 };
 #[cfg(feature = "camera")]
-pub use camera::{CameraOptions, CameraSource};
-pub use compare::Score;
-pub use container::{
+pub use counter::camera::{CameraOptions, CameraSource};
+pub use pipeline::compare::Score;
+pub use card::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
 };
-pub use decide::{
+pub use decision::decide::{
     operating_points, Calibration, Decision, FusedCalibration, Method, OperatingPoint, Outcome, PadCheck, Policy,
     Reason, ReferenceCalibration, Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
 };
-pub use decode::{CardPhoto, LiveFrame, ReferenceKind};
-pub use detect::Detection;
-pub use embed::Template;
+pub use input::decode::{CardPhoto, LiveFrame, ReferenceKind};
+pub use pipeline::detect::Detection;
+pub use pipeline::embed::Template;
 pub use engine::{
     Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
     MAX_INTRA_THREADS,
 };
 pub use error::{Error, Malformation, Result};
-pub use input_file::read_input_file;
-pub use limits::Limits;
-pub use models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
-pub use pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
-pub use quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
-pub use runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
-pub use session::{
+pub use input::file::read_input_file;
+pub use input::limits::Limits;
+pub use pipeline::models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
+pub use pipeline::pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
+pub use pipeline::quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
+pub use pipeline::runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
+pub use counter::session::{
     AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,
 };
-pub use source::{CameraError, FolderSource, FrameSource, ImageSource};
-pub use staff::{staff_visual_check, StaffJudgement};
+pub use counter::source::{CameraError, FolderSource, FrameSource, ImageSource};
+pub use counter::staff::{staff_visual_check, StaffJudgement};
 
 /// Switches that weaken honnin's guarantees. Each use deserves a code review.
 pub mod danger {
@@ -211,24 +195,24 @@ pub mod danger {
     /// uses ([`Calibration::from_file_pinned`](crate::Calibration::from_file_pinned)):
     /// whoever can edit an unpinned file decides who matches.
     pub fn unpinned_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::Calibration> {
-        crate::Calibration::read(path.as_ref(), crate::calibration::Pin::Unpinned)
+        crate::Calibration::read(path.as_ref(), crate::decision::calibration::Pin::Unpinned)
     }
 
     /// A face calibration's JSON text accepted whatever its sha256, as
     /// [`unpinned_calibration`] accepts a file.
     pub fn unpinned_calibration_json(text: &str) -> crate::Result<crate::Calibration> {
-        crate::Calibration::parse(text, crate::calibration::Pin::Unpinned)
+        crate::Calibration::parse(text, crate::decision::calibration::Pin::Unpinned)
     }
 
     /// A PAD calibration file accepted whatever its sha256 (its plausibility
     /// is still checked), as [`unpinned_calibration`] accepts a face calibration.
     pub fn unpinned_pad_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::read(path.as_ref(), crate::calibration::Pin::Unpinned)
+        crate::PadCalibration::read(path.as_ref(), crate::decision::calibration::Pin::Unpinned)
     }
 
     /// A PAD calibration's JSON text accepted whatever its sha256.
     pub fn unpinned_pad_calibration_json(text: &str) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::parse(text, crate::calibration::Pin::Unpinned)
+        crate::PadCalibration::parse(text, crate::decision::calibration::Pin::Unpinned)
     }
 
     /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`

@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use crate::models::Metric;
+use crate::pipeline::models::Metric;
 
 /// One comparison's score and the subjects it involved (the same subject
 /// twice for a genuine comparison). Subjects are the caller's numbering.

@@ -23,12 +23,12 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::decide::{Decision, Method, Outcome, PadCheck};
-use crate::decode::ReferenceKind;
+use crate::decision::decide::{Decision, Method, Outcome, PadCheck};
+use crate::input::decode::ReferenceKind;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::models::Metric;
-use crate::session::{AttemptRecord, Session};
+use crate::pipeline::models::Metric;
+use crate::counter::session::{AttemptRecord, Session};
 
 /// Version tag of the record layout, the `schema` field of every record.
 pub const AUDIT_SCHEMA: &str = "honnin-audit/2";
@@ -153,9 +153,9 @@ pub struct AuditPolicy {
     pub reference: ReferenceKind,
     /// The face calibration's sha256 and how it was pinned (`shipped`,
     /// `given`, `unpinned`); absent for a policy built in code.
-    pub calibration: Option<crate::calibration::CalibrationSource>,
+    pub calibration: Option<crate::decision::calibration::CalibrationSource>,
     /// The same for the PAD calibration, when PAD ran.
-    pub pad_calibration: Option<crate::calibration::CalibrationSource>,
+    pub pad_calibration: Option<crate::decision::calibration::CalibrationSource>,
 }
 
 /// Whole milliseconds per stage; absent where the caller did not time it.
@@ -430,7 +430,7 @@ pub fn check_audit_id(id: &str) -> Result<()> {
 /// record's `prev` holds.
 pub fn audit_line_sha256(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
-    crate::models::hex(&Sha256::digest(line))
+    crate::pipeline::models::hex(&Sha256::digest(line))
 }
 
 /// The last record of a chain: its sequence number and the sha256 of its line.
@@ -744,7 +744,7 @@ pub fn verify_log_file(path: &Path, check_head: bool) -> std::result::Result<Cha
 /// Opens a regular file for reading; anything else (a FIFO, which would
 /// block, a device, a directory) is refused.
 fn open_regular(path: &Path) -> std::io::Result<File> {
-    let file = crate::input_file::open_for_reading(path)?;
+    let file = crate::input::file::open_for_reading(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
     }
@@ -1064,7 +1064,7 @@ fn rfc3339_utc(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::staff::{staff_visual_check, StaffJudgement};
+    use crate::counter::staff::{staff_visual_check, StaffJudgement};
 
     #[test]
     fn times_are_rfc3339_utc() {

@@ -4,12 +4,12 @@
 //! derefs to a slice, not to a `Vec`), so no reallocation leaves a stale copy
 //! behind. It is not `Clone`, not `Serialize`, and its `Debug` shows only the
 //! length. It is locked in RAM when process hardening asks for it
-//! ([`crate::hardening`]) and zeroed (`explicit_bzero`, capacity included),
+//! ([`crate::privacy::hardening`]) and zeroed (`explicit_bzero`, capacity included),
 //! then unlocked, when dropped.
 
 use std::ops::{Deref, DerefMut};
 
-use crate::hardening::Plain;
+use crate::privacy::hardening::Plain;
 
 pub(crate) struct Secret<T: Plain> {
     buf: Vec<T>,
@@ -28,7 +28,7 @@ impl<T: Plain> Secret<T> {
     /// copying it; its spare capacity, if any, is wiped with it on drop.
     pub(crate) fn adopt(buf: Vec<T>) -> Self {
         let bytes = buf.capacity() * std::mem::size_of::<T>();
-        let locked = crate::hardening::lock(buf.as_ptr().cast(), bytes);
+        let locked = crate::privacy::hardening::lock(buf.as_ptr().cast(), bytes);
         Self { buf, locked }
     }
 }
@@ -53,7 +53,7 @@ impl<T: Plain + Default> Scratch<T> {
         if self.buf.len() != len {
             self.buf = Secret::zeroed(len);
         } else if self.dirty {
-            crate::hardening::wipe(&mut self.buf[..]);
+            crate::privacy::hardening::wipe(&mut self.buf[..]);
         }
         self.dirty = true;
         &mut self.buf
@@ -61,7 +61,7 @@ impl<T: Plain + Default> Scratch<T> {
 
     /// Zeroes the buffer after the run, whatever its outcome.
     pub(crate) fn clear(&mut self) {
-        crate::hardening::wipe(&mut self.buf[..]);
+        crate::privacy::hardening::wipe(&mut self.buf[..]);
         self.dirty = false;
     }
 }
@@ -92,9 +92,9 @@ impl<T: Plain> Drop for Secret<T> {
     fn drop(&mut self) {
         let (addr, bytes) = (self.buf.as_ptr().cast::<u8>(), self.buf.capacity() * std::mem::size_of::<T>());
         // Zeroes every element and the spare capacity.
-        crate::hardening::wipe_vec(&mut self.buf);
+        crate::privacy::hardening::wipe_vec(&mut self.buf);
         if self.locked {
-            crate::hardening::unlock(addr, bytes);
+            crate::privacy::hardening::unlock(addr, bytes);
         }
     }
 }

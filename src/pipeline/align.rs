@@ -2,7 +2,7 @@
 //! least-squares similarity transform (rotation, uniform scale, translation)
 //! and warp the face into a chip of the template's size.
 
-use crate::decode::Pixels;
+use crate::input::decode::Pixels;
 
 /// A 2x3 affine map `[a b c; d e f]` from image to chip coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]

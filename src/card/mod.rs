@@ -26,7 +26,7 @@ pub(crate) mod tlv;
 use serde::Serialize;
 
 use crate::error::{Error, Malformation, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 use tlv::Tlv;
 
 /// The encoding of an image, as sniffed from its first bytes.

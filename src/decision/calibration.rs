@@ -18,10 +18,10 @@
 
 use std::fmt;
 
-use crate::decide::{Calibration, OperatingPoint, ReferenceCalibration, CALIBRATION_FORMAT};
-use crate::decode::ReferenceKind;
-use crate::models::Metric;
-use crate::pad::{PadCalibration, PadCounts, PAD_CALIBRATION_FORMAT};
+use crate::decision::decide::{Calibration, OperatingPoint, ReferenceCalibration, CALIBRATION_FORMAT};
+use crate::input::decode::ReferenceKind;
+use crate::pipeline::models::Metric;
+use crate::pipeline::pad::{PadCalibration, PadCounts, PAD_CALIBRATION_FORMAT};
 
 /// A calibration file honnin ships: its name under `calibration/`, its
 /// sha256 and its text (built into the library).
@@ -41,12 +41,12 @@ pub const SHIPPED_CALIBRATIONS: [ShippedCalibration; 2] = [
     ShippedCalibration {
         file: "intel-reid-0095.json",
         sha256: "9ef0fe7f73eb7530000134734c448d989b9cc0cd1f49c879fcf4f29770067287",
-        text: include_str!("../calibration/intel-reid-0095.json"),
+        text: include_str!("../../calibration/intel-reid-0095.json"),
     },
     ShippedCalibration {
         file: "dlib-resnet-v1.json",
         sha256: "2608eec46f88eaa29583cf70c7c45294b15cad6af2302e3c24ddd56533cee8f7",
-        text: include_str!("../calibration/dlib-resnet-v1.json"),
+        text: include_str!("../../calibration/dlib-resnet-v1.json"),
     },
 ];
 
@@ -54,7 +54,7 @@ pub const SHIPPED_CALIBRATIONS: [ShippedCalibration; 2] = [
 pub const SHIPPED_PAD_CALIBRATION: ShippedCalibration = ShippedCalibration {
     file: "pad-minifasnet.json",
     sha256: "fe941aed2a687ee6b817b21909a8ed15e48efdcdae5718bdf7c39b523290099a",
-    text: include_str!("../calibration/pad-minifasnet.json"),
+    text: include_str!("../../calibration/pad-minifasnet.json"),
 };
 
 /// How a calibration's bytes were trusted when they were read.
@@ -319,12 +319,12 @@ impl std::error::Error for CalibrationError {}
 /// The sha256 (hex) of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    crate::models::hex(&sha2::Sha256::digest(bytes))
+    crate::pipeline::models::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// Reads a calibration file's text (a regular file, at most 1 MiB, UTF-8).
 pub(crate) fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
-    let bytes = crate::decode::read_bounded(path, crate::models::MAX_TEXT_BYTES)?;
+    let bytes = crate::input::decode::read_bounded(path, crate::pipeline::models::MAX_TEXT_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?)
 }
 
@@ -377,7 +377,7 @@ fn implausible(part: &str, problem: Implausibility) -> CalibrationError {
     CalibrationError::Implausible { part: part.to_string(), problem }
 }
 
-use crate::models::is_sha256_hex as is_hex64;
+use crate::pipeline::models::is_sha256_hex as is_hex64;
 
 /// The range a threshold of `metric` can take. Cosine similarity lies in
 /// [-1, 1]. Euclidean distances are not bounded in general, but the

@@ -16,7 +16,7 @@ use ort::session::Session;
 use sha2::Digest;
 
 use crate::error::{Error, Result};
-use crate::models::VerifiedModel;
+use crate::pipeline::models::VerifiedModel;
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ORT_LIB_ENV: &str = "HONNIN_ORT_LIB";
@@ -121,8 +121,8 @@ pub(crate) fn environment(path: Option<&Path>, sha256: Option<&str>) -> Result<E
     // folder anyone can write to, so a library planted beside the file
     // (a `librt.so.1`) is never picked up; its dependencies come from the
     // system's library path only.
-    let bytes = crate::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
-    let actual = crate::models::hex(&sha2::Sha256::digest(&bytes));
+    let bytes = crate::input::decode::read_bounded(&path, MAX_LIBRARY_BYTES)?;
+    let actual = crate::pipeline::models::hex(&sha2::Sha256::digest(&bytes));
     if let Some(expected) = sha256 {
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(Error::Runtime {
@@ -233,7 +233,7 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
         .map_err(|e| err(&e))?;
     // The PRelu rewrite is a speed-up only: should ONNX Runtime refuse the
     // rewritten graph, the original (verified) bytes are loaded instead.
-    let expanded = if threading.expand_prelu { crate::onnx_graph::expand_prelu(&model.bytes) } else { None };
+    let expanded = if threading.expand_prelu { crate::pipeline::onnx_graph::expand_prelu(&model.bytes) } else { None };
     if let Some(expanded) = expanded {
         if let Ok(session) = builder.commit_from_memory(&expanded) {
             return Ok(session);
@@ -246,7 +246,7 @@ pub(crate) fn session(env: &Environment, model: &VerifiedModel, threading: Threa
 mod tests {
     #[test]
     fn pinned_library_hashes_match_the_setup_script() {
-        let setup = include_str!("../tools/setup.py");
+        let setup = include_str!("../../tools/setup.py");
         for pin in [
             "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
             "8aa3b76b28c778a2b1dd660d34161adb1d508c9ccd04ff9dc80e26eca5df8467",

@@ -11,7 +11,7 @@
 use super::tlv::Tlv;
 use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
 use crate::error::{Error, Malformation, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 
 const STRUCTURE: &str = "ISO/IEC 39794-5 face image data block";
 

@@ -18,9 +18,9 @@
 //! can show. The grey face crop the measures are taken on is biometric data:
 //! it lives in a wiped buffer and only the scalar measures leave this module.
 
-use crate::decode::Pixels;
-use crate::detect::Detection;
-use crate::secret::Secret;
+use crate::input::decode::Pixels;
+use crate::pipeline::detect::Detection;
+use crate::privacy::secret::Secret;
 
 /// Side of the square the face is resampled to for the sharpness measure.
 const SHARPNESS_SIDE: usize = 64;

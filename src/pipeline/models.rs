@@ -135,7 +135,7 @@ pub(crate) struct ModelEntry {
     #[serde(default)]
     pub(crate) detector: Option<DetectorSpec>,
     #[serde(default)]
-    pub(crate) pad: Option<crate::pad::PadSpec>,
+    pub(crate) pad: Option<crate::pipeline::pad::PadSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -251,7 +251,7 @@ impl Models {
     pub fn select(dir: impl AsRef<Path>, detector: Option<&str>, recognizer: Option<&str>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         let manifest_path = dir.join("manifest.json");
-        let bytes = crate::decode::read_bounded(&manifest_path, MAX_TEXT_BYTES)?;
+        let bytes = crate::input::decode::read_bounded(&manifest_path, MAX_TEXT_BYTES)?;
         let manifest = ManifestFile::parse(&bytes, &manifest_path.display().to_string())?;
         let (detector, recognizer) = manifest.choose(detector, recognizer)?;
         let detector = detector.load(&dir)?;
@@ -562,7 +562,7 @@ impl ModelEntry {
         let path = dir.join(&self.file);
         // At most the declared size: a larger file is refused before it is
         // read, a shorter one fails the hash below.
-        let bytes = crate::decode::read_bounded(&path, self.bytes.min(MAX_MODEL_BYTES))?;
+        let bytes = crate::input::decode::read_bounded(&path, self.bytes.min(MAX_MODEL_BYTES))?;
         self.verify(bytes)
     }
 

@@ -10,10 +10,10 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::decode::Pixels;
+use crate::input::decode::Pixels;
 use crate::error::{Error, Result};
-use crate::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
-use crate::secret::Scratch;
+use crate::pipeline::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
+use crate::privacy::secret::Scratch;
 
 /// Most candidates kept before non-maximum suppression.
 const MAX_CANDIDATES: usize = 5000;
@@ -165,7 +165,7 @@ impl Detector {
         for name in output_names(&self.spec.strides).filter(|_| self.wipe_outputs) {
             if let Some(value) = outputs.get_mut(&name) {
                 if let Ok((_, data)) = value.try_extract_tensor_mut::<f32>() {
-                    crate::hardening::wipe(data);
+                    crate::privacy::hardening::wipe(data);
                 }
             }
         }

@@ -9,11 +9,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::calibration::{CalibrationError, Pin, SHIPPED_CALIBRATIONS};
-use crate::compare::Score;
-use crate::decode::ReferenceKind;
+use crate::decision::calibration::{CalibrationError, Pin, SHIPPED_CALIBRATIONS};
+use crate::pipeline::compare::Score;
+use crate::input::decode::ReferenceKind;
 use crate::error::{Error, Result};
-use crate::models::{AlignmentFit, Metric};
+use crate::pipeline::models::{AlignmentFit, Metric};
 
 /// The default operating point: one false match in ten thousand impostor
 /// comparisons, the stricter point newer identity-proofing guidance asks for.
@@ -257,10 +257,10 @@ pub struct OperatingPoint {
     pub fnmr: f64,
     /// 95 % interval of the FMR at `threshold`, by subject bootstrap, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fmr_ci95: Option<crate::metrics::Interval>,
+    pub fmr_ci95: Option<crate::decision::metrics::Interval>,
     /// 95 % interval of the FNMR at `threshold`, by subject bootstrap, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fnmr_ci95: Option<crate::metrics::Interval>,
+    pub fnmr_ci95: Option<crate::decision::metrics::Interval>,
 }
 
 /// Calibration measurements for one kind of reference photo.
@@ -342,7 +342,7 @@ pub struct Calibration {
     /// Which bytes this was read from and how they were pinned (not part of
     /// the file; `None` for a calibration built in code).
     #[serde(skip)]
-    pub source: Option<crate::calibration::CalibrationSource>,
+    pub source: Option<crate::decision::calibration::CalibrationSource>,
 }
 
 /// The format tag of calibration files.
@@ -350,13 +350,13 @@ pub const CALIBRATION_FORMAT: &str = "honnin-calibration/1";
 
 impl Calibration {
     /// Reads a calibration that honnin ships (`calibration/*.json`, pinned by
-    /// sha256 in [`SHIPPED_CALIBRATIONS`](crate::calibration::SHIPPED_CALIBRATIONS)),
+    /// sha256 in [`SHIPPED_CALIBRATIONS`](crate::decision::calibration::SHIPPED_CALIBRATIONS)),
     /// and checks its plausibility. Any other file is refused with
     /// [`CalibrationError::NotPinned`]: pin it with
     /// [`from_file_pinned`](Self::from_file_pinned), or load it unpinned with
     /// [`danger::unpinned_calibration`](crate::danger::unpinned_calibration).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        Self::read(path.as_ref(), Pin::Shipped(&crate::calibration::shipped_pins()))
+        Self::read(path.as_ref(), Pin::Shipped(&crate::decision::calibration::shipped_pins()))
     }
 
     /// Reads a calibration file whose sha256 must be `sha256` (hex), and
@@ -368,7 +368,7 @@ impl Calibration {
     /// Parses the text of a calibration honnin ships (pinned as
     /// [`from_file`](Self::from_file) pins files), and checks its plausibility.
     pub fn from_json(text: &str) -> Result<Self> {
-        Self::parse(text, Pin::Shipped(&crate::calibration::shipped_pins()))
+        Self::parse(text, Pin::Shipped(&crate::decision::calibration::shipped_pins()))
     }
 
     /// Parses a calibration whose text must have the sha256 `sha256` (hex),
@@ -385,12 +385,12 @@ impl Calibration {
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
-        Self::parse(&crate::calibration::read_text(path)?, pin)
+        Self::parse(&crate::decision::calibration::read_text(path)?, pin)
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
         let (mut calibration, source) =
-            crate::calibration::parse_checked(text, pin, "calibration", crate::calibration::check_calibration)?;
+            crate::decision::calibration::parse_checked(text, pin, "calibration", crate::decision::calibration::check_calibration)?;
         calibration.source = Some(source);
         Ok(calibration)
     }
@@ -401,9 +401,9 @@ impl Calibration {
 ///
 /// The threshold sits halfway between the last accepted and the first rejected
 /// impostor score, so it does not depend on the score's exact float value
-/// ([`ScoreSet::at_fmr`](crate::metrics::ScoreSet::at_fmr), ties included).
+/// ([`ScoreSet::at_fmr`](crate::decision::metrics::ScoreSet::at_fmr), ties included).
 pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targets: &[f64]) -> Vec<OperatingPoint> {
-    let scores = crate::metrics::ScoreSet::new(metric, genuine.iter().copied(), impostor.iter().copied());
+    let scores = crate::decision::metrics::ScoreSet::new(metric, genuine.iter().copied(), impostor.iter().copied());
     targets
         .iter()
         .filter_map(|&target| {
@@ -441,7 +441,7 @@ pub struct Policy {
     /// Fused-probe thresholds by reference kind: (frames, threshold).
     fused: BTreeMap<ReferenceKind, (u32, f32)>,
     pub(crate) binding: Option<Binding>,
-    source: Option<crate::calibration::CalibrationSource>,
+    source: Option<crate::decision::calibration::CalibrationSource>,
 }
 
 impl Policy {
@@ -453,13 +453,13 @@ impl Policy {
             return Err(Error::InvalidArgument {
                 reason: format!(
                     "a target FMR between 0 and 1 (exclusive), got {}",
-                    crate::calibration::rate(target_fmr)
+                    crate::decision::calibration::rate(target_fmr)
                 ),
             });
         }
         // The fields are public: a calibration built in code is checked as a file is.
-        crate::calibration::check_calibration(calibration)?;
-        let at_target = |p: &&OperatingPoint| crate::calibration::same_target(p.target_fmr, target_fmr);
+        crate::decision::calibration::check_calibration(calibration)?;
+        let at_target = |p: &&OperatingPoint| crate::decision::calibration::same_target(p.target_fmr, target_fmr);
         let mut thresholds = BTreeMap::new();
         let mut fused = BTreeMap::new();
         for (kind, reference) in &calibration.references {
@@ -516,7 +516,7 @@ impl Policy {
 
     /// The calibration bytes this policy came from, when it was read from
     /// text or a file.
-    pub fn calibration_source(&self) -> Option<&crate::calibration::CalibrationSource> {
+    pub fn calibration_source(&self) -> Option<&crate::decision::calibration::CalibrationSource> {
         self.source.as_ref()
     }
 

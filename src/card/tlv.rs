@@ -7,7 +7,7 @@
 //! caller passed in, so a malformed file can be inspected with a hex viewer.
 
 use crate::error::{Error, Malformation, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 
 /// The deepest nesting ever followed, whatever the limits say (the stack bound).
 pub(crate) const MAX_STRUCTURAL_DEPTH: u32 = 64;

@@ -21,10 +21,10 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat as RasterFormat, ImageReader};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::container::{sniff_image, CardData, CardImage, Container, ImageFormat};
+use crate::card::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
-use crate::limits::Limits;
-use crate::secret::Secret;
+use crate::input::limits::Limits;
+use crate::privacy::secret::Secret;
 
 /// Decoder working memory per pixel at full size, by format: the decoder's
 /// output and planes, and the RGB copy that orientation may make. Measured
@@ -132,7 +132,7 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
 
 fn decode_format(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Pixels> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
-        ImageFormat::Jp2 | ImageFormat::J2k => crate::jpeg2000::decode(bytes, limits),
+        ImageFormat::Jp2 | ImageFormat::J2k => crate::input::jpeg2000::decode(bytes, limits),
         ImageFormat::Jpeg => decode_jpeg(bytes, limits),
         ImageFormat::Png => decode_png(bytes, limits),
         ImageFormat::WebP => decode_full(bytes, RasterFormat::WebP, |width, height| {
@@ -750,7 +750,7 @@ fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixe
 /// pipes or device files) are refused with [`Error::LimitExceeded`].
 pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
     // A regular file only, its size checked before reading (`input_file`).
-    crate::input_file::read_regular(path, max_bytes).map(|mut bytes| std::mem::take(&mut *bytes))
+    crate::input::file::read_regular(path, max_bytes).map(|mut bytes| std::mem::take(&mut *bytes))
 }
 
 /// Whether a card's reference photo is in colour or monochrome.
@@ -816,7 +816,7 @@ impl CardPhoto {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let limits = Limits::default();
         // Wiped on drop.
-        let bytes = crate::input_file::read_input_file(path, &limits)?;
+        let bytes = crate::input::file::read_input_file(path, &limits)?;
         Self::from_bytes_with_limits(&bytes, &limits)
     }
 
@@ -864,7 +864,7 @@ impl LiveFrame {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let limits = Limits::default();
         // Wiped on drop.
-        let bytes = crate::input_file::read_input_file(path, &limits)?;
+        let bytes = crate::input::file::read_input_file(path, &limits)?;
         Self::from_bytes_with_limits(&bytes, &limits)
     }
 

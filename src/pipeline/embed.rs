@@ -10,12 +10,12 @@ use std::sync::Arc;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::align::{self, Affine};
-use crate::decode::Pixels;
-use crate::detect::Detection;
+use crate::pipeline::align::{self, Affine};
+use crate::input::decode::Pixels;
+use crate::pipeline::detect::Detection;
 use crate::error::{Error, Result};
-use crate::models::{AlignmentFit, Colour, Metric, ModelEntry};
-use crate::secret::{Scratch, Secret};
+use crate::pipeline::models::{AlignmentFit, Colour, Metric, ModelEntry};
+use crate::privacy::secret::{Scratch, Secret};
 
 /// A face template: the recognizer's embedding of one face.
 ///
@@ -76,7 +76,7 @@ impl Template {
 
     /// Scores this template against another made by the same recognizer.
     pub fn compare(&self, other: &Template) -> crate::Result<crate::Score> {
-        crate::compare::compare(self, other)
+        crate::pipeline::compare::compare(self, other)
     }
 
     /// Fuses templates of one person taken from several frames into one: the
@@ -294,7 +294,7 @@ impl Recognizer {
         let template = average(data, batch, self.dims, self.metric, &self.pipeline, &id);
         // The embeddings sit in ONNX Runtime's output buffer: wipe it before it is freed.
         if self.wipe_outputs {
-            crate::hardening::wipe(data);
+            crate::privacy::hardening::wipe(data);
         }
         template
     }

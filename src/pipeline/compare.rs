@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::embed::Template;
+use crate::pipeline::embed::Template;
 use crate::error::{Error, Result};
-use crate::models::Metric;
+use crate::pipeline::models::Metric;
 
 /// The comparison score of two templates, with the metric that gives it meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -36,7 +36,7 @@ use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::hardening::Status;
+use crate::privacy::hardening::Status;
 
 /// Which layers [`restrict_with`] installs. The default is both, with no
 /// exception.

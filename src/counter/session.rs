@@ -23,15 +23,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::decide::{Decision, Method, Outcome, PadCheck};
-use crate::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
-use crate::embed::Template;
+use crate::decision::decide::{Decision, Method, Outcome, PadCheck};
+use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
+use crate::pipeline::embed::Template;
 use crate::engine::{CardReference, Engine};
 use crate::error::{Error, Result};
-use crate::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
-use crate::secret::Secret;
-use crate::source::FrameSource;
-use crate::staff::{staff_visual_check, StaffJudgement};
+use crate::pipeline::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
+use crate::privacy::secret::Secret;
+use crate::counter::source::FrameSource;
+use crate::counter::staff::{staff_visual_check, StaffJudgement};
 
 /// How a counter runs its sessions. The defaults and why they were chosen are
 /// in `docs/counter-sessions.md`.

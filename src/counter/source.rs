@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::decode::LiveFrame;
+use crate::input::decode::LiveFrame;
 use crate::error::{Error, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 
 /// A supplier of live frames.
 ///
@@ -159,6 +159,6 @@ impl FrameSource for FolderSource {
 
 fn read_frame(path: &Path, limits: &Limits) -> Result<LiveFrame> {
     // Wiped on drop.
-    let bytes = crate::input_file::read_input_file(path, limits)?;
+    let bytes = crate::input::file::read_input_file(path, limits)?;
     LiveFrame::from_bytes_with_limits(&bytes, limits)
 }

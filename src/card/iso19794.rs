@@ -9,7 +9,7 @@
 
 use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, Pose};
 use crate::error::{Error, Malformation, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 
 const STRUCTURE: &str = "ISO/IEC 19794-5 face record";
 const HEADER: usize = 14;
@@ -181,7 +181,7 @@ pub(crate) fn build(faces: &[BuiltFace<'_>]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::ImageFormat;
+    use crate::card::ImageFormat;
 
     const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9];
     const JP2: &[u8] = &[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A, 9, 9];

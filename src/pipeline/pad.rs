@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use std::path::Path;
 
-use crate::calibration::{Pin, SHIPPED_PAD_CALIBRATION};
-use crate::decode::Pixels;
-use crate::detect::Detection;
+use crate::decision::calibration::{Pin, SHIPPED_PAD_CALIBRATION};
+use crate::input::decode::Pixels;
+use crate::pipeline::detect::Detection;
 use crate::error::{Error, Result};
-use crate::models::{Colour, ModelEntry};
-use crate::secret::Scratch;
+use crate::pipeline::models::{Colour, ModelEntry};
+use crate::privacy::secret::Scratch;
 
 /// Format tag of a PAD calibration file.
 pub const PAD_CALIBRATION_FORMAT: &str = "honnin-pad-calibration/1";
@@ -73,14 +73,14 @@ pub struct PadCalibration {
     /// Which bytes this was read from and how they were pinned (not part of
     /// the file; `None` for a calibration built in code).
     #[serde(skip)]
-    pub source: Option<crate::calibration::CalibrationSource>,
+    pub source: Option<crate::decision::calibration::CalibrationSource>,
 }
 
 impl PadCalibration {
     /// Reads the PAD calibration honnin ships (pinned by sha256:
-    /// [`SHIPPED_PAD_CALIBRATION`](crate::calibration::SHIPPED_PAD_CALIBRATION))
+    /// [`SHIPPED_PAD_CALIBRATION`](crate::decision::calibration::SHIPPED_PAD_CALIBRATION))
     /// and checks its plausibility; any other file is refused with
-    /// [`CalibrationError::NotPinned`](crate::calibration::CalibrationError::NotPinned).
+    /// [`CalibrationError::NotPinned`](crate::decision::calibration::CalibrationError::NotPinned).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         Self::read(path.as_ref(), Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
     }
@@ -112,12 +112,12 @@ impl PadCalibration {
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
-        Self::parse(&crate::calibration::read_text(path)?, pin)
+        Self::parse(&crate::decision::calibration::read_text(path)?, pin)
     }
 
     pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
         let (mut calibration, source) =
-            crate::calibration::parse_checked(text, pin, "PAD calibration", crate::calibration::check_pad_calibration)?;
+            crate::decision::calibration::parse_checked(text, pin, "PAD calibration", crate::decision::calibration::check_pad_calibration)?;
         calibration.source = Some(source);
         Ok(calibration)
     }
@@ -130,7 +130,7 @@ pub struct PadPolicy {
     pub(crate) threshold: f32,
     pub(crate) target_bpcer: Option<f64>,
     pub(crate) models: Option<Vec<PadModelBinding>>,
-    source: Option<crate::calibration::CalibrationSource>,
+    source: Option<crate::decision::calibration::CalibrationSource>,
 }
 
 impl PadPolicy {
@@ -145,7 +145,7 @@ impl PadPolicy {
     }
 
     /// The calibration bytes this policy came from, when read from text or a file.
-    pub fn calibration_source(&self) -> Option<&crate::calibration::CalibrationSource> {
+    pub fn calibration_source(&self) -> Option<&crate::decision::calibration::CalibrationSource> {
         self.source.as_ref()
     }
 
@@ -268,7 +268,7 @@ impl PadModel {
         let (_, data) = value.try_extract_tensor_mut::<f32>().map_err(|e| Error::inference(&id, e))?;
         let result = live_from_output(data, self.spec).map_err(|reason| Error::inference(&id, reason));
         if self.wipe_outputs {
-            crate::hardening::wipe(data);
+            crate::privacy::hardening::wipe(data);
         }
         result
     }

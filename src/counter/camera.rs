@@ -20,9 +20,9 @@ use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, Req
 use nokhwa::{Camera, FormatDecoder, NokhwaError};
 use zeroize::Zeroizing;
 
-use crate::decode::LiveFrame;
+use crate::input::decode::LiveFrame;
 use crate::error::{Error, Result};
-use crate::source::{CameraError, FrameSource};
+use crate::counter::source::{CameraError, FrameSource};
 
 /// Opening waits at least this long, whatever the frame timeout: a USB camera
 /// answers each format and frame-size query over the bus, and listing them all

@@ -10,9 +10,9 @@
 
 use zeroize::Zeroizing;
 
-use crate::decode::Pixels;
+use crate::input::decode::Pixels;
 use crate::error::{Error, Result};
-use crate::limits::Limits;
+use crate::input::limits::Limits;
 
 /// Working memory per pixel and component (decoded f32 samples, wavelet
 /// coefficients, 8-bit output), plus a per-pixel share for the wavelet's
