@@ -6,15 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::decision::calibration::CalibrationError;
-use crate::pipeline::compare::{self, Score};
-use crate::decision::decide::{Binding, Method, Outcome, PadCheck, Policy, Reason, Side};
+use crate::error::CalibrationError;
+use crate::pipeline::template::{self as compare, Score};
+use crate::decision::outcome::{Method, Outcome, PadCheck, Reason, Side};
+use crate::decision::pad_policy::PadPolicy;
+use crate::decision::policy::{Binding, Policy};
 use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::pipeline::detect::{Detection, Detector};
 use crate::pipeline::embed::{Recognizer, Template};
 use crate::error::{Error, Result};
 use crate::pipeline::models::{ModelInfo, Models};
-use crate::pipeline::pad::{PadModel, PadPolicy};
+use crate::pipeline::pad::PadModel;
 use crate::pipeline::quality::{FrameQuality, QualityGate, QualityIssue};
 use crate::pipeline::runtime::{self, Threading};
 use zeroize::Zeroizing;
@@ -189,7 +191,7 @@ impl EngineBuilder<HasPolicy> {
             // The policy's fields come from a calibration checked on reading,
             // or from code: a NaN threshold would pass every frame as live.
             if !(0.0..=1.0).contains(&pad.threshold) {
-                let problem = crate::decision::calibration::Implausibility::OutOfRange {
+                let problem = crate::error::Implausibility::OutOfRange {
                     field: "threshold",
                     value: pad.threshold.into(),
                     min: 0.0,
@@ -730,7 +732,7 @@ impl Engine {
         &self,
         card: &CardReference,
         live: &Template,
-        threshold: Option<crate::decision::decide::Threshold>,
+        threshold: Option<crate::decision::outcome::Threshold>,
     ) -> Result<Outcome> {
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,

@@ -141,14 +141,17 @@ pub use privacy::audit::{
 };
 #[cfg(feature = "camera")]
 pub use counter::camera::{CameraOptions, CameraSource};
-pub use pipeline::compare::Score;
+pub use pipeline::template::Score;
 pub use card::{
     CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
 };
-pub use decision::decide::{
-    operating_points, Calibration, Decision, FusedCalibration, Method, OperatingPoint, Outcome, PadCheck, Policy,
-    Reason, ReferenceCalibration, Side, StageTimings, Threshold, CALIBRATION_FORMAT, DEFAULT_TARGET_FMR,
+pub use decision::calibration::{
+    operating_points, Calibration, FusedCalibration, OperatingPoint, ReferenceCalibration, CALIBRATION_FORMAT,
+    DEFAULT_TARGET_FMR,
 };
+pub use decision::outcome::{Decision, Method, Outcome, PadCheck, Reason, Side, StageTimings, Threshold};
+pub use decision::pad_policy::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
+pub use decision::policy::Policy;
 pub use input::decode::{CardPhoto, LiveFrame, ReferenceKind};
 pub use pipeline::detect::Detection;
 pub use pipeline::embed::Template;
@@ -160,13 +163,13 @@ pub use error::{Error, Malformation, Result};
 pub use input::file::read_input_file;
 pub use input::limits::Limits;
 pub use pipeline::models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
-pub use pipeline::pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
 pub use pipeline::quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
 pub use pipeline::runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
 pub use counter::session::{
     AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,
 };
-pub use counter::source::{CameraError, FolderSource, FrameSource, ImageSource};
+pub use error::CameraError;
+pub use counter::source::{FolderSource, FrameSource, ImageSource};
 pub use counter::staff::{staff_visual_check, StaffJudgement};
 
 /// Switches that weaken honnin's guarantees. Each use deserves a code review.
@@ -195,24 +198,24 @@ pub mod danger {
     /// uses ([`Calibration::from_file_pinned`](crate::Calibration::from_file_pinned)):
     /// whoever can edit an unpinned file decides who matches.
     pub fn unpinned_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::Calibration> {
-        crate::Calibration::read(path.as_ref(), crate::decision::calibration::Pin::Unpinned)
+        crate::Calibration::read(path.as_ref(), crate::decision::pin::Pin::Unpinned)
     }
 
     /// A face calibration's JSON text accepted whatever its sha256, as
     /// [`unpinned_calibration`] accepts a file.
     pub fn unpinned_calibration_json(text: &str) -> crate::Result<crate::Calibration> {
-        crate::Calibration::parse(text, crate::decision::calibration::Pin::Unpinned)
+        crate::Calibration::parse(text, crate::decision::pin::Pin::Unpinned)
     }
 
     /// A PAD calibration file accepted whatever its sha256 (its plausibility
     /// is still checked), as [`unpinned_calibration`] accepts a face calibration.
     pub fn unpinned_pad_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::read(path.as_ref(), crate::decision::calibration::Pin::Unpinned)
+        crate::PadCalibration::read(path.as_ref(), crate::decision::pin::Pin::Unpinned)
     }
 
     /// A PAD calibration's JSON text accepted whatever its sha256.
     pub fn unpinned_pad_calibration_json(text: &str) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::parse(text, crate::decision::calibration::Pin::Unpinned)
+        crate::PadCalibration::parse(text, crate::decision::pin::Pin::Unpinned)
     }
 
     /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`

@@ -7,7 +7,7 @@
 //! block length; its type and size fields are kept as metadata but never
 //! trusted: the caller sniffs the bytes and takes the size from the image.
 
-use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, Pose};
+use super::image::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, Pose};
 use crate::error::{Error, Malformation, Result};
 use crate::input::limits::Limits;
 

@@ -9,7 +9,7 @@
 //! are read; everything else is validated as BER and otherwise left alone.
 
 use super::tlv::Tlv;
-use super::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
+use super::image::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
 use crate::error::{Error, Malformation, Result};
 use crate::input::limits::Limits;
 

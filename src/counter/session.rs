@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::decision::decide::{Decision, Method, Outcome, PadCheck};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
 use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::pipeline::embed::Template;
 use crate::engine::{CardReference, Engine};

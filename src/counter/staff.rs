@@ -4,7 +4,7 @@
 //! saw. No image is read and no biometric is computed; the result is the same
 //! [`Outcome`] type as an automatic verification, with [`Method::StaffVisual`].
 
-use crate::decision::decide::{Decision, Outcome, Reason};
+use crate::decision::outcome::{Decision, Outcome, Reason};
 
 /// What a staff member concluded when comparing the card with the person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,7 +32,7 @@ pub fn staff_visual_check(judgement: StaffJudgement) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::decide::Method;
+    use crate::decision::outcome::Method;
 
     #[test]
     fn staff_outcomes_carry_no_score_and_the_staff_method() {

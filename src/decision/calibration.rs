@@ -16,368 +16,205 @@
 //!   consistent with the targets (no more impostors accepted than the target
 //!   allows, enough impostor comparisons to show it at all).
 
-use std::fmt;
+use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::decision::decide::{Calibration, OperatingPoint, ReferenceCalibration, CALIBRATION_FORMAT};
+use serde::{Deserialize, Serialize};
+
+use crate::decision::pin::Pin;
+pub use crate::decision::pin::{CalibrationSource, PinKind, ShippedCalibration, SHIPPED_CALIBRATIONS, SHIPPED_PAD_CALIBRATION};
+pub use crate::error::{rate, CalibrationError, Implausibility};
+use crate::error::{implausible, Result};
 use crate::input::decode::ReferenceKind;
-use crate::pipeline::models::Metric;
-use crate::pipeline::pad::{PadCalibration, PadCounts, PAD_CALIBRATION_FORMAT};
-
-/// A calibration file honnin ships: its name under `calibration/`, its
-/// sha256 and its text (built into the library).
-#[derive(Debug, Clone, Copy)]
-pub struct ShippedCalibration {
-    /// File name under `calibration/`.
-    pub file: &'static str,
-    /// sha256 of the file (hex).
-    pub sha256: &'static str,
-    /// The file's text.
-    pub text: &'static str,
-}
-
-/// The face calibrations honnin ships, one per recognizer; a test checks the
-/// pins against the committed files.
-pub const SHIPPED_CALIBRATIONS: [ShippedCalibration; 2] = [
-    ShippedCalibration {
-        file: "intel-reid-0095.json",
-        sha256: "9ef0fe7f73eb7530000134734c448d989b9cc0cd1f49c879fcf4f29770067287",
-        text: include_str!("../../calibration/intel-reid-0095.json"),
-    },
-    ShippedCalibration {
-        file: "dlib-resnet-v1.json",
-        sha256: "2608eec46f88eaa29583cf70c7c45294b15cad6af2302e3c24ddd56533cee8f7",
-        text: include_str!("../../calibration/dlib-resnet-v1.json"),
-    },
-];
-
-/// The PAD calibration honnin ships (`calibration/pad-minifasnet.json`).
-pub const SHIPPED_PAD_CALIBRATION: ShippedCalibration = ShippedCalibration {
-    file: "pad-minifasnet.json",
-    sha256: "fe941aed2a687ee6b817b21909a8ed15e48efdcdae5718bdf7c39b523290099a",
-    text: include_str!("../../calibration/pad-minifasnet.json"),
-};
-
-/// How a calibration's bytes were trusted when they were read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PinKind {
-    /// One of the calibrations honnin ships (built in, or a file with its bytes).
-    Shipped,
-    /// A file or text whose sha256 the deployer gave.
-    Given,
-    /// Accepted whatever its sha256 (`danger::unpinned_calibration`, `any`).
-    Unpinned,
-}
-
-/// Which calibration bytes a policy came from: their sha256 and how they
-/// were pinned. Audit records carry it, so that a decision made under an
-/// unpinned calibration is told apart from one under the shipped file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CalibrationSource {
-    /// sha256 of the calibration's bytes (hex).
-    pub sha256: String,
-    /// How they were pinned.
-    pub pin: PinKind,
-}
-
-/// Why a calibration was refused.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum CalibrationError {
-    /// Not UTF-8 JSON in the calibration format.
-    Malformed {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The bytes' sha256 is not the pin they were required to have.
-    NotPinned {
-        /// The sha256 of the bytes given (hex).
-        actual: String,
-        /// The pins they were checked against (hex).
-        pinned: Vec<String>,
-    },
-    /// Values no measurement produces: the file was edited or corrupted.
-    Implausible {
-        /// Which part: `colour`, `grey`, `fused colour`, `fused grey`, `pad` or `file`.
-        part: String,
-        /// What is wrong.
-        problem: Implausibility,
-    },
-    /// The calibration has no operating point at the target FMR asked for.
-    NoOperatingPoint {
-        /// The target asked for.
-        target_fmr: f64,
-        /// The colour-reference targets the file has.
-        available: Vec<f64>,
-    },
-    /// The calibration was measured with another pipeline than the engine's
-    /// (models, manifest settings, mirror averaging or metric).
-    OtherPipeline {
-        /// Each difference, as `what: engine's value, calibration's value`.
-        differences: Vec<String>,
-    },
-    /// A PAD calibration made for other PAD models, or given without PAD models.
-    OtherPadModels {
-        /// The PAD models loaded (`id sha256-prefix`), empty when none are.
-        loaded: Vec<String>,
-        /// The PAD models the calibration names.
-        named: Vec<String>,
-    },
-}
-
-/// What makes a calibration implausible.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Implausibility {
-    /// A value is NaN or infinite.
-    NotFinite {
-        /// The field.
-        field: &'static str,
-    },
-    /// A value lies outside the range it must lie in.
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// The value found.
-        value: f64,
-        /// Smallest allowed.
-        min: f64,
-        /// Largest allowed.
-        max: f64,
-    },
-    /// Two operating points name the same target FMR.
-    DuplicateTarget {
-        /// The target.
-        target_fmr: f64,
-    },
-    /// A lower target FMR has a looser threshold than a higher one.
-    NotTightening {
-        /// The lower target.
-        target_fmr: f64,
-        /// Its threshold.
-        threshold: f32,
-        /// The higher target.
-        higher_target_fmr: f64,
-        /// Its threshold.
-        higher_threshold: f32,
-    },
-    /// Recorded counts contradict each other or the target.
-    Counts {
-        /// Which counts, and how.
-        what: String,
-    },
-    /// Too few impostor comparisons to show the target FMR at all (rule of
-    /// three: `3 / target` comparisons without a false match bound the FMR
-    /// at the target with 95 % confidence).
-    TooFewImpostors {
-        /// The target.
-        target_fmr: f64,
-        /// Impostor comparisons recorded.
-        impostor_comparisons: u64,
-        /// At least this many are needed.
-        needed: u64,
-    },
-    /// A cosine threshold of 0 or below at a target FMR of 1e-2 or lower: it
-    /// accepts templates at right angles, which unrelated faces' templates
-    /// are on average; no recognizer's impostors reach it at such rates.
-    AcceptsUnrelated {
-        /// The target.
-        target_fmr: f64,
-        /// The threshold.
-        threshold: f32,
-    },
-    /// A fused-probe threshold looser than the single-frame one at the same target.
-    FusedLooser {
-        /// The target.
-        target_fmr: f64,
-    },
-    /// A required part is missing or empty.
-    Missing {
-        /// What.
-        what: &'static str,
-    },
-    /// A field holds a value of the wrong form.
-    BadField {
-        /// The field.
-        field: &'static str,
-        /// What was expected.
-        expected: &'static str,
-    },
-}
-
-/// A false-match rate as people write it: `1e-4`, not `0.0001` (nor three
-/// hundred digits for `1e-300`), as honnin's messages print rates.
-pub fn rate(value: f64) -> String {
-    format!("{value:e}")
-}
-
-/// A number short enough to read: `9`, `-0.5`, `1e30` (not thirty digits).
-fn number(value: f64) -> String {
-    let magnitude = value.abs();
-    // A threshold is an f32: printed as one, 1e30 stays 1e30.
-    let single = value as f32;
-    let exact_f32 = f64::from(single) == value;
-    match (magnitude != 0.0 && !(1e-4..1e6).contains(&magnitude), exact_f32) {
-        (true, true) => format!("{single:e}"),
-        (true, false) => format!("{value:e}"),
-        (false, true) => format!("{single}"),
-        (false, false) => format!("{value}"),
-    }
-}
-
-impl fmt::Display for Implausibility {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFinite { field } => write!(f, "{field} is not a finite number"),
-            Self::OutOfRange { field, value, min, max } => {
-                write!(f, "{field} {} lies outside [{min}, {max}]", number(*value))
-            }
-            Self::DuplicateTarget { target_fmr } => {
-                write!(f, "two operating points for target FMR {}", rate(*target_fmr))
-            }
-            Self::NotTightening { target_fmr, threshold, higher_target_fmr, higher_threshold } => write!(
-                f,
-                "the threshold at target FMR {} ({threshold}) is not stricter than at {} ({higher_threshold})",
-                rate(*target_fmr),
-                rate(*higher_target_fmr)
-            ),
-            Self::Counts { what } => write!(f, "{what}"),
-            Self::TooFewImpostors { target_fmr, impostor_comparisons, needed } => write!(
-                f,
-                "{impostor_comparisons} impostor comparisons cannot show target FMR {} (at least {needed} needed)",
-                rate(*target_fmr)
-            ),
-            Self::AcceptsUnrelated { target_fmr, threshold } => write!(
-                f,
-                "cosine threshold {} at target FMR {} would accept templates at right angles (unrelated faces)",
-                number((*threshold).into()),
-                rate(*target_fmr)
-            ),
-            Self::FusedLooser { target_fmr } => write!(
-                f,
-                "the fused-probe threshold at target FMR {} is looser than the single-frame one",
-                rate(*target_fmr)
-            ),
-            Self::Missing { what } => write!(f, "{what} is missing"),
-            Self::BadField { field, expected } => write!(f, "{field} is not {expected}"),
-        }
-    }
-}
-
-impl fmt::Display for CalibrationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed { reason } => write!(f, "the calibration file is malformed: {reason}"),
-            Self::NotPinned { actual, pinned } => {
-                let short: Vec<&str> = pinned.iter().map(|p| p.get(..12).unwrap_or(p)).collect();
-                write!(
-                    f,
-                    "the calibration's sha256 {actual} is not pinned (accepted: {}…): use a calibration honnin \
-                     ships, give this file's sha256 as its pin, or load it unpinned deliberately",
-                    short.join("…, ")
-                )
-            }
-            Self::Implausible { part, problem } => {
-                write!(f, "the calibration is implausible ({part}): {problem}; it was edited or corrupted")
-            }
-            Self::NoOperatingPoint { target_fmr, available } => {
-                let have: Vec<String> = available.iter().map(|t| rate(*t)).collect();
-                write!(
-                    f,
-                    "the calibration has no operating point at target FMR {} (it has {}): choose one of those \
-                     or recalibrate",
-                    rate(*target_fmr),
-                    if have.is_empty() { "none".to_string() } else { have.join(", ") }
-                )
-            }
-            Self::OtherPipeline { differences } => write!(
-                f,
-                "the calibration was measured with another pipeline ({}): use the calibration made for these \
-                 models and settings (calibration/<recognizer id>.json) or recalibrate with `honnin calibrate`",
-                differences.join("; ")
-            ),
-            Self::OtherPadModels { loaded, named } if loaded.is_empty() => write!(
-                f,
-                "a PAD calibration for {} was given, but no PAD models are loaded (the manifest names none or \
-                 their files are absent)",
-                named.join(", ")
-            ),
-            Self::OtherPadModels { loaded, named } => write!(
-                f,
-                "the PAD calibration was made for the PAD models {}, but {} are loaded: recalibrate with \
-                 `honnin pad-calibrate`",
-                named.join(", "),
-                loaded.join(", ")
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CalibrationError {}
-
-/// The sha256 (hex) of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::pipeline::models::hex(&sha2::Sha256::digest(bytes))
-}
-
-/// Reads a calibration file's text (a regular file, at most 1 MiB, UTF-8).
-pub(crate) fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
-    let bytes = crate::input::decode::read_bounded(path, crate::pipeline::models::MAX_TEXT_BYTES)?;
-    Ok(String::from_utf8(bytes).map_err(|_| CalibrationError::Malformed { reason: "not UTF-8 text".into() })?)
-}
-
-/// Parses calibration text of kind `what` under `pin`, then runs `check` on
-/// it; also returns where the bytes came from.
-pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
-    text: &str,
-    pin: Pin<'_>,
-    what: &str,
-    check: fn(&T) -> Result<(), CalibrationError>,
-) -> crate::error::Result<(T, CalibrationSource)> {
-    let source = pin.check(text.as_bytes())?;
-    let value: T =
-        serde_json::from_str(text).map_err(|e| CalibrationError::Malformed { reason: format!("not a {what}: {e}") })?;
-    check(&value)?;
-    Ok((value, source))
-}
-
-/// Which pins bytes must match: the shipped ones, one given, or none.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Pin<'a> {
-    Shipped(&'a [&'a str]),
-    Given(&'a str),
-    Unpinned,
-}
-
-impl Pin<'_> {
-    /// Checks `bytes` against the pin; their source when they pass.
-    pub(crate) fn check(self, bytes: &[u8]) -> Result<CalibrationSource, CalibrationError> {
-        let actual = sha256_hex(bytes);
-        let (pinned, pin): (Vec<&str>, PinKind) = match self {
-            Pin::Unpinned => return Ok(CalibrationSource { sha256: actual, pin: PinKind::Unpinned }),
-            Pin::Shipped(list) => (list.to_vec(), PinKind::Shipped),
-            Pin::Given(hex) => (vec![hex], PinKind::Given),
-        };
-        if pinned.iter().any(|p| p.eq_ignore_ascii_case(&actual)) {
-            Ok(CalibrationSource { sha256: actual, pin })
-        } else {
-            Err(CalibrationError::NotPinned { actual, pinned: pinned.into_iter().map(str::to_string).collect() })
-        }
-    }
-}
-
-/// The shipped face calibrations' pins.
-pub(crate) fn shipped_pins() -> [&'static str; 2] {
-    [SHIPPED_CALIBRATIONS[0].sha256, SHIPPED_CALIBRATIONS[1].sha256]
-}
-
-fn implausible(part: &str, problem: Implausibility) -> CalibrationError {
-    CalibrationError::Implausible { part: part.to_string(), problem }
-}
-
 use crate::pipeline::models::is_sha256_hex as is_hex64;
+use crate::pipeline::models::{AlignmentFit, Metric};
+
+/// The default operating point: one false match in ten thousand impostor
+/// comparisons, the stricter point newer identity-proofing guidance asks for.
+/// With the default recognizer (intel-reid-0095) the false non-match rate
+/// there (about 3 % colour, 5 % card-like on LFW) is lower than dlib's at
+/// 1e-3 (7 % and 12 %); README, "Thresholds and calibration".
+pub const DEFAULT_TARGET_FMR: f64 = 1e-4;
+
+/// One operating point measured on calibration data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatingPoint {
+    /// The false-match rate asked for.
+    pub target_fmr: f64,
+    /// Score threshold reaching it.
+    pub threshold: f32,
+    /// Impostor comparisons accepted at `threshold`.
+    pub impostors_accepted: u64,
+    /// `impostors_accepted / impostor comparisons`.
+    pub observed_fmr: f64,
+    /// Share of genuine comparisons rejected at `threshold`.
+    pub fnmr: f64,
+    /// 95 % interval of the FMR at `threshold`, by subject bootstrap, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmr_ci95: Option<crate::decision::metrics::Interval>,
+    /// 95 % interval of the FNMR at `threshold`, by subject bootstrap, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fnmr_ci95: Option<crate::decision::metrics::Interval>,
+}
+
+/// Calibration measurements for one kind of reference photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceCalibration {
+    /// Distinct identities the comparisons came from.
+    pub subjects: u64,
+    /// Genuine (same identity) comparisons.
+    pub genuine_comparisons: u64,
+    /// Impostor (different identity) comparisons.
+    pub impostor_comparisons: u64,
+    /// Measured operating points, by target FMR.
+    pub points: Vec<OperatingPoint>,
+    /// Operating points for live probes fused from several frames, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fused: Option<FusedCalibration>,
+}
+
+/// Thresholds for comparisons whose live side fuses several frames
+/// ([`Template::fuse`](crate::Template::fuse)).
+///
+/// Fusion removes noise from the live template, which shortens impostor
+/// distances as well as genuine ones: at the single-frame threshold, fused
+/// probes of 3 frames were measured at about 3 times the target FMR
+/// (`docs/counter-sessions.md`). Fused comparisons therefore get thresholds
+/// of their own. A threshold measured for `frames` frames is also safe for
+/// fewer (their impostor distances are longer), never for more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusedCalibration {
+    /// Frames fused per probe.
+    pub frames: u32,
+    /// How the frames were weighted (`quality`: the quality gate's weights).
+    pub weighting: String,
+    /// Where the comparisons came from.
+    pub dataset: String,
+    /// The command that measured them.
+    pub command: String,
+    /// Distinct identities.
+    pub subjects: u64,
+    /// Genuine comparisons.
+    pub genuine_comparisons: u64,
+    /// Impostor comparisons.
+    pub impostor_comparisons: u64,
+    /// Measured operating points, by target FMR.
+    pub points: Vec<OperatingPoint>,
+}
+
+/// A calibration file: thresholds measured for one pipeline configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Always `honnin-calibration/1`.
+    pub format: String,
+    /// Recognizer manifest id.
+    pub recognizer: String,
+    /// sha256 of the recognizer file the scores came from.
+    pub recognizer_sha256: String,
+    /// Detector manifest id (alignment depends on its landmarks).
+    pub detector: String,
+    /// Score metric.
+    pub metric: Metric,
+    /// Whether templates averaged the face and its mirror image.
+    pub mirror_averaging: bool,
+    /// How landmarks were fitted onto the alignment template.
+    pub alignment_fit: AlignmentFit,
+    /// Fingerprint of everything that shapes a score: both models' sha256,
+    /// their manifest settings (tensors, colour, normalisation, alignment,
+    /// metric, detector thresholds and sizes) and the mirror setting.
+    /// See [`Models::pipeline_sha256`](crate::Models::pipeline_sha256).
+    pub pipeline_sha256: String,
+    /// Where the comparisons came from.
+    pub dataset: String,
+    /// The command that produced this file.
+    pub command: String,
+    /// Measurements by reference kind (`colour`, `grey`).
+    pub references: BTreeMap<ReferenceKind, ReferenceCalibration>,
+    /// Which bytes this was read from and how they were pinned (not part of
+    /// the file; `None` for a calibration built in code).
+    #[serde(skip)]
+    pub source: Option<crate::decision::pin::CalibrationSource>,
+}
+
+/// The format tag of calibration files.
+pub const CALIBRATION_FORMAT: &str = "honnin-calibration/1";
+
+impl Calibration {
+    /// Reads a calibration that honnin ships (`calibration/*.json`, pinned by
+    /// sha256 in [`SHIPPED_CALIBRATIONS`](crate::decision::pin::SHIPPED_CALIBRATIONS)),
+    /// and checks its plausibility. Any other file is refused with
+    /// [`CalibrationError::NotPinned`]: pin it with
+    /// [`from_file_pinned`](Self::from_file_pinned), or load it unpinned with
+    /// [`danger::unpinned_calibration`](crate::danger::unpinned_calibration).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::read(path.as_ref(), Pin::Shipped(&crate::decision::pin::shipped_pins()))
+    }
+
+    /// Reads a calibration file whose sha256 must be `sha256` (hex), and
+    /// checks its plausibility.
+    pub fn from_file_pinned(path: impl AsRef<Path>, sha256: &str) -> Result<Self> {
+        Self::read(path.as_ref(), Pin::Given(sha256))
+    }
+
+    /// Parses the text of a calibration honnin ships (pinned as
+    /// [`from_file`](Self::from_file) pins files), and checks its plausibility.
+    pub fn from_json(text: &str) -> Result<Self> {
+        Self::parse(text, Pin::Shipped(&crate::decision::pin::shipped_pins()))
+    }
+
+    /// Parses a calibration whose text must have the sha256 `sha256` (hex),
+    /// and checks its plausibility.
+    pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
+        Self::parse(text, Pin::Given(sha256))
+    }
+
+    /// The calibration honnin ships for the recognizer `recognizer_id`
+    /// (built into the library), if there is one.
+    pub fn shipped(recognizer_id: &str) -> Option<Result<Self>> {
+        let shipped = SHIPPED_CALIBRATIONS.iter().find(|s| s.file.strip_suffix(".json") == Some(recognizer_id))?;
+        Some(Self::parse(shipped.text, Pin::Shipped(&[shipped.sha256])))
+    }
+
+    pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
+        Self::parse(&crate::decision::pin::read_text(path)?, pin)
+    }
+
+    pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
+        let (mut calibration, source) =
+            crate::decision::pin::parse_checked(text, pin, "calibration", check_calibration)?;
+        calibration.source = Some(source);
+        Ok(calibration)
+    }
+}
+
+/// Measures, for each target FMR, the threshold that accepts at most
+/// `target * impostors` impostor comparisons, and the FNMR there.
+///
+/// The threshold sits halfway between the last accepted and the first rejected
+/// impostor score, so it does not depend on the score's exact float value
+/// ([`ScoreSet::at_fmr`](crate::decision::metrics::ScoreSet::at_fmr), ties included).
+pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targets: &[f64]) -> Vec<OperatingPoint> {
+    let scores = crate::decision::metrics::ScoreSet::new(metric, genuine.iter().copied(), impostor.iter().copied());
+    targets
+        .iter()
+        .filter_map(|&target| {
+            let r = scores.at_fmr(target)?;
+            Some(OperatingPoint {
+                target_fmr: target,
+                threshold: r.threshold,
+                impostors_accepted: r.false_matches,
+                observed_fmr: r.fmr,
+                fnmr: r.fnmr,
+                fmr_ci95: None,
+                fnmr_ci95: None,
+            })
+        })
+        .collect()
+}
 
 /// The range a threshold of `metric` can take. Cosine similarity lies in
 /// [-1, 1]. Euclidean distances are not bounded in general, but the
@@ -587,73 +424,10 @@ fn check_points(metric: Metric, part: &str, n: Counts, points: &[OperatingPoint]
     Ok(())
 }
 
-/// Checks a PAD calibration's plausibility.
-pub(crate) fn check_pad_calibration(c: &PadCalibration) -> Result<(), CalibrationError> {
-    let bad = |problem| Err(implausible("pad", problem));
-    if c.format != PAD_CALIBRATION_FORMAT {
-        return Err(CalibrationError::Malformed {
-            reason: format!("format {PAD_CALIBRATION_FORMAT:?} expected, found {:?}", c.format),
-        });
-    }
-    if !c.threshold.is_finite() {
-        return bad(Implausibility::NotFinite { field: "threshold" });
-    }
-    if !c.target_bpcer.is_finite() {
-        return bad(Implausibility::NotFinite { field: "target_bpcer" });
-    }
-    if !(0.0..=1.0).contains(&c.threshold) {
-        return bad(Implausibility::OutOfRange { field: "threshold", value: c.threshold.into(), min: 0.0, max: 1.0 });
-    }
-    if !(c.target_bpcer > 0.0 && c.target_bpcer < 1.0) {
-        return bad(Implausibility::OutOfRange { field: "target_bpcer", value: c.target_bpcer, min: 0.0, max: 1.0 });
-    }
-    if c.models.is_empty() {
-        return bad(Implausibility::Missing { what: "the PAD models" });
-    }
-    for (i, m) in c.models.iter().enumerate() {
-        if m.id.is_empty() || c.models[..i].iter().any(|o| o.id == m.id) {
-            return bad(Implausibility::BadField { field: "models", expected: "distinct, non-empty model ids" });
-        }
-        if !is_hex64(&m.sha256) {
-            return bad(Implausibility::BadField { field: "models[].sha256", expected: "64 hex digits" });
-        }
-    }
-    let consistent = |counts: &PadCounts| counts.below_threshold <= counts.scored;
-    if !consistent(&c.bona_fide) || c.attacks.iter().any(|(_, a)| !consistent(a)) {
-        return bad(Implausibility::Counts { what: "more presentations below the threshold than scored".into() });
-    }
-    let scored = c.bona_fide.scored;
-    let needed = (3.0 / c.target_bpcer).ceil() as usize;
-    if scored < needed {
-        return bad(Implausibility::Counts {
-            what: format!("{scored} bona fide presentations cannot show BPCER {} ({needed} needed)", c.target_bpcer),
-        });
-    }
-    let bpcer = c.bona_fide.below_threshold as f64 / scored as f64;
-    if bpcer > c.target_bpcer * (1.0 + 1e-9) {
-        return bad(Implausibility::Counts {
-            what: format!(
-                "{} of {scored} bona fide presentations rejected, more than target BPCER {}",
-                c.bona_fide.below_threshold, c.target_bpcer
-            ),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pins_are_the_committed_files_hashes() {
-        for shipped in SHIPPED_CALIBRATIONS.iter().chain([&SHIPPED_PAD_CALIBRATION]) {
-            let path = format!("{}/calibration/{}", env!("CARGO_MANIFEST_DIR"), shipped.file);
-            let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(sha256_hex(&bytes), shipped.sha256, "{path}: update the pin after recalibrating");
-            assert_eq!(sha256_hex(shipped.text.as_bytes()), shipped.sha256);
-        }
-    }
+    use crate::decision::pin::*;
 
     #[test]
     fn shipped_calibrations_are_plausible() {
@@ -661,18 +435,47 @@ mod tests {
             let c: Calibration = serde_json::from_str(shipped.text).unwrap();
             check_calibration(&c).unwrap_or_else(|e| panic!("{}: {e}", shipped.file));
         }
-        let pad: PadCalibration = serde_json::from_str(SHIPPED_PAD_CALIBRATION.text).unwrap();
-        check_pad_calibration(&pad).unwrap();
+    }
+
+}
+
+#[cfg(test)]
+mod operating_point_tests {
+    use super::*;
+
+    #[test]
+    fn operating_point_accepts_no_more_impostors_than_the_target_allows() {
+        let impostor: Vec<f32> = (0..1000).map(|i| 0.5 + i as f32 * 0.001).collect();
+        let genuine = [0.3, 0.4, 0.5005, 0.7];
+        let points = operating_points(Metric::Euclidean, &genuine, &impostor, &[1e-2, 1e-3, 1e-4]);
+        assert_eq!(points[0].impostors_accepted, 10);
+        assert!(points[0].threshold > 0.509 && points[0].threshold < 0.510);
+        assert_eq!(points[1].impostors_accepted, 1);
+        assert_eq!(points[2].impostors_accepted, 0);
+        assert!(points[2].threshold < 0.5);
+        assert_eq!(points[2].fnmr, 0.5);
     }
 
     #[test]
-    fn rates_print_as_powers_of_ten() {
-        assert_eq!(rate(1e-4), "1e-4");
-        assert_eq!(rate(1e-300), "1e-300");
-        assert_eq!(rate(0.002), "2e-3");
-        assert_eq!(number(1e30_f32.into()), "1e30");
-        assert_eq!(number(f64::from(0.43871957_f32)), "0.43871957");
-        assert_eq!(number(9.0), "9");
-        assert_eq!(number(-0.5), "-0.5");
+    fn cosine_points_mirror_euclidean_ones() {
+        let impostor: Vec<f32> = (0..100).map(|i| 0.5 - i as f32 * 0.001).collect();
+        let p = &operating_points(Metric::Cosine, &[0.9], &impostor, &[0.02])[0];
+        assert_eq!(p.impostors_accepted, 2);
+        assert!(p.threshold < 0.499 && p.threshold > 0.498, "{}", p.threshold);
+    }
+
+    #[test]
+    fn zero_and_negative_ties_terminate() {
+        let p = &operating_points(Metric::Euclidean, &[0.0], &[0.0; 10], &[0.2])[0];
+        assert_eq!(p.impostors_accepted, 0);
+        let p = &operating_points(Metric::Cosine, &[1.0], &[5.0; 10], &[0.2])[0];
+        assert_eq!(p.impostors_accepted, 0);
+    }
+
+    #[test]
+    fn tied_impostor_scores_never_push_the_rate_over_target() {
+        let impostor = vec![0.5f32; 100];
+        let p = &operating_points(Metric::Euclidean, &[], &impostor, &[0.05])[0];
+        assert_eq!(p.impostors_accepted, 0);
     }
 }

@@ -2,5 +2,8 @@
 //! calibrations (face and PAD) and the metrics that make them.
 
 pub mod calibration;
-pub mod decide;
 pub mod metrics;
+pub mod outcome;
+pub mod pad_policy;
+pub(crate) mod pin;
+pub mod policy;

@@ -10,7 +10,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::input::decode::Pixels;
+use crate::input::pixels::Pixels;
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
 

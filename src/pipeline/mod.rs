@@ -3,7 +3,7 @@
 //! ONNX Runtime that runs the models.
 
 pub(crate) mod align;
-pub mod compare;
+pub mod template;
 pub mod detect;
 pub mod embed;
 pub mod models;

@@ -135,7 +135,7 @@ pub(crate) struct ModelEntry {
     #[serde(default)]
     pub(crate) detector: Option<DetectorSpec>,
     #[serde(default)]
-    pub(crate) pad: Option<crate::pipeline::pad::PadSpec>,
+    pub(crate) pad: Option<PadSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -583,4 +583,16 @@ pub(crate) fn is_sha256_hex(s: &str) -> bool {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the manifest says about a PAD model beyond its input.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PadSpec {
+    /// The face box is scaled about its centre by this factor before cropping.
+    pub(crate) crop_scale: f32,
+    /// Output index of the live-face probability.
+    pub(crate) live_index: usize,
+    /// Number of classes the output holds.
+    pub(crate) classes: usize,
 }

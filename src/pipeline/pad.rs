@@ -12,169 +12,11 @@
 
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::{Deserialize, Serialize};
-
-use std::path::Path;
-
-use crate::decision::calibration::{Pin, SHIPPED_PAD_CALIBRATION};
 use crate::input::decode::Pixels;
 use crate::pipeline::detect::Detection;
 use crate::error::{Error, Result};
-use crate::pipeline::models::{Colour, ModelEntry};
+use crate::pipeline::models::{Colour, ModelEntry, PadSpec};
 use crate::privacy::secret::Scratch;
-
-/// Format tag of a PAD calibration file.
-pub const PAD_CALIBRATION_FORMAT: &str = "honnin-pad-calibration/1";
-
-/// One PAD model a calibration was made with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PadModelBinding {
-    /// Manifest id.
-    pub id: String,
-    /// sha256 of the model file (hex).
-    pub sha256: String,
-}
-
-/// Counts behind a PAD calibration: how many presentations of each kind were
-/// scored, and how many the threshold rejects.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PadCounts {
-    /// Where the presentations came from.
-    pub source: String,
-    /// Presentations with one face that PAD scored.
-    pub scored: usize,
-    /// Presentations the detector found no single face in (not scored).
-    pub not_scored: usize,
-    /// Scored presentations below the threshold.
-    pub below_threshold: usize,
-}
-
-/// A calibrated PAD threshold, as `honnin pad-calibrate` writes it
-/// (`calibration/pad-minifasnet.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PadCalibration {
-    /// [`PAD_CALIBRATION_FORMAT`].
-    pub format: String,
-    /// The PAD models, in the manifest's order.
-    pub models: Vec<PadModelBinding>,
-    /// The bona fide presentation classification error rate asked for.
-    pub target_bpcer: f64,
-    /// Liveness scores below this are presentation attacks.
-    pub threshold: f32,
-    /// The bona fide presentations the threshold was set on.
-    pub bona_fide: PadCounts,
-    /// Attack presentations scored at the threshold, per attack type (what the data can show).
-    pub attacks: Vec<(String, PadCounts)>,
-    /// What the data can and cannot show.
-    pub caveats: Vec<String>,
-    /// Which bytes this was read from and how they were pinned (not part of
-    /// the file; `None` for a calibration built in code).
-    #[serde(skip)]
-    pub source: Option<crate::decision::calibration::CalibrationSource>,
-}
-
-impl PadCalibration {
-    /// Reads the PAD calibration honnin ships (pinned by sha256:
-    /// [`SHIPPED_PAD_CALIBRATION`](crate::decision::calibration::SHIPPED_PAD_CALIBRATION))
-    /// and checks its plausibility; any other file is refused with
-    /// [`CalibrationError::NotPinned`](crate::decision::calibration::CalibrationError::NotPinned).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        Self::read(path.as_ref(), Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
-    }
-
-    /// Reads a PAD calibration file whose sha256 must be `sha256` (hex), and
-    /// checks its plausibility.
-    pub fn from_file_pinned(path: impl AsRef<Path>, sha256: &str) -> Result<Self> {
-        Self::read(path.as_ref(), Pin::Given(sha256))
-    }
-
-    /// The PAD calibration that ships with honnin
-    /// (`calibration/pad-minifasnet.json`, built into the library), for the
-    /// manifest's MiniFASNet pair: the C API's default when the PAD models
-    /// are present. An engine refuses it for other PAD models.
-    pub fn bundled() -> Result<Self> {
-        Self::parse(SHIPPED_PAD_CALIBRATION.text, Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
-    }
-
-    /// Parses the text of the PAD calibration honnin ships (pinned as
-    /// [`from_file`](Self::from_file) pins files), and checks its plausibility.
-    pub fn from_json(text: &str) -> Result<Self> {
-        Self::parse(text, Pin::Shipped(&[SHIPPED_PAD_CALIBRATION.sha256]))
-    }
-
-    /// Parses a PAD calibration whose text must have the sha256 `sha256`
-    /// (hex), and checks its plausibility.
-    pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
-        Self::parse(text, Pin::Given(sha256))
-    }
-
-    pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {
-        Self::parse(&crate::decision::calibration::read_text(path)?, pin)
-    }
-
-    pub(crate) fn parse(text: &str, pin: Pin<'_>) -> Result<Self> {
-        let (mut calibration, source) =
-            crate::decision::calibration::parse_checked(text, pin, "PAD calibration", crate::decision::calibration::check_pad_calibration)?;
-        calibration.source = Some(source);
-        Ok(calibration)
-    }
-}
-
-/// How an engine decides on liveness: the threshold, and the PAD models it
-/// belongs to (an engine refuses a policy made for other models).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PadPolicy {
-    pub(crate) threshold: f32,
-    pub(crate) target_bpcer: Option<f64>,
-    pub(crate) models: Option<Vec<PadModelBinding>>,
-    source: Option<crate::decision::calibration::CalibrationSource>,
-}
-
-impl PadPolicy {
-    /// The calibrated threshold.
-    pub fn from_calibration(calibration: &PadCalibration) -> Self {
-        Self {
-            threshold: calibration.threshold,
-            target_bpcer: Some(calibration.target_bpcer),
-            models: Some(calibration.models.clone()),
-            source: calibration.source.clone(),
-        }
-    }
-
-    /// The calibration bytes this policy came from, when read from text or a file.
-    pub fn calibration_source(&self) -> Option<&crate::decision::calibration::CalibrationSource> {
-        self.source.as_ref()
-    }
-
-    /// The liveness threshold (scores below it are attacks).
-    pub fn threshold(&self) -> f32 {
-        self.threshold
-    }
-
-    /// The BPCER the threshold was calibrated for; `None` when uncalibrated.
-    pub fn target_bpcer(&self) -> Option<f64> {
-        self.target_bpcer
-    }
-
-    pub(crate) fn uncalibrated(threshold: f32) -> Self {
-        Self { threshold, target_bpcer: None, models: None, source: None }
-    }
-}
-
-/// What the manifest says about a PAD model beyond its input.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PadSpec {
-    /// The face box is scaled about its centre by this factor before cropping.
-    pub(crate) crop_scale: f32,
-    /// Output index of the live-face probability.
-    pub(crate) live_index: usize,
-    /// Number of classes the output holds.
-    pub(crate) classes: usize,
-}
 
 /// One PAD model, with its reused input tensor.
 pub(crate) struct PadModel {
@@ -369,13 +211,6 @@ mod tests {
         assert!((r[2] - r[0] - 249.0).abs() < 1e-3 && r[0] >= 0.0 && r[2] <= 249.0, "{r:?}");
     }
 
-    #[test]
-    fn the_bundled_calibration_is_the_committed_file() {
-        let bundled = PadCalibration::bundled().expect("the bundled PAD calibration parses");
-        let file = PadCalibration::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/pad-minifasnet.json"));
-        assert_eq!(bundled, file.unwrap());
-        assert_eq!(bundled.models.len(), 2);
-    }
 
     #[test]
     fn probabilities_and_logits_both_give_the_live_probability() {

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::decision::decide::{Decision, Method, Outcome, PadCheck};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
 use crate::input::decode::ReferenceKind;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -153,9 +153,9 @@ pub struct AuditPolicy {
     pub reference: ReferenceKind,
     /// The face calibration's sha256 and how it was pinned (`shipped`,
     /// `given`, `unpinned`); absent for a policy built in code.
-    pub calibration: Option<crate::decision::calibration::CalibrationSource>,
+    pub calibration: Option<crate::decision::pin::CalibrationSource>,
     /// The same for the PAD calibration, when PAD ran.
-    pub pad_calibration: Option<crate::decision::calibration::CalibrationSource>,
+    pub pad_calibration: Option<crate::decision::pin::CalibrationSource>,
 }
 
 /// Whole milliseconds per stage; absent where the caller did not time it.

@@ -1,0 +1,163 @@
+//! The decision rules: a score and a reference kind to a decision, at the
+//! threshold a calibration measured for the target false-match rate.
+
+use std::collections::BTreeMap;
+
+use crate::decision::calibration::{check_calibration, Calibration, OperatingPoint, DEFAULT_TARGET_FMR};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, Reason, StageTimings, Threshold};
+use crate::error::{CalibrationError, Error, Result};
+use crate::input::decode::ReferenceKind;
+use crate::pipeline::template::Score;
+use crate::pipeline::models::{AlignmentFit, Metric};
+
+/// What a policy is bound to; an engine refuses a policy calibrated for another pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    pub(crate) recognizer_sha256: String,
+    pub(crate) detector: String,
+    pub(crate) mirror_averaging: bool,
+    pub(crate) alignment_fit: AlignmentFit,
+    pub(crate) pipeline_sha256: String,
+}
+
+/// Decides match / no match from a score.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    metric: Metric,
+    target_fmr: Option<f64>,
+    colour: f32,
+    grey: Option<f32>,
+    /// Fused-probe thresholds by reference kind: (frames, threshold).
+    fused: BTreeMap<ReferenceKind, (u32, f32)>,
+    pub(crate) binding: Option<Binding>,
+    source: Option<crate::decision::pin::CalibrationSource>,
+}
+
+impl Policy {
+    /// The policy for `target_fmr`, with thresholds taken from `calibration`.
+    ///
+    /// Fails if the calibration has no colour-reference point for exactly this target.
+    pub fn from_calibration(calibration: &Calibration, target_fmr: f64) -> Result<Self> {
+        if !(target_fmr > 0.0 && target_fmr < 1.0) {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "a target FMR between 0 and 1 (exclusive), got {}",
+                    crate::error::rate(target_fmr)
+                ),
+            });
+        }
+        // The fields are public: a calibration built in code is checked as a file is.
+        check_calibration(calibration)?;
+        let at_target = |p: &&OperatingPoint| crate::decision::calibration::same_target(p.target_fmr, target_fmr);
+        let mut thresholds = BTreeMap::new();
+        let mut fused = BTreeMap::new();
+        for (kind, reference) in &calibration.references {
+            if let Some(f) = &reference.fused {
+                if let Some(p) = f.points.iter().find(at_target) {
+                    fused.insert(*kind, (f.frames, p.threshold));
+                }
+            }
+            if let Some(p) = reference.points.iter().find(at_target) {
+                thresholds.insert(*kind, p.threshold);
+            }
+        }
+        let Some(&colour) = thresholds.get(&ReferenceKind::Colour) else {
+            let available: Vec<f64> = calibration
+                .references
+                .get(&ReferenceKind::Colour)
+                .map(|r| r.points.iter().map(|p| p.target_fmr).collect())
+                .unwrap_or_default();
+            return Err(CalibrationError::NoOperatingPoint { target_fmr, available }.into());
+        };
+        Ok(Self {
+            metric: calibration.metric,
+            target_fmr: Some(target_fmr),
+            colour,
+            grey: thresholds.get(&ReferenceKind::Grey).copied(),
+            fused,
+            binding: Some(Binding {
+                recognizer_sha256: calibration.recognizer_sha256.to_ascii_lowercase(),
+                detector: calibration.detector.clone(),
+                mirror_averaging: calibration.mirror_averaging,
+                alignment_fit: calibration.alignment_fit,
+                pipeline_sha256: calibration.pipeline_sha256.to_ascii_lowercase(),
+            }),
+            source: calibration.source.clone(),
+        })
+    }
+
+    /// The policy at [`DEFAULT_TARGET_FMR`].
+    pub fn default_from(calibration: &Calibration) -> Result<Self> {
+        Self::from_calibration(calibration, DEFAULT_TARGET_FMR)
+    }
+
+    pub(crate) fn uncalibrated(metric: Metric, threshold: f32) -> Self {
+        Self {
+            metric,
+            target_fmr: None,
+            colour: threshold,
+            grey: None,
+            fused: BTreeMap::new(),
+            binding: None,
+            source: None,
+        }
+    }
+
+    /// The calibration bytes this policy came from, when it was read from
+    /// text or a file.
+    pub fn calibration_source(&self) -> Option<&crate::decision::pin::CalibrationSource> {
+        self.source.as_ref()
+    }
+
+    /// The target FMR, if calibrated.
+    pub fn target_fmr(&self) -> Option<f64> {
+        self.target_fmr
+    }
+
+    /// The score metric the thresholds are in.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The threshold for card photos of `kind`, each calibrated on its own
+    /// kind of reference: grey card photos score differently from colour ones
+    /// against a colour live image. `None` when the calibration has no
+    /// operating point for `kind` at this policy's target. An uncalibrated
+    /// policy ([`danger::uncalibrated_policy`](crate::danger::uncalibrated_policy))
+    /// has one threshold for every kind.
+    pub fn threshold(&self, kind: ReferenceKind) -> Option<Threshold> {
+        let value = match (kind, self.binding.is_some()) {
+            (ReferenceKind::Colour, _) | (_, false) => self.colour,
+            (ReferenceKind::Grey, true) => self.grey?,
+        };
+        Some(Threshold { value, target_fmr: self.target_fmr, reference: kind })
+    }
+
+    /// The threshold for live probes fused from several frames, against card
+    /// photos of `kind`, and the most frames it was calibrated for. `None`
+    /// when the calibration measured no fused probes for `kind` (sessions
+    /// then compare their best single frame).
+    pub fn fused_threshold(&self, kind: ReferenceKind) -> Option<(usize, Threshold)> {
+        let &(frames, value) = self.fused.get(&kind)?;
+        Some((frames as usize, Threshold { value, target_fmr: self.target_fmr, reference: kind }))
+    }
+
+    pub(crate) fn decide(&self, score: Score, kind: ReferenceKind) -> Outcome {
+        let Some(threshold) = self.threshold(kind) else {
+            return Outcome::inconclusive(Reason::NotCalibrated(kind), Method::Automatic);
+        };
+        Self::decide_at(score, threshold)
+    }
+
+    pub(crate) fn decide_at(score: Score, threshold: Threshold) -> Outcome {
+        let decision = if score.passes(threshold.value) { Decision::Match } else { Decision::NoMatch };
+        Outcome {
+            decision,
+            score: Some(score),
+            threshold: Some(threshold),
+            method: Method::Automatic,
+            timings: StageTimings::default(),
+            pad: PadCheck::NotRun,
+        }
+    }
+}
