@@ -1,35 +1,25 @@
-//! The engine: owns the model sessions and the policy, runs the pipeline.
+//! The engine: owns the model sessions and the policies, runs the pipeline;
+//! with what it hands out (card references, templates, scores, face boxes).
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::error::CalibrationError;
-use crate::pipeline::template::{self as compare, Score};
 use crate::decision::outcome::{Method, Outcome, PadCheck, Reason, Side};
-use crate::decision::pad_policy::PadPolicy;
-use crate::decision::policy::{Binding, Policy};
-use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
-use crate::pipeline::detect::{Detection, Detector};
-use crate::pipeline::embed::{Recognizer, Template};
-use crate::error::{Error, Result};
+use crate::decision::pad_policy::{PadCalibration, PadPolicy};
+use crate::decision::policy::{Binding, Comparison, Policy, Rules};
+use crate::error::{CalibrationError, Error, Result};
+use crate::input::decode::{CardPhoto, LiveFrame, ReferenceKind};
+use crate::pipeline::detect::Detector;
+use crate::pipeline::embed::Recognizer;
 use crate::pipeline::models::{ModelInfo, Models};
 use crate::pipeline::pad::PadModel;
-use crate::pipeline::quality::{FrameQuality, QualityGate, QualityIssue};
+use crate::pipeline::quality::{FrameQuality, QualityGate};
 use crate::pipeline::runtime::{self, Threading};
-use zeroize::Zeroizing;
-
-/// A second face at least this prominent, relative to the most prominent one,
-/// makes the subject ambiguous.
-///
-/// Prominence is face size (square root of box area) times centrality
-/// (1 at the frame's centre, falling linearly to 0 at its corners): the person
-/// being checked faces the camera from the middle of the frame, a bystander
-/// further back or at the edge shows a clearly less prominent face and is
-/// ignored, while two people side by side are comparable.
-pub const COMPARABLE_FACE_RATIO: f32 = 0.75;
+use crate::pipeline::stages::{Acquired, Run, Stages, Wanted};
+pub use crate::pipeline::detect::Detection;
+pub use crate::pipeline::stages::{ModelRuns, COMPARABLE_FACE_RATIO};
+pub use crate::pipeline::template::{Score, Template};
 
 /// Type-state marker: the builder still needs a [`Policy`].
 #[derive(Debug)]
@@ -72,6 +62,31 @@ impl<S> EngineBuilder<S> {
         self
     }
 
+    /// Requires the ONNX Runtime library honnin pins for this CPU
+    /// ([`PINNED_ONNXRUNTIME_SHA256`](crate::runtime::PINNED_ONNXRUNTIME_SHA256)),
+    /// or, when `given` is a sha256 (hex), that one; `given` = `"any"` accepts
+    /// any library (the caller should say so loudly). The one place the pin
+    /// is decided: the CLI's `--onnxruntime-sha256` and the C API's
+    /// `onnxruntime_sha256` both come here. Fails with [`Error::Runtime`]
+    /// when honnin pins no build for this CPU and no hash is given.
+    pub fn onnxruntime_pin(mut self, given: Option<&str>) -> Result<Self> {
+        self.onnxruntime_sha256 = match given {
+            Some("any") => None,
+            Some(hex) => Some(hex.to_string()),
+            None => match crate::runtime::PINNED_ONNXRUNTIME_SHA256 {
+                Some(pinned) => Some(pinned.to_string()),
+                None => {
+                    return Err(Error::Runtime {
+                        path: self.onnxruntime.clone(),
+                        reason: "honnin pins no ONNX Runtime build for this CPU: give the library's sha256 (or any)"
+                            .into(),
+                    })
+                }
+            },
+        };
+        Ok(self)
+    }
+
     /// Intra-op threads per model session (default: the number of CPUs, at
     /// most 2; the models are small and gain little from more). With spinning
     /// off, 2 threads cut the mirrored recognizer batch from about 12 to 7 ms
@@ -90,23 +105,22 @@ impl<S> EngineBuilder<S> {
         self
     }
 
-    #[doc(hidden)]
     /// ONNX Runtime as it comes: CPU memory arena and memory-pattern planning
     /// on, and its output buffers (boxes, landmarks, embeddings) freed without
     /// being wiped.
     ///
     /// Only for the memory-forensics baseline, which measures what ONNX
     /// Runtime's own memory holds without honnin's settings.
-    pub fn dangerous_onnxruntime_defaults(mut self, on: bool) -> Self {
+    pub(crate) fn onnxruntime_defaults(mut self, on: bool) -> Self {
         self.threading.ort_defaults = on;
         self
     }
 
-    #[doc(hidden)]
     /// Load the models' graphs as they are, without rewriting `PRelu`
     /// (same results, slower PAD models and recognizer). For the benchmarks
     /// and the tests that compare the two.
-    pub fn expand_prelu(mut self, on: bool) -> Self {
+    #[cfg(feature = "research")]
+    pub(crate) fn expand_prelu(mut self, on: bool) -> Self {
         self.threading.expand_prelu = on;
         self
     }
@@ -125,6 +139,22 @@ impl<S> EngineBuilder<S> {
     pub fn pad(mut self, policy: PadPolicy) -> Self {
         self.pad_policy = Some(policy);
         self
+    }
+
+    /// Presentation-attack detection when the models include PAD models
+    /// ([`Models::has_pad`]): at `calibration`, or without one at the PAD
+    /// calibration honnin ships ([`PadCalibration::bundled`]). Without PAD
+    /// models, PAD stays off. The one place the PAD default is decided: the
+    /// CLI (unless `--no-pad`) and the C API's default both come here.
+    pub fn pad_when_present(self, calibration: Option<&PadCalibration>) -> Result<Self> {
+        if !self.models.has_pad() {
+            return Ok(self);
+        }
+        let policy = match calibration {
+            Some(calibration) => PadPolicy::from_calibration(calibration),
+            None => PadPolicy::from_calibration(&PadCalibration::bundled()?),
+        };
+        Ok(self.pad(policy))
     }
 
     /// Average the template of the face with that of its mirror image
@@ -216,33 +246,24 @@ impl EngineBuilder<HasPolicy> {
         let detector_session = runtime::session(&env, &self.models.detector, self.threading)?;
         let recognizer_session = runtime::session(&env, &self.models.recognizer, self.threading)?;
         let mut pad = Vec::with_capacity(self.models.pad.len());
-        // One thread per PAD model: they run side by side (`run_pad`).
+        // One thread per PAD model: they run side by side.
         let pad_threading = Threading { intra_threads: 1, ..self.threading };
         for model in &self.models.pad {
             let session = runtime::session(&env, model, pad_threading)?;
-            pad.push(Mutex::new(PadModel::new(model.entry.clone(), session)?.wiping_outputs(wipe_outputs)));
+            pad.push(PadModel::new(model.entry.clone(), session)?.wiping_outputs(wipe_outputs));
         }
         let Models { detector, recognizer, .. } = self.models;
+        let detector = Detector::new(detector.entry, detector_session)?.wiping_outputs(wipe_outputs);
+        let batch = if self.mirror_averaging { 2 } else { 1 };
+        let recognizer =
+            Recognizer::new(recognizer.entry, recognizer_session, batch, &pipeline)?.wiping_outputs(wipe_outputs);
         Ok(Engine {
-            detector: Mutex::new(Detector::new(detector.entry, detector_session)?.wiping_outputs(wipe_outputs)),
-            recognizer: Mutex::new(
-                Recognizer::new(
-                    recognizer.entry,
-                    recognizer_session,
-                    if self.mirror_averaging { 2 } else { 1 },
-                    &pipeline,
-                )?
-                .wiping_outputs(wipe_outputs),
-            ),
+            stages: Stages::new(detector, recognizer, pad, self.mirror_averaging),
             policy,
             mirror_averaging: self.mirror_averaging,
             pipeline_sha256: pipeline,
             info,
-            pad,
             pad_policy: self.pad_policy,
-            detector_runs: AtomicU64::new(0),
-            recognizer_runs: AtomicU64::new(0),
-            pad_runs: AtomicU64::new(0),
         })
     }
 }
@@ -302,9 +323,6 @@ fn model_word(id: &str, sha256: &str) -> String {
     format!("{id} ({}…)", sha256.get(..12).unwrap_or(sha256).to_ascii_lowercase())
 }
 
-/// A usable frame's template and, with a PAD policy, its liveness score.
-pub(crate) type UsableFrame = (Template, Option<f32>);
-
 /// What acquiring a template from one image gave.
 #[derive(Debug)]
 pub enum Acquisition {
@@ -355,36 +373,16 @@ impl CardReference {
 /// The verification engine: models, sessions and policy.
 ///
 /// `Engine` is `Send + Sync`; each model session sits behind a mutex, so
-/// concurrent calls take turns per stage.
+/// concurrent calls take turns per stage. Counter sessions share it through
+/// an [`Arc`](std::sync::Arc).
 pub struct Engine {
-    detector: Mutex<Detector>,
-    recognizer: Mutex<Recognizer>,
+    stages: Stages,
     policy: Policy,
     mirror_averaging: bool,
     /// [`Models::pipeline_sha256`] of the detector, recognizer and mirror setting.
     pipeline_sha256: String,
     info: Vec<ModelInfo>,
-    /// The PAD models, when loaded (they score whether or not a PAD policy decides).
-    pad: Vec<Mutex<PadModel>>,
     pad_policy: Option<PadPolicy>,
-    detector_runs: AtomicU64,
-    recognizer_runs: AtomicU64,
-    pad_runs: AtomicU64,
-}
-
-/// How many times an engine has run each model since it was built.
-///
-/// The staff visual check runs none: a session's staff path leaves both
-/// counts unchanged (a test checks it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ModelRuns {
-    /// Face detector runs.
-    pub detector: u64,
-    /// Recognizer runs (one per face embedded; the mirror image rides in the same batch).
-    pub recognizer: u64,
-    /// PAD runs (one per live face checked, all PAD models together).
-    pub pad: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -397,11 +395,17 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave a session half-updated in a
-    // way that matters here: a stage that panicked with a frame or chips in
-    // its reused input tensor marked it dirty, and its next run wipes it first.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+impl Acquisition {
+    /// The template, or why there is none: no subject, or a face that would not align.
+    fn from_acquired(acquired: Acquired, side: Side) -> Result<Self> {
+        if let Err(reason) = acquired.subject {
+            return Ok(Acquisition::Inconclusive(reason));
+        }
+        Ok(match acquired.template? {
+            Some(template) => Acquisition::Face(template),
+            None => Acquisition::Inconclusive(Reason::Unalignable(side)),
+        })
+    }
 }
 
 impl Engine {
@@ -444,28 +448,33 @@ impl Engine {
         if self.policy.threshold(kind).is_none() {
             return Ok(CardReference { acquired: Acquisition::Inconclusive(Reason::NotCalibrated(kind)), kind });
         }
-        Ok(CardReference { acquired: self.acquire(&card.pixels, Side::Card)?, kind })
+        let acquired = self.stages.acquire(&card.pixels, Wanted::template(Side::Card))?;
+        Ok(CardReference { acquired: Acquisition::from_acquired(acquired, Side::Card)?, kind })
     }
 
     /// Compares a prepared card reference with a live frame.
+    ///
+    /// With a PAD policy, the live image's liveness is judged first: one
+    /// judged an attack is not compared.
     pub fn verify_reference(&self, card: &CardReference, live: &LiveFrame) -> Result<Outcome> {
         if let Some(reason) = card.unusable() {
             return Ok(Outcome::inconclusive(reason, Method::Automatic));
         }
         let started = Instant::now();
-        let mut pad = PadCheck::NotRun;
-        let acquired = self.acquire_live(&live.pixels, &mut pad)?;
+        let liveness = if self.pad_policy.is_some() { Run::Yes } else { Run::No };
+        let acquired = self.stages.acquire(&live.pixels, Wanted { liveness, ..Wanted::template(Side::Live) })?;
         let live_time = started.elapsed();
-        let live_template = match acquired {
-            Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => {
-                let mut outcome = Outcome::inconclusive(reason, Method::Automatic);
-                outcome.timings.live_template = live_time;
-                outcome.pad = pad;
-                return Ok(outcome);
+        let rules = self.rules();
+        let pad = rules.liveness(acquired.liveness.as_slice());
+        let mut outcome = if matches!(pad, PadCheck::AttackSuspected { .. }) {
+            // Not compared; the template (if any) is wiped as it drops here.
+            Outcome::inconclusive(Reason::PresentationAttackSuspected, Method::Automatic)
+        } else {
+            match Acquisition::from_acquired(acquired, Side::Live)? {
+                Acquisition::Face(template) => self.compare_with(card, &template, rules.comparison(card.kind, 1, false))?,
+                Acquisition::Inconclusive(reason) => Outcome::inconclusive(reason, Method::Automatic),
             }
         };
-        let mut outcome = self.decide_live(card, &live_template, None)?;
         outcome.timings.live_template = live_time;
         outcome.pad = pad;
         Ok(outcome)
@@ -475,7 +484,7 @@ impl Engine {
     ///
     /// The returned landmarks are face geometry: the caller owns them.
     pub fn detect(&self, frame: &LiveFrame) -> Result<Vec<Detection>> {
-        Ok(self.run_detector(&frame.pixels)?.to_vec())
+        Ok(self.stages.detect(&frame.pixels)?.to_vec())
     }
 
     /// The template of the subject's face in `frame`, or why there is none.
@@ -483,12 +492,13 @@ impl Engine {
     /// For benchmarking and calibration; verification itself uses
     /// [`Engine::verify`] and never hands templates out.
     pub fn template(&self, frame: &LiveFrame) -> Result<Acquisition> {
-        self.acquire(&frame.pixels, Side::Live)
+        let acquired = self.stages.acquire(&frame.pixels, Wanted::template(Side::Live))?;
+        Acquisition::from_acquired(acquired, Side::Live)
     }
 
     /// Scores two templates made by this engine.
     pub fn compare(&self, a: &Template, b: &Template) -> Result<Score> {
-        compare::compare(a, b)
+        a.compare(b)
     }
 
     /// The decision policy.
@@ -513,125 +523,31 @@ impl Engine {
         &self.info
     }
 
-    fn acquire(&self, pixels: &Pixels, side: Side) -> Result<Acquisition> {
-        self.acquire_observed(pixels, side, &mut |_, _| {})
-    }
-
-    /// A live image's template, after presentation-attack detection when a
-    /// PAD policy is set: an image judged an attack is not embedded.
-    fn acquire_live(&self, pixels: &Pixels, pad: &mut PadCheck) -> Result<Acquisition> {
-        let Some(policy) = &self.pad_policy else {
-            return self.acquire(pixels, Side::Live);
-        };
-        let faces = self.run_detector(pixels)?;
-        let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
-            Ok(face) => face,
-            Err(reason) => return Ok(Acquisition::Inconclusive(reason(Side::Live))),
-        };
-        let (liveness, template) = self.pad_and_embed(pixels, subject);
-        *pad = PadCheck::judge(liveness?, policy.threshold, 1);
-        if matches!(pad, PadCheck::AttackSuspected { .. }) {
-            // Not compared; the template (if any) is wiped as it drops here.
-            return Ok(Acquisition::Inconclusive(Reason::PresentationAttackSuspected));
-        }
-        match template? {
-            Some(template) => Ok(Acquisition::Face(template)),
-            None => Ok(Acquisition::Inconclusive(Reason::Unalignable(Side::Live))),
-        }
-    }
-
-    /// Runs PAD and the recognizer side by side on the subject (PAD's small
-    /// models and the recognizer share the cores; in sequence PAD would add
-    /// its whole time to every verification). A template made for a frame
-    /// PAD then rejects is dropped, and so wiped, unused.
-    fn pad_and_embed(&self, pixels: &Pixels, subject: &Detection) -> (Result<f32>, Result<Option<Template>>) {
-        std::thread::scope(|scope| {
-            let pad = scope.spawn(|| self.run_pad(pixels, subject));
-            let template = self.run_recognizer(pixels, subject, &mut |_, _| {});
-            let liveness = pad.join().unwrap_or_else(|_| Err(Error::inference("pad", "the PAD thread panicked")));
-            (liveness, template)
-        })
-    }
-
     /// The liveness score of the subject face in `frame` (0..1, mean over the
     /// PAD models), whatever the PAD policy; `None` without PAD models or
     /// without one subject face. For calibration and evaluation.
     pub fn liveness(&self, frame: &LiveFrame) -> Result<Option<f32>> {
-        if self.pad.is_empty() {
-            return Ok(None);
-        }
-        let faces = self.run_detector(&frame.pixels)?;
-        match choose_subject(&faces, frame.pixels.width(), frame.pixels.height()) {
-            Ok(face) => self.run_pad(&frame.pixels, face).map(Some),
-            Err(_) => Ok(None),
-        }
+        self.liveness_observed(frame, Run::Yes)
     }
 
-    /// The liveness score of the subject face in `frame` as
-    /// [`Engine::liveness`] gives it, showing `observe` each PAD model's input
-    /// tensor (its face crop) in place before it is wiped. The models run one
-    /// after the other. Reached through [`crate::danger`].
+    /// [`Engine::liveness`], showing `observe` each PAD model's input tensor
+    /// (its face crop) in place before it is wiped; the models run one after
+    /// the other. Reached through [`crate::danger`].
     pub(crate) fn observe_pad(&self, frame: &LiveFrame, observe: &mut dyn FnMut(&[f32])) -> Result<Option<f32>> {
-        if self.pad.is_empty() {
+        self.liveness_observed(frame, Run::Observed(observe))
+    }
+
+    fn liveness_observed<'a>(&self, frame: &LiveFrame, liveness: Run<'a, dyn FnMut(&[f32]) + 'a>) -> Result<Option<f32>> {
+        if !self.stages.has_pad() {
             return Ok(None);
         }
-        let faces = self.run_detector(&frame.pixels)?;
-        let Ok(face) = choose_subject(&faces, frame.pixels.width(), frame.pixels.height()) else {
-            return Ok(None);
-        };
-        self.pad_runs.fetch_add(1, Ordering::Relaxed);
-        let mut sum = 0.0;
-        for model in &self.pad {
-            sum += lock(model).live_probability_observed(&frame.pixels, face, observe)?;
-        }
-        Ok(Some(sum / self.pad.len() as f32))
+        let acquired = self.stages.acquire(&frame.pixels, Wanted { liveness, ..Wanted::subject(Side::Live) })?;
+        Ok(acquired.liveness)
     }
 
     /// The PAD policy deciding on liveness, if PAD is on.
     pub fn pad_policy(&self) -> Option<&PadPolicy> {
         self.pad_policy.as_ref()
-    }
-
-    /// Mean live probability of the PAD models for `face`.
-    pub(crate) fn run_pad(&self, pixels: &Pixels, face: &Detection) -> Result<f32> {
-        self.pad_runs.fetch_add(1, Ordering::Relaxed);
-        // The PAD models are small and run one thread each, side by side.
-        let Some((first, rest)) = self.pad.split_first() else {
-            return Err(Error::inference("pad", "no PAD model is loaded"));
-        };
-        let scores: Vec<Result<f32>> =
-            std::thread::scope(|scope| {
-                let others: Vec<_> =
-                    rest.iter().map(|m| scope.spawn(move || lock(m).live_probability(pixels, face))).collect();
-                let mut scores = vec![lock(first).live_probability(pixels, face)];
-                scores.extend(others.into_iter().map(|h| {
-                    h.join().unwrap_or_else(|_| Err(Error::inference("pad", "a PAD model's thread panicked")))
-                }));
-                scores
-            });
-        let mut sum = 0.0;
-        for score in scores {
-            sum += score?;
-        }
-        Ok(sum / self.pad.len() as f32)
-    }
-
-    fn acquire_observed(
-        &self,
-        pixels: &Pixels,
-        side: Side,
-        observe: &mut dyn FnMut(&[f32], &[f32]),
-    ) -> Result<Acquisition> {
-        // Landmarks are face geometry: wiped when this function returns.
-        let faces = self.run_detector(pixels)?;
-        let subject = match choose_subject(&faces, pixels.width(), pixels.height()) {
-            Ok(face) => face,
-            Err(reason) => return Ok(Acquisition::Inconclusive(reason(side))),
-        };
-        match self.run_recognizer(pixels, subject, observe)? {
-            Some(template) => Ok(Acquisition::Face(template)),
-            None => Ok(Acquisition::Inconclusive(Reason::Unalignable(side))),
-        }
     }
 
     /// The face the engine would compare in `frame`: the most prominent one
@@ -641,9 +557,8 @@ impl Engine {
     ///
     /// The returned landmarks are face geometry: the caller owns them.
     pub fn subject(&self, frame: &LiveFrame) -> Result<std::result::Result<Detection, Reason>> {
-        let faces = self.run_detector(&frame.pixels)?;
-        let (width, height) = (frame.pixels.width(), frame.pixels.height());
-        Ok(choose_subject(&faces, width, height).copied().map_err(|reason| reason(Side::Live)))
+        let acquired = self.stages.acquire(&frame.pixels, Wanted::subject(Side::Live))?;
+        Ok(acquired.subject.map(|face| *face))
     }
 
     /// Acquires the subject's template from `frame` as [`Engine::template`]
@@ -654,192 +569,64 @@ impl Engine {
         frame: &LiveFrame,
         observe: &mut dyn FnMut(&[f32], &[f32]),
     ) -> Result<Acquisition> {
-        self.acquire_observed(&frame.pixels, Side::Live, observe)
+        let wanted = Wanted { template: Run::Observed(observe), ..Wanted::subject(Side::Live) };
+        let acquired = self.stages.acquire(&frame.pixels, wanted)?;
+        Acquisition::from_acquired(acquired, Side::Live)
     }
 
-    #[doc(hidden)]
-    /// Benchmark hook: aligns `face` in `frame` without running the recognizer.
-    pub fn bench_align(&self, frame: &LiveFrame, face: &Detection) -> bool {
-        let recognizer = lock(&self.recognizer);
-        recognizer.align_only(&frame.pixels, face)
-    }
-
-    #[doc(hidden)]
-    /// Benchmark hook: the PAD models alone on `face` (no detection).
-    pub fn bench_pad(&self, frame: &LiveFrame, face: &Detection) -> Result<f32> {
-        self.run_pad(&frame.pixels, face)
-    }
-
-    #[doc(hidden)]
-    /// Benchmark hook: aligns and embeds `face` in `frame` (no detection).
-    pub fn bench_embed(&self, frame: &LiveFrame, face: &Detection) -> Result<Option<Template>> {
-        self.run_recognizer(&frame.pixels, face, &mut |_, _| {})
+    /// The model stages, for the research hooks.
+    #[cfg(feature = "research")]
+    pub(crate) fn stages(&self) -> &Stages {
+        &self.stages
     }
 
     /// How many times each model has run on this engine.
     pub fn model_runs(&self) -> ModelRuns {
-        ModelRuns {
-            detector: self.detector_runs.load(Ordering::Relaxed),
-            recognizer: self.recognizer_runs.load(Ordering::Relaxed),
-            pad: self.pad_runs.load(Ordering::Relaxed),
-        }
+        self.stages.runs()
     }
 
     /// Runs the quality gate on the subject face of `frame` (the detector
     /// only): what the person should change before a comparison is worth
-    /// making. A [`Session`](crate::Session) applies the same gate to every
+    /// making. A [`Session`](crate::counter::Session) applies the same gate to every
     /// frame (and embeds the usable ones from the same detector run).
     pub fn assess(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<FrameQuality> {
-        let faces = self.run_detector(&frame.pixels)?;
-        Ok(assess_subject(&faces, &frame.pixels, gate).0)
+        let acquired = self.stages.acquire(&frame.pixels, Wanted { gate: Some(gate), ..Wanted::subject(Side::Live) })?;
+        Ok(acquired.quality.unwrap_or_else(|| FrameQuality::without_face(crate::pipeline::quality::QualityIssue::NoFace)))
     }
 
-    /// The quality gate and, for a usable frame, the subject's template, from
+    /// A session's frame: the quality gate and, for a usable frame, the
+    /// subject's template and, with a PAD policy, its liveness score, from
     /// one detector run.
-    /// With a PAD policy, the usable frame's liveness score comes too (from
-    /// the same detection).
-    pub(crate) fn assess_and_embed(
-        &self,
-        frame: &LiveFrame,
-        gate: &QualityGate,
-    ) -> Result<(FrameQuality, Option<UsableFrame>)> {
-        let faces = self.run_detector(&frame.pixels)?;
-        let (mut quality, subject) = assess_subject(&faces, &frame.pixels, gate);
-        let Some(subject) = subject.filter(|_| quality.is_usable()) else {
-            return Ok((quality, None));
-        };
-        let (liveness, template) = match &self.pad_policy {
-            Some(_) => {
-                let (liveness, template) = self.pad_and_embed(&frame.pixels, subject);
-                (Some(liveness?), template?)
-            }
-            None => (None, self.run_recognizer(&frame.pixels, subject, &mut |_, _| {})?),
-        };
-        match template {
-            Some(template) => Ok((quality, Some((template, liveness)))),
-            None => {
-                // Landmarks too degenerate to align: a face turned away.
-                quality.issues.push(QualityIssue::NotFacingCamera);
-                quality.weight = 0.0;
-                Ok((quality, None))
-            }
-        }
+    pub(crate) fn acquire_frame(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<Acquired> {
+        let liveness = if self.pad_policy.is_some() { Run::Yes } else { Run::No };
+        let wanted = Wanted { gate: Some(gate), liveness, ..Wanted::template(Side::Live) };
+        self.stages.acquire(&frame.pixels, wanted)
     }
 
-    /// Compares a live template (one frame's, or fused) with the card's, at
-    /// `threshold` or, without one, the policy's single-frame threshold.
-    pub(crate) fn decide_live(
+    /// The decision rules at this engine's policies.
+    pub(crate) fn rules(&self) -> Rules<'_> {
+        Rules { face: &self.policy, pad: self.pad_policy.as_ref() }
+    }
+
+    /// Compares a live template (one frame's, or fused) with the card's, as
+    /// `comparison` says (`None`: no threshold for this kind of card photo).
+    pub(crate) fn compare_with(
         &self,
         card: &CardReference,
         live: &Template,
-        threshold: Option<crate::decision::outcome::Threshold>,
+        comparison: Option<Comparison>,
     ) -> Result<Outcome> {
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,
             Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
         };
-        let started = Instant::now();
-        let score = compare::compare(card_template, live)?;
-        let mut outcome = match threshold {
-            Some(t) => Policy::decide_at(score, t),
-            None => self.policy.decide(score, card.kind),
+        let Some(comparison) = comparison else {
+            return Ok(Outcome::inconclusive(Reason::NotCalibrated(card.kind), Method::Automatic));
         };
+        let started = Instant::now();
+        let score = card_template.compare(live)?;
+        let mut outcome = Rules::decide(score, comparison.threshold);
         outcome.timings.compare = started.elapsed();
         Ok(outcome)
-    }
-
-    fn run_detector(&self, pixels: &Pixels) -> Result<Zeroizing<Vec<Detection>>> {
-        self.detector_runs.fetch_add(1, Ordering::Relaxed);
-        lock(&self.detector).detect(pixels)
-    }
-
-    fn run_recognizer(
-        &self,
-        pixels: &Pixels,
-        face: &Detection,
-        observe: &mut dyn FnMut(&[f32], &[f32]),
-    ) -> Result<Option<Template>> {
-        let mut recognizer = lock(&self.recognizer);
-        let result = recognizer.embed_observed(pixels, face, self.mirror_averaging, observe);
-        // Counted whenever the model was given chips, a failed run included;
-        // degenerate landmarks (`Ok(None)`) never reach it.
-        if !matches!(result, Ok(None)) {
-            self.recognizer_runs.fetch_add(1, Ordering::Relaxed);
-        }
-        result
-    }
-}
-
-/// The gate's verdict on the subject among `faces`, and the subject.
-fn assess_subject<'f>(
-    faces: &'f [Detection],
-    pixels: &Pixels,
-    gate: &QualityGate,
-) -> (FrameQuality, Option<&'f Detection>) {
-    match choose_subject(faces, pixels.width(), pixels.height()) {
-        Ok(face) => (gate.assess(pixels, face), Some(face)),
-        Err(reason) => {
-            let issue = match reason(Side::Live) {
-                Reason::MultipleFaces(_) => QualityIssue::MultipleFaces,
-                _ => QualityIssue::NoFace,
-            };
-            (FrameQuality::without_face(issue), None)
-        }
-    }
-}
-
-/// Size weighted by closeness to the frame's centre.
-fn prominence(face: &Detection, width: u32, height: u32) -> f32 {
-    let (cx, cy) = (face.bbox[0] + face.bbox[2] / 2.0, face.bbox[1] + face.bbox[3] / 2.0);
-    let (hw, hh) = (width as f32 / 2.0, height as f32 / 2.0);
-    let off = ((cx - hw).powi(2) + (cy - hh).powi(2)).sqrt() / (hw * hw + hh * hh).sqrt();
-    face.size() * (1.0 - off).clamp(0.0, 1.0)
-}
-
-/// One dominant face, or the reason there is none.
-fn choose_subject(faces: &[Detection], width: u32, height: u32) -> Result<&Detection, fn(Side) -> Reason> {
-    let mut ranked: Vec<(f32, &Detection)> = faces.iter().map(|f| (prominence(f, width, height), f)).collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.score.total_cmp(&a.1.score)));
-    match ranked.as_slice() {
-        [] => Err(Reason::NoFace),
-        [(_, only)] => Ok(only),
-        [(first, face), (second, _), ..] => {
-            if *second >= COMPARABLE_FACE_RATIO * *first {
-                Err(Reason::MultipleFaces)
-            } else {
-                Ok(face)
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A face of side `size` centred at (cx, cy).
-    fn face(cx: f32, cy: f32, size: f32) -> Detection {
-        Detection { bbox: [cx - size / 2.0, cy - size / 2.0, size, size], score: 0.9, landmarks: [[0.0; 2]; 5] }
-    }
-
-    #[test]
-    fn subject_is_the_dominant_face() {
-        // A small face in the centre beats nothing; a big centred face beats a small one.
-        let faces = [face(320.0, 240.0, 40.0), face(320.0, 240.0, 100.0)];
-        assert_eq!(choose_subject(&faces, 640, 480).unwrap().bbox[2], 100.0);
-    }
-
-    #[test]
-    fn a_bystander_at_the_edge_does_not_make_the_subject_ambiguous() {
-        let faces = [face(590.0, 60.0, 100.0), face(320.0, 240.0, 100.0)];
-        assert_eq!(choose_subject(&faces, 640, 480).unwrap().bbox[0], 270.0);
-    }
-
-    #[test]
-    fn comparable_faces_or_none_are_inconclusive() {
-        assert_eq!(choose_subject(&[], 640, 480).unwrap_err()(Side::Live), Reason::NoFace(Side::Live));
-        let side_by_side = [face(240.0, 240.0, 100.0), face(400.0, 240.0, 95.0)];
-        let reason = choose_subject(&side_by_side, 640, 480).unwrap_err()(Side::Card);
-        assert_eq!(reason, Reason::MultipleFaces(Side::Card));
     }
 }

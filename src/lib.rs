@@ -119,62 +119,46 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod card;
-mod counter;
+pub mod card;
+pub mod counter;
 mod decision;
-mod engine;
-mod error;
-mod input;
+pub mod engine;
+pub mod error;
+pub mod input;
 mod pipeline;
 mod privacy;
 
-pub use decision::{calibration, metrics};
-pub use pipeline::onnx_graph;
+pub use decision::policy::Policy;
+pub use decision::pad_policy as pad;
+pub use decision::{calibration, metrics, outcome};
+pub use engine::{CardReference, Engine, EngineBuilder};
+pub use error::{Error, ErrorKind, Result};
+pub use input::{CardPhoto, LiveFrame, Limits};
+pub use outcome::{Decision, Method, Outcome, Reason};
+pub use calibration::Calibration;
+pub use models::Models;
+pub use pipeline::{models, quality, runtime};
+pub use privacy::{audit, hardening};
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use privacy::sandbox;
-pub use privacy::hardening;
 
-pub use privacy::audit::{
-    audit_head_path, audit_line_sha256, check_audit_id, verify_chain, verify_log_file, Abandoned, AuditAttempt,
-    AuditLog, AuditLogError, AuditModel, AuditPolicy, AuditRecord, AuditSession, AuditTimings, ChainError, ChainHead,
-    ChainReport, AUDIT_GENESIS, AUDIT_MAX_ID_CHARS, AUDIT_MAX_LINE, AUDIT_SCHEMA,
-};
-#[cfg(feature = "camera")]
-pub use counter::camera::{CameraOptions, CameraSource};
-pub use pipeline::template::Score;
-pub use card::{
-    CardData, CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose,
-};
-pub use decision::calibration::{
-    operating_points, Calibration, FusedCalibration, OperatingPoint, ReferenceCalibration, CALIBRATION_FORMAT,
-    DEFAULT_TARGET_FMR,
-};
-pub use decision::outcome::{Decision, Method, Outcome, PadCheck, Reason, Side, StageTimings, Threshold};
-pub use decision::pad_policy::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
-pub use decision::policy::Policy;
-pub use input::decode::{CardPhoto, LiveFrame, ReferenceKind};
-pub use pipeline::detect::Detection;
-pub use pipeline::embed::Template;
-pub use engine::{
-    Acquisition, CardReference, Engine, EngineBuilder, HasPolicy, ModelRuns, NeedsPolicy, COMPARABLE_FACE_RATIO,
-    MAX_INTRA_THREADS,
-};
-pub use error::{Error, Malformation, Result};
-pub use input::file::read_input_file;
-pub use input::limits::Limits;
-pub use pipeline::models::{AlignmentFit, Metric, ModelBytes, ModelInfo, Models};
-pub use pipeline::quality::{FaceMeasures, FrameQuality, Guidance, QualityGate, QualityIssue};
-pub use pipeline::runtime::{ORT_LIB_ENV, ORT_TELEMETRY_ENV, PINNED_ONNXRUNTIME_SHA256};
-pub use counter::session::{
-    AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,
-};
-pub use error::CameraError;
-pub use counter::source::{FolderSource, FrameSource, ImageSource};
-pub use counter::staff::{staff_visual_check, StaffJudgement};
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
 
 /// Switches that weaken honnin's guarantees. Each use deserves a code review.
 pub mod danger {
-    use crate::{Metric, Policy};
+    use std::path::Path;
+
+    use crate::calibration::Calibration;
+    use crate::decision::pin::Pin;
+    use crate::engine::{Acquisition, Engine, EngineBuilder};
+    use crate::input::{CardPhoto, LiveFrame};
+    use crate::models::Metric;
+    use crate::pad::{PadCalibration, PadPolicy};
+    use crate::{Policy, Result};
 
     /// A policy with a hand-picked threshold, tied to no calibration and no FMR.
     ///
@@ -186,8 +170,8 @@ pub mod danger {
 
     /// A PAD policy at a liveness threshold that no calibration measured
     /// (for tests and calibration runs). Never deploy it.
-    pub fn uncalibrated_pad_policy(threshold: f32) -> crate::PadPolicy {
-        crate::PadPolicy::uncalibrated(threshold)
+    pub fn uncalibrated_pad_policy(threshold: f32) -> PadPolicy {
+        PadPolicy::uncalibrated(threshold)
     }
 
     /// A face calibration file accepted whatever its sha256 (its plausibility
@@ -195,27 +179,37 @@ pub mod danger {
     ///
     /// For calibration and evaluation runs, and for a calibration made
     /// in-house that has no pin yet. A deployment should pin the file it
-    /// uses ([`Calibration::from_file_pinned`](crate::Calibration::from_file_pinned)):
-    /// whoever can edit an unpinned file decides who matches.
-    pub fn unpinned_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::Calibration> {
-        crate::Calibration::read(path.as_ref(), crate::decision::pin::Pin::Unpinned)
+    /// uses ([`Calibration::from_file_pinned`]): whoever can edit an unpinned
+    /// file decides who matches.
+    pub fn unpinned_calibration(path: impl AsRef<Path>) -> Result<Calibration> {
+        Calibration::read(path.as_ref(), Pin::Unpinned)
     }
 
     /// A face calibration's JSON text accepted whatever its sha256, as
     /// [`unpinned_calibration`] accepts a file.
-    pub fn unpinned_calibration_json(text: &str) -> crate::Result<crate::Calibration> {
-        crate::Calibration::parse(text, crate::decision::pin::Pin::Unpinned)
+    pub fn unpinned_calibration_json(text: &str) -> Result<Calibration> {
+        Calibration::parse(text, Pin::Unpinned)
     }
 
     /// A PAD calibration file accepted whatever its sha256 (its plausibility
     /// is still checked), as [`unpinned_calibration`] accepts a face calibration.
-    pub fn unpinned_pad_calibration(path: impl AsRef<std::path::Path>) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::read(path.as_ref(), crate::decision::pin::Pin::Unpinned)
+    pub fn unpinned_pad_calibration(path: impl AsRef<Path>) -> Result<PadCalibration> {
+        PadCalibration::read(path.as_ref(), Pin::Unpinned)
     }
 
     /// A PAD calibration's JSON text accepted whatever its sha256.
-    pub fn unpinned_pad_calibration_json(text: &str) -> crate::Result<crate::PadCalibration> {
-        crate::PadCalibration::parse(text, crate::decision::pin::Pin::Unpinned)
+    pub fn unpinned_pad_calibration_json(text: &str) -> Result<PadCalibration> {
+        PadCalibration::parse(text, Pin::Unpinned)
+    }
+
+    /// ONNX Runtime as it comes: CPU memory arena and memory-pattern planning
+    /// on, and its output buffers (boxes, landmarks, embeddings) freed
+    /// without being wiped.
+    ///
+    /// Only for the memory-forensics baseline, which measures what ONNX
+    /// Runtime's own memory holds without honnin's settings.
+    pub fn onnxruntime_defaults<S>(builder: EngineBuilder<S>, on: bool) -> EngineBuilder<S> {
+        builder.onnxruntime_defaults(on)
     }
 
     /// A card photo's decoded pixels: RGB, row-major, `width * height * 3`
@@ -223,42 +217,82 @@ pub mod danger {
     ///
     /// For decoder conformance tests only. These are biometric data: never
     /// store, log or send them.
-    pub fn dangerous_card_pixels(card: &crate::CardPhoto) -> &[u8] {
+    pub fn dangerous_card_pixels(card: &CardPhoto) -> &[u8] {
         card.pixels.data()
     }
 
     /// A live frame's decoded pixels, as [`dangerous_card_pixels`] gives a card's.
-    pub fn dangerous_live_pixels(frame: &crate::LiveFrame) -> &[u8] {
+    pub fn dangerous_live_pixels(frame: &LiveFrame) -> &[u8] {
         frame.pixels.data()
     }
 
-    /// Acquires the subject's template as [`Engine::template`](crate::Engine::template)
-    /// does, and shows `observe` the recognizer's input tensor (the aligned
-    /// face chips, with the mirrored chip second when mirror averaging is on)
-    /// and its raw output, in place, just before both are wiped.
+    /// Acquires the subject's template as [`Engine::template`] does, and
+    /// shows `observe` the recognizer's input tensor (the aligned face chips,
+    /// with the mirrored chip second when mirror averaging is on) and its raw
+    /// output, in place, just before both are wiped.
     ///
     /// For the memory-forensics test, which must know the byte patterns it
     /// looks for. Biometric data: never store, log or send what this shows.
     pub fn dangerous_observe_embedding(
-        engine: &crate::Engine,
-        frame: &crate::LiveFrame,
+        engine: &Engine,
+        frame: &LiveFrame,
         mut observe: impl FnMut(&[f32], &[f32]),
-    ) -> crate::Result<crate::Acquisition> {
+    ) -> Result<Acquisition> {
         engine.observe_embedding(frame, &mut observe)
     }
 
-    /// Scores the subject's liveness as [`Engine::liveness`](crate::Engine::liveness)
-    /// does, and shows `observe` each PAD model's input tensor (the face crop
-    /// it scores, as floats in the model's channel order) in place, just
-    /// before it is wiped. `None` without PAD models or without one subject face.
+    /// Scores the subject's liveness as [`Engine::liveness`] does, and shows
+    /// `observe` each PAD model's input tensor (the face crop it scores, as
+    /// floats in the model's channel order) in place, just before it is
+    /// wiped. `None` without PAD models or without one subject face.
     ///
     /// For the memory-forensics test. Biometric data: never store, log or send
     /// what this shows.
     pub fn dangerous_observe_pad(
-        engine: &crate::Engine,
-        frame: &crate::LiveFrame,
+        engine: &Engine,
+        frame: &LiveFrame,
         mut observe: impl FnMut(&[f32]),
-    ) -> crate::Result<Option<f32>> {
+    ) -> Result<Option<f32>> {
         engine.observe_pad(frame, &mut observe)
+    }
+}
+
+/// Hooks for benchmarks and research (feature `research`): single pipeline
+/// stages outside any decision, and the load-time graph rewrite. A counter
+/// build leaves them out.
+#[cfg(feature = "research")]
+pub mod research {
+    use crate::engine::{Detection, Engine, EngineBuilder, Template};
+    use crate::input::LiveFrame;
+    use crate::Result;
+
+    /// Aligns `face` in `frame` without running the recognizer; `false` when
+    /// its landmarks are too degenerate to align.
+    pub fn align(engine: &Engine, frame: &LiveFrame, face: &Detection) -> bool {
+        engine.stages().align_only(&frame.pixels, face)
+    }
+
+    /// The PAD models alone on `face` (no detection): their mean live probability.
+    pub fn pad_models(engine: &Engine, frame: &LiveFrame, face: &Detection) -> Result<f32> {
+        engine.stages().liveness(&frame.pixels, face, None)
+    }
+
+    /// Aligns and embeds `face` in `frame` (no detection).
+    pub fn embed(engine: &Engine, frame: &LiveFrame, face: &Detection) -> Result<Option<Template>> {
+        engine.stages().embed(&frame.pixels, face, &mut |_, _| {})
+    }
+
+    /// Load the models' graphs as they are, without rewriting `PRelu` (same
+    /// results, slower PAD models and recognizer), when `rewrite` is false.
+    /// For the benchmarks and the tests that compare the two.
+    pub fn rewrite_prelu<S>(builder: EngineBuilder<S>, rewrite: bool) -> EngineBuilder<S> {
+        builder.expand_prelu(rewrite)
+    }
+
+    /// The load-time `PRelu` rewrite applied to arbitrary ONNX bytes: the
+    /// rewritten model, or `None` when there is nothing to rewrite or the
+    /// bytes are not a model it reads (the fuzz target's entry; it must never panic).
+    pub fn expand_prelu(model: &[u8]) -> Option<Vec<u8>> {
+        crate::pipeline::onnx_graph::fuzz_expand_prelu(model)
     }
 }

@@ -10,16 +10,10 @@ use honnin::{
 
 use crate::status::Failure;
 
-/// One person's session, with the counter and engine it borrows.
-///
-/// `honnin::Session` borrows its `Counter`, which borrows its `Engine`; C
-/// holds one handle for all three, so they live together here. The borrows
-/// are made `'static` by hand (see [`SessionBox::open`]); the fields drop in
-/// declaration order, the session first.
+/// One person's session behind a C handle. The session owns shared handles
+/// to its engine and configuration, so nothing here borrows.
 pub(crate) struct SessionBox {
-    session: honnin::Session<'static>,
-    _counter: Arc<Counter<'static>>,
-    _engine: Option<Arc<Engine>>,
+    session: honnin::Session,
     /// Display photos handed out for this session: invalidated (and wiped)
     /// when it decides or is freed.
     pub(crate) photos: Vec<u64>,
@@ -36,25 +30,14 @@ pub(crate) struct AuditLogBox {
 
 impl SessionBox {
     pub(crate) fn open(engine: Option<Arc<Engine>>, config: SessionConfig, card: CardPhoto) -> Result<Self, Failure> {
-        let counter = match &engine {
-            Some(engine) => {
-                // SAFETY: the engine lives in an `Arc` whose clone this box
-                // holds (`_engine`) until after the counter and session built
-                // on this reference are dropped; an `Arc`'s value never moves.
-                let engine: &'static Engine = unsafe { &*Arc::as_ptr(engine) };
-                Counter::new(engine, config)?
-            }
+        let counter = match engine {
+            Some(engine) => Counter::new(engine, config)?,
             None => Counter::without_models(config)?,
         };
-        let counter = Arc::new(counter);
-        // SAFETY: as above: `_counter` keeps the counter alive, unmoved, until
-        // after the session that borrows it has dropped.
-        let borrowed: &'static Counter<'static> = unsafe { &*Arc::as_ptr(&counter) };
-        let session = borrowed.session(card);
-        Ok(Self { session, _counter: counter, _engine: engine, photos: Vec::new(), audited: false })
+        Ok(Self { session: counter.session(card), photos: Vec::new(), audited: false })
     }
 
-    pub(crate) fn session(&mut self) -> &mut honnin::Session<'static> {
+    pub(crate) fn session(&mut self) -> &mut honnin::Session {
         &mut self.session
     }
 }

@@ -24,14 +24,13 @@ mod iso19794;
 mod iso39794;
 pub(crate) mod tlv;
 
-use serde::Serialize;
 
 use crate::error::{Error, Malformation, Result};
 use crate::input::limits::Limits;
 use tlv::Tlv;
 
 pub use image::{CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose};
-pub(crate) use image::{sniff_chip_image, sniff_image};
+pub(crate) use image::sniff_image;
 
 /// Card data, parsed: what held it and the face images inside, in order.
 #[derive(Debug)]

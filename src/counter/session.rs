@@ -21,11 +21,12 @@
 //! photo for display ([`DisplayPhoto`], wiped on drop) and records what staff
 //! saw. Both end in the same [`Outcome`] type.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
 use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
-use crate::pipeline::embed::Template;
+use crate::pipeline::template::Template;
 use crate::engine::{CardReference, Engine};
 use crate::error::{Error, Result};
 use crate::pipeline::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
@@ -134,17 +135,22 @@ impl SessionConfig {
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct Counter<'e> {
-    engine: Option<&'e Engine>,
-    config: SessionConfig,
+///
+/// A counter owns a shared handle to its engine, and each session one to the
+/// counter's engine and configuration: neither borrows, so a session can
+/// outlive the scope that made it (a C caller frees them in any order).
+#[derive(Debug, Clone)]
+pub struct Counter {
+    engine: Option<Arc<Engine>>,
+    config: Arc<SessionConfig>,
 }
 
-impl<'e> Counter<'e> {
-    /// A counter that offers both methods.
-    pub fn new(engine: &'e Engine, config: SessionConfig) -> Result<Self> {
+impl Counter {
+    /// A counter that offers both methods. Takes the engine, or an
+    /// [`Arc`] of it to share it with other counters or threads.
+    pub fn new(engine: impl Into<Arc<Engine>>, config: SessionConfig) -> Result<Self> {
         config.check()?;
-        Ok(Self { engine: Some(engine), config })
+        Ok(Self { engine: Some(engine.into()), config: Arc::new(config) })
     }
 
     /// A counter with no models at all: it offers the staff visual check only
@@ -152,15 +158,15 @@ impl<'e> Counter<'e> {
     /// still serves people).
     pub fn without_models(config: SessionConfig) -> Result<Self> {
         config.check()?;
-        Ok(Self { engine: None, config })
+        Ok(Self { engine: None, config: Arc::new(config) })
     }
 
     /// Starts a session for the person presenting `card`, from the initial state.
     #[must_use = "a session does nothing until the person chooses a method"]
-    pub fn session(&self, card: CardPhoto) -> Session<'_> {
+    pub fn session(&self, card: CardPhoto) -> Session {
         Session {
-            engine: self.engine,
-            config: &self.config,
+            engine: self.engine.clone(),
+            config: Arc::clone(&self.config),
             card_kind: card.kind(),
             card: Some(card),
             state: SessionState::ChoosingMethod,
@@ -179,8 +185,8 @@ impl<'e> Counter<'e> {
     }
 
     /// The engine, if the counter has models.
-    pub fn engine(&self) -> Option<&'e Engine> {
-        self.engine
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_deref()
     }
 
     /// The configuration.
@@ -225,6 +231,22 @@ pub enum Fallback {
     /// liveness fused) not to show a live face. The terminal offers the staff
     /// check without accusing the person.
     PresentationAttackSuspected,
+}
+
+impl std::fmt::Display for Fallback {
+    /// Why the face path closed, in words a counter can show the person:
+    /// neutral, accusing no one (the audit record says what PAD found).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fallback::NonMatches(n) => write!(f, "{n} attempts did not match"),
+            Fallback::NoUsableFrame(n, issue) => write!(f, "{n} attempts without a usable picture ({})", issue.code()),
+            Fallback::CameraFault(why) => write!(f, "camera fault ({why})"),
+            Fallback::SourceEnded => write!(f, "the camera stopped"),
+            Fallback::CardUnusable(reason) => write!(f, "the card photo cannot be compared ({})", reason.code()),
+            Fallback::EngineFault(why) => write!(f, "model fault ({why})"),
+            Fallback::PresentationAttackSuspected => write!(f, "the camera picture could not be confirmed as taken live"),
+        }
+    }
 }
 
 impl Fallback {
@@ -331,9 +353,9 @@ fn commonest_issue(issues: &IssueCounts) -> QualityIssue {
 ///
 /// Dropping the session wipes the card photo, the card's template and any
 /// frame template it still holds.
-pub struct Session<'c> {
-    engine: Option<&'c Engine>,
-    config: &'c SessionConfig,
+pub struct Session {
+    engine: Option<Arc<Engine>>,
+    config: Arc<SessionConfig>,
     card: Option<CardPhoto>,
     /// The card photo's kind, kept for the audit record after the card is dropped.
     card_kind: ReferenceKind,
@@ -354,7 +376,7 @@ pub struct Session<'c> {
     outcome: Option<Outcome>,
 }
 
-impl std::fmt::Debug for Session<'_> {
+impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("state", &self.state)
@@ -365,7 +387,7 @@ impl std::fmt::Debug for Session<'_> {
     }
 }
 
-impl<'c> Session<'c> {
+impl Session {
     /// Where the session stands.
     pub fn state(&self) -> SessionState {
         self.state
@@ -380,7 +402,7 @@ impl<'c> Session<'c> {
             return Vec::new();
         }
         let mut methods = vec![Method::StaffVisual];
-        let calibrated = match (self.engine, &self.card) {
+        let calibrated = match (&self.engine, &self.card) {
             (Some(engine), Some(card)) => engine.policy().threshold(card.kind()).is_some(),
             _ => false,
         };
@@ -412,8 +434,8 @@ impl<'c> Session<'c> {
     }
 
     /// The engine the face check runs on; `None` on a counter without models.
-    pub fn engine(&self) -> Option<&'c Engine> {
-        self.engine
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_deref()
     }
 
     /// The kind of the card photo (which chose the threshold).
@@ -469,7 +491,7 @@ impl<'c> Session<'c> {
             return Err(misuse("a session in the staff check"));
         }
         let card = self.card.as_ref().ok_or_else(|| misuse("a session that still holds its card"))?;
-        DisplayPhoto::fit(&card.pixels, max_width, max_height, card.kind() == crate::ReferenceKind::Grey)
+        DisplayPhoto::fit(&card.pixels, max_width, max_height, card.kind() == crate::input::ReferenceKind::Grey)
     }
 
     /// Records what staff concluded; the session is decided with
@@ -490,13 +512,17 @@ impl<'c> Session<'c> {
     /// is never left without a way through.
     pub fn feed(&mut self, frame: LiveFrame) -> Result<Step> {
         let engine = self.face_engine()?;
-        if let Some(step) = self.ensure_reference(engine) {
+        if let Some(step) = self.ensure_reference(&engine) {
             return Ok(step);
         }
         let started = *self.attempt.started.get_or_insert_with(Instant::now);
         self.attempt.frames += 1;
         let frame_started = Instant::now();
-        let (quality, template) = match engine.assess_and_embed(&frame, &self.config.quality) {
+        let acquired = engine.acquire_frame(&frame, &self.config.quality).and_then(|acquired| {
+            let quality = acquired.quality.unwrap_or_else(|| FrameQuality::without_face(QualityIssue::NoFace));
+            Ok((quality, acquired.template?.map(|template| (template, acquired.liveness))))
+        });
+        let (quality, template) = match acquired {
             Ok(result) => result,
             Err(e) => return Ok(self.close_face(Fallback::EngineFault(e.to_string()))),
         };
@@ -517,7 +543,7 @@ impl<'c> Session<'c> {
         let out_of_frames = self.attempt.frames >= self.config.max_frames_per_attempt;
         let out_of_time = started.elapsed() >= self.config.attempt_time;
         if full || out_of_frames || out_of_time {
-            return Ok(self.end_attempt(engine));
+            return Ok(self.end_attempt(&engine));
         }
         Ok(Step::Continue(FrameFeedback { quality, collected, wanted: self.config.frames_per_attempt }))
     }
@@ -530,10 +556,10 @@ impl<'c> Session<'c> {
     pub fn source_stopped(&mut self, fault: Option<&Error>) -> Result<Step> {
         let engine = self.face_engine()?;
         if fault.is_none() && !self.attempt.templates.is_empty() {
-            if let Some(step) = self.ensure_reference(engine) {
+            if let Some(step) = self.ensure_reference(&engine) {
                 return Ok(step);
             }
-            match self.end_attempt(engine) {
+            match self.end_attempt(&engine) {
                 Step::Retry(_) => {}
                 step => return Ok(step),
             }
@@ -571,9 +597,9 @@ impl<'c> Session<'c> {
         self.outcome
     }
 
-    fn face_engine(&self) -> Result<&'c Engine> {
-        match (self.state, self.engine) {
-            (SessionState::FaceCheck, Some(engine)) => Ok(engine),
+    fn face_engine(&self) -> Result<Arc<Engine>> {
+        match (self.state, &self.engine) {
+            (SessionState::FaceCheck, Some(engine)) => Ok(Arc::clone(engine)),
             _ => Err(misuse("a session in the face check")),
         }
     }
@@ -619,34 +645,25 @@ impl<'c> Session<'c> {
         };
         // Liveness first, fused over the attempt's usable frames: a suspected
         // attack is not compared with the card.
-        let pad = match engine.pad_policy() {
-            Some(policy) if !attempt.liveness.is_empty() => {
-                let n = attempt.liveness.len();
-                let mean = attempt.liveness.iter().sum::<f32>() / n as f32;
-                PadCheck::judge(mean, policy.threshold(), n)
-            }
-            _ => PadCheck::NotRun,
-        };
+        let rules = engine.rules();
+        let pad = rules.liveness(&attempt.liveness);
         record.pad = pad;
         if matches!(pad, PadCheck::AttackSuspected { .. }) {
             record.decision = Some(Decision::Inconclusive(crate::Reason::PresentationAttackSuspected));
             self.attempts.push(record);
             return self.close_face(Fallback::PresentationAttackSuspected);
         }
-        // Fuse only with a threshold calibrated for fused probes (fusion
-        // shortens impostor distances too), and no more frames than it was
-        // calibrated for; otherwise compare the best single frame.
         let live_time = attempt.live_time;
         let mut templates = attempt.templates;
         templates.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let fused = self.config.fusion.then(|| engine.policy().fused_threshold(reference.kind())).flatten();
-        let (compared, used) = match fused {
-            Some((most, threshold)) if templates.len() >= 2 => {
-                let parts: Vec<(&Template, f32)> = templates.iter().take(most).map(|(t, w)| (t, *w)).collect();
-                let result = Template::fuse(&parts).and_then(|t| engine.decide_live(reference, &t, Some(threshold)));
+        let comparison = rules.comparison(reference.kind(), templates.len(), self.config.fusion);
+        let (compared, used) = match comparison {
+            Some(c) if c.frames >= 2 => {
+                let parts: Vec<(&Template, f32)> = templates.iter().take(c.frames).map(|(t, w)| (t, *w)).collect();
+                let result = Template::fuse(&parts).and_then(|t| engine.compare_with(reference, &t, comparison));
                 (result, parts.len())
             }
-            _ => (engine.decide_live(reference, &templates[0].0, None), 1),
+            _ => (engine.compare_with(reference, &templates[0].0, comparison), 1),
         };
         record.used = used;
         drop(templates);
@@ -698,8 +715,8 @@ impl<'c> Session<'c> {
     }
 }
 
-fn misuse(expected: &str) -> Error {
-    Error::InvalidArgument { reason: expected.to_owned() }
+fn misuse(expected: &'static str) -> Error {
+    Error::SessionStep { expected }
 }
 
 /// A card photo scaled for a screen, for the staff visual check.
@@ -722,7 +739,7 @@ impl std::fmt::Debug for DisplayPhoto {
 impl DisplayPhoto {
     fn fit(pixels: &Pixels, max_width: u32, max_height: u32, grey: bool) -> Result<Self> {
         if max_width == 0 || max_height == 0 {
-            return Err(misuse("a display area of at least 1x1"));
+            return Err(Error::InvalidArgument { reason: "a display area of at least 1x1".into() });
         }
         let (w, h) = (pixels.width(), pixels.height());
         let scale = (max_width as f64 / w as f64).min(max_height as f64 / h as f64).min(1.0);

@@ -38,6 +38,34 @@ pub enum Reason {
     NotCalibrated(ReferenceKind),
 }
 
+impl std::fmt::Display for Reason {
+    /// What happened, in words a counter can show staff.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = |s: &Side| match s {
+            Side::Card => "card photo",
+            Side::Live => "live photo",
+        };
+        match self {
+            Reason::NoFace(s) => write!(f, "no face found in the {}", side(s)),
+            Reason::MultipleFaces(s) => write!(f, "several faces of similar size in the {}", side(s)),
+            Reason::Unalignable(s) => write!(f, "the face in the {} could not be aligned", side(s)),
+            Reason::StaffUnsure => write!(f, "staff could not tell"),
+            Reason::PresentationAttackSuspected => write!(
+                f,
+                "the live image does not look like a live face (presentation attack suspected); offer the staff check"
+            ),
+            Reason::NotCalibrated(kind) => write!(
+                f,
+                "the calibration has no threshold for {} card photos at this target FMR",
+                match kind {
+                    ReferenceKind::Colour => "colour",
+                    ReferenceKind::Grey => "grey",
+                }
+            ),
+        }
+    }
+}
+
 impl Reason {
     /// A stable, machine-readable code (`no_face_live`, `not_calibrated_grey`,
     /// ...), as written to audit records.

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::decision::pad_policy::PadPolicy;
 use crate::decision::calibration::{check_calibration, Calibration, OperatingPoint, DEFAULT_TARGET_FMR};
-use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, Reason, StageTimings, Threshold};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, StageTimings, Threshold};
 use crate::error::{CalibrationError, Error, Result};
 use crate::input::decode::ReferenceKind;
 use crate::pipeline::template::Score;
@@ -141,15 +142,57 @@ impl Policy {
         let &(frames, value) = self.fused.get(&kind)?;
         Some((frames as usize, Threshold { value, target_fmr: self.target_fmr, reference: kind }))
     }
+}
 
-    pub(crate) fn decide(&self, score: Score, kind: ReferenceKind) -> Outcome {
-        let Some(threshold) = self.threshold(kind) else {
-            return Outcome::inconclusive(Reason::NotCalibrated(kind), Method::Automatic);
-        };
-        Self::decide_at(score, threshold)
+/// How a live probe is compared with a card: the frames fused into it (1:
+/// the best single frame) and the threshold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Comparison {
+    /// Frames fused into the probe, at most.
+    pub(crate) frames: usize,
+    /// The threshold the score must pass.
+    pub(crate) threshold: Threshold,
+}
+
+/// The decision rules, in one place: one-shot verification and counter
+/// sessions both call them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules<'a> {
+    /// The face policy.
+    pub(crate) face: &'a Policy,
+    /// The PAD policy, when PAD decides.
+    pub(crate) pad: Option<&'a PadPolicy>,
+}
+
+impl Rules<'_> {
+    /// PAD's verdict on an attempt: the mean liveness of its frames against
+    /// the PAD threshold. Not run without a PAD policy or without scores.
+    pub(crate) fn liveness(&self, scores: &[f32]) -> PadCheck {
+        match self.pad {
+            Some(policy) if !scores.is_empty() => {
+                let n = scores.len();
+                let mean = scores.iter().sum::<f32>() / n as f32;
+                PadCheck::judge(mean, policy.threshold(), n)
+            }
+            _ => PadCheck::NotRun,
+        }
     }
 
-    pub(crate) fn decide_at(score: Score, threshold: Threshold) -> Outcome {
+    /// How `usable` frames' templates are compared with a card photo of
+    /// `kind`: fused (with `fusion` on, at least two frames and a threshold
+    /// calibrated for fused probes, no more frames than it was calibrated
+    /// for: fusion shortens impostor distances too), else the best single
+    /// frame at the single-frame threshold. `None` when the policy has no
+    /// threshold for this kind of card photo.
+    pub(crate) fn comparison(&self, kind: ReferenceKind, usable: usize, fusion: bool) -> Option<Comparison> {
+        match self.face.fused_threshold(kind).filter(|_| fusion && usable >= 2) {
+            Some((most, threshold)) => Some(Comparison { frames: most.min(usable), threshold }),
+            None => self.face.threshold(kind).map(|threshold| Comparison { frames: 1, threshold }),
+        }
+    }
+
+    /// The outcome of a comparison: a match when `score` passes `threshold`.
+    pub(crate) fn decide(score: Score, threshold: Threshold) -> Outcome {
         let decision = if score.passes(threshold.value) { Decision::Match } else { Decision::NoMatch };
         Outcome {
             decision,

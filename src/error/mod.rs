@@ -106,6 +106,13 @@ pub enum Error {
         /// How many face images the record holds.
         count: usize,
     },
+    /// A counter session was asked for a step its state does not allow
+    /// (frames before the face check was chosen, a staff judgement outside
+    /// the staff check, a second decision). Misuse by the calling code.
+    SessionStep {
+        /// What the call needs, for example "a session in the face check".
+        expected: &'static str,
+    },
     /// The caller passed an argument that cannot be used (empty buffer, wrong
     /// buffer length for the stated dimensions, target FMR out of range, ...).
     InvalidArgument {
@@ -182,6 +189,7 @@ impl fmt::Display for Error {
                 write!(f, "face image {index} asked for, but the record holds {count} face image(s)")
             }
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
+            Self::SessionStep { expected } => write!(f, "session step out of order: this call needs {expected}"),
             Self::Sandbox { reason } => write!(f, "sandbox could not be installed: {reason}"),
             Self::Write { what, source } => write!(f, "writing {what}: {source}"),
             Self::Camera(fault) => write!(f, "{fault}"),
@@ -205,7 +213,42 @@ impl From<CalibrationError> for Error {
     }
 }
 
+/// Who must act on an [`Error`]. The C API's status codes fall in one range per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The calling code: an argument that cannot be used, a session step out of order.
+    Misuse,
+    /// The deployment: ONNX Runtime, the models and their manifest, a calibration.
+    Deployment,
+    /// The input: bytes over a limit, undecodable images, malformed or
+    /// unrecognised card data, a record without the face asked for, a path
+    /// that names no regular file.
+    Input,
+    /// The machine: the camera, reading or writing files, the sandbox.
+    System,
+}
+
 impl Error {
+    /// Who must act on this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidArgument { .. } | Self::SessionStep { .. } => ErrorKind::Misuse,
+            Self::Runtime { .. }
+            | Self::ModelIntegrity { .. }
+            | Self::Manifest { .. }
+            | Self::Inference { .. }
+            | Self::Calibration(_) => ErrorKind::Deployment,
+            Self::LimitExceeded { .. }
+            | Self::Decode { .. }
+            | Self::Malformed { .. }
+            | Self::UnrecognisedFormat { .. }
+            | Self::NoFaceImage { .. }
+            | Self::NotAFile { .. } => ErrorKind::Input,
+            Self::Camera(_) | Self::Io { .. } | Self::Write { .. } | Self::Sandbox { .. } => ErrorKind::System,
+        }
+    }
+
     pub(crate) fn inference(model: &str, err: impl fmt::Display) -> Self {
         Self::Inference { model: model.to_owned(), reason: err.to_string() }
     }

@@ -24,8 +24,8 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::card::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
+use crate::input::raw::PixelFormat;
 pub(crate) use crate::input::pixels::Pixels;
-use crate::privacy::secret::Secret;
 
 /// Decoder working memory per pixel at full size, by format: the decoder's
 /// output and planes, and the RGB copy that orientation may make. Measured
@@ -814,6 +814,17 @@ impl LiveFrame {
             return Err(e);
         }
         Ok(Self { pixels: Pixels::new(width, height, rgb)? })
+    }
+
+    /// Copies a raw frame in one of the layouts camera APIs hand out (rows
+    /// of `stride` bytes, padding allowed) into RGB, within the default
+    /// [`Limits`]. The dimensions are checked against the limits and the
+    /// buffer before anything is allocated; the caller's buffer is not
+    /// changed, and the copy is wiped when the frame drops.
+    pub fn from_pixels(pixels: &[u8], width: u32, height: u32, stride: usize, format: PixelFormat) -> Result<Self> {
+        let limits = Limits::default();
+        let mut rgb = crate::input::raw::to_rgb(pixels, width, height, stride, format, &limits)?;
+        Self::from_rgb_with_limits(width, height, std::mem::take(&mut *rgb), &limits)
     }
 
     /// Width and height in pixels, after EXIF orientation.

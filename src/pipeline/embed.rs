@@ -16,7 +16,7 @@ use crate::pipeline::detect::Detection;
 use crate::error::{Error, Result};
 use crate::pipeline::models::{AlignmentFit, Colour, Metric, ModelEntry};
 use crate::privacy::secret::{Scratch, Secret};
-pub use crate::pipeline::template::Template;
+use crate::pipeline::template::Template;
 
 /// The recognizer with its session and alignment template.
 pub(crate) struct Recognizer {
@@ -95,6 +95,7 @@ impl Recognizer {
     }
 
     /// Warps the chip only (benchmark hook); false when the landmarks are degenerate.
+    #[cfg(feature = "research")]
     pub(crate) fn align_only(&self, pixels: &Pixels, face: &Detection) -> bool {
         let Some(to_chip) = self.alignment(face) else {
             return false;

@@ -403,9 +403,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     false
 }
 
-#[doc(hidden)]
 /// For the fuzz target: the rewrite of arbitrary bytes (it must never panic).
-pub fn fuzz_expand_prelu(model: &[u8]) -> Option<Vec<u8>> {
+#[cfg(feature = "research")]
+pub(crate) fn fuzz_expand_prelu(model: &[u8]) -> Option<Vec<u8>> {
     expand_prelu(model)
 }
 

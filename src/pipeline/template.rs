@@ -126,7 +126,7 @@ impl Template {
     }
 
     /// Scores this template against another made by the same recognizer.
-    pub fn compare(&self, other: &Template) -> crate::Result<crate::Score> {
+    pub fn compare(&self, other: &Template) -> crate::Result<Score> {
         crate::pipeline::template::compare(self, other)
     }
 

@@ -280,7 +280,7 @@ impl AuditRecord {
 
     /// The models and policy of a face check run by `engine` on a card photo
     /// of kind `reference`; `applied` is the threshold of the decision, if any.
-    fn set_face_check(&mut self, engine: &Engine, reference: ReferenceKind, applied: Option<crate::Threshold>) {
+    fn set_face_check(&mut self, engine: &Engine, reference: ReferenceKind, applied: Option<crate::outcome::Threshold>) {
         // The PAD models are listed when they ran.
         let pad_ran = self.pad != PadCheck::NotRun.code();
         self.models = engine
@@ -308,7 +308,7 @@ impl AuditRecord {
     /// The record of a session: the methods chosen, each attempt's decision
     /// and PAD verdict, the fallback, and the decision, or, when the session
     /// has none, how it was abandoned (`if_undecided`).
-    pub fn session(session: &Session<'_>, if_undecided: Abandoned) -> Self {
+    pub fn session(session: &Session, if_undecided: Abandoned) -> Self {
         let mut record = Self::blank(if_undecided.code());
         let outcome = session.outcome();
         if let Some(outcome) = outcome {

@@ -43,16 +43,18 @@ pub fn calibration() -> Calibration {
 
 /// The production configuration: default models (YuNet + Intel 0095), calibrated policy at the
 /// default FMR (1e-4), mirror averaging on.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+pub fn engine() -> std::sync::Arc<Engine> {
+    static ENGINE: OnceLock<std::sync::Arc<Engine>> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| {
         let models = Models::from_dir(models_dir()).expect("models verify");
-        Engine::builder(models)
+        let engine = Engine::builder(models)
             .onnxruntime(ort_lib())
             .policy(Policy::default_from(&calibration()).expect("calibration has the default FMR"))
             .build()
-            .expect("engine builds")
-    })
+            .expect("engine builds");
+        std::sync::Arc::new(engine)
+    });
+    std::sync::Arc::clone(engine)
 }
 
 /// The production configuration with presentation-attack detection at the

@@ -186,7 +186,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     // camera's capture thread start inside it. It lets the camera device,
     // and nothing else, be opened for writing (V4L2 needs it).
     crate::sandbox_allowing(&args.sandbox, camera_device(args))?;
-    let engine = if args.no_models { None } else { Some(args.engine.engine()?) };
+    let engine = if args.no_models { None } else { Some(std::sync::Arc::new(args.engine.engine()?)) };
     let config = SessionConfig {
         default_method: match args.propose {
             Proposal::Face => Method::Automatic,
@@ -195,12 +195,12 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
         ..SessionConfig::default()
     };
     let counter = match &engine {
-        Some(engine) => Counter::new(engine, config)?,
+        Some(engine) => Counter::new(std::sync::Arc::clone(engine), config)?,
         None => Counter::without_models(config)?,
     };
     if let Some(signal) = signals.pending() {
         // Told to stop while the models loaded.
-        recorder.write(AuditRecord::without_session(engine.as_ref(), Abandoned::Signal))?;
+        recorder.write(AuditRecord::without_session(engine.as_deref(), Abandoned::Signal))?;
         return Ok(signal_exit(signal));
     }
     let card = args.input.card(&args.card)?;
@@ -252,7 +252,7 @@ fn signal_exit(signal: i32) -> ExitCode {
 }
 
 /// The session from the choice of method to its end.
-fn drive(session: &mut Session<'_>, args: &CounterArgs, signals: &signals::Signals, keys: &mut Keys) -> Result<End> {
+fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, keys: &mut Keys) -> Result<End> {
     loop {
         let method = match ask_method(session, keys)? {
             Ok(method) => method,
@@ -285,7 +285,7 @@ fn drive(session: &mut Session<'_>, args: &CounterArgs, signals: &signals::Signa
 }
 
 /// The person's choice of method, or how the session ended instead.
-fn ask_method(session: &Session<'_>, keys: &mut Keys) -> Result<std::result::Result<Method, End>> {
+fn ask_method(session: &Session, keys: &mut Keys) -> Result<std::result::Result<Method, End>> {
     let offered = session.offered_methods();
     outln!("");
     outln!("How would you like to be checked?");
@@ -322,7 +322,7 @@ fn ask_method(session: &Session<'_>, keys: &mut Keys) -> Result<std::result::Res
 /// Runs the face check to its last step (a decision or the staff offer), or
 /// to a signal.
 fn face_check(
-    session: &mut Session<'_>,
+    session: &mut Session,
     source: &mut dyn FrameSource,
     signals: &signals::Signals,
 ) -> Result<std::result::Result<Step, i32>> {
@@ -385,7 +385,7 @@ const MIN_PHOTO: (u32, u32) = (8, 4);
 
 /// The staff visual check: the card photo on the alternate screen of a
 /// terminal (or, elsewhere, no photo), then the staff's answer.
-fn staff_check(session: &mut Session<'_>, keys: &mut Keys, columns: u32) -> Result<End> {
+fn staff_check(session: &mut Session, keys: &mut Keys, columns: u32) -> Result<End> {
     let size = screen::size();
     // The photo is prepared only for a terminal it fits on.
     let photo_area = size.and_then(|(cols, rows)| {
