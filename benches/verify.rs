@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use honnin::{
-    danger, Calibration, CardPhoto, Counter, Engine, EngineBuilder, LiveFrame, Method, Metric, Models, NeedsPolicy,
-    Policy, QualityGate, SessionConfig, Step,
-};
+use honnin::{danger, Calibration, CardPhoto, Engine, EngineBuilder, LiveFrame, Method, Models, Policy};
+use honnin::counter::{Counter, SessionConfig, Step};
+use honnin::models::Metric;
+use honnin::engine::NeedsPolicy;
+use honnin::quality::QualityGate;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,16 +71,16 @@ fn benches(c: &mut Criterion) {
     let live_640 = frame_640x480();
     let card = CardPhoto::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
 
-    let engines = [(DEFAULT, engine_for(DEFAULT)), (DLIB, engine_for(DLIB))];
+    let engines = [(DEFAULT, std::sync::Arc::new(engine_for(DEFAULT))), (DLIB, std::sync::Arc::new(engine_for(DLIB)))];
     let references: Vec<_> = engines.iter().map(|(_, e)| e.card_reference(&card).unwrap()).collect();
     let face_250 = engines[0].1.detect(&live_250).unwrap()[0];
     let default = &engines[0].1;
     c.bench_function("detect_250x250", |b| b.iter(|| default.detect(&live_250).unwrap()));
     c.bench_function("detect_640x480", |b| b.iter(|| default.detect(&live_640).unwrap()));
-    c.bench_function("align_128", |b| b.iter(|| assert!(default.bench_align(&live_250, &face_250))));
+    c.bench_function("align_128", |b| b.iter(|| assert!(honnin::research::align(&default, &live_250, &face_250))));
     for ((id, engine), reference) in engines.iter().zip(&references) {
         c.bench_function(&format!("embed/{id}"), |b| {
-            b.iter(|| engine.bench_embed(&live_250, &face_250).unwrap().unwrap())
+            b.iter(|| honnin::research::embed(&engine, &live_250, &face_250).unwrap().unwrap())
         });
         c.bench_function(&format!("verify_250x250/{id}"), |b| {
             b.iter(|| engine.verify_reference(reference, &live_250).unwrap())
@@ -183,16 +184,16 @@ fn recognizer_steps(c: &mut Criterion) {
     let live = LiveFrame::open(data().join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg")).unwrap();
     let steps = [
         ("default", engine_with(|b| b)),
-        ("plain_prelu", engine_with(|b| b.expand_prelu(false))),
+        ("plain_prelu", engine_with(|b| honnin::research::rewrite_prelu(b, false))),
         ("one_thread", engine_with(|b| b.intra_threads(1))),
-        ("plain_prelu_one_thread", engine_with(|b| b.expand_prelu(false).intra_threads(1))),
+        ("plain_prelu_one_thread", engine_with(|b| honnin::research::rewrite_prelu(b, false).intra_threads(1))),
         ("one_chip", engine_with(|b| b.mirror_averaging(false))),
     ];
     let face = steps[0].1.detect(&live).unwrap()[0];
     let mut group = c.benchmark_group("recognizer_steps");
     for (name, engine) in &steps {
         group
-            .bench_function(format!("embed_{name}"), |b| b.iter(|| engine.bench_embed(&live, &face).unwrap().unwrap()));
+            .bench_function(format!("embed_{name}"), |b| b.iter(|| honnin::research::embed(&engine, &live, &face).unwrap().unwrap()));
     }
     group.finish();
 }
@@ -200,12 +201,12 @@ fn recognizer_steps(c: &mut Criterion) {
 /// A counter session's costs: the quality gate on top of detection, and one
 /// person's whole face check (card template, then 3 frames of 640x480 gated,
 /// embedded, fused and compared), as `honnin counter` runs it.
-fn counter_session(c: &mut Criterion, engine: &Engine) {
+fn counter_session(c: &mut Criterion, engine: &std::sync::Arc<Engine>) {
     let live_640 = frame_640x480();
     let gate = QualityGate::default();
     assert!(engine.assess(&live_640, &gate).unwrap().is_usable(), "the bench frame passes the gate");
     c.bench_function("assess_640x480", |b| b.iter(|| engine.assess(&live_640, &gate).unwrap()));
-    let counter = Counter::new(engine, SessionConfig::default()).unwrap();
+    let counter = Counter::new(std::sync::Arc::clone(engine), SessionConfig::default()).unwrap();
     let card = root().join("samples/astronaut_card.png");
     let raw = image::open(root().join("samples/astronaut_live.jpg")).unwrap().to_rgb8();
     let raw = image::imageops::crop_imm(&raw, 0, 40, 640, 480).to_image().into_raw();
@@ -300,21 +301,21 @@ fn privacy_cost(c: &mut Criterion) {
 fn pad_cost(c: &mut Criterion) {
     let live = frame_640x480();
     let card = CardPhoto::open(root().join("samples/astronaut_mynumber.bin")).unwrap();
-    let pad = honnin::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json"))
+    let pad = honnin::pad::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json"))
         .expect("calibration/pad-minifasnet.json");
     let build = |with_pad: bool, expand_prelu: bool| {
         let models = Models::from_dir(root().join("models")).expect("models (run tools/setup.py)");
         assert!(models.has_pad(), "the PAD models (tools/setup.py with HONNIN_MODEL_MIRROR)");
         let calibration = Calibration::from_file(root().join(format!("calibration/{DEFAULT}.json"))).unwrap();
-        let mut builder = Engine::builder(models).onnxruntime(ort_lib()).expand_prelu(expand_prelu);
+        let mut builder = honnin::research::rewrite_prelu(Engine::builder(models).onnxruntime(ort_lib()), expand_prelu);
         if with_pad {
-            builder = builder.pad(honnin::PadPolicy::from_calibration(&pad));
+            builder = builder.pad(honnin::pad::PadPolicy::from_calibration(&pad));
         }
         builder.policy(Policy::default_from(&calibration).unwrap()).build().expect("engine")
     };
     let (off, on, on_plain) = (build(false, true), build(true, true), build(true, false));
     let (ref_off, ref_on) = (off.card_reference(&card).unwrap(), on.card_reference(&card).unwrap());
-    assert!(matches!(on.verify_reference(&ref_on, &live).unwrap().pad, honnin::PadCheck::Live { .. }));
+    assert!(matches!(on.verify_reference(&ref_on, &live).unwrap().pad, honnin::outcome::PadCheck::Live { .. }));
     let mut group = c.benchmark_group("pad_cost");
     group.bench_function("verify_640x480_pad_off", |b| b.iter(|| off.verify_reference(&ref_off, &live).unwrap()));
     group.bench_function("verify_640x480_pad_on", |b| b.iter(|| on.verify_reference(&ref_on, &live).unwrap()));
@@ -337,9 +338,9 @@ fn pad_cost(c: &mut Criterion) {
     });
     group.bench_function("liveness_640x480", |b| b.iter(|| on.liveness(&live).unwrap().unwrap()));
     let face = on.subject(&live).unwrap().unwrap();
-    group.bench_function("pad_models_only", |b| b.iter(|| on.bench_pad(&live, &face).unwrap()));
-    group.bench_function("pad_models_only_plain_prelu", |b| b.iter(|| on_plain.bench_pad(&live, &face).unwrap()));
-    group.bench_function("embed_only", |b| b.iter(|| on.bench_embed(&live, &face).unwrap()));
+    group.bench_function("pad_models_only", |b| b.iter(|| honnin::research::pad_models(&on, &live, &face).unwrap()));
+    group.bench_function("pad_models_only_plain_prelu", |b| b.iter(|| honnin::research::pad_models(&on_plain, &live, &face).unwrap()));
+    group.bench_function("embed_only", |b| b.iter(|| honnin::research::embed(&on, &live, &face).unwrap()));
     group.bench_function("detect_only", |b| b.iter(|| on.detect(&live).unwrap()));
     group.finish();
 }

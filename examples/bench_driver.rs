@@ -35,7 +35,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use honnin::{danger, Acquisition, CardPhoto, CardReference, Engine, LiveFrame, Metric, Models, Outcome};
+use honnin::{danger, CardPhoto, CardReference, Engine, LiveFrame, Models, Outcome};
+use honnin::engine::Acquisition;
+use honnin::models::Metric;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -54,7 +56,7 @@ struct Args {
 
 fn main() -> ExitCode {
     // Before any thread exists, as the CLI does: ONNX Runtime's telemetry stays off.
-    std::env::set_var(honnin::ORT_TELEMETRY_ENV, "1");
+    std::env::set_var(honnin::runtime::ORT_TELEMETRY_ENV, "1");
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -143,7 +145,7 @@ fn build_engine(args: &Args) -> Result<Engine> {
         Metric::Cosine => danger::uncalibrated_policy(Metric::Cosine, 0.3),
         Metric::Euclidean => danger::uncalibrated_policy(Metric::Euclidean, 0.6),
     };
-    let library = std::env::var_os(honnin::ORT_LIB_ENV)
+    let library = std::env::var_os(honnin::runtime::ORT_LIB_ENV)
         .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".runtime/libonnxruntime.so.1.31.1"), PathBuf::from);
     let mut builder = Engine::builder(models).onnxruntime(library);
     if let Some(threads) = args.threads {

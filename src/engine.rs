@@ -55,7 +55,7 @@ impl<S> EngineBuilder<S> {
 
     /// Require the ONNX Runtime library file to have this sha256 (hex) before it
     /// is loaded; a different file is refused with [`Error::Runtime`].
-    /// [`PINNED_ONNXRUNTIME_SHA256`](crate::PINNED_ONNXRUNTIME_SHA256) is the
+    /// [`PINNED_ONNXRUNTIME_SHA256`](crate::runtime::PINNED_ONNXRUNTIME_SHA256) is the
     /// hash of the library `tools/setup.py` installs.
     pub fn onnxruntime_sha256(mut self, sha256: impl Into<String>) -> Self {
         self.onnxruntime_sha256 = Some(sha256.into());
@@ -134,7 +134,7 @@ impl<S> EngineBuilder<S> {
     /// loaded, still serve [`Engine::liveness`]). When the PAD models are
     /// present, the CLI turns PAD on with the file `--pad-calibration` names
     /// (default `calibration/pad-minifasnet.json`) unless `--no-pad` is given,
-    /// and the C API with [`PadCalibration::bundled`](crate::PadCalibration::bundled)
+    /// and the C API with [`PadCalibration::bundled`](crate::pad::PadCalibration::bundled)
     /// unless its caller chooses otherwise.
     pub fn pad(mut self, policy: PadPolicy) -> Self {
         self.pad_policy = Some(policy);

@@ -5,19 +5,7 @@
 //! device. It never sends, stores or logs biometric data. It wipes its own
 //! pixel buffers, face chips, model inputs, model outputs and templates when
 //! they are dropped; PRIVACY.md lists every artefact, the threat model and
-//! the tests behind each claim. [`hardening`] locks biometric buffers in RAM
-//! and disables core dumps; `sandbox` (Linux) denies sockets and file writes;
-//! [`AuditRecord`] records a session without biometric data; [`AuditLog`] appends records as a hash chain.
-//!
-//! ## Data flow
-//!
-//! ```text
-//! bytes ─decode─▶ pixels ─detect (YuNet)─▶ faces ─choose subject─▶ 5 landmarks
-//!   ─align (similarity fit)─▶ chip ─embed (recognizer, + mirror)─▶ template
-//!   card template ┐
-//!                 ├─compare─▶ score ─decide (policy from calibration)─▶ Outcome
-//!   live template ┘
-//! ```
+//! the tests behind each claim.
 //!
 //! ## Getting started
 //!
@@ -38,82 +26,91 @@
 //! match outcome.decision {
 //!     Decision::Match => println!("same person"),
 //!     Decision::NoMatch => println!("not the same person: offer the staff check"),
-//!     Decision::Inconclusive(reason) => println!("retake: {reason:?}"),
+//!     Decision::Inconclusive(reason) => println!("retake: {reason}"),
 //! }
 //! # Ok(()) }
 //! ```
 //!
-//! A staff visual check ([`staff_visual_check`]) gives the same [`Outcome`] type
-//! without computing any biometric.
+//! ## The crate's map
 //!
-//! ## Counter sessions
+//! The root holds what every integration uses: [`Engine`] and its
+//! [`EngineBuilder`], [`Models`], [`Policy`] and the [`Calibration`] it comes
+//! from, the inputs ([`CardPhoto`], [`LiveFrame`], [`Limits`]), a card's
+//! [`CardReference`], and what a verification ends in ([`Outcome`],
+//! [`Decision`], [`Reason`], [`Method`]), with [`Error`] and the [`ErrorKind`]
+//! that says who must act on it. The rest is in modules named after what
+//! they hold:
 //!
-//! A [`Counter`] (the terminal) starts one [`Session`] per person: card →
-//! the person's choice of method → [`Outcome`]. The staff path runs no model
-//! and works on a counter without models. The face path reads frames from a
-//! [`FrameSource`], gates each one ([`QualityGate`], with [`Guidance`] codes),
-//! fuses the good ones ([`Template::fuse`]) and compares them at a threshold
-//! calibrated for fused probes ([`Policy::fused_threshold`]). Repeated
-//! non-matches, frames that stay unusable and camera or model faults close
-//! the face path and offer the staff check ([`Fallback`]). Nothing carries
-//! over from one session to the next.
+//! | module | what it holds |
+//! |---|---|
+//! | [`counter`] | counter sessions: one person, their choice of method (face or staff visual check), one outcome; frame sources |
+//! | [`card`] | card data as chips store it: ICAO EF.DG2, ISO/IEC 19794-5 and 39794-5 records, My Number card-surface data |
+//! | [`input`] | card photos, live frames, raw pixel layouts, [`Limits`], files read without trusting their type |
+//! | [`engine`] | the engine and what it hands out: templates, scores, face boxes, model run counts |
+//! | [`models`] | the model manifest: files, hashes, licences, metrics |
+//! | [`calibration`] | calibration files, their pins and plausibility checks, operating points |
+//! | [`pad`] | presentation-attack detection's policy and calibration |
+//! | [`outcome`] | outcomes in detail: which image a reason is about, PAD checks, thresholds, timings |
+//! | [`quality`] | the quality gate and the guidance it gives the person |
+//! | [`audit`] | audit records without biometric data, appended as a hash chain |
+//! | [`metrics`] | ISO/IEC 19795-1 error rates, intervals and DET curves, for benchmarking |
+//! | [`hardening`], `sandbox` | process hardening (no core dumps, locked memory), and on Linux landlock and seccomp |
+//! | [`runtime`] | the ONNX Runtime library honnin pins |
+//! | [`danger`] | switches that weaken honnin's guarantees, for tests and calibration runs |
+//! | `research` | single pipeline stages for benchmarks (feature `research`) |
 //!
-//! ## Card photos as chips store them
+//! ## Data flow
 //!
-//! [`CardPhoto::from_bytes`] takes a plain image (JPEG, JPEG 2000, PNG, WebP)
-//! or chip data: ICAO 9303 EF.DG2, an ISO/IEC 19794-5 record, an ISO/IEC
-//! 39794-5 data block, or My Number card-surface data (`FF20` > `DF27`). The
-//! kind is sniffed from the bytes. [`CardData::parse`] locates the face images
-//! without decoding them and exposes what the record declares
-//! ([`FaceMetadata`]); declared types and sizes are never trusted.
-//!
-//! ```no_run
-//! # fn main() -> Result<(), honnin::Error> {
-//! use honnin::{CardData, CardPhoto, Limits};
-//! let chip = std::fs::read("dg2.bin").map_err(|e| honnin::Error::Io { path: "dg2.bin".into(), source: e })?;
-//! let limits = Limits::default();
-//! let data = CardData::parse(&chip, &limits)?;
-//! let declared = data.image(0)?.metadata(); // what the record says, for display
-//! let photo = CardPhoto::from_card_data(&data, 0, &limits)?; // size and colour from the image itself
-//! # let _ = (declared, photo); Ok(()) }
+//! ```text
+//! bytes ─decode─▶ pixels ─detect (YuNet)─▶ faces ─choose subject─▶ 5 landmarks
+//!   ─align (similarity fit)─▶ chip ─embed (recognizer, + mirror)─▶ template
+//!   card template ┐
+//!                 ├─compare─▶ score ─decide (policy from calibration)─▶ Outcome
+//!   live template ┘
 //! ```
 //!
-//! A grey card photo (the My Number chip's is monochrome) is compared against
-//! thresholds calibrated for grey references; without them the outcome is
-//! inconclusive ([`Reason::NotCalibrated`]).
+//! Every path to a template goes through one acquisition function (detect,
+//! choose the subject, the quality gate, liveness and embedding as far as
+//! asked), and every decision through one set of rules (PAD verdict, fused or
+//! single-frame threshold, match or not), for one-shot verification and for
+//! counter sessions alike.
+//!
+//! A staff visual check ([`counter::staff_visual_check`]) gives the same
+//! [`Outcome`] type without computing any biometric; a [`counter::Counter`]
+//! offers it beside the face check, and on a counter without models alone.
 //!
 //! ## Thresholds
 //!
-//! There is no built-in threshold (dlib's customary 0.6 accepts about 1 % of
-//! impostor pairs on LFW View 1 DevTrain). A [`Policy`] names a target
-//! false-match rate and reads the threshold from a [`Calibration`] file, which
-//! records the fingerprint of the pipeline it was measured with
-//! ([`Models::pipeline_sha256`]: model hashes, manifest settings, mirror
-//! averaging); [`EngineBuilder::build`] refuses a calibration made for another
-//! pipeline, and templates from different pipelines do not compare.
+//! There is no built-in threshold. A [`Policy`] names a target false-match
+//! rate and reads the threshold from a [`Calibration`], which records the
+//! fingerprint of the pipeline it was measured with
+//! ([`Models::pipeline_sha256`]); [`EngineBuilder::build`] refuses a
+//! calibration made for another pipeline. The calibrations honnin ships are
+//! pinned by sha256 ([`Calibration::from_file`] accepts only those bytes); a
+//! grey card photo (the My Number chip's) is compared against thresholds
+//! calibrated for grey references, and without them the outcome is
+//! inconclusive ([`Reason::NotCalibrated`]).
 //!
 //! ## Untrusted input
 //!
-//! Card photos, chip data, camera frames and model files are untrusted. Input
-//! is bounded by [`Limits`] (bytes; width, height, pixels, pixels per byte and
-//! decoder memory, checked from the header before any pixel buffer exists; BER
-//! nesting depth and element count; faces per record); model files are checked against the manifest's
-//! sha256 before ONNX Runtime sees them; detector outputs are bounded and
-//! non-finite values dropped. Failures are [`Error`] values, never panics.
-//!
-//! ## Panics
-//!
-//! No public function is meant to panic on any input. The image decoders are
-//! third-party code; a panic inside them is caught and returned as
-//! [`Error::Decode`] (with the default `panic = "unwind"`).
+//! Card photos, chip data, camera frames, model files and calibrations are
+//! untrusted. Input is bounded by [`Limits`] (checked from headers before any
+//! pixel buffer exists); model files are checked against the manifest's
+//! sha256 before ONNX Runtime sees them. Failures are [`Error`] values, never
+//! panics: a panic inside a third-party image decoder is caught and returned
+//! as [`Error::Decode`] (with the default `panic = "unwind"`).
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `honnin` command-line tool.
 //! - `sandbox` (default, Linux): `honnin::sandbox`, landlock and seccomp
 //!   restrictions that `honnin verify` installs before any model loads.
-//! - `camera`: `CameraSource`, live frames from a V4L2 camera through
+//! - `camera`: `counter::CameraSource`, live frames from a V4L2 camera through
 //!   nokhwa (building it needs libclang, Debian `libclang-dev`).
+//! - `research`: `honnin::research`, single pipeline stages and the model
+//!   graph rewrite, for benchmarks and research; a counter build leaves it off.
+//!
+//! The command-line tools are their own crates: `honnin-cli` (the terminal's
+//! `honnin`) and `honnin-lab` (`honnin-lab`, evaluation and calibration).
 
 // `unsafe` is confined to `hardening` (libc calls), which allows it explicitly.
 #![deny(unsafe_code)]

@@ -25,7 +25,7 @@
 //! ([`honnin::danger::dangerous_observe_pad`]) of every live image, and those
 //! crops are among the patterns.
 //!
-//! The second engine then also runs a counter session ([`honnin::Counter`]):
+//! The second engine then also runs a counter session ([`honnin::counter::Counter`]):
 //! the face check on three frames, fused, and a staff visual check whose
 //! card photo is prepared for display. Their frames, fused template and
 //! display pixels are among the patterns.
@@ -50,10 +50,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
 
 use honnin::hardening::HardeningOptions;
-use honnin::{
-    danger, Acquisition, CardPhoto, Counter, Engine, FrameSource, LiveFrame, Method, Models, PadCalibration, PadCheck,
-    PadPolicy, Policy, QualityGate, SessionConfig, StaffJudgement, Step, Template,
-};
+use honnin::{danger, CardPhoto, Engine, LiveFrame, Method, Models, Policy};
+use honnin::engine::{Acquisition, Template};
+use honnin::counter::{Counter, FrameSource, SessionConfig, StaffJudgement, Step};
+use honnin::pad::{PadCalibration, PadPolicy};
+use honnin::outcome::PadCheck;
+use honnin::quality::QualityGate;
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
 const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];
@@ -281,10 +283,8 @@ fn engine(arena: bool) -> Engine {
     let models = Models::from_dir(common::models_dir()).expect("models verify");
     assert!(models.has_pad(), "PAD models missing from models/: run tools/setup.py with HONNIN_MODEL_MIRROR");
     let pad = PadCalibration::bundled().expect("the bundled PAD calibration");
-    Engine::builder(models)
-        .onnxruntime(common::ort_lib())
-        .pad(PadPolicy::from_calibration(&pad))
-        .dangerous_onnxruntime_defaults(arena)
+    let builder = Engine::builder(models).onnxruntime(common::ort_lib()).pad(PadPolicy::from_calibration(&pad));
+    honnin::danger::onnxruntime_defaults(builder, arena)
         .policy(Policy::default_from(&common::calibration()).expect("calibration has the default FMR"))
         .build()
         .expect("engine builds")
@@ -371,7 +371,7 @@ fn child(config: &str) {
     let mut pad = Vec::new();
     let engine_alive: BTreeMap<String, usize>;
     {
-        let engine = engine(arena);
+        let engine = std::sync::Arc::new(engine(arena));
         for ((card, live, _), expected) in SESSIONS.iter().zip(&expected_scores) {
             let card = CardPhoto::open(common::lfw_image(card)).expect("card decodes");
             let live = LiveFrame::open(common::lfw_image(live)).expect("live decodes");
@@ -381,7 +381,7 @@ fn child(config: &str) {
             pad.push(outcome.pad.code().to_string());
         }
         // A counter: one person takes the face check, the next the staff check.
-        let counter = Counter::new(&engine, SessionConfig::default()).expect("counter");
+        let counter = Counter::new(std::sync::Arc::clone(&engine), SessionConfig::default()).expect("counter");
         let mut session = counter.session(CardPhoto::open(common::lfw_image(SESSION_CARD)).expect("card decodes"));
         let step = session.run_face(&mut Files(SESSION_FRAMES.to_vec().into_iter()), |_| {}).expect("session runs");
         let Step::Decided(outcome) = step else { panic!("the face check must decide, got {step:?}") };

@@ -16,7 +16,7 @@ use crate::input::limits::Limits;
 ///
 /// `next_frame` must return within a bounded time (a camera: its frame
 /// timeout, as `CameraSource` of the `camera` feature does with
-/// [`CameraError::Timeout`]): a session checks its attempt time between
+/// [`CameraError::Timeout`](crate::error::CameraError::Timeout)): a session checks its attempt time between
 /// frames, so a call that blocks for ever holds the person at the counter.
 pub trait FrameSource {
     /// The next frame, `Ok(None)` once the source has no more (a folder read

@@ -76,7 +76,7 @@ pub struct ReferenceCalibration {
 }
 
 /// Thresholds for comparisons whose live side fuses several frames
-/// ([`Template::fuse`](crate::Template::fuse)).
+/// ([`Template::fuse`](crate::engine::Template::fuse)).
 ///
 /// Fusion removes noise from the live template, which shortens impostor
 /// distances as well as genuine ones: at the single-frame threshold, fused
@@ -427,7 +427,6 @@ fn check_points(metric: Metric, part: &str, n: Counts, points: &[OperatingPoint]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::pin::*;
 
     #[test]
     fn shipped_calibrations_are_plausible() {

@@ -4,7 +4,7 @@
 //! intervals by subject bootstrap.
 //!
 //! Scores are in the recognizer's [`Metric`]. A comparison is a **match** when
-//! it passes the threshold ([`Score::passes`](crate::Score::passes): a
+//! it passes the threshold ([`Score::passes`](crate::engine::Score::passes): a
 //! Euclidean distance at or below it, a cosine similarity at or above it).
 //! Internally every score becomes a dissimilarity `d` (the distance, or minus
 //! the similarity), so that "accepted" always means `d <= t`.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// A camera fault ([`Error::Camera`]). None of them carries image content.
+/// A camera fault ([`Error::Camera`](crate::Error::Camera)). None of them carries image content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CameraError {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What is wrong with malformed card data ([`Error::Malformed`]).
+/// What is wrong with malformed card data ([`Error::Malformed`](crate::Error::Malformed)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Malformation {

@@ -17,13 +17,29 @@ pub(crate) use calibration::implausible;
 pub use camera::CameraError;
 pub use card::Malformation;
 
-/// Everything that can go wrong in honnin, grouped by who must act.
+/// Everything that can go wrong in honnin, grouped by who must act
+/// ([`Error::kind`]): the calling code, the deployment, the input, the system.
 ///
 /// Display texts are lowercase and say what was expected. No variant ever
 /// carries pixels, landmarks or templates.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
+    // Misuse: the calling code must change.
+    /// The caller passed an argument that cannot be used (empty buffer, wrong
+    /// buffer length for the stated dimensions, target FMR out of range, ...).
+    InvalidArgument {
+        /// What was expected.
+        reason: String,
+    },
+    /// A counter session was asked for a step its state does not allow
+    /// (frames before the face check was chosen, a staff judgement outside
+    /// the staff check, a second decision). Misuse by the calling code.
+    SessionStep {
+        /// What the call needs, for example "a session in the face check".
+        expected: &'static str,
+    },
+    // Deployment: whoever installs the terminal must act.
     /// The ONNX Runtime shared library could not be found or loaded.
     ///
     /// Set its path on the builder ([`EngineBuilder::onnxruntime`](crate::EngineBuilder::onnxruntime))
@@ -65,6 +81,7 @@ pub enum Error {
     /// implausible, made for another pipeline, or without an operating point
     /// for the requested target. The deployment must act.
     Calibration(CalibrationError),
+    // Input: the bytes or the path given cannot be used; ask for others.
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
         /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
@@ -106,34 +123,6 @@ pub enum Error {
         /// How many face images the record holds.
         count: usize,
     },
-    /// A counter session was asked for a step its state does not allow
-    /// (frames before the face check was chosen, a staff judgement outside
-    /// the staff check, a second decision). Misuse by the calling code.
-    SessionStep {
-        /// What the call needs, for example "a session in the face check".
-        expected: &'static str,
-    },
-    /// The caller passed an argument that cannot be used (empty buffer, wrong
-    /// buffer length for the stated dimensions, target FMR out of range, ...).
-    InvalidArgument {
-        /// What was expected.
-        reason: String,
-    },
-    /// Installing the sandbox failed (`sandbox` feature).
-    Sandbox {
-        /// Which layer, and what went wrong.
-        reason: String,
-    },
-    /// Writing an audit record failed.
-    Write {
-        /// What was being written.
-        what: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A frame source failed: the camera is missing, could not be opened,
-    /// a read failed or no frame came in time.
-    Camera(CameraError),
     /// A path names a directory, a named pipe, a device or a socket where a
     /// regular file was expected; it was refused before anything was read.
     NotAFile {
@@ -142,12 +131,28 @@ pub enum Error {
         /// What it names instead ("a directory", "a named pipe", ...).
         found: &'static str,
     },
+    // System: the machine failed (camera, files, sandbox).
+    /// A frame source failed: the camera is missing, could not be opened,
+    /// a read failed or no frame came in time.
+    Camera(CameraError),
     /// Reading a file failed.
     Io {
         /// The file concerned.
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// Writing an audit record failed.
+    Write {
+        /// What was being written.
+        what: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Installing the sandbox failed (`sandbox` feature).
+    Sandbox {
+        /// Which layer, and what went wrong.
+        reason: String,
     },
 }
 

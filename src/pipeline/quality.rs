@@ -12,7 +12,7 @@
 //!   face's intensity variance so that it does not depend on its contrast;
 //! - **exposure**: mean luminance of the inner face;
 //! - **number of faces**: as the engine chooses its subject
-//!   ([`COMPARABLE_FACE_RATIO`](crate::COMPARABLE_FACE_RATIO)).
+//!   ([`COMPARABLE_FACE_RATIO`](crate::engine::COMPARABLE_FACE_RATIO)).
 //!
 //! Each failed check is a [`QualityIssue`] with a [`Guidance`] code a terminal
 //! can show. The grey face crop the measures are taken on is biometric data:

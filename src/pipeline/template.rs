@@ -136,7 +136,7 @@ impl Template {
     /// rescaling keeps the fused template on the scale of single-frame ones,
     /// which is the scale the policy's thresholds were calibrated on.
     ///
-    /// Weights are typically [`FrameQuality::weight`](crate::FrameQuality::weight).
+    /// Weights are typically [`FrameQuality::weight`](crate::quality::FrameQuality::weight).
     ///
     /// **A fused template must not be held to a single-frame threshold.**
     /// Fusion brings impostors closer as well as genuine pairs: 3 fused LFW
@@ -144,7 +144,7 @@ impl Template {
     /// the default recognizer (and at 1e-3, FMR 0.0028 with dlib's ResNet).
     /// Compare it at [`Policy::fused_threshold`](crate::Policy::fused_threshold),
     /// with no more frames than that threshold was calibrated for
-    /// ([`Template::frames`] says how many went in); a [`Session`](crate::Session)
+    /// ([`Template::frames`] says how many went in); a [`Session`](crate::counter::Session)
     /// does this.
     /// Fails with [`Error::InvalidArgument`] for an empty list, a weight that
     /// is not finite and positive, or templates from different pipelines.

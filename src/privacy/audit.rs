@@ -105,7 +105,7 @@ pub struct AuditSession {
     pub choices: Vec<String>,
     /// Each face-check attempt, in order.
     pub attempts: Vec<AuditAttempt>,
-    /// Why the face path closed ([`Fallback::code`](crate::Fallback::code)), if it did.
+    /// Why the face path closed ([`Fallback::code`](crate::counter::Fallback::code)), if it did.
     pub fallback: Option<String>,
 }
 

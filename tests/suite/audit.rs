@@ -151,9 +151,9 @@ fn four_sessions_leave_four_records_with_the_path_to_each_decision() {
     }
     // The chain: each prev is the sha256 of the line before.
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    assert_eq!(r[0]["prev"], honnin::AUDIT_GENESIS);
+    assert_eq!(r[0]["prev"], honnin::audit::AUDIT_GENESIS);
     for i in 1..4 {
-        assert_eq!(r[i]["prev"].as_str().unwrap(), honnin::audit_line_sha256(lines[i - 1].as_bytes()));
+        assert_eq!(r[i]["prev"].as_str().unwrap(), honnin::audit::audit_line_sha256(lines[i - 1].as_bytes()));
     }
 }
 
@@ -161,7 +161,7 @@ fn four_sessions_leave_four_records_with_the_path_to_each_decision() {
 fn the_log_and_its_head_file_are_for_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let log = four_sessions();
-    for file in [log.to_path_buf(), honnin::audit_head_path(log)] {
+    for file in [log.to_path_buf(), honnin::audit::audit_head_path(log)] {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", file.display());
     }
@@ -186,7 +186,7 @@ fn tampered(name: &str, lines: &[String]) -> PathBuf {
     let copy = dir.join("audit.jsonl");
     std::fs::write(&copy, lines.concat()).unwrap();
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    std::fs::copy(honnin::audit_head_path(four_sessions()), honnin::audit_head_path(&copy)).unwrap();
+    std::fs::copy(honnin::audit::audit_head_path(four_sessions()), honnin::audit::audit_head_path(&copy)).unwrap();
     copy
 }
 
@@ -243,7 +243,7 @@ fn audit_verify_finds_every_removed_changed_swapped_or_cut_record() {
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), torn.concat());
 
     // Without its head file the end cannot be checked: said so, unless asked not to check.
-    std::fs::remove_file(honnin::audit_head_path(&copy)).unwrap();
+    std::fs::remove_file(honnin::audit::audit_head_path(&copy)).unwrap();
     std::fs::write(&copy, lines[..3].concat()).unwrap();
     let (code, said) = audit_verify(&copy, &[]);
     assert_eq!(code, Some(1), "{said}");

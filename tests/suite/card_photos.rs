@@ -1,10 +1,9 @@
 //! Card photos as chips store them: JPEG 2000, My Number card-surface data,
 //! grey references and the thresholds they need.
 
-use honnin::ReferenceKind;
-use honnin::{
-    CardData, CardPhoto, Container, Decision, Engine, ImageFormat, Limits, LiveFrame, Models, Policy, Reason,
-};
+use honnin::input::ReferenceKind;
+use honnin::card::{CardData, Container, ImageFormat};
+use honnin::{CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason};
 
 use crate::common::{self, root};
 
@@ -106,7 +105,7 @@ fn a_grey_card_photo_is_judged_against_the_grey_threshold() {
     let point = calibration.references[&ReferenceKind::Grey]
         .points
         .iter()
-        .find(|p| p.target_fmr == honnin::DEFAULT_TARGET_FMR)
+        .find(|p| p.target_fmr == honnin::calibration::DEFAULT_TARGET_FMR)
         .unwrap();
     assert_eq!(grey.value, point.threshold);
     let card = CardPhoto::from_bytes(&sample("astronaut_mynumber.bin")).unwrap();

@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use honnin::{CardData, CardPhoto, Container, DeclaredFormat, Error, ImageFormat, Limits, Malformation};
+use honnin::card::{CardData, Container, DeclaredFormat, ImageFormat};
+use honnin::{CardPhoto, Error, Limits};
+use honnin::error::Malformation;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -110,7 +112,7 @@ fn every_real_vector_parses_as_the_independent_parser_read_it() {
     assert_eq!(checked, 12, "every vector with a parsed.json was checked");
 }
 
-fn check_metadata(name: &str, m: &honnin::FaceMetadata, face: &Value) {
+fn check_metadata(name: &str, m: &honnin::card::FaceMetadata, face: &Value) {
     let num = |key: &str| face.get(key).and_then(Value::as_u64);
     if let Some(points) = face.get("feature_points").and_then(Value::as_array) {
         // ISO/IEC 19794-5.

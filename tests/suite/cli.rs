@@ -9,7 +9,7 @@ fn verify_exit_codes_follow_the_decision() {
     assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
     let json: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(json["decision"], "match");
-    assert_eq!(json["threshold"]["target_fmr"], honnin::DEFAULT_TARGET_FMR);
+    assert_eq!(json["threshold"]["target_fmr"], honnin::calibration::DEFAULT_TARGET_FMR);
 
     let other = common::lfw_image("images/Mick_Jagger/Mick_Jagger_0001.jpg");
     let different = honnin(&["verify", "--card", "samples/astronaut_card.png", "--live", other.to_str().unwrap()]);

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use honnin::{danger, Calibration, Engine, Metric, Models, Policy};
+use honnin::{danger, Calibration, Engine, Models, Policy};
+use honnin::models::Metric;
 
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,20 +60,22 @@ pub fn engine() -> std::sync::Arc<Engine> {
 
 /// The production configuration with presentation-attack detection at the
 /// committed PAD calibration.
-pub fn pad_engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+pub fn pad_engine() -> std::sync::Arc<Engine> {
+    static ENGINE: OnceLock<std::sync::Arc<Engine>> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| {
         let models = Models::from_dir(models_dir()).expect("models verify");
         assert!(models.has_pad(), "PAD models missing from models/: run tools/setup.py with HONNIN_MODEL_MIRROR");
         let pad =
-            honnin::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).expect("PAD calibration");
-        Engine::builder(models)
+            honnin::pad::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).expect("PAD calibration");
+        let engine = Engine::builder(models)
             .onnxruntime(ort_lib())
-            .pad(honnin::PadPolicy::from_calibration(&pad))
+            .pad(honnin::pad::PadPolicy::from_calibration(&pad))
             .policy(Policy::default_from(&calibration()).expect("calibration has the default FMR"))
             .build()
-            .expect("engine builds")
-    })
+            .expect("engine builds");
+        std::sync::Arc::new(engine)
+    });
+    std::sync::Arc::clone(engine)
 }
 
 /// The spoof samples' folder (`HONNIN_DATA`/spoof_samples).

@@ -234,7 +234,7 @@ fn staff_compare_the_card_photo_on_screen_and_confirm() {
     // Read the picture back from the screen's colours: it is the card photo
     // as the session prepares it for display.
     let shown = pixels_on_screen(&photo);
-    let counter = honnin::Counter::without_models(honnin::SessionConfig::default()).unwrap();
+    let counter = honnin::counter::Counter::without_models(honnin::counter::SessionConfig::default()).unwrap();
     let mut session = counter.session(honnin::CardPhoto::open(&card).unwrap());
     session.choose(honnin::Method::StaffVisual).unwrap();
     let expected = session.card_for_display(40, 60).unwrap();
@@ -302,7 +302,7 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
     );
     assert_eq!(records[0]["session"]["fallback"], "non_matches");
     assert_eq!(records[0]["session"]["attempts"].as_array().unwrap().len(), 2);
-    std::fs::remove_file(honnin::audit_head_path(&audit)).unwrap();
+    std::fs::remove_file(honnin::audit::audit_head_path(&audit)).unwrap();
     std::fs::remove_file(audit).unwrap();
     std::fs::remove_dir_all(frames).unwrap();
 }

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use honnin::{danger, Engine, Error, Metric, Models, Policy};
+use honnin::{danger, Engine, Error, Models, Policy};
+use honnin::models::Metric;
 
 use crate::common;
 
@@ -98,8 +99,8 @@ fn pad_models_load_all_or_none_and_a_partial_set_is_refused() {
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
     let names = ["yunet_s_dynamic.onnx", "face-reidentification-retail-0095.onnx", pad_files[0], pad_files[1]];
     let blobs: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
-    let list: Vec<honnin::ModelBytes<'_>> =
-        names.iter().zip(&blobs).map(|(n, b)| honnin::ModelBytes { file: n, bytes: b }).collect();
+    let list: Vec<honnin::models::ModelBytes<'_>> =
+        names.iter().zip(&blobs).map(|(n, b)| honnin::models::ModelBytes { file: n, bytes: b }).collect();
     assert!(Models::from_memory(&manifest, &list).unwrap().has_pad());
     assert!(!Models::from_memory(&manifest, &list[..2]).unwrap().has_pad());
     assert!(matches!(Models::from_memory(&manifest, &list[..3]), Err(Error::Manifest { .. })));
@@ -156,7 +157,8 @@ fn a_tampered_manifest_is_refused() {
 
 #[test]
 fn templates_from_different_pipelines_do_not_compare() {
-    use honnin::{Acquisition, LiveFrame};
+    use honnin::engine::Acquisition;
+    use honnin::LiveFrame;
     let models = Models::from_dir(common::models_dir()).unwrap();
     let no_mirror = Engine::builder(models)
         .onnxruntime(common::ort_lib())
@@ -187,7 +189,7 @@ fn an_onnx_runtime_library_with_another_hash_is_refused() {
     let err = build(&"ab".repeat(32)).unwrap_err();
     assert!(matches!(err, Error::Runtime { ref reason, .. } if reason.contains("differs")), "{err}");
     let installed = common::ort_lib() == common::root().join(".runtime/libonnxruntime.so.1.31.1");
-    if let (true, Some(pin)) = (installed, honnin::PINNED_ONNXRUNTIME_SHA256) {
+    if let (true, Some(pin)) = (installed, honnin::runtime::PINNED_ONNXRUNTIME_SHA256) {
         build(pin).expect("the library tools/setup.py installs matches its pin");
     }
 }
@@ -211,7 +213,7 @@ fn a_calibration_is_refused_when_only_a_manifest_setting_changed() {
 /// verification as from the directory, and the same refusals.
 #[test]
 fn models_from_memory_verify_their_hashes_and_refuse_what_is_wrong() {
-    use honnin::ModelBytes;
+    use honnin::models::ModelBytes;
     let dir = common::models_dir();
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
     let detector = std::fs::read(dir.join("yunet_s_dynamic.onnx")).unwrap();

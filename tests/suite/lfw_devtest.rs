@@ -48,7 +48,7 @@ fn devtest_pairs_at_the_default_threshold() {
     eprintln!(
         "DevTest at the FMR {} threshold: {genuine_accepted}/500 genuine accepted, \
          {impostors_accepted}/500 impostors accepted, {inconclusive} inconclusive",
-        honnin::DEFAULT_TARGET_FMR
+        honnin::calibration::DEFAULT_TARGET_FMR
     );
     assert_eq!(results.len(), 1000);
     assert!(impostors_accepted <= 1, "{impostors_accepted} impostor pairs accepted");

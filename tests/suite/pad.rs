@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use honnin::{
-    AuditRecord, CardPhoto, Counter, Decision, Fallback, LiveFrame, PadCalibration, PadCheck, Reason, SessionConfig,
-    Step,
-};
+use honnin::audit::AuditRecord;
+use honnin::{CardPhoto, Decision, LiveFrame, Reason};
+use honnin::counter::{Counter, Fallback, SessionConfig, Step};
+use honnin::pad::PadCalibration;
+use honnin::outcome::PadCheck;
 
 use crate::common::{self, engine, honnin, pad_engine, root, spoof_samples};
 
@@ -25,7 +26,7 @@ fn frames(path: &Path) -> Vec<LiveFrame> {
     vec![frame(path, 1.0, 1.0), frame(path, 0.95, 1.05), frame(path, 0.9, 0.95)]
 }
 
-fn run_session(engine: &honnin::Engine, card: &Path, frames: Vec<LiveFrame>) -> (Step, Vec<Step>) {
+fn run_session(engine: std::sync::Arc<honnin::Engine>, card: &Path, frames: Vec<LiveFrame>) -> (Step, Vec<Step>) {
     let counter = Counter::new(engine, SessionConfig::default()).unwrap();
     let mut session = counter.session(CardPhoto::open(card).unwrap());
     session.choose(honnin::Method::Automatic).unwrap();
@@ -92,14 +93,14 @@ fn one_shot_verification_refuses_a_printed_photo_and_the_audit_record_says_so() 
     assert_eq!(outcome.decision, Decision::Inconclusive(Reason::PresentationAttackSuspected));
     assert!(matches!(outcome.pad, PadCheck::AttackSuspected { frames: 1, .. }), "{:?}", outcome.pad);
     assert_eq!(outcome.score, None, "an attack is not compared");
-    let record = AuditRecord::automatic(pad_engine(), &outcome, card.kind());
+    let record = AuditRecord::automatic(&pad_engine(), &outcome, card.kind());
     assert_eq!(record.pad, "attack_suspected");
     assert_eq!(record.reasons, ["presentation_attack_suspected"]);
     assert_eq!(record.models.iter().filter(|m| m.role == "pad").count(), 2, "the PAD models that ran are listed");
     // The same photo without PAD: compared, and a match.
     let outcome = engine().verify(&card, &live).unwrap();
     assert_eq!((outcome.decision, outcome.pad), (Decision::Match, PadCheck::NotRun));
-    let record = AuditRecord::automatic(engine(), &outcome, card.kind());
+    let record = AuditRecord::automatic(&engine(), &outcome, card.kind());
     assert_eq!(record.pad, "not_run");
     assert!(record.models.iter().all(|m| m.role != "pad"), "PAD models that did not run are not listed");
 }
@@ -178,13 +179,13 @@ fn the_expanded_prelu_graph_gives_the_same_liveness_bit_for_bit() {
     // The rewrite does apply to both PAD models (else this compares a model with itself).
     for file in ["antispoof_2.7_80x80_MiniFASNetV2.onnx", "antispoof_4_0_0_80x80_MiniFASNetV1SE.onnx"] {
         let bytes = std::fs::read(root().join("models").join(file)).unwrap();
-        let expanded = honnin::onnx_graph::fuzz_expand_prelu(&bytes).unwrap_or_else(|| panic!("{file} not rewritten"));
+        let expanded = honnin::research::expand_prelu(&bytes).unwrap_or_else(|| panic!("{file} not rewritten"));
         assert!(expanded.len() > bytes.len(), "{file}");
     }
     let models = honnin::Models::from_dir(root().join("models")).expect("models verify");
     let plain = honnin::Engine::builder(models)
-        .onnxruntime(common::ort_lib())
-        .expand_prelu(false)
+        .onnxruntime(common::ort_lib());
+    let plain = honnin::research::rewrite_prelu(plain, false)
         .policy(honnin::Policy::default_from(&common::calibration()).unwrap())
         .build()
         .expect("engine builds");

@@ -1,6 +1,8 @@
 //! The pipeline on real faces: decisions, inconclusive reasons, EXIF, limits.
 
-use honnin::{Acquisition, CardPhoto, Decision, Error, Limits, LiveFrame, Method, Reason, Side};
+use honnin::engine::Acquisition;
+use honnin::{CardPhoto, Decision, Error, Limits, LiveFrame, Method, Reason};
+use honnin::outcome::Side;
 
 use crate::common;
 
@@ -23,9 +25,9 @@ fn the_bundled_sample_matches_and_another_person_does_not() {
     assert_eq!(same.method, Method::Automatic);
     let (score, threshold) = (same.score.unwrap(), same.threshold.unwrap());
     // A cosine similarity, matching at or above the threshold.
-    assert_eq!(score.metric, honnin::Metric::Cosine);
+    assert_eq!(score.metric, honnin::models::Metric::Cosine);
     assert!(score.value >= threshold.value && score.value <= 1.0, "{score:?} at {threshold:?}");
-    assert_eq!(threshold.target_fmr, Some(honnin::DEFAULT_TARGET_FMR));
+    assert_eq!(threshold.target_fmr, Some(honnin::calibration::DEFAULT_TARGET_FMR));
 
     let other = LiveFrame::open(common::lfw_image("images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
     let outcome = engine.verify(&card, &other).unwrap();

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use honnin::{staff_visual_check, AuditRecord, CardPhoto, LiveFrame, StaffJudgement};
+use honnin::counter::{staff_visual_check, StaffJudgement};
+use honnin::audit::AuditRecord;
+use honnin::{CardPhoto, LiveFrame};
 use serde_json::Value;
 
 use crate::common;
@@ -270,7 +272,7 @@ fn audit_records_follow_their_schema_and_hold_nothing_biometric() {
     let mut outcomes = Vec::new();
     for (live, expected) in [(&same, "match"), (&other, "no_match"), (&landscape, "inconclusive")] {
         let outcome = engine.verify(&card, live).unwrap();
-        let line = AuditRecord::automatic(engine, &outcome, card.kind())
+        let line = AuditRecord::automatic(&engine, &outcome, card.kind())
             .with_decode_timings(Some(std::time::Duration::from_micros(1234)), None)
             .to_line();
         let value = check_line(&line);
@@ -326,8 +328,32 @@ fn the_cli_appends_one_audit_line_per_verification() {
     }
 }
 
+/// The files of module `name` in the checkout: `name.rs` or `name/mod.rs`
+/// anywhere under `src/`, `tests/` and the workspace crates' `src/` and `tests/`.
+fn module_files(root: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|f| f == name) && path.join("mod.rs").is_file() {
+                    out.push(path.join("mod.rs"));
+                }
+                walk(&path, name, out);
+            } else if path.file_name().is_some_and(|f| f.to_str() == Some(&format!("{name}.rs"))) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dir in ["src", "tests", "honnin-ffi", "honnin-cli", "honnin-lab"] {
+        walk(&root.join(dir), name, &mut out);
+    }
+    out
+}
+
 /// PRIVACY.md's claims table names, for each claim, tests that exist: a
-/// `module::test` is a function in `tests/suite/module.rs` or `src/module.rs`,
+/// `module::test` is a function in a file of that module (`module.rs` or
+/// `module/mod.rs` under `src/`, `tests/` or a workspace crate),
 /// a case or configuration of `tests/process.rs` / `tests/forensics.rs` is one
 /// that file runs, and every linked file is in the checkout.
 #[test]
@@ -349,9 +375,8 @@ fn every_privacy_claim_names_a_test_that_exists() {
                 assert!(root.join(name).exists(), "PRIVACY.md names a missing file: {name}");
             } else if let Some((module, rest)) = name.split_once("::") {
                 let function = rest.rsplit("::").next().unwrap();
-                let source = read(&format!("tests/suite/{module}.rs"))
-                    + &read(&format!("src/{module}.rs"))
-                    + &read(&format!("honnin-ffi/tests/{module}.rs"));
+                let source: String =
+                    module_files(&root, module).iter().map(|path| std::fs::read_to_string(path).unwrap()).collect();
                 let found = source.contains(&format!("fn {function}(")) || source.contains(&format!("mod {function} "));
                 assert!(found, "PRIVACY.md names {name}, which does not exist");
                 checked += 1;

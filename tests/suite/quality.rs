@@ -1,7 +1,7 @@
 //! The quality gate on real faces: each issue fires on an image built to
 //! trigger it, and not on the untouched image.
 
-use honnin::{Guidance, QualityGate, QualityIssue};
+use honnin::quality::{Guidance, QualityGate, QualityIssue};
 
 use crate::common;
 use crate::frames::{self, blurred, downscaled, exposed, rotated, side_by_side};

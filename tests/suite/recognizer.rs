@@ -3,7 +3,9 @@
 //! independently converted ONNX of the same IR; the load-time PRelu rewrite;
 //! and the stability of the alignment fit under sub-pixel landmark noise.
 
-use honnin::{danger, Acquisition, Detection, Engine, LiveFrame, Metric, ModelBytes, Models, Template};
+use honnin::{danger, Engine, LiveFrame, Models};
+use honnin::engine::{Acquisition, Detection, Template};
+use honnin::models::{Metric, ModelBytes};
 
 use crate::common;
 
@@ -22,10 +24,8 @@ fn faces() -> Vec<std::path::PathBuf> {
 fn engine_from(manifest: &str, files: &[(&str, Vec<u8>)], expand_prelu: bool) -> Engine {
     let list: Vec<ModelBytes<'_>> = files.iter().map(|(file, bytes)| ModelBytes { file, bytes }).collect();
     let models = Models::from_memory(manifest.as_bytes(), &list).expect("models verify");
-    Engine::builder(models)
-        .onnxruntime(common::ort_lib())
-        .mirror_averaging(false)
-        .expand_prelu(expand_prelu)
+    let builder = Engine::builder(models).onnxruntime(common::ort_lib()).mirror_averaging(false);
+    honnin::research::rewrite_prelu(builder, expand_prelu)
         .policy(danger::uncalibrated_policy(Metric::Cosine, 0.5))
         .build()
         .expect("engine builds")
@@ -76,7 +76,7 @@ fn the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_
     // The rewrite does apply: each of the 48 single-slope PRelu nodes becomes a LeakyRelu.
     let count = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).filter(|w| *w == needle).count();
     let committed = std::fs::read(common::models_dir().join(COMMITTED)).unwrap();
-    let rewritten_bytes = honnin::onnx_graph::fuzz_expand_prelu(&committed).expect("the recognizer is rewritten");
+    let rewritten_bytes = honnin::research::expand_prelu(&committed).expect("the recognizer is rewritten");
     assert_eq!((count(&committed, b"PRelu"), count(&committed, b"LeakyRelu")), (48, 0));
     assert_eq!((count(&rewritten_bytes, b"PRelu"), count(&rewritten_bytes, b"LeakyRelu")), (0, 2 * 48));
 
@@ -129,14 +129,14 @@ fn worst_change(engine: &Engine, frames: &[(LiveFrame, Detection)], amplitude: f
     let mut noise = Noise(16);
     let mut worst = 0f32;
     for (frame, face) in frames {
-        let clean = engine.bench_embed(frame, face).unwrap().unwrap();
+        let clean = honnin::research::embed(&engine, frame, face).unwrap().unwrap();
         for _ in 0..8 {
             let mut moved = *face;
             for point in &mut moved.landmarks {
                 point[0] += noise.next(amplitude);
                 point[1] += noise.next(amplitude);
             }
-            let shaken = engine.bench_embed(frame, &moved).unwrap().unwrap();
+            let shaken = honnin::research::embed(&engine, frame, &moved).unwrap().unwrap();
             worst = worst.max(unit_distance(&clean, &shaken));
         }
     }

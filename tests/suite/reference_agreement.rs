@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use honnin::{Acquisition, LiveFrame, Template};
+use honnin::engine::{Acquisition, Template};
+use honnin::LiveFrame;
 use serde_json::Value;
 
 use crate::common;

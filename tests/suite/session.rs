@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use honnin::{
-    CameraError, CardPhoto, Counter, Decision, Engine, Fallback, Guidance, Method, Models, Policy, QualityIssue,
-    ReferenceKind, SessionConfig, SessionState, StaffJudgement, Step,
-};
+use honnin::error::CameraError;
+use honnin::{CardPhoto, Decision, Engine, Method, Models, Policy};
+use honnin::counter::{Counter, Fallback, SessionConfig, SessionState, StaffJudgement, Step};
+use honnin::quality::{Guidance, QualityIssue};
+use honnin::input::ReferenceKind;
 
 use crate::common;
 use crate::frames::{self, downscaled, empty_scene, lfw_rgb, Frames};
@@ -67,8 +68,8 @@ fn the_staff_check_completes_on_a_counter_without_any_model() {
 
 #[test]
 fn the_staff_path_runs_no_model_even_with_an_engine() {
-    let engine = private_engine();
-    let counter = Counter::new(&engine, SessionConfig::default()).unwrap();
+    let engine = std::sync::Arc::new(private_engine());
+    let counter = Counter::new(std::sync::Arc::clone(&engine), SessionConfig::default()).unwrap();
     for judgement in [StaffJudgement::SamePerson, StaffJudgement::DifferentPerson, StaffJudgement::Unsure] {
         let mut session = counter.session(card(BUSH[0]));
         session.choose(Method::StaffVisual).unwrap();
@@ -76,7 +77,7 @@ fn the_staff_path_runs_no_model_even_with_an_engine() {
         let outcome = session.staff_decide(judgement).unwrap();
         assert_eq!(outcome.method, Method::StaffVisual);
     }
-    assert_eq!(engine.model_runs(), honnin::ModelRuns::default(), "staff path: zero detector and recognizer runs");
+    assert_eq!(engine.model_runs(), honnin::engine::ModelRuns::default(), "staff path: zero detector and recognizer runs");
 
     // The same engine does count the face path's runs: the counter is live.
     let mut session = counter.session(card(BUSH[0]));
@@ -203,7 +204,7 @@ fn without_a_fused_threshold_for_the_card_kind_the_best_single_frame_is_compared
     // The committed calibration has fused-probe points for colour cards only.
     let engine = common::engine();
     assert!(engine.policy().fused_threshold(ReferenceKind::Grey).is_none());
-    let counter = Counter::new(engine, SessionConfig::default()).unwrap();
+    let counter = Counter::new(std::sync::Arc::clone(&engine), SessionConfig::default()).unwrap();
     let mut session = counter.session(CardPhoto::open(common::root().join("samples/astronaut_mynumber.bin")).unwrap());
     let live = image::open(common::root().join("samples/astronaut_live.jpg")).unwrap().to_rgb8();
     let step = session.run_face(&mut Frames::new([live.clone(), live.clone(), live]), |_| {}).unwrap();
@@ -258,7 +259,9 @@ fn invalid_configurations_are_refused() {
 fn misuse_is_an_error_not_a_state_change() {
     let counter = Counter::new(common::engine(), SessionConfig::default()).unwrap();
     let mut session = counter.session(card(BUSH[0]));
-    let misuse = |r: honnin::Result<Step>| matches!(r, Err(honnin::Error::InvalidArgument { .. }));
+    let misuse = |r: honnin::Result<Step>| {
+        matches!(&r, Err(e @ honnin::Error::SessionStep { .. }) if e.kind() == honnin::ErrorKind::Misuse)
+    };
     assert!(misuse(session.feed(frames::frame(&lfw_rgb(BUSH[1])))), "a frame before the face check is chosen");
     assert!(misuse(session.source_stopped(None)));
     assert!(session.card_for_display(10, 10).is_err(), "no card display outside the staff check");
@@ -268,8 +271,8 @@ fn misuse_is_an_error_not_a_state_change() {
 
 #[test]
 fn the_person_may_switch_to_the_staff_check_midway() {
-    let engine = private_engine();
-    let counter = Counter::new(&engine, SessionConfig::default()).unwrap();
+    let engine = std::sync::Arc::new(private_engine());
+    let counter = Counter::new(std::sync::Arc::clone(&engine), SessionConfig::default()).unwrap();
     let mut session = counter.session(card(BUSH[0]));
     session.choose(Method::Automatic).unwrap();
     let step = session.feed(frames::frame(&lfw_rgb(BUSH[1]))).unwrap();

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use honnin::calibration::{CalibrationError, Implausibility};
-use honnin::{danger, Calibration, Error, Models, PadCalibration};
+use honnin::{danger, Calibration, Error, Models};
+use honnin::pad::PadCalibration;
 
 use crate::common::{self, honnin, lfw_image, ort_lib, root, scratch_dir};
 use crate::tampered_calibrations::tampered;
@@ -149,7 +150,7 @@ fn a_library_planted_beside_the_pinned_onnx_runtime_is_not_loaded() {
         resolved.contains(&format!("librt.so.1 => {}", planted_path.display())),
         "the loader does not resolve librt.so.1 from the library's folder here, so this test proves nothing:\n{resolved}"
     );
-    let pin = honnin::PINNED_ONNXRUNTIME_SHA256.expect("a pinned runtime for this CPU");
+    let pin = honnin::runtime::PINNED_ONNXRUNTIME_SHA256.expect("a pinned runtime for this CPU");
     let out = Command::new(env!("CARGO_BIN_EXE_honnin"))
         .args(["verify", "--card", "samples/astronaut_card.png", "--live", "samples/astronaut_live.jpg"])
         .arg("--onnxruntime")

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use honnin::{AuditLog, AuditRecord, ChainError};
+use honnin::audit::{AuditLog, AuditRecord, ChainError};
 
 const EXIT_NOT_INTACT: u8 = 1;
 const EXIT_TORN: u8 = 2;
@@ -36,7 +36,7 @@ pub(crate) struct AuditIds {
 }
 
 fn audit_id(text: &str) -> std::result::Result<String, String> {
-    honnin::check_audit_id(text).map(|()| text.to_string()).map_err(|e| e.to_string())
+    honnin::audit::check_audit_id(text).map(|()| text.to_string()).map_err(|e| e.to_string())
 }
 
 /// Where audit records go: a chained log file (opened, and checked, before
@@ -101,7 +101,7 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<ExitCode> {
 
 fn verify(file: &Path, check_head: bool) -> Result<ExitCode> {
     let name = file.display();
-    match honnin::verify_log_file(file, check_head) {
+    match honnin::audit::verify_log_file(file, check_head) {
         Ok(report) => {
             let end = if report.head_checked {
                 if report.head_behind_by_one {

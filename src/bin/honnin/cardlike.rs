@@ -30,7 +30,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{danger, Engine, LiveFrame, Models, Reason, COMPARABLE_FACE_RATIO};
+use honnin::{danger, Engine, LiveFrame, Models, Reason};
+use honnin::engine::COMPARABLE_FACE_RATIO;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::lfw::{default_lfw, read_pairs, write_atomically, ImageId};

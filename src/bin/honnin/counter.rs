@@ -29,10 +29,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use honnin::{
-    Abandoned, AuditRecord, Counter, Decision, DisplayPhoto, Fallback, FolderSource, FrameSource, Method, Outcome,
-    Session, SessionConfig, StaffJudgement, Step,
-};
+use honnin::audit::{Abandoned, AuditRecord};
+use honnin::counter::{Counter, DisplayPhoto, Fallback, FolderSource, FrameSource, Session, SessionConfig, StaffJudgement, Step};
+use honnin::{Decision, Method, Outcome};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditIds, AuditSink};
@@ -123,12 +122,12 @@ fn open_source(args: &CounterArgs) -> honnin::Result<Box<dyn FrameSource>> {
 }
 
 fn camera_fault(device: &str, reason: &str) -> honnin::Error {
-    honnin::Error::Camera(honnin::CameraError::DeviceMissing { device: device.into(), reason: reason.into() })
+    honnin::Error::Camera(honnin::error::CameraError::DeviceMissing { device: device.into(), reason: reason.into() })
 }
 
 #[cfg(feature = "camera")]
 fn camera(index: u32) -> honnin::Result<Box<dyn FrameSource>> {
-    Ok(Box::new(honnin::CameraSource::open(index, honnin::CameraOptions::default())?))
+    Ok(Box::new(honnin::counter::CameraSource::open(index, honnin::counter::CameraOptions::default())?))
 }
 
 #[cfg(not(feature = "camera"))]

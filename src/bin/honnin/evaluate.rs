@@ -15,7 +15,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::metrics::{self, Comparison, Rates, ScoreSet, RULE_OF_30};
-use honnin::{Acquisition, CardPhoto, Engine, LiveFrame, Metric, Models, Policy, ReferenceKind, Template};
+use honnin::engine::{Acquisition, Template};
+use honnin::{CardPhoto, Engine, LiveFrame, Models, Policy};
+use honnin::models::Metric;
+use honnin::input::ReferenceKind;
 use zeroize::Zeroizing;
 
 use crate::lfw::{default_lfw, in_parallel};
@@ -221,7 +224,7 @@ fn engine_for(args: &EngineArgs, set: &str) -> Result<Engine> {
 
 /// The models an evaluation of templates runs: the detector and the
 /// recognizer (PAD models, loaded or not, make no template).
-fn models_run(engine: &Engine) -> Vec<&honnin::ModelInfo> {
+fn models_run(engine: &Engine) -> Vec<&honnin::models::ModelInfo> {
     engine.models().iter().filter(|m| m.role == "detector" || m.role == "recognizer").collect()
 }
 
@@ -1078,7 +1081,7 @@ fn det_svg(results: &[SetResult]) -> String {
             pts.join(" ")
         );
         // The default operating point marked on the curve.
-        let near = |p: &&(f64, f64)| (p.0.ln() - honnin::DEFAULT_TARGET_FMR.ln()).abs();
+        let near = |p: &&(f64, f64)| (p.0.ln() - honnin::calibration::DEFAULT_TARGET_FMR.ln()).abs();
         if let Some(&(fmr, fnmr)) = r.det.iter().filter(|p| p.1 > 0.0).min_by(|a, b| near(a).total_cmp(&near(b))) {
             let _ = writeln!(
                 svg,

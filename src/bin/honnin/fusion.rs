@@ -18,7 +18,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{operating_points, Acquisition, Engine, LiveFrame, Metric, QualityGate, ReferenceKind, Template};
+use honnin::calibration::operating_points;
+use honnin::engine::{Acquisition, Template};
+use honnin::{Engine, LiveFrame};
+use honnin::models::Metric;
+use honnin::quality::QualityGate;
+use honnin::input::ReferenceKind;
 
 use crate::lfw::default_lfw;
 use crate::EngineArgs;
@@ -140,7 +145,7 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
     let targets = [1e-2, 1e-3, 1e-4];
     let fused_points = operating_points(metric, &cal[2].genuine, &cal[2].impostor, &targets);
     let equal_points = operating_points(metric, &cal[1].genuine, &cal[1].impostor, &targets);
-    let at = |points: &[honnin::OperatingPoint]| -> Result<f32> {
+    let at = |points: &[honnin::calibration::OperatingPoint]| -> Result<f32> {
         let p = points.iter().find(|p| ((p.target_fmr - target) / target).abs() < 1e-9);
         Ok(p.context("an operating point at the policy's target")?.threshold)
     };
@@ -199,7 +204,7 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
         args.max_images,
         args.frames
     );
-    let fused = honnin::FusedCalibration {
+    let fused = honnin::calibration::FusedCalibration {
         frames: args.frames as u32,
         weighting: "quality".into(),
         dataset,

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::metrics::{self, Comparison};
-use honnin::{
-    danger, operating_points, Acquisition, Calibration, CardPhoto, Engine, LiveFrame, Models, ReferenceCalibration,
-    ReferenceKind, Template, CALIBRATION_FORMAT,
-};
+use honnin::{danger, Calibration, CardPhoto, Engine, LiveFrame, Models};
+use honnin::calibration::{operating_points, ReferenceCalibration, CALIBRATION_FORMAT};
+use honnin::engine::{Acquisition, Template};
+use honnin::input::ReferenceKind;
 use zeroize::Zeroizing;
 
 use crate::cardlike;
@@ -501,12 +501,12 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
 /// Operating points at the calibration targets, each with 95 % intervals of
 /// its FMR and FNMR by subject bootstrap (`replicates` resamples).
 fn points_with_intervals(
-    metric: honnin::Metric,
+    metric: honnin::models::Metric,
     genuine: &[Comparison],
     impostor: &[Comparison],
     subjects: u32,
     replicates: u32,
-) -> Vec<honnin::OperatingPoint> {
+) -> Vec<honnin::calibration::OperatingPoint> {
     let scores = |set: &[Comparison]| set.iter().map(|c| c.score).collect::<Vec<f32>>();
     let mut points = operating_points(metric, &scores(genuine), &scores(impostor), &CALIBRATION_TARGETS);
     for p in &mut points {

@@ -48,10 +48,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use honnin::hardening::{HardeningOptions, HardeningReport, Status};
-use honnin::{
-    AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, PadCalibration,
-    PadPolicy, Policy, Reason, ReferenceKind, Side,
-};
+use honnin::audit::AuditRecord;
+use honnin::{Calibration, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason};
+use honnin::card::CardData;
+use honnin::pad::{PadCalibration, PadPolicy};
+use honnin::input::ReferenceKind;
+use honnin::outcome::Side;
 
 pub(crate) const EXIT_NO_MATCH: u8 = 1;
 pub(crate) const EXIT_INCONCLUSIVE: u8 = 2;
@@ -183,7 +185,7 @@ impl InputArgs {
     /// Reads card data and decodes the chosen face image.
     pub(crate) fn card(&self, path: &Path) -> Result<CardPhoto> {
         let limits = self.limits();
-        let bytes = honnin::read_input_file(path, &limits)?;
+        let bytes = honnin::input::read_input_file(path, &limits)?;
         let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
         CardPhoto::from_card_data(&data, self.face, &limits).with_context(|| format!("card photo {}", path.display()))
     }
@@ -191,7 +193,7 @@ impl InputArgs {
     /// Reads and decodes a live photo; its bytes are wiped once decoded.
     pub(crate) fn live(&self, path: &Path) -> Result<LiveFrame> {
         let limits = self.limits();
-        let bytes = honnin::read_input_file(path, &limits)?;
+        let bytes = honnin::input::read_input_file(path, &limits)?;
         LiveFrame::from_bytes_with_limits(&bytes, &limits).with_context(|| format!("live photo {}", path.display()))
     }
 }
@@ -212,7 +214,7 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_name = "SHA256|any", value_parser = pin_arg, requires = "calibration")]
     pub(crate) calibration_sha256: Option<String>,
     /// Target false-match rate, between 0 and 1; the calibration must have a point for it.
-    #[arg(long, default_value_t = honnin::DEFAULT_TARGET_FMR, value_parser = fmr_arg, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = honnin::calibration::DEFAULT_TARGET_FMR, value_parser = fmr_arg, allow_negative_numbers = true)]
     pub(crate) target_fmr: f64,
     /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
     #[arg(long)]
@@ -223,7 +225,7 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_name = "SHA256|any", value_parser = pin_arg)]
     pub(crate) onnxruntime_sha256: Option<String>,
     /// Intra-op threads per model, 1 to 64 (default: number of CPUs, at most 2).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=honnin::MAX_INTRA_THREADS as i64))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=honnin::engine::MAX_INTRA_THREADS as i64))]
     pub(crate) threads: Option<u32>,
     /// Do not average each face's template with its mirror image's.
     #[arg(long)]
@@ -288,7 +290,7 @@ impl EngineArgs {
         if let Some(p) = &self.onnxruntime {
             return p.clone();
         }
-        match std::env::var_os(honnin::ORT_LIB_ENV) {
+        match std::env::var_os(honnin::runtime::ORT_LIB_ENV) {
             Some(p) if !p.is_empty() => PathBuf::from(p),
             _ => PathBuf::from(DEFAULT_ORT_LIB),
         }
@@ -306,7 +308,7 @@ impl EngineArgs {
                 Ok(None)
             }
             Some(hex) => Ok(Some(hex.to_string())),
-            None => match honnin::PINNED_ONNXRUNTIME_SHA256 {
+            None => match honnin::runtime::PINNED_ONNXRUNTIME_SHA256 {
                 Some(pin) => Ok(Some(pin.to_string())),
                 None => anyhow::bail!(
                     "honnin pins no ONNX Runtime build for this CPU: give --onnxruntime-sha256 HEX (or any)"
@@ -392,7 +394,7 @@ fn main() -> ExitCode {
     // Before any thread exists: ONNX Runtime's telemetry client stays off
     // (the library would set it too, but later, when threads may read the
     // environment).
-    std::env::set_var(honnin::ORT_TELEMETRY_ENV, "1");
+    std::env::set_var(honnin::runtime::ORT_TELEMETRY_ENV, "1");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -521,7 +523,7 @@ fn verify(args: &VerifyArgs, hardening: Option<&HardeningReport>) -> Result<Exit
         // fault (an unreadable input, a model or calibration refused) has
         // its record, written once.
         Err(e) => match audit.as_mut().filter(|_| !recorded) {
-            Some(sink) => match sink.write(AuditRecord::without_session(None, honnin::Abandoned::Fault)) {
+            Some(sink) => match sink.write(AuditRecord::without_session(None, honnin::audit::Abandoned::Fault)) {
                 Ok(()) => Err(e),
                 Err(failed) => Err(e.context(format!("and the audit record of the fault failed: {failed:#}"))),
             },
@@ -602,8 +604,8 @@ fn verify_recorded(
 pub(crate) fn outcome_json(
     outcome: &honnin::Outcome,
     reference: ReferenceKind,
-    container: honnin::Container,
-    format: honnin::ImageFormat,
+    container: honnin::card::Container,
+    format: honnin::card::ImageFormat,
 ) -> serde_json::Value {
     let (reason, reason_code) = match outcome.decision {
         Decision::Inconclusive(r) => (Some(reason_text(r)), Some(r.code())),
@@ -665,7 +667,7 @@ pub(crate) fn kind_word(kind: ReferenceKind) -> &'static str {
 /// the chosen image decoded (its real size and colour). No pixel is printed.
 fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result<ExitCode> {
     let limits = input.limits();
-    let bytes = honnin::read_input_file(path, &limits)?;
+    let bytes = honnin::input::read_input_file(path, &limits)?;
     let data = CardData::parse(&bytes, &limits).with_context(|| format!("card data {}", path.display()))?;
     let photo = CardPhoto::from_card_data(&data, input.face, &limits)
         .with_context(|| format!("face image {} of {}", input.face, path.display()))?;
