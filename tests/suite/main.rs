@@ -21,6 +21,7 @@ mod hostile;
 mod integrity;
 mod lab;
 mod large_photos;
+mod layout;
 mod lfw_devtest;
 mod pad;
 mod pipeline;
