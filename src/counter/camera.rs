@@ -56,7 +56,7 @@ const FORMATS: &[FrameFormat] = &[
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use honnin::CameraOptions;
+/// use honnin::counter::CameraOptions;
 /// let options = CameraOptions::default().with_size(1280, 720).with_timeout(Duration::from_secs(1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl CameraOptions {
 /// [nokhwa](https://docs.rs/nokhwa). Feature `camera`.
 ///
 /// ```no_run
-/// use honnin::{CameraOptions, CameraSource, FrameSource};
+/// use honnin::counter::{CameraOptions, CameraSource, FrameSource};
 /// # fn main() -> Result<(), honnin::Error> {
 /// let mut camera = CameraSource::open(0, CameraOptions::default())?; // /dev/video0
 /// let frame = camera.next_frame()?; // Some(frame): a camera has no end

@@ -115,10 +115,11 @@ impl SessionConfig {
 /// ```
 ///
 /// ```no_run
-/// use honnin::{CardPhoto, Counter, FolderSource, SessionConfig, Step};
+/// use honnin::CardPhoto;
+/// use honnin::counter::{Counter, FolderSource, SessionConfig, Step};
 /// # fn main() -> Result<(), honnin::Error> {
 /// # let engine: honnin::Engine = unimplemented!();
-/// let counter = Counter::new(&engine, SessionConfig::default())?;
+/// let counter = Counter::new(engine, SessionConfig::default())?; // or an Arc<Engine>
 /// let mut session = counter.session(CardPhoto::open("card.bin")?);
 /// // The person chose the face check (the terminal asks; see `offered_methods`).
 /// let step = session.run_face(&mut FolderSource::open("frames")?, |step| {

@@ -73,15 +73,15 @@ pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// These do not compile (PRIVACY.md, claim "never cloned or serialised"):
 ///
 /// ```compile_fail
-/// fn copy(t: &honnin::Template) -> honnin::Template { t.clone() }
+/// fn copy(t: &honnin::engine::Template) -> honnin::engine::Template { t.clone() }
 /// ```
 ///
 /// ```compile_fail
-/// fn export(t: &honnin::Template) -> String { serde_json::to_string(t).unwrap() }
+/// fn export(t: &honnin::engine::Template) -> String { serde_json::to_string(t).unwrap() }
 /// ```
 ///
 /// ```compile_fail
-/// fn show(t: &honnin::Template) -> String { format!("{t}") }
+/// fn show(t: &honnin::engine::Template) -> String { format!("{t}") }
 /// ```
 pub struct Template {
     values: Secret<f32>,
