@@ -151,7 +151,7 @@ pub mod danger {
 
     use crate::calibration::Calibration;
     use crate::decision::pin::Pin;
-    use crate::engine::{Acquisition, Engine, EngineBuilder};
+    use crate::engine::{Acquisition, Engine, EngineBuilder, Template};
     use crate::input::{CardPhoto, LiveFrame};
     use crate::models::Metric;
     use crate::pad::{PadCalibration, PadPolicy};
@@ -216,6 +216,14 @@ pub mod danger {
     /// store, log or send them.
     pub fn dangerous_card_pixels(card: &CardPhoto) -> &[u8] {
         card.pixels.data()
+    }
+
+    /// A template's raw embedding values.
+    ///
+    /// Biometric data: for benchmarking (the lab's score matrices) and
+    /// conformance tests only. Never store, log or transmit what this returns.
+    pub fn dangerous_template_values(template: &Template) -> &[f32] {
+        template.values()
     }
 
     /// A live frame's decoded pixels, as [`dangerous_card_pixels`] gives a card's.

@@ -328,7 +328,7 @@ fn child(config: &str) {
             })
             .expect("embedding runs");
             let Acquisition::Face(template) = acquired else { panic!("no face in {path}") };
-            for run in template.dangerous_values().chunks_exact(8) {
+            for run in honnin::danger::dangerous_template_values(&template).chunks_exact(8) {
                 patterns.add_floats(0, run);
             }
             template
@@ -352,7 +352,7 @@ fn child(config: &str) {
         frames.sort_by(|a, b| b.1.total_cmp(&a.1));
         let parts: Vec<(&Template, f32)> = frames.iter().map(|(t, w)| (t, *w)).collect();
         let fused = Template::fuse(&parts).expect("fusion");
-        for run in fused.dangerous_values().chunks_exact(8) {
+        for run in honnin::danger::dangerous_template_values(&fused).chunks_exact(8) {
             patterns.add_floats(0, run);
         }
         expected_scores.push(engine.compare(&card, &fused).expect("same pipeline").value);

@@ -5,7 +5,8 @@
 //!
 //!     cargo run --release --example reproduce -- FILE...
 
-use honnin::{CardData, CardPhoto, Limits, LiveFrame};
+use honnin::card::CardData;
+use honnin::{CardPhoto, Limits, LiveFrame};
 
 fn main() {
     let paths: Vec<String> = std::env::args().skip(1).collect();
@@ -33,11 +34,11 @@ fn main() {
             Ok(frame) => println!("  LiveFrame::from_bytes -> Ok({:?})", frame.dimensions()),
             Err(e) => println!("  LiveFrame::from_bytes -> Err({e})"),
         }
-        match honnin::onnx_graph::fuzz_expand_prelu(&data) {
+        match honnin::research::expand_prelu(&data) {
             Some(out) => println!(
                 "  onnx_graph::fuzz_expand_prelu -> Some({} bytes), again -> {}",
                 out.len(),
-                if honnin::onnx_graph::fuzz_expand_prelu(&out).is_some() { "Some" } else { "None" }
+                if honnin::research::expand_prelu(&out).is_some() { "Some" } else { "None" }
             ),
             None => println!("  onnx_graph::fuzz_expand_prelu -> None"),
         }

@@ -3,7 +3,8 @@
 //! Nothing is decoded; every image found is touched through the public API.
 #![no_main]
 
-use honnin::{CardData, Limits};
+use honnin::card::CardData;
+use honnin::Limits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -26,7 +26,7 @@
 //! expanded.
 #![no_main]
 
-use honnin::onnx_graph::fuzz_expand_prelu;
+use honnin::research::expand_prelu as fuzz_expand_prelu;
 use libfuzzer_sys::fuzz_target;
 
 const PREFIX: &[u8] = b"honnin_prelu";

@@ -179,14 +179,6 @@ impl Template {
         let frames = parts.iter().map(|(t, _)| t.frames).sum();
         Ok(Template { values, metric: first.metric, pipeline: first.pipeline.clone(), frames })
     }
-
-    /// The raw embedding values.
-    ///
-    /// Biometric data: for benchmarking and conformance tests only. Never store,
-    /// log or transmit what this returns.
-    pub fn dangerous_values(&self) -> &[f32] {
-        &self.values
-    }
 }
 
 impl std::fmt::Debug for Template {

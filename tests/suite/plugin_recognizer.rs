@@ -124,7 +124,7 @@ fn engine_for(copy: &ModelCopy) -> Engine {
 fn template_of(engine: &Engine, path: &std::path::Path) -> Vec<f32> {
     let frame = LiveFrame::open(path).unwrap();
     match engine.template(&frame).unwrap() {
-        Acquisition::Face(t) => t.dangerous_values().to_vec(),
+        Acquisition::Face(t) => honnin::danger::dangerous_template_values(&t).to_vec(),
         Acquisition::Inconclusive(r) => panic!("no template: {r:?}"),
     }
 }

@@ -89,9 +89,9 @@ fn the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_
         let b = template(&theirs, &frame);
         let c = template(&rewritten, &frame);
         assert_eq!(a.len(), 256);
-        largest = largest.max(a.dangerous_values().iter().fold(0.0, |m, v| m.max(v.abs())));
-        worst = worst.max(max_abs(a.dangerous_values(), b.dangerous_values()));
-        worst_rewrite = worst_rewrite.max(max_abs(a.dangerous_values(), c.dangerous_values()));
+        largest = largest.max(honnin::danger::dangerous_template_values(&a).iter().fold(0.0, |m, v| m.max(v.abs())));
+        worst = worst.max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&b)));
+        worst_rewrite = worst_rewrite.max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&c)));
     }
     eprintln!(
         "intel-reid-0095 on 24 aligned faces: committed vs reference ONNX max abs {worst:.2e}; \
@@ -115,7 +115,7 @@ impl Noise {
 /// L2 distance between two templates scaled to unit length (what cosine sees).
 fn unit_distance(a: &Template, b: &Template) -> f32 {
     let unit = |t: &Template| {
-        let v = t.dangerous_values();
+        let v = honnin::danger::dangerous_template_values(&t);
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect::<Vec<_>>()
     };

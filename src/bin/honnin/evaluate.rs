@@ -473,7 +473,7 @@ impl Matrix {
                 if t.len() != dims {
                     bail!("templates of different lengths");
                 }
-                row.copy_from_slice(t.dangerous_values());
+                row.copy_from_slice(honnin::danger::dangerous_template_values(&t));
             }
         }
         let present = templates.iter().map(Option::is_some).collect();
