@@ -901,6 +901,41 @@ honnin_status honnin_session_source_stopped(honnin_session *session,
                                             uint32_t cause,
                                             honnin_step *out);
 
+// Records the staff member's conclusion (`judgement`: a
+// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
+// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
+// session then drops the card photo.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+honnin_status honnin_session_staff_decide(honnin_session *session,
+                                          uint32_t judgement,
+                                          honnin_outcome *out);
+
+// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
+// it has none.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+honnin_status honnin_session_outcome(const honnin_session *session,
+                                     honnin_outcome *out);
+
+// Frees a session, wiping the card photo, templates and display photos it
+// still holds; the handle, and those of its display photos, are invalid
+// from now on.
+//
+// Thread safety: callable from any thread; a call in flight on another
+// thread with this session completes first (the session is wiped when it
+// returns).
+//
+// # Safety
+// `session` must be a handle (any value is checked).
+honnin_status honnin_session_free(honnin_session *session);
+
 // For the staff visual check: the card photo scaled to fit `max_width` x
 // `max_height` pixels (never enlarged), as a new display-photo handle in
 // `*out`. Read its pixels with `honnin_display_photo_pixels`, show them,
@@ -943,41 +978,6 @@ honnin_status honnin_display_photo_pixels(const honnin_display_photo *photo,
 // # Safety
 // `photo` must be a handle (any value is checked).
 honnin_status honnin_display_photo_free(honnin_display_photo *photo);
-
-// Records the staff member's conclusion (`judgement`: a
-// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
-// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
-// session then drops the card photo.
-//
-// Thread safety: as `honnin_session_offered_methods`.
-//
-// # Safety
-// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
-honnin_status honnin_session_staff_decide(honnin_session *session,
-                                          uint32_t judgement,
-                                          honnin_outcome *out);
-
-// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
-// it has none.
-//
-// Thread safety: as `honnin_session_offered_methods`.
-//
-// # Safety
-// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
-honnin_status honnin_session_outcome(const honnin_session *session,
-                                     honnin_outcome *out);
-
-// Frees a session, wiping the card photo, templates and display photos it
-// still holds; the handle, and those of its display photos, are invalid
-// from now on.
-//
-// Thread safety: callable from any thread; a call in flight on another
-// thread with this session completes first (the session is wiped when it
-// returns).
-//
-// # Safety
-// `session` must be a handle (any value is checked).
-honnin_status honnin_session_free(honnin_session *session);
 
 // Opens (or creates) the audit log at `path` and its head file
 // (`path` + ".head"), both with mode 0600, and writes a new handle to

@@ -608,7 +608,7 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
         let (x, y) = (verify(from_dir), verify(from_memory));
         assert_eq!(x, y, "same models, same outcome, bit for bit");
         assert_eq!(x.metric, honnin_metric::Cosine);
-        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::DEFAULT_TARGET_FMR);
+        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::calibration::DEFAULT_TARGET_FMR);
     }
     // One flipped byte in the recognizer: refused before ONNX Runtime sees it.
     let last = blobs[1].1.len() - 1000;
@@ -774,9 +774,9 @@ fn each_session_is_audited_once_into_a_private_chained_log() {
             (records[1]["terminal_id"].as_str(), records[1]["operator_id"].as_str()),
             (Some("counter-3"), Some("op-7"))
         );
-        let report = honnin::verify_log_file(&path, true).unwrap();
+        let report = honnin::audit::verify_log_file(&path, true).unwrap();
         assert_eq!(report.records, 2);
-        for file in [path.clone(), honnin::audit_head_path(&path)] {
+        for file in [path.clone(), honnin::audit::audit_head_path(&path)] {
             assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
         }
 

@@ -173,8 +173,8 @@ fn the_c_example_runs_clean_under_valgrind() {
     assert_eq!(decision, "match");
     // The committed colour threshold at the default FMR, and a cosine similarity at or above it.
     let calibration = crate::common::calibration();
-    let colour = &calibration.references[&honnin::ReferenceKind::Colour];
-    let point = colour.points.iter().find(|p| p.target_fmr == honnin::DEFAULT_TARGET_FMR).unwrap();
+    let colour = &calibration.references[&honnin::input::ReferenceKind::Colour];
+    let point = colour.points.iter().find(|p| p.target_fmr == honnin::calibration::DEFAULT_TARGET_FMR).unwrap();
     assert!((threshold - f64::from(point.threshold)).abs() < 1e-6, "{threshold} against {}", point.threshold);
     assert!(score >= threshold && score <= 1.0, "{score} at {threshold}");
 }
