@@ -1,5 +1,5 @@
-//! An engine behind one C handle: its options, its constructors (from a
-//! directory or from memory, with PAD as the models allow or as chosen),
+//! An engine behind one C handle: its options (models, calibrations,
+//! presentation-attack detection, ONNX Runtime), its one constructor,
 //! verification, its PAD, and freeing it.
 
 use std::ffi::c_char;
@@ -33,10 +33,95 @@ pub struct honnin_model_file {
     pub len: usize,
 }
 
-/// How an engine is built; `honnin_engine_options_default` fills in the defaults.
+/// Where an engine's models come from: a directory, or a manifest and the
+/// model files it names in memory (models embedded in firmware). Give `dir`
+/// or `manifest`, not both.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct honnin_model_source {
+    /// A model directory, NUL-terminated: it holds `manifest.json` and the
+    /// model files it names, each checked against the sha256 the manifest
+    /// pins. NULL when the models are in memory.
+    pub dir: *const c_char,
+    /// The manifest's JSON text, `manifest_len` bytes; NULL with `dir`.
+    pub manifest: *const u8,
+    /// Length of `manifest` in bytes.
+    pub manifest_len: usize,
+    /// With `manifest`: the model files it names, `n_files` entries (at
+    /// most 64). The detector and recognizer the manifest makes active are
+    /// needed; the PAD models turn PAD on as in a directory, and some of
+    /// them only is refused; others are ignored. Each model's sha256 is
+    /// checked against the manifest before use. The bytes are copied: the
+    /// caller may release them when `honnin_engine_new` returns. NULL with `dir`.
+    pub files: *const honnin_model_file,
+    /// Number of entries in `files`.
+    pub n_files: usize,
+}
+
+/// A calibration: a file, or its JSON text in memory. Give `path` or
+/// `json`, not both.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct honnin_calibration_source {
+    /// The calibration file, NUL-terminated; NULL when `json` is given.
+    pub path: *const c_char,
+    /// The calibration's JSON text, `json_len` bytes of UTF-8; NULL when
+    /// `path` is given.
+    pub json: *const u8,
+    /// Length of `json` in bytes.
+    pub json_len: usize,
+}
+
+/// How `honnin_engine_new` sets up presentation-attack detection (PAD), in
+/// `honnin_engine_options.pad_mode`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_pad_mode {
+    /// PAD on when the PAD models the manifest names are among the models,
+    /// at the PAD calibration built into honnin; off without them. No PAD
+    /// calibration may be given.
+    Default = 0,
+    /// PAD off, for a terminal with its own PAD sensor; no PAD calibration
+    /// may be given.
+    Off = 1,
+    /// PAD on at the PAD calibration given (`pad_calibration`, required);
+    /// the PAD models must be present and be the ones it was made with.
+    Calibrated = 2,
+    /// PAD on at the calibration built into honnin; no PAD calibration may
+    /// be given, and the PAD models must be present (an engine that would
+    /// run without PAD is refused).
+    BuiltIn = 3,
+}
+
+/// How an engine is built: what `honnin_engine_new` reads.
+/// `honnin_engine_options_default` fills in the defaults; the caller then
+/// gives the models and the calibration. Every pointer is borrowed for the
+/// call only.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct honnin_engine_options {
+    /// The models: a directory, or a manifest and its files in memory.
+    /// Required (NULL by default).
+    pub models: honnin_model_source,
+    /// The face calibration (as `honnin calibrate` writes it): a file or its
+    /// JSON text. Required (NULL by default).
+    pub calibration: honnin_calibration_source,
+    /// sha256 (hex) the face calibration (file or text) must have. NULL
+    /// accepts only a calibration honnin ships (pinned in the library);
+    /// "any" accepts any calibration (for one made in-house and not yet
+    /// pinned: whoever can edit it decides who matches). Every calibration's
+    /// plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
+    pub calibration_sha256: *const c_char,
+    /// Presentation-attack detection: a `honnin_pad_mode` value (default
+    /// HONNIN_PAD_MODE_DEFAULT).
+    pub pad_mode: u32,
+    /// With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as `honnin
+    /// pad-calibrate` writes it), a file or its JSON text. Both NULL in the
+    /// other modes.
+    pub pad_calibration: honnin_calibration_source,
+    /// sha256 (hex) `pad_calibration` must have; NULL accepts only the one
+    /// honnin ships, "any" any plausible one.
+    pub pad_calibration_sha256: *const c_char,
     /// Path of `libonnxruntime.so.1.31.1`, NUL-terminated; NULL reads the
     /// environment variable HONNIN_ORT_LIB.
     pub onnxruntime_path: *const c_char,
@@ -53,16 +138,6 @@ pub struct honnin_engine_options {
     /// Non-zero: average each face's template with its mirror image's
     /// (default 1). The calibration must have been made with the same setting.
     pub mirror_averaging: u32,
-    /// sha256 (hex) the face calibration (file or text) must have. NULL
-    /// accepts only a calibration honnin ships (pinned in the library);
-    /// "any" accepts any calibration (for one made in-house and not yet
-    /// pinned: whoever can edit it decides who matches). Every calibration's
-    /// plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
-    pub calibration_sha256: *const c_char,
-    /// sha256 (hex) a PAD calibration given to a `_with_pad` constructor
-    /// (HONNIN_PAD_MODE_CALIBRATED) must have; NULL accepts only the one
-    /// honnin ships, "any" any plausible one.
-    pub pad_calibration_sha256: *const c_char,
 }
 
 /// The presentation-attack detection (PAD) an engine runs, as
@@ -83,25 +158,11 @@ pub struct honnin_pad_info {
     pub target_bpcer: f64,
 }
 
-/// How `honnin_engine_new_with_pad` and `honnin_engine_new_from_memory_with_pad`
-/// set up presentation-attack detection.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_pad_mode {
-    /// PAD off, for a terminal with its own PAD sensor; the PAD calibration
-    /// argument must be NULL.
-    Off = 1,
-    /// PAD on at the PAD calibration given (not NULL); the PAD models must
-    /// be present and be the ones it was made with.
-    Calibrated = 2,
-    /// PAD on at the calibration built into honnin; the PAD calibration
-    /// argument must be NULL, and the PAD models must be present (an engine
-    /// that would run without PAD is refused).
-    BuiltIn = 3,
-}
-
-/// Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
-/// the pinned runtime hash, target FMR 0.0001, default threads, mirror averaging on.
+/// Fills `*out` with the default engine options: no models and no
+/// calibration yet (the caller gives them), the shipped calibrations' pins,
+/// PAD as the models allow (HONNIN_PAD_MODE_DEFAULT), runtime from
+/// HONNIN_ORT_LIB, the pinned runtime hash, target FMR 0.0001, default
+/// threads, mirror averaging on.
 ///
 /// Thread safety: callable from any thread at any time.
 ///
@@ -111,183 +172,60 @@ pub enum honnin_pad_mode {
 pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_options) -> honnin_status {
     guard(|| {
         check_out(out, "out")?;
+        let none = honnin_calibration_source { path: std::ptr::null(), json: std::ptr::null(), json_len: 0 };
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe {
             *out = honnin_engine_options {
+                models: honnin_model_source {
+                    dir: std::ptr::null(),
+                    manifest: std::ptr::null(),
+                    manifest_len: 0,
+                    files: std::ptr::null(),
+                    n_files: 0,
+                },
+                calibration: none,
+                calibration_sha256: std::ptr::null(),
+                pad_mode: honnin_pad_mode::Default as u32,
+                pad_calibration: none,
+                pad_calibration_sha256: std::ptr::null(),
                 onnxruntime_path: std::ptr::null(),
                 onnxruntime_sha256: std::ptr::null(),
                 target_fmr: honnin::calibration::DEFAULT_TARGET_FMR,
                 intra_threads: 0,
                 mirror_averaging: 1,
-                calibration_sha256: std::ptr::null(),
-                pad_calibration_sha256: std::ptr::null(),
             }
         };
         Ok(())
     })
 }
 
-/// A pin as `options` give it: NULL (the calibrations honnin ships), "any"
-/// or a sha256.
-enum PinChoice {
-    Shipped,
-    Any,
-    Sha256(String),
-}
-
-/// The pin of `field` in `*options`.
+/// Builds an engine as `*options` say and writes its handle to `*out`: the
+/// models (`options.models`: a directory, or a manifest and its files in
+/// memory; each model's sha256 is checked against the manifest), the face
+/// calibration (`options.calibration`: a file or its JSON text, under
+/// `options.calibration_sha256`), presentation-attack detection
+/// (`options.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
+/// first use: one runtime library per process.
 ///
-/// # Safety
-/// `options` must be non-NULL and point to a readable `honnin_engine_options`
-/// whose strings are NUL-terminated.
-unsafe fn pin_of(field: *const c_char, name: &str) -> Result<PinChoice, Failure> {
-    // SAFETY: forwarded from the caller.
-    Ok(match unsafe { optional_text(field, name) }? {
-        None => PinChoice::Shipped,
-        Some("any") => PinChoice::Any,
-        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => PinChoice::Sha256(hex.into()),
-        Some(_) => return Err(Failure::invalid(format!("{name}: a sha256 of 64 hex digits, \"any\" or NULL"))),
-    })
-}
-
-impl PinChoice {
-    /// Reads a calibration from `input` (a path or JSON text) under this
-    /// pin: with `shipped` when none was given, `given` for a sha256,
-    /// `unpinned` for "any".
-    fn load<I: ?Sized, T>(
-        &self,
-        input: &I,
-        shipped: fn(&I) -> honnin::Result<T>,
-        given: fn(&I, &str) -> honnin::Result<T>,
-        unpinned: fn(&I) -> honnin::Result<T>,
-    ) -> Result<T, Failure> {
-        Ok(match self {
-            PinChoice::Shipped => shipped(input)?,
-            PinChoice::Any => unpinned(input)?,
-            PinChoice::Sha256(hex) => given(input, hex)?,
-        })
-    }
-}
-
-/// A face calibration file under `pin`.
-fn calibration_file(path: &Path, pin: &PinChoice) -> Result<Calibration, Failure> {
-    pin.load(
-        path,
-        |p| Calibration::from_file(p),
-        |p, h| Calibration::from_file_pinned(p, h),
-        |p| honnin::danger::unpinned_calibration(p),
-    )
-}
-
-/// A face calibration's text under `pin`.
-fn calibration_text(text: &str, pin: &PinChoice) -> Result<Calibration, Failure> {
-    pin.load(text, Calibration::from_json, Calibration::from_json_pinned, honnin::danger::unpinned_calibration_json)
-}
-
-/// A PAD calibration file under `pin`.
-fn pad_calibration_file(path: &Path, pin: &PinChoice) -> Result<PadCalibration, Failure> {
-    pin.load(
-        path,
-        |p| PadCalibration::from_file(p),
-        |p, h| PadCalibration::from_file_pinned(p, h),
-        |p| honnin::danger::unpinned_pad_calibration(p),
-    )
-}
-
-/// A PAD calibration's text under `pin`.
-fn pad_calibration_text(text: &str, pin: &PinChoice) -> Result<PadCalibration, Failure> {
-    pin.load(
-        text,
-        PadCalibration::from_json,
-        PadCalibration::from_json_pinned,
-        honnin::danger::unpinned_pad_calibration_json,
-    )
-}
-
-/// The face and PAD calibration pins of `options` (checked non-NULL first).
+/// Presentation-attack detection (PAD), by `options.pad_mode`:
+/// - HONNIN_PAD_MODE_DEFAULT: on when the PAD models the manifest names are
+///   among the models, at the PAD calibration built into honnin
+///   (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
+///   `models/manifest.json`); without them, off. Some of them only is
+///   refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
+///   ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
+///   give their calibration with HONNIN_PAD_MODE_CALIBRATED).
+/// - HONNIN_PAD_MODE_OFF: off.
+/// - HONNIN_PAD_MODE_CALIBRATED: on at `options.pad_calibration` (a file or
+///   its JSON text, under `options.pad_calibration_sha256`).
+/// - HONNIN_PAD_MODE_BUILT_IN: on at the built-in calibration.
 ///
-/// # Safety
-/// `options` must be NULL or point to a readable `honnin_engine_options`
-/// whose strings are NUL-terminated.
-unsafe fn pins(options: *const honnin_engine_options) -> Result<(PinChoice, PinChoice), Failure> {
-    if options.is_null() {
-        return Err(Failure::null("options"));
-    }
-    // SAFETY: checked non-NULL; the caller promised it is readable.
-    let options = unsafe { &*options };
-    // SAFETY: the caller promised NUL-terminated strings.
-    let face = unsafe { pin_of(options.calibration_sha256, "options.calibration_sha256") }?;
-    // SAFETY: as above.
-    let pad = unsafe { pin_of(options.pad_calibration_sha256, "options.pad_calibration_sha256") }?;
-    Ok((face, pad))
-}
-
-/// Which presentation-attack detection an engine is built with.
-enum Pad {
-    /// On when the manifest's PAD models are present, at the bundled calibration.
-    Default,
-    /// Off: the terminal has its own PAD, or none is wanted.
-    Off,
-    /// On at this calibration; the PAD models must be present.
-    Calibrated(PadCalibration),
-    /// On at the bundled calibration; the PAD models must be present.
-    BuiltIn,
-}
-
-/// # Safety
-/// `options` must be NULL or point to a readable `honnin_engine_options` whose strings are NUL-terminated.
-unsafe fn build_engine(
-    models: Models,
-    calibration: &Calibration,
-    pad: Pad,
-    options: *const honnin_engine_options,
-) -> Result<Engine, Failure> {
-    if options.is_null() {
-        return Err(Failure::null("options"));
-    }
-    // SAFETY: checked non-NULL; the caller promised it is readable.
-    let options = unsafe { *options };
-    // Refuses a target FMR outside (0, 1) and one the calibration has no point for.
-    let policy = Policy::from_calibration(calibration, options.target_fmr)?;
-    let mut builder = Engine::builder(models).mirror_averaging(options.mirror_averaging != 0);
-    builder = match pad {
-        // honnin decides: on at the shipped calibration when the PAD models are there.
-        Pad::Default => builder.pad_when_present(None)?,
-        Pad::Off => builder,
-        // The engine refuses a PAD calibration made for other models, or
-        // one given without PAD models.
-        Pad::Calibrated(calibration) => builder.pad(PadPolicy::from_calibration(&calibration)),
-        Pad::BuiltIn => builder.pad(PadPolicy::from_calibration(&PadCalibration::bundled()?)),
-    };
-    // SAFETY: the caller promised NUL-terminated strings.
-    if let Some(path) = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }? {
-        builder = builder.onnxruntime(path);
-    }
-    // SAFETY: as above.
-    let pin = unsafe { optional_text(options.onnxruntime_sha256, "options.onnxruntime_sha256") }?;
-    builder = builder.onnxruntime_pin(pin)?;
-    if options.intra_threads > 0 {
-        // The engine refuses more than honnin::engine::MAX_INTRA_THREADS.
-        builder = builder.intra_threads(options.intra_threads as usize);
-    }
-    Ok(builder.policy(policy).build()?)
-}
-
-/// Builds an engine from a model directory (holding `manifest.json` and the
-/// model files it names; each file's sha256 is checked) and a calibration
-/// file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
-/// one runtime library per process.
-///
-/// Presentation-attack detection is on when the PAD models the manifest
-/// names are in the directory, at the PAD calibration built into honnin
-/// (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
-/// `models/manifest.json`); without them it is off. Some of them only is
-/// refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
-/// ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
-/// use `honnin_engine_new_with_pad` with their calibration). A terminal
-/// that relies on honnin's PAD should check `honnin_engine_pad` after
-/// building, or use `honnin_engine_new_with_pad` with
-/// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD.
+/// With PAD on other than by default, the PAD models must be present and
+/// be the ones the calibration was made with (HONNIN_STATUS_CALIBRATION
+/// otherwise). A terminal that relies on honnin's PAD should use
+/// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD,
+/// or check `honnin_engine_pad` after building. A PAD calibration given in
+/// a mode that takes none is refused (HONNIN_STATUS_INVALID_ARGUMENT).
 ///
 /// Before loading ONNX Runtime, the first engine sets the environment
 /// variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
@@ -300,258 +238,304 @@ unsafe fn build_engine(
 /// concurrently.
 ///
 /// # Safety
-/// `model_dir` and `calibration_path` must be NUL-terminated; `options` must
-/// point to a readable `honnin_engine_options`; `out` to a writable pointer.
+/// `options` must point to a readable `honnin_engine_options` whose
+/// non-NULL strings are NUL-terminated and whose non-NULL buffers hold
+/// their stated lengths (the model files' entries included); `out` must
+/// point to a writable pointer.
 #[no_mangle]
 pub unsafe extern "C" fn honnin_engine_new(
-    model_dir: *const c_char,
-    calibration_path: *const c_char,
-    options: *const honnin_engine_options,
-    out: *mut *mut honnin_engine,
-) -> honnin_status {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { engine_from_dir(model_dir, calibration_path, options, out, || Ok(Pad::Default)) })
-}
-
-/// As `honnin_engine_new`, with the presentation-attack detection chosen
-/// by `pad_mode` (a `honnin_pad_mode`): HONNIN_PAD_MODE_OFF (then
-/// `pad_calibration_path` must be NULL), HONNIN_PAD_MODE_CALIBRATED with
-/// `pad_calibration_path` naming a PAD calibration file (as `honnin
-/// pad-calibrate` writes it), or HONNIN_PAD_MODE_BUILT_IN (NULL path; the
-/// built-in calibration). With PAD on, the PAD models must be in the model
-/// directory and be the ones the calibration was made with
-/// (HONNIN_STATUS_CALIBRATION otherwise). `pad_calibration_path` is the one
-/// pointer whose NULL is not an error, in the modes that take no path.
-///
-/// Thread safety: as `honnin_engine_new`.
-///
-/// # Safety
-/// `model_dir`, `calibration_path` and a non-NULL `pad_calibration_path`
-/// must be NUL-terminated; `options` must point to a readable
-/// `honnin_engine_options`; `out` to a writable pointer.
-#[no_mangle]
-pub unsafe extern "C" fn honnin_engine_new_with_pad(
-    model_dir: *const c_char,
-    calibration_path: *const c_char,
-    pad_mode: u32,
-    pad_calibration_path: *const c_char,
     options: *const honnin_engine_options,
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
     guard(|| {
-        let mode = pad_mode_of(pad_mode, !pad_calibration_path.is_null())?;
-        let pad = || {
-            pad_in_mode(mode, || {
-                // SAFETY: non-NULL in this mode (`pad_mode_of`); the caller promised NUL termination.
-                let path = unsafe { path(pad_calibration_path, "pad_calibration_path") }?;
-                // SAFETY: checked non-NULL before this is called; the caller promised readable options.
-                let (_, pin) = unsafe { pins(options) }?;
-                pad_calibration_file(path, &pin)
-            })
-        };
-        // SAFETY: forwarded from the caller.
-        unsafe { engine_from_dir(model_dir, calibration_path, options, out, pad) }
+        if options.is_null() {
+            return Err(Failure::null("options"));
+        }
+        check_out(out, "out")?;
+        // SAFETY: checked non-NULL; the caller promised readable options
+        // whose strings and buffers are as documented.
+        let request = unsafe { Request::read(&*options) }?;
+        let engine = request.build()?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { issue(out, Object::Engine(Arc::new(engine))) };
+        Ok(())
     })
 }
 
-/// The body of both directory constructors: `pad` is asked for once every
-/// pointer is checked.
+/// What the options ask for, every pointer checked and nothing read yet.
+struct Request<'a> {
+    models: ModelInput<'a>,
+    calibration: CalibrationInput<'a>,
+    calibration_pin: PinChoice,
+    pad: PadInput<'a>,
+    pad_pin: PinChoice,
+    onnxruntime_path: Option<&'a str>,
+    onnxruntime_sha256: Option<&'a str>,
+    target_fmr: f64,
+    intra_threads: u32,
+    mirror_averaging: bool,
+}
+
+/// The presentation-attack detection an engine is built with.
+enum Pad {
+    /// As the models allow: on at the shipped calibration when the PAD models are present.
+    Default,
+    Off,
+    /// On at this calibration; the PAD models must be present.
+    On(PadCalibration),
+}
+
+/// Models as the options give them.
+enum ModelInput<'a> {
+    Dir(&'a Path),
+    Memory { manifest: &'a [u8], files: Vec<ModelBytes<'a>> },
+}
+
+/// A calibration as the options give it.
+#[derive(Clone, Copy)]
+enum CalibrationInput<'a> {
+    File(&'a Path),
+    Text(&'a str),
+}
+
+/// The presentation-attack detection the options ask for.
+enum PadInput<'a> {
+    Default,
+    Off,
+    BuiltIn,
+    Calibrated(CalibrationInput<'a>),
+}
+
+impl<'a> Request<'a> {
+    /// Checks every pointer and value of `options` that can be checked
+    /// without reading a file.
+    ///
+    /// # Safety
+    /// As `honnin_engine_new` says of `options`.
+    unsafe fn read(options: &'a honnin_engine_options) -> Result<Self, Failure> {
+        // SAFETY: the caller promised NUL-terminated strings.
+        let calibration_pin = unsafe { pin_of(options.calibration_sha256, "options.calibration_sha256") }?;
+        // SAFETY: as above.
+        let pad_pin = unsafe { pin_of(options.pad_calibration_sha256, "options.pad_calibration_sha256") }?;
+        // SAFETY: the caller promised sources as documented.
+        let pad = unsafe { pad_input(options.pad_mode, &options.pad_calibration) }?;
+        // SAFETY: as above.
+        let models = unsafe { model_input(&options.models) }?;
+        // SAFETY: as above.
+        let calibration = unsafe { calibration_input(&options.calibration, "options.calibration") }?
+            .ok_or_else(|| Failure::null("options.calibration (path or json)"))?;
+        // SAFETY: the caller promised NUL-terminated strings.
+        let onnxruntime_path = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }?;
+        // SAFETY: as above.
+        let onnxruntime_sha256 = unsafe { optional_text(options.onnxruntime_sha256, "options.onnxruntime_sha256") }?;
+        Ok(Self {
+            models,
+            calibration,
+            calibration_pin,
+            pad,
+            pad_pin,
+            onnxruntime_path,
+            onnxruntime_sha256,
+            target_fmr: options.target_fmr,
+            intra_threads: options.intra_threads,
+            mirror_averaging: options.mirror_averaging != 0,
+        })
+    }
+
+    /// Reads the calibrations and models, and builds the engine.
+    fn build(self) -> Result<Engine, Failure> {
+        let calibration = self.calibration_pin.read(self.calibration, &FACE_CALIBRATION)?;
+        // Read before the models, as the face calibration is: a bad file fails fast.
+        let pad = match self.pad {
+            PadInput::Default => Pad::Default,
+            PadInput::Off => Pad::Off,
+            PadInput::BuiltIn => Pad::On(PadCalibration::bundled()?),
+            PadInput::Calibrated(input) => Pad::On(self.pad_pin.read(input, &PAD_CALIBRATION)?),
+        };
+        let models = match self.models {
+            ModelInput::Dir(dir) => Models::from_dir(dir)?,
+            ModelInput::Memory { manifest, files } => Models::from_memory(manifest, &files)?,
+        };
+        // Refuses a target FMR outside (0, 1) and one the calibration has no point for.
+        let policy = Policy::from_calibration(&calibration, self.target_fmr)?;
+        let mut builder = Engine::builder(models).mirror_averaging(self.mirror_averaging);
+        builder = match pad {
+            // honnin decides: on at the shipped calibration when the PAD models are there.
+            Pad::Default => builder.pad_when_present(None)?,
+            Pad::Off => builder,
+            // The engine refuses a PAD calibration made for other models, or
+            // one given without PAD models.
+            Pad::On(calibration) => builder.pad(PadPolicy::from_calibration(&calibration)),
+        };
+        if let Some(path) = self.onnxruntime_path {
+            builder = builder.onnxruntime(path);
+        }
+        builder = builder.onnxruntime_pin(self.onnxruntime_sha256)?;
+        if self.intra_threads > 0 {
+            // The engine refuses more than honnin::engine::MAX_INTRA_THREADS.
+            builder = builder.intra_threads(self.intra_threads as usize);
+        }
+        Ok(builder.policy(policy).build()?)
+    }
+}
+
+/// The PAD `mode` asks for, checked against whether a PAD calibration was given.
 ///
 /// # Safety
-/// As `honnin_engine_new`.
-unsafe fn engine_from_dir(
-    model_dir: *const c_char,
-    calibration_path: *const c_char,
-    options: *const honnin_engine_options,
-    out: *mut *mut honnin_engine,
-    pad: impl FnOnce() -> Result<Pad, Failure>,
-) -> Result<(), Failure> {
-    // SAFETY: the caller promised NUL-terminated strings.
-    let dir = unsafe { path(model_dir, "model_dir") }?;
-    // SAFETY: as above.
-    let calibration_path = unsafe { path(calibration_path, "calibration_path") }?;
-    if options.is_null() {
-        return Err(Failure::null("options"));
-    }
-    check_out(out, "out")?;
-    // SAFETY: checked non-NULL above; the caller promised readable options.
-    let (pin, _) = unsafe { pins(options) }?;
-    let calibration = calibration_file(calibration_path, &pin)?;
-    let pad = pad()?;
-    // SAFETY: forwarded from the caller.
-    let engine = unsafe { build_engine(Models::from_dir(dir)?, &calibration, pad, options) }?;
-    // SAFETY: checked non-NULL; the caller promised it is writable.
-    unsafe { issue(out, Object::Engine(Arc::new(engine))) };
-    Ok(())
-}
-
-/// The PAD of `mode`; `read` gives the calibration of HONNIN_PAD_MODE_CALIBRATED.
-fn pad_in_mode(mode: honnin_pad_mode, read: impl FnOnce() -> Result<PadCalibration, Failure>) -> Result<Pad, Failure> {
-    Ok(match mode {
-        honnin_pad_mode::Off => Pad::Off,
-        honnin_pad_mode::BuiltIn => Pad::BuiltIn,
-        honnin_pad_mode::Calibrated => Pad::Calibrated(read()?),
-    })
-}
-
-/// The PAD mode `value`, checked against whether a PAD calibration was given.
-fn pad_mode_of(value: u32, calibration_given: bool) -> Result<honnin_pad_mode, Failure> {
-    let mode = match value {
-        1 => honnin_pad_mode::Off,
-        2 => honnin_pad_mode::Calibrated,
-        3 => honnin_pad_mode::BuiltIn,
-        other => return Err(Failure::invalid(format!("a honnin_pad_mode (1, 2 or 3), got {other}"))),
+/// As `honnin_engine_new` says of `options.pad_calibration`.
+unsafe fn pad_input(mode: u32, calibration: &honnin_calibration_source) -> Result<PadInput<'_>, Failure> {
+    use honnin_pad_mode as M;
+    let mode = match mode {
+        0 => M::Default,
+        1 => M::Off,
+        2 => M::Calibrated,
+        3 => M::BuiltIn,
+        other => return Err(Failure::invalid(format!("a honnin_pad_mode (0 to 3), got {other}"))),
     };
-    match (mode, calibration_given) {
-        (honnin_pad_mode::Calibrated, false) => Err(Failure::null("pad_calibration (HONNIN_PAD_MODE_CALIBRATED)")),
-        (honnin_pad_mode::Off | honnin_pad_mode::BuiltIn, true) => Err(Failure::invalid(format!(
+    // SAFETY: forwarded from the caller.
+    match (mode, unsafe { calibration_input(calibration, "options.pad_calibration") }?) {
+        (M::Calibrated, Some(input)) => Ok(PadInput::Calibrated(input)),
+        (M::Calibrated, None) => Err(Failure::null("options.pad_calibration (HONNIN_PAD_MODE_CALIBRATED)")),
+        (_, Some(_)) => Err(Failure::invalid(format!(
             "no PAD calibration with {mode:?}: it is taken only by HONNIN_PAD_MODE_CALIBRATED"
         ))),
-        _ => Ok(mode),
+        (M::Default, None) => Ok(PadInput::Default),
+        (M::Off, None) => Ok(PadInput::Off),
+        (M::BuiltIn, None) => Ok(PadInput::BuiltIn),
     }
 }
 
-/// As `honnin_engine_new`, from bytes the caller holds (models embedded in
-/// firmware): the manifest's JSON text, the model files it names (`files`,
-/// `n_files` entries; the detector and recognizer the manifest makes active
-/// are needed; the PAD models turn PAD on as in `honnin_engine_new`, and
-/// some of them only is refused; others are ignored; at most 64 entries) and the calibration's JSON text. Each
-/// model's sha256 is checked against the manifest before use. The bytes are
-/// copied; the caller may release them when this returns.
-///
-/// Thread safety: as `honnin_engine_new`.
+/// The models of `source`, their pointers checked.
 ///
 /// # Safety
-/// Each pointer and length pair must describe readable memory; `files` must
-/// hold `n_files` entries whose names are NUL-terminated; `options` must point
-/// to a readable `honnin_engine_options`; `out` to a writable pointer.
-#[no_mangle]
-pub unsafe extern "C" fn honnin_engine_new_from_memory(
-    manifest: *const u8,
-    manifest_len: usize,
-    files: *const honnin_model_file,
-    n_files: usize,
-    calibration: *const u8,
-    calibration_len: usize,
-    options: *const honnin_engine_options,
-    out: *mut *mut honnin_engine,
-) -> honnin_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            engine_from_memory(
-                manifest,
-                manifest_len,
-                files,
-                n_files,
-                calibration,
-                calibration_len,
-                || Ok(Pad::Default),
-                options,
-                out,
-            )
+/// As `honnin_engine_new` says of `options.models`.
+unsafe fn model_input(source: &honnin_model_source) -> Result<ModelInput<'_>, Failure> {
+    match (source.dir.is_null(), source.manifest.is_null()) {
+        (true, true) => Err(Failure::null("options.models.dir (or options.models.manifest)")),
+        (false, false) => Err(Failure::invalid("options.models: a directory or a manifest in memory, not both")),
+        (false, true) if !source.files.is_null() => {
+            Err(Failure::invalid("options.models.files: taken only with options.models.manifest"))
         }
-    })
-}
-
-/// As `honnin_engine_new_from_memory`, with the presentation-attack
-/// detection chosen as in `honnin_engine_new_with_pad`: with
-/// HONNIN_PAD_MODE_CALIBRATED, `pad_calibration` (`pad_calibration_len`
-/// bytes) is a PAD calibration's JSON text; with the other modes it must be
-/// NULL (its length is then ignored).
-///
-/// Thread safety: as `honnin_engine_new`.
-///
-/// # Safety
-/// As `honnin_engine_new_from_memory`; a non-NULL `pad_calibration` must
-/// point to `pad_calibration_len` readable bytes.
-#[no_mangle]
-pub unsafe extern "C" fn honnin_engine_new_from_memory_with_pad(
-    manifest: *const u8,
-    manifest_len: usize,
-    files: *const honnin_model_file,
-    n_files: usize,
-    calibration: *const u8,
-    calibration_len: usize,
-    pad_mode: u32,
-    pad_calibration: *const u8,
-    pad_calibration_len: usize,
-    options: *const honnin_engine_options,
-    out: *mut *mut honnin_engine,
-) -> honnin_status {
-    guard(|| {
-        let mode = pad_mode_of(pad_mode, !pad_calibration.is_null())?;
-        let pad = || {
-            pad_in_mode(mode, || {
-                // SAFETY: the caller promised readable memory for the pair; non-NULL in this mode.
-                let text = unsafe { json_text(pad_calibration, pad_calibration_len, "pad_calibration") }?;
-                // SAFETY: checked non-NULL before this is called; the caller promised readable options.
-                let (_, pin) = unsafe { pins(options) }?;
-                pad_calibration_text(text, &pin)
-            })
-        };
+        // SAFETY: the caller promised a NUL-terminated string.
+        (false, true) => unsafe { path(source.dir, "options.models.dir") }.map(ModelInput::Dir),
         // SAFETY: forwarded from the caller.
-        unsafe {
-            engine_from_memory(manifest, manifest_len, files, n_files, calibration, calibration_len, pad, options, out)
-        }
-    })
+        (true, false) => unsafe { models_in_memory(source) },
+    }
 }
 
-/// The body of both in-memory constructors: `pad` is asked for once every
-/// other pointer is checked.
+/// The manifest and model files of `source`, their pointers checked.
 ///
 /// # Safety
-/// As `honnin_engine_new_from_memory`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn engine_from_memory(
-    manifest: *const u8,
-    manifest_len: usize,
-    files: *const honnin_model_file,
-    n_files: usize,
-    calibration: *const u8,
-    calibration_len: usize,
-    pad: impl FnOnce() -> Result<Pad, Failure>,
-    options: *const honnin_engine_options,
-    out: *mut *mut honnin_engine,
-) -> Result<(), Failure> {
-    // SAFETY: the caller promised readable memory for each pair.
-    let manifest = unsafe { bytes(manifest, manifest_len, "manifest") }?;
-    // SAFETY: as above.
-    let calibration = unsafe { bytes(calibration, calibration_len, "calibration") }?;
-    if files.is_null() {
-        return Err(Failure::null("files"));
+/// As `honnin_engine_new` says of `options.models`; `source.manifest` is not NULL.
+unsafe fn models_in_memory(source: &honnin_model_source) -> Result<ModelInput<'_>, Failure> {
+    // SAFETY: the caller promised readable memory for the pair.
+    let manifest = unsafe { bytes(source.manifest, source.manifest_len, "options.models.manifest") }?;
+    if source.files.is_null() {
+        return Err(Failure::null("options.models.files"));
     }
-    if n_files > 64 {
-        return Err(Failure::invalid(format!("at most 64 model files, got {n_files}")));
+    let n = source.n_files;
+    if n > 64 {
+        return Err(Failure::invalid(format!("at most 64 model files, got {n}")));
     }
-    if options.is_null() {
-        return Err(Failure::null("options"));
-    }
-    check_out(out, "out")?;
     // SAFETY: checked non-NULL; the caller promised `n_files` entries.
-    let entries = unsafe { std::slice::from_raw_parts(files, n_files) };
-    let mut list = Vec::with_capacity(n_files);
+    let entries = unsafe { std::slice::from_raw_parts(source.files, n) };
+    let mut files = Vec::with_capacity(n);
     for (i, f) in entries.iter().enumerate() {
         // SAFETY: the caller promised NUL-terminated names and readable data.
-        let file = unsafe { text(f.name, &format!("files[{i}].name")) }?;
+        let file = unsafe { text(f.name, &format!("options.models.files[{i}].name")) }?;
         // SAFETY: as above.
-        let data = unsafe { bytes(f.data, f.len, &format!("files[{i}].data")) }?;
-        list.push(ModelBytes { file, bytes: data });
+        let data = unsafe { bytes(f.data, f.len, &format!("options.models.files[{i}].data")) }?;
+        files.push(ModelBytes { file, bytes: data });
     }
-    let calibration = std::str::from_utf8(calibration)
-        .map_err(|_| Failure::invalid("calibration: UTF-8 JSON text"))
-        .and_then(|t| {
-            // SAFETY: checked non-NULL above; the caller promised readable options.
-            let (pin, _) = unsafe { pins(options) }?;
-            calibration_text(t, &pin)
-        })?;
-    let pad = pad()?;
-    let models = Models::from_memory(manifest, &list)?;
+    Ok(ModelInput::Memory { manifest, files })
+}
+
+/// The calibration `source` gives, if any.
+///
+/// # Safety
+/// As `honnin_engine_new` says of a `honnin_calibration_source`.
+unsafe fn calibration_input<'a>(
+    source: &'a honnin_calibration_source,
+    name: &str,
+) -> Result<Option<CalibrationInput<'a>>, Failure> {
+    match (source.path.is_null(), source.json.is_null()) {
+        (true, true) => Ok(None),
+        // SAFETY: the caller promised a NUL-terminated string.
+        (false, true) => unsafe { path(source.path, &format!("{name}.path")) }.map(|p| Some(CalibrationInput::File(p))),
+        // SAFETY: the caller promised `json_len` readable bytes.
+        (true, false) => unsafe { json_text(source.json, source.json_len, &format!("{name}.json")) }
+            .map(|t| Some(CalibrationInput::Text(t))),
+        (false, false) => Err(Failure::invalid(format!("{name}: a path or JSON text, not both"))),
+    }
+}
+
+/// A pin as the options give it: NULL (the calibrations honnin ships), "any"
+/// or a sha256.
+enum PinChoice {
+    Shipped,
+    Any,
+    Sha256(String),
+}
+
+/// The pin a string option gives.
+///
+/// # Safety
+/// Non-NULL `field` must be NUL-terminated.
+unsafe fn pin_of(field: *const c_char, name: &str) -> Result<PinChoice, Failure> {
     // SAFETY: forwarded from the caller.
-    let engine = unsafe { build_engine(models, &calibration, pad, options) }?;
-    // SAFETY: checked non-NULL; the caller promised it is writable.
-    unsafe { issue(out, Object::Engine(Arc::new(engine))) };
-    Ok(())
+    Ok(match unsafe { optional_text(field, name) }? {
+        None => PinChoice::Shipped,
+        Some("any") => PinChoice::Any,
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => PinChoice::Sha256(hex.into()),
+        Some(_) => return Err(Failure::invalid(format!("{name}: a sha256 of 64 hex digits, \"any\" or NULL"))),
+    })
+}
+
+/// How one kind of calibration is read, from a file or its text, under each pin.
+struct Readers<T> {
+    file: fn(&Path) -> honnin::Result<T>,
+    file_pinned: fn(&Path, &str) -> honnin::Result<T>,
+    file_unpinned: fn(&Path) -> honnin::Result<T>,
+    text: fn(&str) -> honnin::Result<T>,
+    text_pinned: fn(&str, &str) -> honnin::Result<T>,
+    text_unpinned: fn(&str) -> honnin::Result<T>,
+}
+
+/// The readers of calibration type `$kind`, which has honnin's six entry
+/// points (`from_file`, `from_file_pinned`, `from_json`, `from_json_pinned`,
+/// and the two unpinned ones in `honnin::danger`).
+macro_rules! readers {
+    ($kind:ident, $unpinned_file:path, $unpinned_text:path) => {
+        Readers {
+            file: |p| $kind::from_file(p),
+            file_pinned: |p, h| $kind::from_file_pinned(p, h),
+            file_unpinned: |p| $unpinned_file(p),
+            text: $kind::from_json,
+            text_pinned: $kind::from_json_pinned,
+            text_unpinned: $unpinned_text,
+        }
+    };
+}
+
+const FACE_CALIBRATION: Readers<Calibration> =
+    readers!(Calibration, honnin::danger::unpinned_calibration, honnin::danger::unpinned_calibration_json);
+
+const PAD_CALIBRATION: Readers<PadCalibration> =
+    readers!(PadCalibration, honnin::danger::unpinned_pad_calibration, honnin::danger::unpinned_pad_calibration_json);
+
+impl PinChoice {
+    /// Reads the calibration `input` gives under this pin.
+    fn read<T>(&self, input: CalibrationInput<'_>, readers: &Readers<T>) -> Result<T, Failure> {
+        use CalibrationInput::{File, Text};
+        Ok(match (self, input) {
+            (PinChoice::Shipped, File(p)) => (readers.file)(p)?,
+            (PinChoice::Shipped, Text(t)) => (readers.text)(t)?,
+            (PinChoice::Sha256(hex), File(p)) => (readers.file_pinned)(p, hex)?,
+            (PinChoice::Sha256(hex), Text(t)) => (readers.text_pinned)(t, hex)?,
+            (PinChoice::Any, File(p)) => (readers.file_unpinned)(p)?,
+            (PinChoice::Any, Text(t)) => (readers.text_unpinned)(t)?,
+        })
+    }
 }
 
 /// Writes the presentation-attack detection `engine` runs to `*out`.

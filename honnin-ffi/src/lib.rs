@@ -8,9 +8,9 @@
 //!   success. Codes are fixed numbers that never change meaning.
 //! - Outputs go through pointer arguments and are written only on success.
 //! - Every pointer is checked: NULL gives `HONNIN_STATUS_NULL_ARGUMENT`,
-//!   except where a function documents a NULL as a choice (a string option
-//!   of `honnin_engine_options`; the PAD calibration of the `_with_pad`
-//!   constructors in the modes that take none).
+//!   except where a NULL is documented as a choice (a string option of
+//!   `honnin_engine_options`, or the half of a model or calibration source
+//!   not given).
 //! - Objects come in `_new`/`_free` pairs. Handles are numbers, not
 //!   addresses: a freed or unknown handle gives `HONNIN_STATUS_INVALID_HANDLE`,
 //!   even after a new object was created.
@@ -23,10 +23,11 @@
 //! - Buffers the caller passes in are borrowed for the call only, must not
 //!   change during it, and are never kept.
 //! - The structs are part of the ABI and do not change within a release
-//!   series (0.2.x; from 1.0, a major version): a new field would come with
-//!   a new struct and new functions. 0.2 added `calibration_sha256` and
-//!   `pad_calibration_sha256` to `honnin_engine_options`: rebuild against
-//!   this header.
+//!   series (0.3.x; from 1.0, a major version): a new field would come with
+//!   a new struct and new functions. 0.3 replaced the four engine
+//!   constructors with one, `honnin_engine_new`, which reads everything from
+//!   `honnin_engine_options` (now also the models, the calibrations and the
+//!   PAD mode): rebuild against this header.
 //! - Each function states whether it may be called from several threads at
 //!   once.
 //!

@@ -7,7 +7,7 @@ use crate::args::check_out;
 use crate::status::{self, guard, honnin_status};
 use crate::{handles, outcome, session};
 
-/// The library version, a static NUL-terminated string ("0.2.0").
+/// The library version, a static NUL-terminated string ("0.3.0").
 ///
 /// Thread safety: callable from any thread at any time.
 #[no_mangle]
