@@ -12,7 +12,7 @@
  * staff's screen, and the staff member's judgement (--staff) decides.
  *
  * Presentation-attack detection runs when the PAD models are in the model
- * directory (honnin_engine_new's default): frames judged a printed photo or a
+ * directory (HONNIN_PAD_MODE_DEFAULT): frames judged a printed photo or a
  * screen close the face path with fallback 7, and staff decide.
  *
  * Prints one line per step and a last line "DECISION: ...". Exit status: 0
@@ -77,8 +77,6 @@ static honnin_status feed_file(honnin_session *session, const char *path, honnin
 }
 
 int main(int argc, char **argv) {
-    const char *models = "models";
-    const char *calibration = "calibration/intel-reid-0095.json";
     uint32_t judgement = 0;
     honnin_engine_options engine_options;
     honnin_session_options session_options;
@@ -86,13 +84,15 @@ int main(int argc, char **argv) {
         honnin_session_options_default(&session_options) != HONNIN_STATUS_OK) {
         return 3;
     }
+    engine_options.models.dir = "models";
+    engine_options.calibration.path = "calibration/intel-reid-0095.json";
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *value = argv[i + 1];
         if (strcmp(argv[i], "--models") == 0) {
-            models = value;
+            engine_options.models.dir = value;
         } else if (strcmp(argv[i], "--calibration") == 0) {
-            calibration = value;
+            engine_options.calibration.path = value;
         } else if (strcmp(argv[i], "--onnxruntime") == 0) {
             engine_options.onnxruntime_path = value;
         } else if (strcmp(argv[i], "--frames-per-attempt") == 0) {
@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     const char *card_path = argv[i++];
 
     honnin_engine *engine = NULL;
-    honnin_status status = honnin_engine_new(models, calibration, &engine_options, &engine);
+    honnin_status status = honnin_engine_new(&engine_options, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;

@@ -26,27 +26,26 @@
 #include "honnin.h"
 
 int main(int argc, char **argv) {
-    const char *models = "models";
-    const char *calibration = "calibration/intel-reid-0095.json";
     honnin_engine_options options;
     if (honnin_engine_options_default(&options) != HONNIN_STATUS_OK) {
         return 3;
     }
-    const char *pad_calibration = NULL;
-    int choose_pad = 0; /* 0: honnin's default; 1: pad_calibration (NULL: off) */
+    options.models.dir = "models";
+    options.calibration.path = "calibration/intel-reid-0095.json";
+    /* PAD: HONNIN_PAD_MODE_DEFAULT (on when the PAD models are there) unless chosen. */
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--no-pad") == 0) {
-            choose_pad = 1;
-            pad_calibration = NULL;
+            options.pad_mode = HONNIN_PAD_MODE_OFF;
+            options.pad_calibration.path = NULL;
             i -= 1; /* no value */
         } else if (strcmp(argv[i], "--pad-calibration") == 0) {
-            choose_pad = 1;
-            pad_calibration = argv[i + 1];
+            options.pad_mode = HONNIN_PAD_MODE_CALIBRATED;
+            options.pad_calibration.path = argv[i + 1];
         } else if (strcmp(argv[i], "--models") == 0) {
-            models = argv[i + 1];
+            options.models.dir = argv[i + 1];
         } else if (strcmp(argv[i], "--calibration") == 0) {
-            calibration = argv[i + 1];
+            options.calibration.path = argv[i + 1];
         } else if (strcmp(argv[i], "--onnxruntime") == 0) {
             options.onnxruntime_path = argv[i + 1]; /* else HONNIN_ORT_LIB */
         } else {
@@ -64,11 +63,7 @@ int main(int argc, char **argv) {
     }
 
     honnin_engine *engine = NULL;
-    honnin_status status =
-        choose_pad ? honnin_engine_new_with_pad(models, calibration,
-                                                pad_calibration ? HONNIN_PAD_MODE_CALIBRATED : HONNIN_PAD_MODE_OFF,
-                                                pad_calibration, &options, &engine)
-                   : honnin_engine_new(models, calibration, &options, &engine);
+    honnin_status status = honnin_engine_new(&options, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;

@@ -379,22 +379,26 @@ typedef uint32_t honnin_judgement;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// How `honnin_engine_new_with_pad` and `honnin_engine_new_from_memory_with_pad`
-// set up presentation-attack detection.
+// How `honnin_engine_new` sets up presentation-attack detection (PAD), in
+// `honnin_engine_options.pad_mode`.
 enum honnin_pad_mode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // PAD off, for a terminal with its own PAD sensor; the PAD calibration
-  // argument must be NULL.
+  // PAD on when the PAD models the manifest names are among the models,
+  // at the PAD calibration built into honnin; off without them. No PAD
+  // calibration may be given.
+  HONNIN_PAD_MODE_DEFAULT = 0,
+  // PAD off, for a terminal with its own PAD sensor; no PAD calibration
+  // may be given.
   HONNIN_PAD_MODE_OFF = 1,
-  // PAD on at the PAD calibration given (not NULL); the PAD models must
-  // be present and be the ones it was made with.
+  // PAD on at the PAD calibration given (`pad_calibration`, required);
+  // the PAD models must be present and be the ones it was made with.
   HONNIN_PAD_MODE_CALIBRATED = 2,
-  // PAD on at the calibration built into honnin; the PAD calibration
-  // argument must be NULL, and the PAD models must be present (an engine
-  // that would run without PAD is refused).
+  // PAD on at the calibration built into honnin; no PAD calibration may
+  // be given, and the PAD models must be present (an engine that would
+  // run without PAD is refused).
   HONNIN_PAD_MODE_BUILT_IN = 3,
 };
 #ifndef __cplusplus
@@ -455,8 +459,78 @@ typedef struct {
   honnin_measure lock_biometric_buffers;
 } honnin_hardening;
 
-// How an engine is built; `honnin_engine_options_default` fills in the defaults.
+// One model file handed over in memory, named as the manifest's `file` field names it.
 typedef struct {
+  // The file name, NUL-terminated UTF-8 (for example "yunet_s_dynamic.onnx").
+  const char *name;
+  // The file's bytes; checked against the manifest's sha256 before use.
+  const uint8_t *data;
+  // Length of `data` in bytes.
+  size_t len;
+} honnin_model_file;
+
+// Where an engine's models come from: a directory, or a manifest and the
+// model files it names in memory (models embedded in firmware). Give `dir`
+// or `manifest`, not both.
+typedef struct {
+  // A model directory, NUL-terminated: it holds `manifest.json` and the
+  // model files it names, each checked against the sha256 the manifest
+  // pins. NULL when the models are in memory.
+  const char *dir;
+  // The manifest's JSON text, `manifest_len` bytes; NULL with `dir`.
+  const uint8_t *manifest;
+  // Length of `manifest` in bytes.
+  size_t manifest_len;
+  // With `manifest`: the model files it names, `n_files` entries (at
+  // most 64). The detector and recognizer the manifest makes active are
+  // needed; the PAD models turn PAD on as in a directory, and some of
+  // them only is refused; others are ignored. Each model's sha256 is
+  // checked against the manifest before use. The bytes are copied: the
+  // caller may release them when `honnin_engine_new` returns. NULL with `dir`.
+  const honnin_model_file *files;
+  // Number of entries in `files`.
+  size_t n_files;
+} honnin_model_source;
+
+// A calibration: a file, or its JSON text in memory. Give `path` or
+// `json`, not both.
+typedef struct {
+  // The calibration file, NUL-terminated; NULL when `json` is given.
+  const char *path;
+  // The calibration's JSON text, `json_len` bytes of UTF-8; NULL when
+  // `path` is given.
+  const uint8_t *json;
+  // Length of `json` in bytes.
+  size_t json_len;
+} honnin_calibration_source;
+
+// How an engine is built: what `honnin_engine_new` reads.
+// `honnin_engine_options_default` fills in the defaults; the caller then
+// gives the models and the calibration. Every pointer is borrowed for the
+// call only.
+typedef struct {
+  // The models: a directory, or a manifest and its files in memory.
+  // Required (NULL by default).
+  honnin_model_source models;
+  // The face calibration (as `honnin calibrate` writes it): a file or its
+  // JSON text. Required (NULL by default).
+  honnin_calibration_source calibration;
+  // sha256 (hex) the face calibration (file or text) must have. NULL
+  // accepts only a calibration honnin ships (pinned in the library);
+  // "any" accepts any calibration (for one made in-house and not yet
+  // pinned: whoever can edit it decides who matches). Every calibration's
+  // plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
+  const char *calibration_sha256;
+  // Presentation-attack detection: a `honnin_pad_mode` value (default
+  // HONNIN_PAD_MODE_DEFAULT).
+  uint32_t pad_mode;
+  // With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as `honnin
+  // pad-calibrate` writes it), a file or its JSON text. Both NULL in the
+  // other modes.
+  honnin_calibration_source pad_calibration;
+  // sha256 (hex) `pad_calibration` must have; NULL accepts only the one
+  // honnin ships, "any" any plausible one.
+  const char *pad_calibration_sha256;
   // Path of `libonnxruntime.so.1.31.1`, NUL-terminated; NULL reads the
   // environment variable HONNIN_ORT_LIB.
   const char *onnxruntime_path;
@@ -473,27 +547,7 @@ typedef struct {
   // Non-zero: average each face's template with its mirror image's
   // (default 1). The calibration must have been made with the same setting.
   uint32_t mirror_averaging;
-  // sha256 (hex) the face calibration (file or text) must have. NULL
-  // accepts only a calibration honnin ships (pinned in the library);
-  // "any" accepts any calibration (for one made in-house and not yet
-  // pinned: whoever can edit it decides who matches). Every calibration's
-  // plausibility is checked whatever its pin (HONNIN_STATUS_CALIBRATION).
-  const char *calibration_sha256;
-  // sha256 (hex) a PAD calibration given to a `_with_pad` constructor
-  // (HONNIN_PAD_MODE_CALIBRATED) must have; NULL accepts only the one
-  // honnin ships, "any" any plausible one.
-  const char *pad_calibration_sha256;
 } honnin_engine_options;
-
-// One model file handed over in memory, named as the manifest's `file` field names it.
-typedef struct {
-  // The file name, NUL-terminated UTF-8 (for example "yunet_s_dynamic.onnx").
-  const char *name;
-  // The file's bytes; checked against the manifest's sha256 before use.
-  const uint8_t *data;
-  // Length of `data` in bytes.
-  size_t len;
-} honnin_model_file;
 
 // The presentation-attack detection (PAD) an engine runs, as
 // `honnin_engine_pad` reports it.
@@ -572,7 +626,7 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// The library version, a static NUL-terminated string ("0.2.0").
+// The library version, a static NUL-terminated string ("0.3.0").
 //
 // Thread safety: callable from any thread at any time.
 const char *honnin_version(void);
@@ -637,8 +691,11 @@ honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
 // `out` must point to a writable `honnin_hardening`.
 honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *out);
 
-// Fills `*out` with the default engine options: runtime from HONNIN_ORT_LIB,
-// the pinned runtime hash, target FMR 0.0001, default threads, mirror averaging on.
+// Fills `*out` with the default engine options: no models and no
+// calibration yet (the caller gives them), the shipped calibrations' pins,
+// PAD as the models allow (HONNIN_PAD_MODE_DEFAULT), runtime from
+// HONNIN_ORT_LIB, the pinned runtime hash, target FMR 0.0001, default
+// threads, mirror averaging on.
 //
 // Thread safety: callable from any thread at any time.
 //
@@ -646,21 +703,33 @@ honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *
 // `out` must point to a writable `honnin_engine_options`.
 honnin_status honnin_engine_options_default(honnin_engine_options *out);
 
-// Builds an engine from a model directory (holding `manifest.json` and the
-// model files it names; each file's sha256 is checked) and a calibration
-// file, and writes its handle to `*out`. Loads ONNX Runtime on first use:
-// one runtime library per process.
+// Builds an engine as `*options` say and writes its handle to `*out`: the
+// models (`options.models`: a directory, or a manifest and its files in
+// memory; each model's sha256 is checked against the manifest), the face
+// calibration (`options.calibration`: a file or its JSON text, under
+// `options.calibration_sha256`), presentation-attack detection
+// (`options.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
+// first use: one runtime library per process.
 //
-// Presentation-attack detection is on when the PAD models the manifest
-// names are in the directory, at the PAD calibration built into honnin
-// (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
-// `models/manifest.json`); without them it is off. Some of them only is
-// refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
-// ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
-// use `honnin_engine_new_with_pad` with their calibration). A terminal
-// that relies on honnin's PAD should check `honnin_engine_pad` after
-// building, or use `honnin_engine_new_with_pad` with
-// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD.
+// Presentation-attack detection (PAD), by `options.pad_mode`:
+// - HONNIN_PAD_MODE_DEFAULT: on when the PAD models the manifest names are
+//   among the models, at the PAD calibration built into honnin
+//   (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
+//   `models/manifest.json`); without them, off. Some of them only is
+//   refused (HONNIN_STATUS_MANIFEST), and so are PAD models other than the
+//   ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
+//   give their calibration with HONNIN_PAD_MODE_CALIBRATED).
+// - HONNIN_PAD_MODE_OFF: off.
+// - HONNIN_PAD_MODE_CALIBRATED: on at `options.pad_calibration` (a file or
+//   its JSON text, under `options.pad_calibration_sha256`).
+// - HONNIN_PAD_MODE_BUILT_IN: on at the built-in calibration.
+//
+// With PAD on other than by default, the PAD models must be present and
+// be the ones the calibration was made with (HONNIN_STATUS_CALIBRATION
+// otherwise). A terminal that relies on honnin's PAD should use
+// HONNIN_PAD_MODE_BUILT_IN, which refuses to build an engine without PAD,
+// or check `honnin_engine_pad` after building. A PAD calibration given in
+// a mode that takes none is refused (HONNIN_STATUS_INVALID_ARGUMENT).
 //
 // Before loading ONNX Runtime, the first engine sets the environment
 // variable ORT_DISABLE_TELEMETRY=1 unless it is set already (it stops the
@@ -673,81 +742,11 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 // concurrently.
 //
 // # Safety
-// `model_dir` and `calibration_path` must be NUL-terminated; `options` must
-// point to a readable `honnin_engine_options`; `out` to a writable pointer.
-honnin_status honnin_engine_new(const char *model_dir,
-                                const char *calibration_path,
-                                const honnin_engine_options *options,
-                                honnin_engine **out);
-
-// As `honnin_engine_new`, with the presentation-attack detection chosen
-// by `pad_mode` (a `honnin_pad_mode`): HONNIN_PAD_MODE_OFF (then
-// `pad_calibration_path` must be NULL), HONNIN_PAD_MODE_CALIBRATED with
-// `pad_calibration_path` naming a PAD calibration file (as `honnin
-// pad-calibrate` writes it), or HONNIN_PAD_MODE_BUILT_IN (NULL path; the
-// built-in calibration). With PAD on, the PAD models must be in the model
-// directory and be the ones the calibration was made with
-// (HONNIN_STATUS_CALIBRATION otherwise). `pad_calibration_path` is the one
-// pointer whose NULL is not an error, in the modes that take no path.
-//
-// Thread safety: as `honnin_engine_new`.
-//
-// # Safety
-// `model_dir`, `calibration_path` and a non-NULL `pad_calibration_path`
-// must be NUL-terminated; `options` must point to a readable
-// `honnin_engine_options`; `out` to a writable pointer.
-honnin_status honnin_engine_new_with_pad(const char *model_dir,
-                                         const char *calibration_path,
-                                         uint32_t pad_mode,
-                                         const char *pad_calibration_path,
-                                         const honnin_engine_options *options,
-                                         honnin_engine **out);
-
-// As `honnin_engine_new`, from bytes the caller holds (models embedded in
-// firmware): the manifest's JSON text, the model files it names (`files`,
-// `n_files` entries; the detector and recognizer the manifest makes active
-// are needed; the PAD models turn PAD on as in `honnin_engine_new`, and
-// some of them only is refused; others are ignored; at most 64 entries) and the calibration's JSON text. Each
-// model's sha256 is checked against the manifest before use. The bytes are
-// copied; the caller may release them when this returns.
-//
-// Thread safety: as `honnin_engine_new`.
-//
-// # Safety
-// Each pointer and length pair must describe readable memory; `files` must
-// hold `n_files` entries whose names are NUL-terminated; `options` must point
-// to a readable `honnin_engine_options`; `out` to a writable pointer.
-honnin_status honnin_engine_new_from_memory(const uint8_t *manifest,
-                                            size_t manifest_len,
-                                            const honnin_model_file *files,
-                                            size_t n_files,
-                                            const uint8_t *calibration,
-                                            size_t calibration_len,
-                                            const honnin_engine_options *options,
-                                            honnin_engine **out);
-
-// As `honnin_engine_new_from_memory`, with the presentation-attack
-// detection chosen as in `honnin_engine_new_with_pad`: with
-// HONNIN_PAD_MODE_CALIBRATED, `pad_calibration` (`pad_calibration_len`
-// bytes) is a PAD calibration's JSON text; with the other modes it must be
-// NULL (its length is then ignored).
-//
-// Thread safety: as `honnin_engine_new`.
-//
-// # Safety
-// As `honnin_engine_new_from_memory`; a non-NULL `pad_calibration` must
-// point to `pad_calibration_len` readable bytes.
-honnin_status honnin_engine_new_from_memory_with_pad(const uint8_t *manifest,
-                                                     size_t manifest_len,
-                                                     const honnin_model_file *files,
-                                                     size_t n_files,
-                                                     const uint8_t *calibration,
-                                                     size_t calibration_len,
-                                                     uint32_t pad_mode,
-                                                     const uint8_t *pad_calibration,
-                                                     size_t pad_calibration_len,
-                                                     const honnin_engine_options *options,
-                                                     honnin_engine **out);
+// `options` must point to a readable `honnin_engine_options` whose
+// non-NULL strings are NUL-terminated and whose non-NULL buffers hold
+// their stated lengths (the model files' entries included); `out` must
+// point to a writable pointer.
+honnin_status honnin_engine_new(const honnin_engine_options *options, honnin_engine **out);
 
 // Writes the presentation-attack detection `engine` runs to `*out`.
 //
@@ -901,6 +900,41 @@ honnin_status honnin_session_source_stopped(honnin_session *session,
                                             uint32_t cause,
                                             honnin_step *out);
 
+// Records the staff member's conclusion (`judgement`: a
+// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
+// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
+// session then drops the card photo.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+honnin_status honnin_session_staff_decide(honnin_session *session,
+                                          uint32_t judgement,
+                                          honnin_outcome *out);
+
+// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
+// it has none.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+honnin_status honnin_session_outcome(const honnin_session *session,
+                                     honnin_outcome *out);
+
+// Frees a session, wiping the card photo, templates and display photos it
+// still holds; the handle, and those of its display photos, are invalid
+// from now on.
+//
+// Thread safety: callable from any thread; a call in flight on another
+// thread with this session completes first (the session is wiped when it
+// returns).
+//
+// # Safety
+// `session` must be a handle (any value is checked).
+honnin_status honnin_session_free(honnin_session *session);
+
 // For the staff visual check: the card photo scaled to fit `max_width` x
 // `max_height` pixels (never enlarged), as a new display-photo handle in
 // `*out`. Read its pixels with `honnin_display_photo_pixels`, show them,
@@ -943,41 +977,6 @@ honnin_status honnin_display_photo_pixels(const honnin_display_photo *photo,
 // # Safety
 // `photo` must be a handle (any value is checked).
 honnin_status honnin_display_photo_free(honnin_display_photo *photo);
-
-// Records the staff member's conclusion (`judgement`: a
-// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
-// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
-// session then drops the card photo.
-//
-// Thread safety: as `honnin_session_offered_methods`.
-//
-// # Safety
-// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
-honnin_status honnin_session_staff_decide(honnin_session *session,
-                                          uint32_t judgement,
-                                          honnin_outcome *out);
-
-// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
-// it has none.
-//
-// Thread safety: as `honnin_session_offered_methods`.
-//
-// # Safety
-// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
-honnin_status honnin_session_outcome(const honnin_session *session,
-                                     honnin_outcome *out);
-
-// Frees a session, wiping the card photo, templates and display photos it
-// still holds; the handle, and those of its display photos, are invalid
-// from now on.
-//
-// Thread safety: callable from any thread; a call in flight on another
-// thread with this session completes first (the session is wiped when it
-// returns).
-//
-// # Safety
-// `session` must be a handle (any value is checked).
-honnin_status honnin_session_free(honnin_session *session);
 
 // Opens (or creates) the audit log at `path` and its head file
 // (`path` + ".head"), both with mode 0600, and writes a new handle to

@@ -15,8 +15,8 @@ use crate::status::{honnin_status, Failure};
 pub(crate) enum Object {
     Engine(Arc<honnin::Engine>),
     Session(Arc<Mutex<crate::session::SessionBox>>),
-    Photo(Arc<honnin::DisplayPhoto>),
-    AuditLog(Arc<Mutex<crate::session::AuditLogBox>>),
+    Photo(Arc<honnin::counter::DisplayPhoto>),
+    AuditLog(Arc<Mutex<crate::audit_log::AuditLogBox>>),
 }
 
 impl Object {
@@ -28,6 +28,11 @@ impl Object {
             Object::AuditLog(_) => "an audit log",
         }
     }
+}
+
+/// The handle number C passes as `handle`.
+pub(crate) fn id<T>(handle: *const T) -> u64 {
+    handle as usize as u64
 }
 
 struct Table {
@@ -47,12 +52,24 @@ fn table() -> MutexGuard<'static, Table> {
 /// Stores an object and returns its handle number (never 0, never reused in
 /// the process's life on a 64-bit target; a 32-bit target passes handles
 /// through 32-bit pointers, so there they repeat after 2^32 objects).
-pub(crate) fn insert(object: Object) -> u64 {
+fn insert(object: Object) -> u64 {
     let mut table = table();
     let id = table.next;
     // 2^64 handles cannot be issued in a process's life; saturate rather than wrap.
     table.next = table.next.saturating_add(1);
     table.objects.insert(id, object);
+    id
+}
+
+/// Stores an object as [`insert`] does and writes its handle to `*out`,
+/// as the pointer C holds; returns the handle number.
+///
+/// # Safety
+/// `out` must be non-NULL and point to writable storage for one pointer.
+pub(crate) unsafe fn issue<T>(out: *mut *mut T, object: Object) -> u64 {
+    let id = insert(object);
+    // SAFETY: as the function's contract says.
+    unsafe { *out = id as usize as *mut T };
     id
 }
 
@@ -79,14 +96,14 @@ pub(crate) fn session(id: u64) -> Result<Arc<Mutex<crate::session::SessionBox>>,
     }
 }
 
-pub(crate) fn photo(id: u64) -> Result<Arc<honnin::DisplayPhoto>, Failure> {
+pub(crate) fn photo(id: u64) -> Result<Arc<honnin::counter::DisplayPhoto>, Failure> {
     match table().objects.get(&id) {
         Some(Object::Photo(p)) => Ok(Arc::clone(p)),
         other => Err(wrong(id, "a display photo", other)),
     }
 }
 
-pub(crate) fn audit_log(id: u64) -> Result<Arc<Mutex<crate::session::AuditLogBox>>, Failure> {
+pub(crate) fn audit_log(id: u64) -> Result<Arc<Mutex<crate::audit_log::AuditLogBox>>, Failure> {
     match table().objects.get(&id) {
         Some(Object::AuditLog(l)) => Ok(Arc::clone(l)),
         other => Err(wrong(id, "an audit log", other)),

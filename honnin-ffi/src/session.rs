@@ -1,31 +1,35 @@
-//! A counter session behind one C handle, and the C views of its results.
+//! A session: one person's verification at the counter behind one C
+//! handle, its functions, and the C views of its steps and options.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use honnin::{
-    CardPhoto, Counter, Decision, Engine, Fallback, Guidance, Method, Metric, Outcome, Reason, ReferenceKind,
-    SessionConfig, Side, Step,
-};
+use honnin::counter::{Counter, Fallback, SessionConfig, StaffJudgement, Step};
+use honnin::error::CameraError;
+use honnin::input::PixelFormat;
+use honnin::quality::Guidance;
+use honnin::{CardPhoto, Engine, Error, LiveFrame};
 
-use crate::status::Failure;
+use crate::args::{bytes, check_out};
+use crate::engine::honnin_engine;
+use crate::handles::{self, id, issue, Object};
+use crate::outcome::{honnin_method, honnin_outcome, method, parse_method};
+use crate::status::{guard, honnin_status, Failure};
+
+/// One person's verification at the counter. Opaque; a handle, never dereferenced.
+pub struct honnin_session {
+    _private: [u8; 0],
+}
 
 /// One person's session behind a C handle. The session owns shared handles
 /// to its engine and configuration, so nothing here borrows.
 pub(crate) struct SessionBox {
-    session: honnin::Session,
+    session: honnin::counter::Session,
     /// Display photos handed out for this session: invalidated (and wiped)
     /// when it decides or is freed.
     pub(crate) photos: Vec<u64>,
     /// Whether the session's audit record was written (once only).
     pub(crate) audited: bool,
-}
-
-/// An audit log and the identifiers every record it takes carries.
-pub(crate) struct AuditLogBox {
-    pub(crate) log: honnin::AuditLog,
-    pub(crate) terminal_id: Option<String>,
-    pub(crate) operator_id: Option<String>,
 }
 
 impl SessionBox {
@@ -37,210 +41,58 @@ impl SessionBox {
         Ok(Self { session: counter.session(card), photos: Vec::new(), audited: false })
     }
 
-    pub(crate) fn session(&mut self) -> &mut honnin::Session {
+    pub(crate) fn session(&mut self) -> &mut honnin::counter::Session {
         &mut self.session
     }
 }
 
-/// Decision of an outcome.
-#[allow(non_camel_case_types)]
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_decision {
-    /// No decision (the step holds none).
-    None = 0,
-    /// Same person.
-    Match = 1,
-    /// Not the same person.
-    NoMatch = 2,
-    /// No decision could be made; `reason` says why.
-    Inconclusive = 3,
+/// The session behind a handle, for one call at a time.
+pub(crate) fn lock(session: &Mutex<SessionBox>) -> Result<MutexGuard<'_, SessionBox>, Failure> {
+    session.lock().map_err(|_: PoisonError<_>| {
+        Failure::new(honnin_status::Panic, "this session was interrupted by an internal error; free it")
+    })
 }
 
-/// Why an outcome is inconclusive. `honnin_reason_code` gives the stable text code.
-#[allow(non_camel_case_types)]
+/// Layout of raw pixels handed to `honnin_session_feed_pixels`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_reason {
-    /// Not inconclusive.
-    None = 0,
-    /// No face on the card photo.
-    NoFaceCard = 1,
-    /// No face in the live image.
-    NoFaceLive = 2,
-    /// Two or more comparable faces on the card photo.
-    MultipleFacesCard = 3,
-    /// Two or more comparable faces in the live image.
-    MultipleFacesLive = 4,
-    /// The card photo's face could not be aligned.
-    UnalignableCard = 5,
-    /// The live face could not be aligned.
-    UnalignableLive = 6,
+pub enum honnin_pixel_format {
+    /// 3 bytes per pixel: red, green, blue.
+    Rgb8 = 1,
+    /// 3 bytes per pixel: blue, green, red.
+    Bgr8 = 2,
+    /// 1 byte per pixel.
+    Grey8 = 3,
+    /// 4 bytes per pixel: red, green, blue, unused.
+    Rgba8 = 4,
+    /// 4 bytes per pixel: blue, green, red, unused.
+    Bgra8 = 5,
+}
+
+/// Why the frames stopped coming, for `honnin_session_source_stopped`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_source_stop {
+    /// The frames ran out (a recording ended, the person left).
+    Ended = 0,
+    /// The camera is missing or went away.
+    CameraMissing = 1,
+    /// A frame could not be read.
+    CameraRead = 2,
+    /// No frame came in time.
+    CameraTimeout = 3,
+}
+
+/// What the staff member concluded.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum honnin_judgement {
+    /// The person is the card holder.
+    SamePerson = 1,
+    /// The person is not the card holder.
+    DifferentPerson = 2,
     /// Staff could not tell.
-    StaffUnsure = 7,
-    /// No threshold is calibrated for colour card photos.
-    NotCalibratedColour = 8,
-    /// No threshold is calibrated for grey card photos.
-    NotCalibratedGrey = 9,
-    /// The live image does not look like a live face (presentation attack suspected).
-    PresentationAttackSuspected = 10,
-    /// A reason this version of the C API has no number for.
-    Other = 255,
-}
-
-/// Bit flags of the verification methods; `honnin_session_offered_methods`
-/// returns them OR-ed together.
-#[allow(non_camel_case_types)]
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_method {
-    /// No method (a session that has not chosen).
-    None = 0,
-    /// Automatic face comparison on the device.
-    Automatic = 1,
-    /// A staff member compared the card with the person; no biometric was computed.
-    StaffVisual = 2,
-}
-
-/// How scores read.
-#[allow(non_camel_case_types)]
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_metric {
-    /// No score.
-    None = 0,
-    /// Euclidean distance: lower means more alike; a match is a score at or below the threshold.
-    Euclidean = 1,
-    /// Cosine similarity: higher means more alike; a match is a score at or above the threshold.
-    Cosine = 2,
-}
-
-/// The result of a verification, automatic or by staff.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct honnin_outcome {
-    /// Match, no match or inconclusive.
-    pub decision: honnin_decision,
-    /// Why it is inconclusive; `HONNIN_REASON_NONE` otherwise.
-    pub reason: honnin_reason,
-    /// Automatic or staff visual check.
-    pub method: honnin_method,
-    /// The score's metric; `HONNIN_METRIC_NONE` when no faces were compared
-    /// (then `score` and `threshold` are 0).
-    pub metric: honnin_metric,
-    /// The comparison score.
-    pub score: f32,
-    /// The threshold the score was held to.
-    pub threshold: f32,
-    /// The false-match rate the threshold was calibrated for; 0 when none.
-    pub target_fmr: f64,
-    /// 1 when the threshold applied was calibrated for grey card photos (chip
-    /// photos), 0 when for colour ones or when no threshold was applied.
-    pub grey_reference: u32,
-}
-
-impl honnin_outcome {
-    pub(crate) fn empty() -> Self {
-        Self {
-            decision: honnin_decision::None,
-            reason: honnin_reason::None,
-            method: honnin_method::None,
-            metric: honnin_metric::None,
-            score: 0.0,
-            threshold: 0.0,
-            target_fmr: 0.0,
-            grey_reference: 0,
-        }
-    }
-}
-
-impl From<&Outcome> for honnin_outcome {
-    fn from(o: &Outcome) -> Self {
-        let (decision, reason) = match o.decision {
-            Decision::Match => (honnin_decision::Match, honnin_reason::None),
-            Decision::NoMatch => (honnin_decision::NoMatch, honnin_reason::None),
-            Decision::Inconclusive(r) => (honnin_decision::Inconclusive, reason(r)),
-        };
-        let (metric, score) = match o.score {
-            Some(s) => (
-                match s.metric {
-                    Metric::Euclidean => honnin_metric::Euclidean,
-                    Metric::Cosine => honnin_metric::Cosine,
-                },
-                s.value,
-            ),
-            None => (honnin_metric::None, 0.0),
-        };
-        Self {
-            decision,
-            reason,
-            method: method(o.method),
-            metric,
-            score,
-            threshold: o.threshold.map_or(0.0, |t| t.value),
-            target_fmr: o.threshold.and_then(|t| t.target_fmr).unwrap_or(0.0),
-            grey_reference: u32::from(o.threshold.is_some_and(|t| t.reference == ReferenceKind::Grey)),
-        }
-    }
-}
-
-pub(crate) fn method(m: Method) -> honnin_method {
-    match m {
-        Method::Automatic => honnin_method::Automatic,
-        Method::StaffVisual => honnin_method::StaffVisual,
-    }
-}
-
-fn reason(r: Reason) -> honnin_reason {
-    use honnin_reason as R;
-    match r {
-        Reason::NoFace(Side::Card) => R::NoFaceCard,
-        Reason::NoFace(Side::Live) => R::NoFaceLive,
-        Reason::MultipleFaces(Side::Card) => R::MultipleFacesCard,
-        Reason::MultipleFaces(Side::Live) => R::MultipleFacesLive,
-        Reason::Unalignable(Side::Card) => R::UnalignableCard,
-        Reason::Unalignable(Side::Live) => R::UnalignableLive,
-        Reason::StaffUnsure => R::StaffUnsure,
-        Reason::NotCalibrated(ReferenceKind::Colour) => R::NotCalibratedColour,
-        Reason::NotCalibrated(ReferenceKind::Grey) => R::NotCalibratedGrey,
-        Reason::PresentationAttackSuspected => R::PresentationAttackSuspected,
-        _ => R::Other,
-    }
-}
-
-/// The stable text code of a reason number (`no_face_live`, ...), as audit
-/// records write it.
-pub(crate) fn reason_code(r: u32) -> &'static std::ffi::CStr {
-    match r {
-        0 => c"none",
-        1 => c"no_face_card",
-        2 => c"no_face_live",
-        3 => c"multiple_faces_card",
-        4 => c"multiple_faces_live",
-        5 => c"unalignable_card",
-        6 => c"unalignable_live",
-        7 => c"staff_unsure",
-        8 => c"not_calibrated_colour",
-        9 => c"not_calibrated_grey",
-        10 => c"presentation_attack_suspected",
-        _ => c"other",
-    }
-}
-
-/// The stable text code of a guidance number, as `Guidance::code` gives it.
-pub(crate) fn guidance_code(g: u32) -> &'static std::ffi::CStr {
-    match g {
-        0 => c"none",
-        1 => c"step_into_view",
-        2 => c"one_person_only",
-        3 => c"move_closer",
-        4 => c"look_at_camera",
-        5 => c"hold_still",
-        6 => c"more_light",
-        7 => c"less_light",
-        _ => c"other",
-    }
+    Unsure = 3,
 }
 
 /// What feeding a frame led to.
@@ -374,6 +226,21 @@ fn guidance(g: Guidance) -> honnin_guidance {
     }
 }
 
+/// The stable text code of a guidance number, as `Guidance::code` gives it.
+pub(crate) fn guidance_code(g: u32) -> &'static std::ffi::CStr {
+    match g {
+        0 => c"none",
+        1 => c"step_into_view",
+        2 => c"one_person_only",
+        3 => c"move_closer",
+        4 => c"look_at_camera",
+        5 => c"hold_still",
+        6 => c"more_light",
+        7 => c"less_light",
+        _ => c"other",
+    }
+}
+
 fn fallback(f: &Fallback) -> honnin_fallback {
     use honnin_fallback as F;
     match f {
@@ -441,38 +308,400 @@ impl honnin_session_options {
     }
 }
 
-/// How a session ended without a decision, for its audit record
-/// (`honnin_session_audit`).
-#[allow(non_camel_case_types)]
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum honnin_session_end {
-    /// The person or staff ended it.
-    Quit = 1,
-    /// Nobody answered in time.
-    Timeout = 2,
-    /// The terminal application was told to stop.
-    Signal = 3,
-    /// An error ended it.
-    Fault = 4,
+/// Fills `*out` with the default session options: face check proposed first,
+/// 3 frames per attempt, at most 50 frames and 10 s per attempt, 2
+/// non-matches or 3 attempts without a usable frame close the face path,
+/// fusion on.
+///
+/// Thread safety: callable from any thread at any time.
+///
+/// # Safety
+/// `out` must point to a writable `honnin_session_options`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_options_default(out: *mut honnin_session_options) -> honnin_status {
+    guard(|| {
+        check_out(out, "out")?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&SessionConfig::default()).into() };
+        Ok(())
+    })
 }
 
-pub(crate) fn parse_end(end: u32) -> Result<honnin::Abandoned, Failure> {
-    match end {
-        1 => Ok(honnin::Abandoned::Quit),
-        2 => Ok(honnin::Abandoned::Timeout),
-        3 => Ok(honnin::Abandoned::Signal),
-        4 => Ok(honnin::Abandoned::Fault),
-        _ => Err(Failure::invalid(format!("a session end from 1 to 4 (HONNIN_SESSION_END_*), got {end}"))),
+/// # Safety
+/// As `honnin_session_new`.
+unsafe fn open_session(
+    engine: Option<Arc<Engine>>,
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> Result<(), Failure> {
+    // SAFETY: the caller promised readable memory.
+    let card = unsafe { bytes(card, card_len, "card") }?;
+    if options.is_null() {
+        return Err(Failure::null("options"));
     }
+    check_out(out, "out")?;
+    // SAFETY: checked non-NULL; the caller promised it is readable.
+    let config = unsafe { *options }.config()?;
+    let card = CardPhoto::from_bytes(card)?;
+    let session = SessionBox::open(engine, config, card)?;
+    // SAFETY: checked non-NULL; the caller promised it is writable.
+    unsafe { issue(out, Object::Session(Arc::new(Mutex::new(session)))) };
+    Ok(())
 }
 
-pub(crate) fn parse_method(m: u32) -> Result<Method, Failure> {
-    match m {
-        1 => Ok(Method::Automatic),
-        2 => Ok(Method::StaffVisual),
-        _ => Err(Failure::invalid(format!(
-            "a method of 1 (HONNIN_METHOD_AUTOMATIC) or 2 (HONNIN_METHOD_STAFF_VISUAL), got {m}"
-        ))),
+/// Opens a session for one person and their card photo (`card`: an image,
+/// ICAO DG2, ISO/IEC 19794-5 or My Number card data; the format is sniffed
+/// and the bytes are copied). The session starts by asking the person to
+/// choose a method: call `honnin_session_offered_methods`, then
+/// `honnin_session_choose`. It holds the card photo until it decides.
+///
+/// Thread safety: callable from any thread; sessions on one engine may run
+/// in parallel (each model runs one image at a time).
+///
+/// # Safety
+/// `engine` must be a handle (any value is checked); `card`/`card_len` must
+/// describe readable memory; `options` must point to a readable
+/// `honnin_session_options`; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_new(
+    engine: *const honnin_engine,
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> honnin_status {
+    guard(|| {
+        let engine = handles::engine(id(engine))?;
+        // SAFETY: forwarded from the caller.
+        unsafe { open_session(Some(engine), card, card_len, options, out) }
+    })
+}
+
+/// As `honnin_session_new` for a terminal without models: only the staff
+/// visual check is offered, and no biometric is ever computed.
+///
+/// Thread safety: callable from any thread.
+///
+/// # Safety
+/// As `honnin_session_new`, without the engine.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_new_without_models(
+    card: *const u8,
+    card_len: usize,
+    options: *const honnin_session_options,
+    out: *mut *mut honnin_session,
+) -> honnin_status {
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { open_session(None, card, card_len, options, out) })
+}
+
+/// Writes the methods the person may choose now to `*methods`, as
+/// `HONNIN_METHOD_*` bits OR-ed together (0 once decided), and the one to
+/// propose first to `*proposed` (`HONNIN_METHOD_NONE` once decided).
+///
+/// Thread safety: a session may be used from any thread, one call at a time
+/// (concurrent calls on one session wait for each other).
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `methods` and `proposed` must point to writable `uint32_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_offered_methods(
+    session: *const honnin_session,
+    methods: *mut u32,
+    proposed: *mut u32,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(methods, "methods")?;
+        check_out(proposed, "proposed")?;
+        let mut guard = lock(&session)?;
+        let s = guard.session();
+        let mask = s.offered_methods().into_iter().fold(0u32, |mask, m| mask | method(m) as u32);
+        let first = s.proposed_method().map_or(honnin_method::None, method) as u32;
+        // SAFETY: checked non-NULL; the caller promised they are writable.
+        unsafe {
+            *methods = mask;
+            *proposed = first;
+        }
+        Ok(())
+    })
+}
+
+/// Records the person's choice: `HONNIN_METHOD_AUTOMATIC` (then feed frames)
+/// or `HONNIN_METHOD_STAFF_VISUAL` (then show `honnin_session_card_for_display`
+/// and record `honnin_session_staff_decide`). A method not offered now gives
+/// `HONNIN_STATUS_INVALID_ARGUMENT`.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_choose(session: *mut honnin_session, method: u32) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        let method = parse_method(method)?;
+        lock(&session)?.session().choose(method)?;
+        Ok(())
+    })
+}
+
+/// Writes a step; once the session has decided, its display photos are
+/// invalidated and wiped.
+///
+/// # Safety
+/// `out` must be non-NULL and point to a writable `honnin_step`.
+unsafe fn step_out(out: *mut honnin_step, step: &Step, session: &mut SessionBox) {
+    if matches!(step, Step::Decided(_)) {
+        handles::remove_all(&std::mem::take(&mut session.photos));
+    }
+    // SAFETY: as the function's contract says.
+    unsafe { *out = step.into() };
+}
+
+/// Feeds one encoded live image (JPEG, PNG, WebP or JPEG 2000) to the face
+/// check and writes what it led to to `*out`. The image is decoded, used and
+/// wiped before this returns.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `image`/`len` must
+/// describe readable memory; `out` must point to a writable `honnin_step`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_feed_image(
+    session: *mut honnin_session,
+    image: *const u8,
+    len: usize,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        // SAFETY: the caller promised readable memory.
+        let image = unsafe { bytes(image, len, "image") }?;
+        check_out(out, "out")?;
+        let frame = LiveFrame::from_bytes(image)?;
+        let mut session = lock(&session)?;
+        let step = session.session().feed(frame)?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
+        Ok(())
+    })
+}
+
+/// Feeds one raw camera frame: `height` rows of `width` pixels in `format`
+/// (a `HONNIN_PIXEL_FORMAT_*` value), each row starting `stride` bytes after
+/// the previous one; `len` is the buffer's length, at least
+/// `stride * (height - 1) + width * bytes per pixel`. The pixels are copied,
+/// used and the copy wiped before this returns; the caller's buffer is not
+/// changed.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `pixels`/`len` must
+/// describe readable memory; `out` must point to a writable `honnin_step`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn honnin_session_feed_pixels(
+    session: *mut honnin_session,
+    pixels: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: u32,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        // SAFETY: the caller promised readable memory.
+        let pixels = unsafe { bytes(pixels, len, "pixels") }?;
+        check_out(out, "out")?;
+        // The library checks the dimensions against its limits and the buffer
+        // before it copies; the copy wipes itself when dropped or refused.
+        let frame = LiveFrame::from_pixels(pixels, width, height, stride, pixel_format(format)?)?;
+        let mut session = lock(&session)?;
+        let step = session.session().feed(frame)?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
+        Ok(())
+    })
+}
+
+/// The library's layout for a `HONNIN_PIXEL_FORMAT_*` value.
+fn pixel_format(format: u32) -> Result<PixelFormat, Failure> {
+    Ok(match format {
+        1 => PixelFormat::Rgb8,
+        2 => PixelFormat::Bgr8,
+        3 => PixelFormat::Grey8,
+        4 => PixelFormat::Rgba8,
+        5 => PixelFormat::Bgra8,
+        _ => return Err(Failure::invalid(format!("a pixel format from 1 to 5 (HONNIN_PIXEL_FORMAT_*), got {format}"))),
+    })
+}
+
+/// Tells the session the frames stopped (`cause`: a `HONNIN_SOURCE_STOP_*`
+/// value) and writes the step it leads to (a decision from the frames at
+/// hand, or the staff offer) to `*out`.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_step`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_source_stopped(
+    session: *mut honnin_session,
+    cause: u32,
+    out: *mut honnin_step,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let fault = match cause {
+            0 => None,
+            1 => Some(CameraError::DeviceMissing {
+                device: "the terminal's camera".into(),
+                reason: "reported by the terminal".into(),
+            }),
+            2 => Some(CameraError::Read { reason: "reported by the terminal".into() }),
+            3 => Some(CameraError::Timeout { waited: std::time::Duration::ZERO }),
+            _ => return Err(Failure::invalid(format!("a stop cause from 0 to 3 (HONNIN_SOURCE_STOP_*), got {cause}"))),
+        };
+        let fault = fault.map(Error::Camera);
+        let mut session = lock(&session)?;
+        let step = session.session().source_stopped(fault.as_ref())?;
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { step_out(out, &step, &mut session) };
+        Ok(())
+    })
+}
+
+/// Records the staff member's conclusion (`judgement`: a
+/// `HONNIN_JUDGEMENT_*` value) after `honnin_session_choose` with
+/// `HONNIN_METHOD_STAFF_VISUAL`, and writes the outcome to `*out`. The
+/// session then drops the card photo.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_staff_decide(
+    session: *mut honnin_session,
+    judgement: u32,
+    out: *mut honnin_outcome,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let judgement = match judgement {
+            1 => StaffJudgement::SamePerson,
+            2 => StaffJudgement::DifferentPerson,
+            3 => StaffJudgement::Unsure,
+            _ => {
+                return Err(Failure::invalid(format!("a judgement from 1 to 3 (HONNIN_JUDGEMENT_*), got {judgement}")))
+            }
+        };
+        let mut session = lock(&session)?;
+        let outcome = session.session().staff_decide(judgement)?;
+        // Decided: the card photo shown to staff goes now.
+        handles::remove_all(&std::mem::take(&mut session.photos));
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&outcome).into() };
+        Ok(())
+    })
+}
+
+/// Writes the session's outcome to `*out`; `HONNIN_STATUS_NOT_DECIDED` while
+/// it has none.
+///
+/// Thread safety: as `honnin_session_offered_methods`.
+///
+/// # Safety
+/// `session` must be a handle (any value is checked); `out` must point to a writable `honnin_outcome`.
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_outcome(
+    session: *const honnin_session,
+    out: *mut honnin_outcome,
+) -> honnin_status {
+    guard(|| {
+        let session = handles::session(id(session))?;
+        check_out(out, "out")?;
+        let outcome = lock(&session)?.session().outcome().copied();
+        let Some(outcome) = outcome else {
+            return Err(Failure::new(honnin_status::NotDecided, "the session has not decided yet"));
+        };
+        // SAFETY: checked non-NULL; the caller promised it is writable.
+        unsafe { *out = (&outcome).into() };
+        Ok(())
+    })
+}
+
+/// Frees a session, wiping the card photo, templates and display photos it
+/// still holds; the handle, and those of its display photos, are invalid
+/// from now on.
+///
+/// Thread safety: callable from any thread; a call in flight on another
+/// thread with this session completes first (the session is wiped when it
+/// returns).
+///
+/// # Safety
+/// `session` must be a handle (any value is checked).
+#[no_mangle]
+pub unsafe extern "C" fn honnin_session_free(session: *mut honnin_session) -> honnin_status {
+    guard(|| {
+        let object = handles::remove(id(session), "a session", |o| matches!(o, Object::Session(_)))?;
+        if let Object::Session(session) = &object {
+            // Waits for a call in flight on another thread; a poisoned lock
+            // still yields the photo list.
+            let photos = std::mem::take(&mut session.lock().unwrap_or_else(PoisonError::into_inner).photos);
+            handles::remove_all(&photos);
+        }
+        drop(object);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2x2 frame with a padded stride, in every format number: the same RGB comes out.
+    #[test]
+    fn raw_frames_are_read_in_their_channel_order_and_stride() {
+        let frame_from_pixels = |pixels: &[u8], width, height, stride, format| {
+            LiveFrame::from_pixels(pixels, width, height, stride, pixel_format(format).ok().expect("a format"))
+        };
+        let rgb: [[u8; 3]; 4] = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [100, 110, 120]];
+        for (format, bpp) in [(1u32, 3usize), (2, 3), (3, 1), (4, 4), (5, 4)] {
+            let stride = 2 * bpp + 5;
+            let mut buf = vec![0xEEu8; stride + 2 * bpp];
+            for (i, p) in rgb.iter().enumerate() {
+                let at = (i / 2) * stride + (i % 2) * bpp;
+                let px: Vec<u8> = match format {
+                    1 => p.to_vec(),
+                    2 => vec![p[2], p[1], p[0]],
+                    3 => vec![p[1]],
+                    4 => vec![p[0], p[1], p[2], 0xFF],
+                    _ => vec![p[2], p[1], p[0], 0xFF],
+                };
+                buf[at..at + bpp].copy_from_slice(&px);
+            }
+            let frame = frame_from_pixels(&buf, 2, 2, stride, format).expect("a valid frame");
+            assert_eq!(frame.dimensions(), (2, 2));
+            let got = honnin::danger::dangerous_live_pixels(&frame).to_vec();
+            let want: Vec<u8> = if format == 3 {
+                rgb.iter().flat_map(|p| [p[1]; 3]).collect()
+            } else {
+                rgb.iter().flatten().copied().collect()
+            };
+            assert_eq!(got, want, "format {format}");
+            // One byte short of the last row: refused.
+            assert!(frame_from_pixels(&buf[..buf.len() - 1], 2, 2, stride, format).is_err());
+        }
+        assert!(pixel_format(0).is_err() && pixel_format(6).is_err());
     }
 }

@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use honnin::{CameraError, Error};
+use honnin::error::CameraError;
+use honnin::{Error, ErrorKind};
 
 /// What a call returned. The numbers are part of the ABI: a code never
 /// changes meaning, and a retired code stays reserved.
@@ -94,24 +95,40 @@ impl Failure {
 }
 
 impl From<Error> for Failure {
+    /// Who must act ([`Error::kind`]) picks the range of codes, the variant
+    /// the code within it: 1–6 misuse, 10–14 deployment, 20–24 input, 30–34
+    /// system.
     fn from(e: Error) -> Self {
         use honnin_status as S;
-        let status = match &e {
-            Error::Runtime { .. } => S::Runtime,
-            Error::ModelIntegrity { .. } => S::ModelIntegrity,
-            Error::Manifest { .. } => S::Manifest,
-            Error::Inference { .. } => S::Inference,
-            Error::Calibration { .. } => S::Calibration,
-            Error::LimitExceeded { .. } => S::LimitExceeded,
-            Error::Decode { .. } => S::Decode,
-            Error::Malformed { .. } => S::Malformed,
-            Error::UnrecognisedFormat { .. } => S::UnrecognisedFormat,
-            Error::NoFaceImage { .. } => S::NoFaceImage,
-            Error::InvalidArgument { .. } => S::InvalidArgument,
-            Error::Sandbox { .. } => S::Sandbox,
-            Error::Write { .. } => S::Write,
-            Error::Camera(_) => S::Camera,
-            Error::Io { .. } | Error::NotAFile { .. } => S::Io,
+        let status = match e.kind() {
+            // An unusable argument, a session step out of order.
+            ErrorKind::Misuse => S::InvalidArgument,
+            ErrorKind::Deployment => match &e {
+                Error::Runtime { .. } => S::Runtime,
+                Error::ModelIntegrity { .. } => S::ModelIntegrity,
+                Error::Manifest { .. } => S::Manifest,
+                Error::Inference { .. } => S::Inference,
+                Error::Calibration(_) => S::Calibration,
+                _ => S::Other,
+            },
+            ErrorKind::Input => match &e {
+                Error::LimitExceeded { .. } => S::LimitExceeded,
+                Error::Decode { .. } => S::Decode,
+                Error::Malformed { .. } => S::Malformed,
+                Error::UnrecognisedFormat { .. } => S::UnrecognisedFormat,
+                Error::NoFaceImage { .. } => S::NoFaceImage,
+                // A path that names no regular file: HONNIN_STATUS_IO, as
+                // it always was (a code never changes meaning).
+                Error::NotAFile { .. } => S::Io,
+                _ => S::Other,
+            },
+            ErrorKind::System => match &e {
+                Error::Camera(_) => S::Camera,
+                Error::Io { .. } => S::Io,
+                Error::Write { .. } => S::Write,
+                Error::Sandbox { .. } => S::Sandbox,
+                _ => S::Other,
+            },
             _ => S::Other,
         };
         // honnin's error texts never carry pixels, landmarks or templates.
@@ -119,9 +136,9 @@ impl From<Error> for Failure {
     }
 }
 
-impl From<honnin::AuditLogError> for Failure {
-    fn from(e: honnin::AuditLogError) -> Self {
-        use honnin::AuditLogError as A;
+impl From<honnin::audit::AuditLogError> for Failure {
+    fn from(e: honnin::audit::AuditLogError) -> Self {
+        use honnin::audit::AuditLogError as A;
         let status = match &e {
             A::Io { .. } => honnin_status::Write,
             A::InvalidRecord { .. } => honnin_status::InvalidArgument,

@@ -15,6 +15,7 @@ mod tampered_calibrations;
 const OK: honnin_status = honnin_status::Ok;
 const NULL: honnin_status = honnin_status::NullArgument;
 const STALE: honnin_status = honnin_status::InvalidHandle;
+const PAD_DEFAULT: u32 = honnin_pad_mode::Default as u32;
 const PAD_OFF: u32 = honnin_pad_mode::Off as u32;
 const PAD_CALIBRATED: u32 = honnin_pad_mode::Calibrated as u32;
 const PAD_BUILT_IN: u32 = honnin_pad_mode::BuiltIn as u32;
@@ -31,9 +32,6 @@ const FUNCTIONS: &[&str] = &[
     "honnin_harden_process",
     "honnin_engine_options_default",
     "honnin_engine_new",
-    "honnin_engine_new_from_memory",
-    "honnin_engine_new_with_pad",
-    "honnin_engine_new_from_memory_with_pad",
     "honnin_engine_pad",
     "honnin_engine_verify",
     "honnin_engine_free",
@@ -97,6 +95,42 @@ fn engine_options(ort: &CString) -> honnin_engine_options {
     options
 }
 
+/// `options` for the models in `dir` and the calibration file `calibration`.
+fn from_dir(mut options: honnin_engine_options, dir: &CString, calibration: &CString) -> honnin_engine_options {
+    options.models.dir = dir.as_ptr();
+    options.calibration.path = calibration.as_ptr();
+    options
+}
+
+/// `options` for a manifest, its model files and a calibration's text, all in memory.
+fn in_memory(
+    mut options: honnin_engine_options,
+    manifest: &[u8],
+    files: &[honnin_model_file],
+    calibration: &[u8],
+) -> honnin_engine_options {
+    options.models.manifest = manifest.as_ptr();
+    options.models.manifest_len = manifest.len();
+    options.models.files = files.as_ptr();
+    options.models.n_files = files.len();
+    options.calibration.json = calibration.as_ptr();
+    options.calibration.json_len = calibration.len();
+    options
+}
+
+/// `options` with one change.
+fn edited(mut options: honnin_engine_options, edit: impl FnOnce(&mut honnin_engine_options)) -> honnin_engine_options {
+    edit(&mut options);
+    options
+}
+
+/// `honnin_engine_new` with these options: its status and engine.
+fn build(options: &honnin_engine_options) -> (honnin_status, *mut honnin_engine) {
+    let mut engine = null_mut();
+    let status = unsafe { honnin_engine_new(options, &mut engine) };
+    (status, engine)
+}
+
 fn session_options() -> honnin_session_options {
     let mut options = std::mem::MaybeUninit::uninit();
     assert_eq!(unsafe { honnin_session_options_default(options.as_mut_ptr()) }, OK);
@@ -108,11 +142,8 @@ fn session_options() -> honnin_session_options {
 fn new_engine(ort: &CString) -> *mut honnin_engine {
     let dir = cstring(&root().join("models"));
     let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
-    let options = engine_options(ort);
-    let mut engine = null_mut();
-    let status = unsafe {
-        honnin_engine_new_with_pad(dir.as_ptr(), calibration.as_ptr(), PAD_OFF, null(), &options, &mut engine)
-    };
+    let options = edited(from_dir(engine_options(ort), &dir, &calibration), |o| o.pad_mode = PAD_OFF);
+    let (status, engine) = build(&options);
     assert_eq!(status, OK, "{}", last_error());
     assert!(!engine.is_null());
     engine
@@ -126,7 +157,7 @@ fn default_model_files() -> Vec<(CString, Vec<u8>)> {
         .collect()
 }
 
-/// `honnin_engine_new_from_memory` on these bytes: its status and engine.
+/// `honnin_engine_new` on these bytes in memory (PAD as `options` say): its status and engine.
 fn engine_from_memory(
     manifest: &[u8],
     files: &[(CString, Vec<u8>)],
@@ -135,20 +166,7 @@ fn engine_from_memory(
 ) -> (honnin_status, *mut honnin_engine) {
     let files: Vec<honnin_model_file> =
         files.iter().map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() }).collect();
-    let mut engine = null_mut();
-    let status = unsafe {
-        honnin_engine_new_from_memory(
-            manifest.as_ptr(),
-            manifest.len(),
-            files.as_ptr(),
-            files.len(),
-            calibration.as_ptr(),
-            calibration.len(),
-            options,
-            &mut engine,
-        )
-    };
-    (status, engine)
+    build(&in_memory(*options, manifest, &files, calibration))
 }
 
 fn last_error() -> String {
@@ -214,58 +232,66 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         assert_eq!(honnin_live_handles(null_mut()), NULL);
         assert_eq!(honnin_session_options_default(null_mut()), NULL);
 
-        // Engines.
+        // Engines, from a directory: every pointer is refused when NULL.
         let mut out = null_mut();
-        assert_eq!(honnin_engine_new(null(), calibration.as_ptr(), &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new(models.as_ptr(), null(), &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), &eo, null_mut()), NULL);
+        let eo = from_dir(eo, &models, &calibration);
+        assert_eq!(honnin_engine_new(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&eo, null_mut()), NULL);
         assert!(out.is_null(), "no handle written on failure");
+        // From memory.
         let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
         let cal = std::fs::read(root().join("calibration/intel-reid-0095.json")).unwrap();
         let name = CString::new("x.onnx").unwrap();
         let files = [honnin_model_file { name: name.as_ptr(), data: b"x".as_ptr(), len: 1 }];
         let null_name = [honnin_model_file { name: null(), data: b"x".as_ptr(), len: 1 }];
         let null_data = [honnin_model_file { name: name.as_ptr(), data: null(), len: 1 }];
-        let (m, ml, c, cl) = (manifest.as_ptr(), manifest.len(), cal.as_ptr(), cal.len());
-        let f = files.as_ptr();
-        assert_eq!(honnin_engine_new_from_memory(null(), ml, f, 1, c, cl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, null(), 1, c, cl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, null(), cl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 1, c, cl, &eo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, null_name.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory(m, ml, null_data.as_ptr(), 1, c, cl, &eo, &mut out), NULL);
-        // The PAD variants: every pointer is refused when NULL, the PAD
+        let mo = in_memory(engine_options(&ort), &manifest, &files, &cal);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&mo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_data.as_ptr()), &mut out), NULL);
+        // With a PAD mode: every pointer is refused when NULL, the PAD
         // calibration included in the mode that needs one.
         let pad_path = cstring(&root().join("calibration/pad-minifasnet.json"));
-        let (mp, cp_, pp) = (models.as_ptr(), calibration.as_ptr(), pad_path.as_ptr());
-        let cal = PAD_CALIBRATED;
-        assert_eq!(honnin_engine_new_with_pad(null(), cp_, cal, pp, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, null(), cal, pp, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, null(), &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, pp, null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, cal, pp, &eo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, PAD_OFF, null(), &eo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new_with_pad(mp, cp_, PAD_BUILT_IN, null(), &eo, null_mut()), NULL);
+        let eo = edited(eo, |o| {
+            o.pad_mode = PAD_CALIBRATED;
+            o.pad_calibration.path = pad_path.as_ptr();
+        });
+        assert_eq!(honnin_engine_new(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(eo, |o| o.pad_calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&eo, null_mut()), NULL);
+        let without_pad_file = |mode| {
+            edited(eo, |o| {
+                o.pad_mode = mode;
+                o.pad_calibration.path = null();
+            })
+        };
+        assert_eq!(honnin_engine_new(&without_pad_file(PAD_OFF), null_mut()), NULL);
+        assert_eq!(honnin_engine_new(&without_pad_file(PAD_BUILT_IN), null_mut()), NULL);
         let pad = std::fs::read(root().join("calibration/pad-minifasnet.json")).unwrap();
-        let (p, pl) = (pad.as_ptr(), pad.len());
-        assert_eq!(honnin_engine_new_from_memory_with_pad(null(), ml, f, 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, null(), 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, null(), cl, cal, p, pl, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, null(), 0, &eo, &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, p, pl, null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, p, pl, &eo, null_mut()), NULL);
-        assert_eq!(
-            honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, PAD_OFF, null(), 0, &eo, null_mut()),
-            NULL
-        );
-        let nn = null_name.as_ptr();
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, nn, 1, c, cl, cal, p, pl, &eo, &mut out), NULL);
+        let pad_text = |mode, json: *const u8, json_len| {
+            edited(mo, |o| {
+                o.pad_mode = mode;
+                o.pad_calibration.json = json;
+                o.pad_calibration.json_len = json_len;
+            })
+        };
+        let mo = pad_text(PAD_CALIBRATED, pad.as_ptr(), pad.len());
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&pad_text(PAD_CALIBRATED, null(), 0), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&mo, null_mut()), NULL);
+        assert_eq!(honnin_engine_new(&pad_text(PAD_OFF, null(), 0), null_mut()), NULL);
+        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
         // Bad PAD text is read only after the other pointers are checked.
         let bad = b"{not json";
-        let (b, bl) = (bad.as_ptr(), bad.len());
-        assert_eq!(honnin_engine_new_from_memory_with_pad(m, ml, f, 1, c, cl, cal, b, bl, null(), &mut out), NULL);
+        assert_eq!(honnin_engine_new(&pad_text(PAD_CALIBRATED, bad.as_ptr(), bad.len()), null_mut()), NULL);
         assert!(out.is_null());
         let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
         assert_eq!(honnin_engine_pad(null(), &mut pad_info), NULL);
@@ -529,24 +555,33 @@ fn bad_values_give_status_codes() {
         // Engine options and inputs.
         let dir = cstring(&root().join("models"));
         let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
-        let mut options = engine_options(&ort);
+        let mut options = from_dir(engine_options(&ort), &dir, &calibration);
         let mut out = null_mut();
         options.target_fmr = 2.0;
-        assert_eq!(
-            honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out),
-            honnin_status::InvalidArgument
-        );
+        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::InvalidArgument);
         options.target_fmr = 0.5;
-        assert_eq!(
-            honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out),
-            honnin_status::Calibration
-        );
+        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::Calibration);
         let missing = cstring(&root().join("no-such-models"));
         options.target_fmr = 1e-4;
-        assert_eq!(honnin_engine_new(missing.as_ptr(), calibration.as_ptr(), &options, &mut out), honnin_status::Io);
+        assert_eq!(
+            honnin_engine_new(&edited(options, |o| o.models.dir = missing.as_ptr()), &mut out),
+            honnin_status::Io
+        );
+        // A source is a directory or bytes in memory, not both.
+        let text = b"{}";
+        let both = edited(options, |o| (o.models.manifest, o.models.manifest_len) = (text.as_ptr(), text.len()));
+        assert_eq!(honnin_engine_new(&both, &mut out), honnin_status::InvalidArgument);
+        let files = [honnin_model_file { name: dir.as_ptr(), data: text.as_ptr(), len: text.len() }];
+        let stray = edited(options, |o| (o.models.files, o.models.n_files) = (files.as_ptr(), 1));
+        assert_eq!(honnin_engine_new(&stray, &mut out), honnin_status::InvalidArgument);
+        let both = edited(options, |o| (o.calibration.json, o.calibration.json_len) = (text.as_ptr(), text.len()));
+        assert_eq!(honnin_engine_new(&both, &mut out), honnin_status::InvalidArgument);
+        options.intra_threads = 65;
+        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::InvalidArgument);
+        options.intra_threads = 0;
         let wrong_hash = CString::new("00".repeat(32)).unwrap();
         options.onnxruntime_sha256 = wrong_hash.as_ptr();
-        assert_eq!(honnin_engine_new(dir.as_ptr(), calibration.as_ptr(), &options, &mut out), honnin_status::Runtime);
+        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::Runtime);
         assert!(out.is_null());
         let mut outcome = untouched_outcome();
         let live = lfw("Colin_Powell", 2);
@@ -608,7 +643,7 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
         let (x, y) = (verify(from_dir), verify(from_memory));
         assert_eq!(x, y, "same models, same outcome, bit for bit");
         assert_eq!(x.metric, honnin_metric::Cosine);
-        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::DEFAULT_TARGET_FMR);
+        assert!(x.score > 0.0 && x.threshold > 0.0 && x.target_fmr == honnin::calibration::DEFAULT_TARGET_FMR);
     }
     // One flipped byte in the recognizer: refused before ONNX Runtime sees it.
     let last = blobs[1].1.len() - 1000;
@@ -621,6 +656,24 @@ fn models_from_memory_give_the_same_scores_and_tampered_bytes_are_refused() {
     let (status, _) = build(&blobs[..1]);
     assert_eq!(status, honnin_status::Manifest);
     assert!(last_error().contains("face-reidentification-retail-0095.onnx"), "{}", last_error());
+    // The sources mix: a model directory with the calibration's text, and
+    // models in memory with the calibration file.
+    let dir = cstring(&root().join("models"));
+    let calibration_path = cstring(&root().join("calibration/intel-reid-0095.json"));
+    let mut text_calibration = edited(options, |o| o.models.dir = dir.as_ptr());
+    text_calibration.calibration =
+        honnin_calibration_source { path: null(), json: calibration.as_ptr(), json_len: calibration.len() };
+    let files = default_model_files();
+    let files: Vec<honnin_model_file> =
+        files.iter().map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() }).collect();
+    let file_calibration = edited(in_memory(options, &manifest, &files, &[]), |o| {
+        o.calibration = honnin_calibration_source { path: calibration_path.as_ptr(), json: null(), json_len: 0 };
+    });
+    for mixed in [text_calibration, file_calibration] {
+        let (status, engine) = crate::build(&mixed);
+        assert_eq!(status, OK, "{}", last_error());
+        assert_eq!(unsafe { honnin_engine_free(engine) }, OK);
+    }
     unsafe {
         assert_eq!(honnin_engine_free(from_dir), OK);
         assert_eq!(honnin_engine_free(from_memory), OK);
@@ -774,9 +827,9 @@ fn each_session_is_audited_once_into_a_private_chained_log() {
             (records[1]["terminal_id"].as_str(), records[1]["operator_id"].as_str()),
             (Some("counter-3"), Some("op-7"))
         );
-        let report = honnin::verify_log_file(&path, true).unwrap();
+        let report = honnin::audit::verify_log_file(&path, true).unwrap();
         assert_eq!(report.records, 2);
-        for file in [path.clone(), honnin::audit_head_path(&path)] {
+        for file in [path.clone(), honnin::audit::audit_head_path(&path)] {
             assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
         }
 
@@ -939,9 +992,9 @@ fn hardening_reports_what_took_effect_and_the_process_shows_it() {
 #[test]
 fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off() {
     let ort = ort_lib();
-    let options = engine_options(&ort);
     let models = cstring(&root().join("models"));
     let calibration = cstring(&root().join("calibration/intel-reid-0095.json"));
+    let options = from_dir(engine_options(&ort), &models, &calibration);
     let pad_path = root().join("calibration/pad-minifasnet.json");
     let committed: serde_json::Value = serde_json::from_slice(&std::fs::read(&pad_path).unwrap()).unwrap();
     let threshold = committed["threshold"].as_f64().unwrap() as f32;
@@ -962,19 +1015,18 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
     };
     let attack = (honnin_decision::Inconclusive, honnin_reason::PresentationAttackSuspected);
     unsafe {
-        // The default constructor: PAD on, at the calibration built into honnin.
-        let mut default = null_mut();
-        assert_eq!(honnin_engine_new(models.as_ptr(), calibration.as_ptr(), &options, &mut default), OK);
+        // The default options: PAD on, at the calibration built into honnin.
+        let (status, default) = build(&options);
+        assert_eq!(status, OK, "{}", last_error());
         assert_eq!(pad_of(default), (1, threshold, 0.10));
         assert_eq!(verify(default), attack);
 
         let with_mode = |mode: u32, pad: Option<&Path>| {
             let pad = pad.map(cstring);
-            let mut engine = null_mut();
-            let p = pad.as_ref().map_or(null(), |p| p.as_ptr());
-            let status =
-                honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), mode, p, &options, &mut engine);
-            (status, engine)
+            build(&edited(options, |o| {
+                o.pad_mode = mode;
+                o.pad_calibration.path = pad.as_ref().map_or(null(), |p| p.as_ptr());
+            }))
         };
         let with_pad = |pad: Option<&Path>| with_mode(if pad.is_some() { PAD_CALIBRATED } else { PAD_OFF }, pad);
         // The built-in calibration, asked for explicitly: the same as the default.
@@ -983,10 +1035,11 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         assert_eq!(pad_of(built_in), (1, threshold, 0.10));
         assert_eq!(honnin_engine_free(built_in), OK);
         // A mode and a PAD calibration that do not go together, or an unknown mode: refused.
+        assert_eq!(with_mode(PAD_DEFAULT, Some(&pad_path)).0, honnin_status::InvalidArgument);
         assert_eq!(with_mode(PAD_OFF, Some(&pad_path)).0, honnin_status::InvalidArgument);
         assert_eq!(with_mode(PAD_BUILT_IN, Some(&pad_path)).0, honnin_status::InvalidArgument);
         assert_eq!(with_mode(PAD_CALIBRATED, None).0, NULL);
-        assert_eq!(with_mode(0, None).0, honnin_status::InvalidArgument);
+        assert_eq!(with_mode(4, None).0, honnin_status::InvalidArgument);
         assert_eq!(with_mode(4, Some(&pad_path)).0, honnin_status::InvalidArgument);
         // PAD off (a terminal with its own PAD sensor): the printed photo is compared, and matches.
         let (status, off) = with_pad(None);
@@ -1008,16 +1061,10 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
         unpinned.pad_calibration_sha256 = any.as_ptr();
         let with_own = |pad: &Path| {
             let pad = cstring(pad);
-            let mut engine = null_mut();
-            let status = honnin_engine_new_with_pad(
-                models.as_ptr(),
-                calibration.as_ptr(),
-                PAD_CALIBRATED,
-                pad.as_ptr(),
-                &unpinned,
-                &mut engine,
-            );
-            (status, engine)
+            build(&edited(unpinned, |o| {
+                o.pad_mode = PAD_CALIBRATED;
+                o.pad_calibration.path = pad.as_ptr();
+            }))
         };
         let (status, own) = with_own(&strict_path);
         assert_eq!(status, OK, "{}", last_error());
@@ -1053,44 +1100,46 @@ fn pad_is_on_when_its_models_are_present_and_can_be_recalibrated_or_turned_off()
             .zip(&blobs)
             .map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() })
             .collect();
-        let (m, ml, c, cl) = (manifest.as_ptr(), manifest.len(), main_calibration.as_ptr(), main_calibration.len());
-        let mut engine = null_mut();
-        assert_eq!(honnin_engine_new_from_memory(m, ml, files.as_ptr(), 4, c, cl, &options, &mut engine), OK);
+        // The first `n` files, with PAD in `mode` (the PAD calibration's text with HONNIN_PAD_MODE_CALIBRATED).
+        let from_memory = |n: usize, mode: u32| {
+            let (json, json_len) =
+                if mode == PAD_CALIBRATED { (pad_text.as_ptr(), pad_text.len()) } else { (null(), 0) };
+            build(&edited(in_memory(engine_options(&ort), &manifest, &files[..n], &main_calibration), |o| {
+                o.pad_mode = mode;
+                o.pad_calibration.json = json;
+                o.pad_calibration.json_len = json_len;
+            }))
+        };
+        let (status, engine) = from_memory(4, PAD_DEFAULT);
+        assert_eq!(status, OK, "{}", last_error());
         assert_eq!(pad_of(engine), (1, threshold, 0.10));
         assert_eq!(verify(engine), attack);
         assert_eq!(honnin_engine_free(engine), OK);
         // Without the PAD files: off.
-        assert_eq!(honnin_engine_new_from_memory(m, ml, files.as_ptr(), 2, c, cl, &options, &mut engine), OK);
+        let (status, engine) = from_memory(2, PAD_DEFAULT);
+        assert_eq!(status, OK);
         assert_eq!(pad_of(engine).0, 0);
         assert_eq!(honnin_engine_free(engine), OK);
-        let (p, pl) = (pad_text.as_ptr(), pad_text.len());
-        let f = files.as_ptr();
-        assert_eq!(
-            honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, PAD_CALIBRATED, p, pl, &options, &mut engine),
-            OK
-        );
+        let (status, engine) = from_memory(4, PAD_CALIBRATED);
+        assert_eq!(status, OK, "{}", last_error());
         assert_eq!(pad_of(engine), (1, threshold, 0.10));
         assert_eq!(honnin_engine_free(engine), OK);
-        assert_eq!(
-            honnin_engine_new_from_memory_with_pad(m, ml, f, 4, c, cl, PAD_OFF, null(), 0, &options, &mut engine),
-            OK
-        );
+        let (status, engine) = from_memory(4, PAD_OFF);
+        assert_eq!(status, OK);
         assert_eq!(pad_of(engine).0, 0);
         assert_eq!(verify(engine), (honnin_decision::Match, honnin_reason::None));
         assert_eq!(honnin_engine_free(engine), OK);
         // A PAD calibration without the PAD models: refused, not silently off.
-        engine = null_mut();
-        let status =
-            honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, PAD_CALIBRATED, p, pl, &options, &mut engine);
+        let (status, engine) = from_memory(2, PAD_CALIBRATED);
         assert_eq!(status, honnin_status::Calibration);
         assert!(engine.is_null());
         // Nor does the built-in mode build an engine without PAD.
-        let status =
-            honnin_engine_new_from_memory_with_pad(m, ml, f, 2, c, cl, PAD_BUILT_IN, null(), 0, &options, &mut engine);
+        let (status, engine) = from_memory(2, PAD_BUILT_IN);
         assert_eq!(status, honnin_status::Calibration);
         assert!(engine.is_null());
         // One PAD file of two: refused, not PAD off.
-        assert_eq!(honnin_engine_new_from_memory(m, ml, f, 3, c, cl, &options, &mut engine), honnin_status::Manifest);
+        let (status, engine) = from_memory(3, PAD_DEFAULT);
+        assert_eq!(status, honnin_status::Manifest);
         assert!(engine.is_null());
         std::fs::remove_dir_all(&scratch).unwrap();
         for engine in [default, off, own] {
@@ -1107,14 +1156,11 @@ fn tampered_calibrations_are_refused_and_the_shipped_ones_accepted() {
     let scratch = std::env::temp_dir().join(format!("honnin-abi-tampered-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let build = |calibration: &Path, pin: Option<&CString>| {
-        let mut options = engine_options(&ort);
-        options.calibration_sha256 = pin.map_or(null(), |p| p.as_ptr());
         let calibration = cstring(calibration);
-        let mut engine = null_mut();
-        let status = unsafe {
-            honnin_engine_new_with_pad(models.as_ptr(), calibration.as_ptr(), PAD_OFF, null(), &options, &mut engine)
-        };
-        (status, engine)
+        build(&edited(from_dir(engine_options(&ort), &models, &calibration), |o| {
+            o.calibration_sha256 = pin.map_or(null(), |p| p.as_ptr());
+            o.pad_mode = PAD_OFF;
+        }))
     };
     for (i, case) in tampered_calibrations::tampered(&root()).iter().enumerate() {
         let path = scratch.join(format!("tampered-{i}.json"));
