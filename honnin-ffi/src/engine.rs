@@ -6,6 +6,7 @@ use std::ffi::c_char;
 use std::path::Path;
 use std::sync::Arc;
 
+use honnin::calibration::CalibrationPin;
 use honnin::models::ModelBytes;
 use honnin::pad::{PadCalibration, PadPolicy};
 use honnin::{Calibration, CardPhoto, Engine, LiveFrame, Models, Policy};
@@ -266,9 +267,9 @@ pub unsafe extern "C" fn honnin_engine_new(
 struct Request<'a> {
     models: ModelInput<'a>,
     calibration: CalibrationInput<'a>,
-    calibration_pin: PinChoice,
+    calibration_pin: CalibrationPin,
     pad: PadInput<'a>,
-    pad_pin: PinChoice,
+    pad_pin: CalibrationPin,
     onnxruntime_path: Option<&'a str>,
     onnxruntime_sha256: Option<&'a str>,
     target_fmr: f64,
@@ -344,13 +345,13 @@ impl<'a> Request<'a> {
 
     /// Reads the calibrations and models, and builds the engine.
     fn build(self) -> Result<Engine, Failure> {
-        let calibration = self.calibration_pin.read(self.calibration, &FACE_CALIBRATION)?;
+        let calibration = self.calibration.face(&self.calibration_pin)?;
         // Read before the models, as the face calibration is: a bad file fails fast.
         let pad = match self.pad {
             PadInput::Default => Pad::Default,
             PadInput::Off => Pad::Off,
             PadInput::BuiltIn => Pad::On(PadCalibration::bundled()?),
-            PadInput::Calibrated(input) => Pad::On(self.pad_pin.read(input, &PAD_CALIBRATION)?),
+            PadInput::Calibrated(input) => Pad::On(input.pad(&self.pad_pin)?),
         };
         let models = match self.models {
             ModelInput::Dir(dir) => Models::from_dir(dir)?,
@@ -469,71 +470,32 @@ unsafe fn calibration_input<'a>(
     }
 }
 
-/// A pin as the options give it: NULL (the calibrations honnin ships), "any"
-/// or a sha256.
-enum PinChoice {
-    Shipped,
-    Any,
-    Sha256(String),
-}
-
-/// The pin a string option gives.
+/// The pin a string option gives: NULL (the calibrations honnin ships),
+/// "any" or a sha256.
 ///
 /// # Safety
 /// Non-NULL `field` must be NUL-terminated.
-unsafe fn pin_of(field: *const c_char, name: &str) -> Result<PinChoice, Failure> {
+unsafe fn pin_of(field: *const c_char, name: &str) -> Result<CalibrationPin, Failure> {
     // SAFETY: forwarded from the caller.
-    Ok(match unsafe { optional_text(field, name) }? {
-        None => PinChoice::Shipped,
-        Some("any") => PinChoice::Any,
-        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => PinChoice::Sha256(hex.into()),
-        Some(_) => return Err(Failure::invalid(format!("{name}: a sha256 of 64 hex digits, \"any\" or NULL"))),
-    })
+    let given = unsafe { optional_text(field, name) }?;
+    CalibrationPin::parse(given)
+        .map_err(|_| Failure::invalid(format!("{name}: a sha256 of 64 hex digits, \"any\" or NULL")))
 }
 
-/// How one kind of calibration is read, from a file or its text, under each pin.
-struct Readers<T> {
-    file: fn(&Path) -> honnin::Result<T>,
-    file_pinned: fn(&Path, &str) -> honnin::Result<T>,
-    file_unpinned: fn(&Path) -> honnin::Result<T>,
-    text: fn(&str) -> honnin::Result<T>,
-    text_pinned: fn(&str, &str) -> honnin::Result<T>,
-    text_unpinned: fn(&str) -> honnin::Result<T>,
-}
+impl CalibrationInput<'_> {
+    /// The face calibration this input gives, under `pin`.
+    fn face(self, pin: &CalibrationPin) -> Result<Calibration, Failure> {
+        Ok(match self {
+            CalibrationInput::File(path) => Calibration::from_file_under(path, pin)?,
+            CalibrationInput::Text(text) => Calibration::from_json_under(text, pin)?,
+        })
+    }
 
-/// The readers of calibration type `$kind`, which has honnin's six entry
-/// points (`from_file`, `from_file_pinned`, `from_json`, `from_json_pinned`,
-/// and the two unpinned ones in `honnin::danger`).
-macro_rules! readers {
-    ($kind:ident, $unpinned_file:path, $unpinned_text:path) => {
-        Readers {
-            file: |p| $kind::from_file(p),
-            file_pinned: |p, h| $kind::from_file_pinned(p, h),
-            file_unpinned: |p| $unpinned_file(p),
-            text: $kind::from_json,
-            text_pinned: $kind::from_json_pinned,
-            text_unpinned: $unpinned_text,
-        }
-    };
-}
-
-const FACE_CALIBRATION: Readers<Calibration> =
-    readers!(Calibration, honnin::danger::unpinned_calibration, honnin::danger::unpinned_calibration_json);
-
-const PAD_CALIBRATION: Readers<PadCalibration> =
-    readers!(PadCalibration, honnin::danger::unpinned_pad_calibration, honnin::danger::unpinned_pad_calibration_json);
-
-impl PinChoice {
-    /// Reads the calibration `input` gives under this pin.
-    fn read<T>(&self, input: CalibrationInput<'_>, readers: &Readers<T>) -> Result<T, Failure> {
-        use CalibrationInput::{File, Text};
-        Ok(match (self, input) {
-            (PinChoice::Shipped, File(p)) => (readers.file)(p)?,
-            (PinChoice::Shipped, Text(t)) => (readers.text)(t)?,
-            (PinChoice::Sha256(hex), File(p)) => (readers.file_pinned)(p, hex)?,
-            (PinChoice::Sha256(hex), Text(t)) => (readers.text_pinned)(t, hex)?,
-            (PinChoice::Any, File(p)) => (readers.file_unpinned)(p)?,
-            (PinChoice::Any, Text(t)) => (readers.text_unpinned)(t)?,
+    /// The PAD calibration this input gives, under `pin`.
+    fn pad(self, pin: &CalibrationPin) -> Result<PadCalibration, Failure> {
+        Ok(match self {
+            CalibrationInput::File(path) => PadCalibration::from_file_under(path, pin)?,
+            CalibrationInput::Text(text) => PadCalibration::from_json_under(text, pin)?,
         })
     }
 }

@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::pin::Pin;
-pub use crate::decision::pin::{CalibrationSource, PinKind, ShippedCalibration, SHIPPED_CALIBRATIONS, SHIPPED_PAD_CALIBRATION};
+pub use crate::decision::pin::{CalibrationPin, CalibrationSource, PinKind, ShippedCalibration, SHIPPED_CALIBRATIONS, SHIPPED_PAD_CALIBRATION};
 pub use crate::error::{rate, CalibrationError, Implausibility};
 use crate::error::{implausible, Result};
 use crate::input::decode::ReferenceKind;
@@ -170,6 +170,17 @@ impl Calibration {
     /// and checks its plausibility.
     pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
         Self::parse(text, Pin::Given(sha256))
+    }
+
+    /// Reads a calibration file under `pin` (see [`CalibrationPin`]) and
+    /// checks its plausibility.
+    pub fn from_file_under(path: impl AsRef<Path>, pin: &CalibrationPin) -> Result<Self> {
+        Self::read(path.as_ref(), pin.pin(&crate::decision::pin::shipped_pins()))
+    }
+
+    /// Parses a calibration's text under `pin` and checks its plausibility.
+    pub fn from_json_under(text: &str, pin: &CalibrationPin) -> Result<Self> {
+        Self::parse(text, pin.pin(&crate::decision::pin::shipped_pins()))
     }
 
     /// The calibration honnin ships for the recognizer `recognizer_id`

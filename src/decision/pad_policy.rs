@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::pin::{Pin, SHIPPED_PAD_CALIBRATION};
+use crate::decision::pin::{CalibrationPin, Pin, SHIPPED_PAD_CALIBRATION};
 use crate::error::{implausible, CalibrationError, Implausibility, Result};
 use crate::pipeline::models::is_sha256_hex as is_hex64;
 
@@ -94,6 +94,17 @@ impl PadCalibration {
     /// (hex), and checks its plausibility.
     pub fn from_json_pinned(text: &str, sha256: &str) -> Result<Self> {
         Self::parse(text, Pin::Given(sha256))
+    }
+
+    /// Reads a PAD calibration file under `pin` (see
+    /// [`CalibrationPin`](crate::calibration::CalibrationPin)) and checks its plausibility.
+    pub fn from_file_under(path: impl AsRef<Path>, pin: &CalibrationPin) -> Result<Self> {
+        Self::read(path.as_ref(), pin.pin(&[SHIPPED_PAD_CALIBRATION.sha256]))
+    }
+
+    /// Parses a PAD calibration's text under `pin` and checks its plausibility.
+    pub fn from_json_under(text: &str, pin: &CalibrationPin) -> Result<Self> {
+        Self::parse(text, pin.pin(&[SHIPPED_PAD_CALIBRATION.sha256]))
     }
 
     pub(crate) fn read(path: &Path, pin: Pin<'_>) -> Result<Self> {

@@ -1,6 +1,6 @@
 //! Pins: which calibration bytes honnin trusts, and where a policy's bytes came from.
 
-use crate::error::CalibrationError;
+use crate::error::{CalibrationError, Error};
 
 /// A calibration file honnin ships: its name under `calibration/`, its
 /// sha256 and its text (built into the library).
@@ -117,9 +117,60 @@ pub(crate) fn shipped_pins() -> [&'static str; 2] {
     [SHIPPED_CALIBRATIONS[0].sha256, SHIPPED_CALIBRATIONS[1].sha256]
 }
 
+/// The pin a deployer names for a calibration: none (only the calibrations
+/// honnin ships are accepted), a sha256, or `any` (accepted whatever its
+/// sha256; whoever can edit the file then decides who matches, so say so
+/// loudly). The CLI's `--calibration-sha256` and the C API's
+/// `calibration_sha256` both come here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalibrationPin {
+    /// Only the bytes of a calibration honnin ships.
+    Shipped,
+    /// Only bytes with this sha256 (hex).
+    Sha256(String),
+    /// Any bytes (their plausibility is still checked).
+    Any,
+}
+
+impl CalibrationPin {
+    /// The pin as the CLI and the C API take it: none, `any`, or a sha256
+    /// of 64 hex digits (anything else is [`Error::InvalidArgument`]).
+    pub fn parse(given: Option<&str>) -> Result<Self, Error> {
+        match given {
+            None => Ok(Self::Shipped),
+            Some("any") => Ok(Self::Any),
+            Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Ok(Self::Sha256(hex.to_ascii_lowercase()))
+            }
+            Some(_) => Err(Error::InvalidArgument { reason: "a sha256 of 64 hex digits, \"any\" or none".into() }),
+        }
+    }
+
+    /// The pin to check bytes against, with `shipped` the pins of the
+    /// calibrations honnin ships of this kind.
+    pub(crate) fn pin<'a>(&'a self, shipped: &'a [&'a str]) -> Pin<'a> {
+        match self {
+            Self::Shipped => Pin::Shipped(shipped),
+            Self::Sha256(hex) => Pin::Given(hex),
+            Self::Any => Pin::Unpinned,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_is_none_any_or_a_sha256() {
+        assert_eq!(CalibrationPin::parse(None).unwrap(), CalibrationPin::Shipped);
+        assert_eq!(CalibrationPin::parse(Some("any")).unwrap(), CalibrationPin::Any);
+        let hex = "AB".repeat(32);
+        assert_eq!(CalibrationPin::parse(Some(&hex)).unwrap(), CalibrationPin::Sha256("ab".repeat(32)));
+        for bad in ["", "xyz", "ANY", &"a".repeat(63), &"g".repeat(64)] {
+            assert!(matches!(CalibrationPin::parse(Some(bad)), Err(Error::InvalidArgument { .. })), "{bad:?}");
+        }
+    }
 
     #[test]
     fn pins_are_the_committed_files_hashes() {
