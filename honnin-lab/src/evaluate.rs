@@ -19,7 +19,7 @@ use honnin::{Acquisition, CardPhoto, Engine, LiveFrame, Metric, Models, Policy, 
 use zeroize::Zeroizing;
 
 use crate::lfw::{default_lfw, in_parallel};
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// Arguments of `honnin eval`.
 #[derive(Args, Clone)]

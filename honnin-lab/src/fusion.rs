@@ -21,7 +21,7 @@ use clap::Args;
 use honnin::{operating_points, Acquisition, Engine, LiveFrame, Metric, QualityGate, ReferenceKind, Template};
 
 use crate::lfw::default_lfw;
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// Arguments of `honnin fusion`.
 #[derive(Args, Clone)]

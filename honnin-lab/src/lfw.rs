@@ -18,7 +18,7 @@ use honnin::{
 use zeroize::Zeroizing;
 
 use crate::cardlike;
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// One image of LFW: identity and 1-based number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

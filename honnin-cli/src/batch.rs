@@ -14,7 +14,9 @@ use std::sync::mpsc;
 use anyhow::{bail, Context, Result};
 use honnin::Engine;
 
-use crate::{EngineArgs, InputArgs, SandboxArgs, EXIT_ERROR};
+use crate::engine::EngineArgs;
+use crate::process::EXIT_ERROR;
+use crate::{InputArgs, SandboxArgs};
 
 /// The longest line of a pairs file: two paths.
 const MAX_LINE_BYTES: u64 = 8 * 1024;

@@ -36,7 +36,8 @@ use honnin::{
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditIds, AuditSink};
-use crate::{EngineArgs, InputArgs, SandboxArgs, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
+use crate::engine::EngineArgs;
+use crate::{InputArgs, SandboxArgs, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
 
 /// No key came within `--timeout`.
 const EXIT_TIMEOUT: u8 = 4;

@@ -1,4 +1,7 @@
-//! `honnin`: the command-line front end of the honnin crate.
+//! `honnin`: the command-line tool of a counter terminal, on the honnin
+//! library: `verify` (one pair, or many with `--pairs`), `counter`, `card`,
+//! `models` and `audit`. The measuring tools (eval, calibrate, fusion,
+//! card-like, PAD evaluation and calibration) are `honnin-lab`'s.
 //!
 //! Exit codes of `honnin verify`:
 //!
@@ -15,31 +18,13 @@
 //! verify` has its own (`audit.rs`). Other commands exit 0 on success, 3 on
 //! error and 64 on a usage error.
 
-/// `println!` that reports a closed or broken stdout as an error (exit code 3)
-/// instead of panicking.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?;
-    }};
-}
-
-/// `print!` counterpart of [`outln!`].
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($arg)*)?;
-    }};
-}
+#[macro_use]
+mod process;
 
 mod audit;
 mod batch;
-mod cardlike;
 mod counter;
-mod evaluate;
-mod fusion;
-mod lfw;
-mod pad;
+mod engine;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,34 +32,22 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use honnin::hardening::{HardeningOptions, HardeningReport, Status};
-use honnin::{
-    AuditRecord, Calibration, CardData, CardPhoto, Decision, Engine, Limits, LiveFrame, Models, PadCalibration,
-    PadPolicy, Policy, Reason, ReferenceKind, Side,
-};
+use honnin::hardening::{HardeningReport, Status};
+use honnin::{AuditRecord, CardData, CardPhoto, Decision, Limits, LiveFrame, Models, Reason, ReferenceKind, Side};
+
+use crate::engine::EngineArgs;
+use crate::process::{HardeningArgs, EXIT_USAGE};
 
 pub(crate) const EXIT_NO_MATCH: u8 = 1;
 pub(crate) const EXIT_INCONCLUSIVE: u8 = 2;
-const EXIT_ERROR: u8 = 3;
-const EXIT_USAGE: u8 = 64;
-
-/// Where tools/setup.py installs ONNX Runtime.
-const DEFAULT_ORT_LIB: &str = ".runtime/libonnxruntime.so.1.31.1";
 
 #[derive(Parser)]
 #[command(name = "honnin", version, about = "On-device face verification: ID card photo vs live photo.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Skip process hardening (on by default: no core dumps, biometric
-    /// buffers locked in RAM; freed heap memory is overwritten only with
-    /// --wipe-freed-heap).
-    #[arg(long, global = true)]
-    no_hardening: bool,
-    /// Also have glibc overwrite every freed heap block, ONNX Runtime's
-    /// feature maps included (verification about 47 % slower; see PRIVACY.md).
-    #[arg(long, global = true, conflicts_with = "no_hardening")]
-    wipe_freed_heap: bool,
+    #[command(flatten)]
+    hardening: HardeningArgs,
 }
 
 #[derive(Subcommand)]
@@ -142,21 +115,6 @@ enum Command {
         #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
         models: PathBuf,
     },
-    /// Accuracy as ISO/IEC 19795-1 reports it: FNMR at target FMRs, EER, intervals, DET curve; LFW
-    /// pairs, CSV pairs or identity folders; several model sets side by side.
-    Eval(evaluate::EvalArgs),
-    /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
-    Calibrate(lfw::CalibrateArgs),
-    /// Measure what fusing several frames does to FNMR at the calibrated FMR (simulated on LFW).
-    Fusion(fusion::FusionArgs),
-    /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
-    CardLike(cardlike::CardLikeArgs),
-    /// Presentation-attack detection as ISO/IEC 30107-3 reports it: APCER per attack type and the
-    /// maximum, BPCER, with counts and each image's decision; from live/ and attack/<type>/ folders
-    /// or a labels CSV.
-    PadEval(pad::PadEvalArgs),
-    /// Set the PAD threshold for a target BPCER on bona fide images, and write the PAD calibration file.
-    PadCalibrate(pad::PadCalibrateArgs),
 }
 
 /// How untrusted card and live input is read.
@@ -196,244 +154,18 @@ impl InputArgs {
     }
 }
 
-/// Flags shared by every command that runs models.
-#[derive(Args, Clone)]
-pub(crate) struct EngineArgs {
-    /// Model directory holding manifest.json.
-    #[arg(long, env = "HONNIN_MODELS", default_value = "models")]
-    pub(crate) models: PathBuf,
-    /// Calibration file (default: the calibration honnin ships for the
-    /// recognizer, built in; calibration/<recognizer id>.json holds the same bytes).
-    /// Another file needs --calibration-sha256.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) calibration: Option<PathBuf>,
-    /// Required sha256 of --calibration (default: one of the calibrations
-    /// honnin ships); "any" accepts any file, with a warning.
-    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg, requires = "calibration")]
-    pub(crate) calibration_sha256: Option<String>,
-    /// Target false-match rate, between 0 and 1; the calibration must have a point for it.
-    #[arg(long, default_value_t = honnin::DEFAULT_TARGET_FMR, value_parser = fmr_arg, allow_negative_numbers = true)]
-    pub(crate) target_fmr: f64,
-    /// ONNX Runtime shared library (default: $HONNIN_ORT_LIB, else .runtime/libonnxruntime.so.1.31.1).
-    #[arg(long)]
-    pub(crate) onnxruntime: Option<PathBuf>,
-    /// Required sha256 of that library (default: the hash honnin pins for
-    /// this CPU, of the PyPI build tools/setup.py installs, wherever the
-    /// library is; "any" skips the check, with a warning).
-    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg)]
-    pub(crate) onnxruntime_sha256: Option<String>,
-    /// Intra-op threads per model, 1 to 64 (default: number of CPUs, at most 2).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=honnin::MAX_INTRA_THREADS as i64))]
-    pub(crate) threads: Option<u32>,
-    /// Do not average each face's template with its mirror image's.
-    #[arg(long)]
-    pub(crate) no_mirror: bool,
-    /// Turn presentation-attack detection off (it runs whenever the PAD models
-    /// named by the manifest are in the model directory).
-    #[arg(long, conflicts_with_all = ["pad_calibration", "pad_calibration_sha256"])]
-    pub(crate) no_pad: bool,
-    /// PAD calibration file (default: the one honnin ships, built in;
-    /// calibration/pad-minifasnet.json holds the same bytes). Another file
-    /// needs --pad-calibration-sha256.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) pad_calibration: Option<PathBuf>,
-    /// Required sha256 of --pad-calibration (default: the one honnin ships);
-    /// "any" accepts any file, with a warning.
-    #[arg(long, value_name = "SHA256|any", value_parser = pin_arg, requires = "pad_calibration")]
-    pub(crate) pad_calibration_sha256: Option<String>,
-}
-
-/// How a calibration file is read under a pin from the command line: none
-/// (one honnin ships), a sha256, or `any` (unpinned, with a warning).
-type Loaders<T> =
-    (fn(&Path) -> honnin::Result<T>, fn(&Path, &str) -> honnin::Result<T>, fn(&Path) -> honnin::Result<T>);
-
-/// Reads the `what` at `path` under `pin` (the value of `flag`).
-fn load_pinned<T>(path: &Path, pin: Option<&str>, what: &str, flag: &str, loaders: Loaders<T>) -> Result<T> {
-    let (shipped, given, unpinned) = loaders;
-    let loaded = match pin {
-        None => shipped(path),
-        Some("any") => {
-            eprintln!(
-                "honnin: warning: the {what} {} is not pinned ({flag} any): whoever can edit it decides the outcome",
-                path.display()
-            );
-            unpinned(path)
-        }
-        Some(hex) => given(path, hex),
-    };
-    loaded.with_context(|| format!("loading the {what} {}", path.display()))
-}
-
-/// A sha256 pin on the command line: 64 hex digits, or "any".
-fn pin_arg(value: &str) -> std::result::Result<String, String> {
-    if value == "any" || (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
-        Ok(value.to_ascii_lowercase())
-    } else {
-        Err("expected a sha256 of 64 hex digits, or \"any\"".into())
-    }
-}
-
-/// A target false-match rate: a number strictly between 0 and 1.
-fn fmr_arg(value: &str) -> std::result::Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
-        Ok(_) => Err("expected a false-match rate strictly between 0 and 1, such as 1e-4".into()),
-        Err(_) => Err("expected a number strictly between 0 and 1, such as 1e-4".into()),
-    }
-}
-
-impl EngineArgs {
-    pub(crate) fn onnxruntime_path(&self) -> PathBuf {
-        if let Some(p) = &self.onnxruntime {
-            return p.clone();
-        }
-        match std::env::var_os(honnin::ORT_LIB_ENV) {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => PathBuf::from(DEFAULT_ORT_LIB),
-        }
-    }
-
-    /// The library hash to require: as given, else the one honnin pins for
-    /// this CPU, whatever the library's path; `any` skips the check, loudly.
-    fn onnxruntime_pin(&self) -> Result<Option<String>> {
-        match self.onnxruntime_sha256.as_deref() {
-            Some("any") => {
-                eprintln!(
-                    "honnin: warning: the ONNX Runtime library {} is not pinned (--onnxruntime-sha256 any)",
-                    self.onnxruntime_path().display()
-                );
-                Ok(None)
-            }
-            Some(hex) => Ok(Some(hex.to_string())),
-            None => match honnin::PINNED_ONNXRUNTIME_SHA256 {
-                Some(pin) => Ok(Some(pin.to_string())),
-                None => anyhow::bail!(
-                    "honnin pins no ONNX Runtime build for this CPU: give --onnxruntime-sha256 HEX (or any)"
-                ),
-            },
-        }
-    }
-
-    /// The face calibration for `models`: --calibration under its pin, else
-    /// the one honnin ships for the recognizer.
-    pub(crate) fn calibration(&self, models: &Models) -> Result<Calibration> {
-        let Some(path) = &self.calibration else {
-            let id = models.recognizer_id();
-            return honnin::Calibration::shipped(id)
-                .with_context(|| {
-                    format!("honnin ships no calibration for the recognizer {id}: give one with --calibration")
-                })?
-                .with_context(|| format!("the calibration shipped for {id}"));
-        };
-        let pin = self.calibration_sha256.as_deref();
-        let loaders: Loaders<Calibration> = (
-            |p| Calibration::from_file(p),
-            |p, hex| Calibration::from_file_pinned(p, hex),
-            |p| honnin::danger::unpinned_calibration(p),
-        );
-        load_pinned(path, pin, "calibration", "--calibration-sha256", loaders)
-    }
-
-    /// The PAD calibration: --pad-calibration under its pin, else the one honnin ships.
-    pub(crate) fn pad_calibration(&self) -> Result<PadCalibration> {
-        let Some(path) = &self.pad_calibration else {
-            return Ok(PadCalibration::bundled()?);
-        };
-        let pin = self.pad_calibration_sha256.as_deref();
-        let loaders: Loaders<PadCalibration> = (
-            |p| PadCalibration::from_file(p),
-            |p, hex| PadCalibration::from_file_pinned(p, hex),
-            |p| honnin::danger::unpinned_pad_calibration(p),
-        );
-        load_pinned(path, pin, "PAD calibration", "--pad-calibration-sha256", loaders)
-    }
-
-    /// The models, verified.
-    pub(crate) fn build_models(&self) -> Result<Models> {
-        Models::from_dir(&self.models).context("loading models")
-    }
-
-    /// An engine with the calibrated policy.
-    pub(crate) fn engine(&self) -> Result<Engine> {
-        let models = self.build_models()?;
-        let calibration = self.calibration(&models)?;
-        let policy = Policy::from_calibration(&calibration, self.target_fmr)?;
-        self.build(models, policy)
-    }
-
-    pub(crate) fn build(&self, models: Models, policy: Policy) -> Result<Engine> {
-        let pad = if models.has_pad() && !self.no_pad {
-            Some(PadPolicy::from_calibration(&self.pad_calibration()?))
-        } else {
-            None
-        };
-        self.build_with_pad(models, policy, pad)
-    }
-
-    /// As `build`, with the PAD policy given (`None`: PAD off).
-    pub(crate) fn build_with_pad(&self, models: Models, policy: Policy, pad: Option<PadPolicy>) -> Result<Engine> {
-        let mut builder =
-            Engine::builder(models).onnxruntime(self.onnxruntime_path()).mirror_averaging(!self.no_mirror);
-        if let Some(pad) = pad {
-            builder = builder.pad(pad);
-        }
-        if let Some(pin) = self.onnxruntime_pin()? {
-            builder = builder.onnxruntime_sha256(pin);
-        }
-        if let Some(threads) = self.threads {
-            builder = builder.intra_threads(threads as usize);
-        }
-        Ok(builder.policy(policy).build()?)
-    }
-}
-
 fn main() -> ExitCode {
-    // Before any thread exists: ONNX Runtime's telemetry client stays off
-    // (the library would set it too, but later, when threads may read the
-    // environment).
-    std::env::set_var(honnin::ORT_TELEMETRY_ENV, "1");
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                _ => ExitCode::from(EXIT_USAGE),
-            };
-        }
-    };
+    process::main(run)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
     // clap lets a `requires` lapse when its target conflicts with an argument
     // given (--pairs with --card), so this one is checked here.
     if let Command::Verify { jobs: Some(_), pairs: None, .. } = &cli.command {
         eprintln!("error: --jobs applies only with --pairs");
-        return ExitCode::from(EXIT_USAGE);
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("honnin: error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
-        }
-    }
-}
-
-fn run(cli: Cli) -> Result<ExitCode> {
-    let hardening = (!cli.no_hardening).then(|| {
-        let options = HardeningOptions { wipe_freed_heap: cli.wipe_freed_heap, ..HardeningOptions::default() };
-        honnin::hardening::harden_process_with(options)
-    });
-    if let Some(report) = &hardening {
-        for (measure, status) in [
-            ("no core dumps", &report.no_core_dumps),
-            ("freed heap wiping", &report.wipe_freed_heap),
-            ("buffer locking", &report.lock_biometric_buffers),
-        ] {
-            if let Status::Failed(why) = status {
-                eprintln!("honnin: warning: hardening ({measure}) not in effect: {why}");
-            }
-        }
-    }
+    let hardening = cli.hardening.apply();
     match cli.command {
         Command::Verify { pairs: Some(pairs), input, sandbox, engine, jobs, .. } => {
             batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs.unwrap_or(2) as usize)
@@ -446,12 +178,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => audit::audit(&args),
         Command::Card { file, input, json } => inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
-        Command::Eval(args) => evaluate::eval(&args).map(|()| ExitCode::SUCCESS),
-        Command::Calibrate(args) => lfw::calibrate(&args).map(|()| ExitCode::SUCCESS),
-        Command::Fusion(args) => fusion::fusion(&args).map(|()| ExitCode::SUCCESS),
-        Command::CardLike(args) => cardlike::card_like(&args).map(|()| ExitCode::SUCCESS),
-        Command::PadEval(args) => pad::pad_eval(&args).map(|()| ExitCode::SUCCESS),
-        Command::PadCalibrate(args) => pad::pad_calibrate(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -34,7 +34,7 @@ use honnin::{danger, Engine, LiveFrame, Models, Reason, COMPARABLE_FACE_RATIO};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::lfw::{default_lfw, read_pairs, write_atomically, ImageId};
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// Portrait width in pixels.
 pub(crate) const WIDTH: u32 = 160;

@@ -17,7 +17,7 @@ use honnin::{
     Engine, LiveFrame, Models, PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT,
 };
 
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// Where labelled presentations come from.
 #[derive(Args, Clone)]
