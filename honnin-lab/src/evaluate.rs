@@ -1,4 +1,4 @@
-//! `honnin eval`: accuracy the way ISO/IEC 19795-1 reports it, on a pairs
+//! `honnin-lab eval`: accuracy the way ISO/IEC 19795-1 reports it, on a pairs
 //! protocol or an identity folder tree, for one or several model sets.
 //!
 //! Every image is embedded once (in parallel, one engine per worker); scores
@@ -18,10 +18,11 @@ use honnin::metrics::{self, Comparison, Rates, ScoreSet, RULE_OF_30};
 use honnin::{Acquisition, CardPhoto, Engine, LiveFrame, Metric, Models, Policy, ReferenceKind, Template};
 use zeroize::Zeroizing;
 
-use crate::lfw::{default_lfw, in_parallel};
+use crate::lfw::default_lfw;
+use crate::parallel::in_parallel;
 use crate::engine::EngineArgs;
 
-/// Arguments of `honnin eval`.
+/// Arguments of `honnin-lab eval`.
 #[derive(Args, Clone)]
 pub(crate) struct EvalArgs {
     /// LFW folder: `--pairs` files and the default image root (`images/`) are read from it.
@@ -58,7 +59,7 @@ pub(crate) struct EvalArgs {
     /// Bootstrap replicates for the 95 % intervals (by subject).
     #[arg(long, default_value_t = 200)]
     bootstrap: u32,
-    /// Card-like folder made by `honnin card-like` (pairs protocol): the first image of each
+    /// Card-like folder made by `honnin-lab card-like` (pairs protocol): the first image of each
     /// pair is replaced by its card-like (grey JPEG 2000) reference, loaded as a card photo.
     #[arg(long, value_name = "DIR")]
     card_like: Option<PathBuf>,
@@ -127,8 +128,8 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
         let (table, report) = crate::pad::evaluate(labelled, &args.engine, args.jobs)?;
         if let Some(dir) = &args.report {
             let json = serde_json::to_string_pretty(&report)? + "\n";
-            crate::lfw::write_atomically(&dir.join("pad-report.json"), json.as_bytes())?;
-            crate::lfw::write_atomically(&dir.join("pad-report.md"), (table.clone() + "\n").as_bytes())?;
+            crate::output::write_atomically(&dir.join("pad-report.json"), json.as_bytes())?;
+            crate::output::write_atomically(&dir.join("pad-report.md"), (table.clone() + "\n").as_bytes())?;
         }
         if args.json {
             outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -139,8 +140,8 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     }
     let started = Instant::now();
     if let Some(dir) = &args.card_like {
-        // A folder made by `honnin card-like` (its protocol file), not a typo.
-        crate::lfw::card_like_protocol(dir)?;
+        // A folder made by `honnin-lab card-like` (its protocol file), not a typo.
+        crate::cardlike::card_like_protocol(dir)?;
     }
     let protocol = match &args.identities {
         Some(dir) => identity_protocol(dir, args)?,
@@ -167,9 +168,9 @@ pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let markdown = markdown(&protocol, &results, started.elapsed().as_secs_f64());
     if let Some(dir) = &args.report {
         let json = serde_json::to_string_pretty(&report)? + "\n";
-        crate::lfw::write_atomically(&dir.join("report.json"), json.as_bytes())?;
-        crate::lfw::write_atomically(&dir.join("report.md"), markdown.as_bytes())?;
-        crate::lfw::write_atomically(&dir.join("det.svg"), det_svg(&results).as_bytes())?;
+        crate::output::write_atomically(&dir.join("report.json"), json.as_bytes())?;
+        crate::output::write_atomically(&dir.join("report.md"), markdown.as_bytes())?;
+        crate::output::write_atomically(&dir.join("det.svg"), det_svg(&results).as_bytes())?;
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -248,7 +249,7 @@ fn evaluate_set(args: &EvalArgs, protocol: &Protocol, set: &str) -> Result<SetRe
         |engine, i| template_of(engine, &protocol.items[i]),
     )?;
     let embed_seconds = embed_started.elapsed().as_secs_f64();
-    // A card-like reference that `honnin card-like` did not write (no subject
+    // A card-like reference that `honnin-lab card-like` did not write (no subject
     // face in the source image) is missing, not a failure of this evaluation.
     let missing: Vec<bool> = protocol.items.iter().map(|i| i.card_like && !i.path.exists()).collect();
     let failed: Vec<bool> = templates.iter().zip(&missing).map(|(t, m)| t.is_none() && !m).collect();

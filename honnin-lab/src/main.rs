@@ -14,11 +14,14 @@ mod process;
 #[path = "../../honnin-cli/src/engine.rs"]
 mod engine;
 
+mod calibrate;
 mod cardlike;
 mod evaluate;
 mod fusion;
 mod lfw;
+mod output;
 mod pad;
+mod parallel;
 
 use std::process::ExitCode;
 
@@ -42,7 +45,7 @@ enum Command {
     /// pairs, CSV pairs or identity folders; several model sets side by side.
     Eval(evaluate::EvalArgs),
     /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
-    Calibrate(lfw::CalibrateArgs),
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure what fusing several frames does to FNMR at the calibrated FMR (simulated on LFW).
     Fusion(fusion::FusionArgs),
     /// Render LFW images as card-like references (160x200 grey JPEG 2000 of about 4 KB) for the card-like protocol.
@@ -63,7 +66,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     cli.hardening.apply();
     match cli.command {
         Command::Eval(args) => evaluate::eval(&args),
-        Command::Calibrate(args) => lfw::calibrate(&args),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
         Command::Fusion(args) => fusion::fusion(&args),
         Command::CardLike(args) => cardlike::card_like(&args),
         Command::PadEval(args) => pad::pad_eval(&args),
