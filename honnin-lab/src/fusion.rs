@@ -20,8 +20,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::{operating_points, Acquisition, Engine, LiveFrame, Metric, QualityGate, ReferenceKind, Template};
 
-use crate::lfw::default_lfw;
 use crate::engine::EngineArgs;
+use crate::lfw::default_lfw;
 
 /// Arguments of `honnin-lab fusion`.
 #[derive(Args, Clone)]

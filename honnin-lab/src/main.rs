@@ -16,7 +16,7 @@ mod engine;
 
 mod calibrate;
 mod cardlike;
-mod evaluate;
+mod eval;
 mod fusion;
 mod lfw;
 mod output;
@@ -31,7 +31,11 @@ use clap::{Parser, Subcommand};
 use crate::process::HardeningArgs;
 
 #[derive(Parser)]
-#[command(name = "honnin-lab", version, about = "Measuring honnin: accuracy, calibration, fusion, card-like references, PAD.")]
+#[command(
+    name = "honnin-lab",
+    version,
+    about = "Measuring honnin: accuracy, calibration, fusion, card-like references, PAD."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,7 @@ struct Cli {
 enum Command {
     /// Accuracy as ISO/IEC 19795-1 reports it: FNMR at target FMRs, EER, intervals, DET curve; LFW
     /// pairs, CSV pairs or identity folders; several model sets side by side.
-    Eval(evaluate::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Measure thresholds on LFW View 1 DevTrain and write a calibration file.
     Calibrate(calibrate::CalibrateArgs),
     /// Measure what fusing several frames does to FNMR at the calibrated FMR (simulated on LFW).
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     cli.hardening.apply();
     match cli.command {
-        Command::Eval(args) => evaluate::eval(&args),
+        Command::Eval(args) => eval::eval(&args),
         Command::Calibrate(args) => calibrate::calibrate(&args),
         Command::Fusion(args) => fusion::fusion(&args),
         Command::CardLike(args) => cardlike::card_like(&args),

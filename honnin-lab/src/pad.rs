@@ -333,9 +333,9 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
 /// Scores labelled presentations at the PAD calibration of `engine_args`,
 /// with `jobs` engines in parallel: the Markdown tables (each image's
 /// liveness and decision; APCER per attack type and the maximum over types,
-/// BPCER, with their counts) and the same as JSON. `honnin-lab pad-eval` and
-/// `honnin-lab eval --pad` print them.
-pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs, jobs: usize) -> Result<(String, serde_json::Value)> {
+/// BPCER, with their counts) and the same as JSON, which `honnin-lab
+/// pad-eval` prints and writes.
+fn evaluate(labelled: &Path, engine_args: &EngineArgs, jobs: usize) -> Result<(String, serde_json::Value)> {
     use std::fmt::Write as _;
     let presentations = read_labelled(labelled)?;
     let calibration = engine_args.pad_calibration()?;
