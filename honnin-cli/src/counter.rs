@@ -37,7 +37,9 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditIds, AuditSink};
 use crate::engine::EngineArgs;
-use crate::{InputArgs, SandboxArgs, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
+use crate::input::InputArgs;
+use crate::sandbox::{sandbox_allowing, SandboxArgs};
+use crate::verify::{kind_word, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
 
 /// No key came within `--timeout`.
 const EXIT_TIMEOUT: u8 = 4;
@@ -186,7 +188,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     // The sandbox comes first, as in `verify`: the engine's threads and the
     // camera's capture thread start inside it. It lets the camera device,
     // and nothing else, be opened for writing (V4L2 needs it).
-    crate::sandbox_allowing(&args.sandbox, camera_device(args))?;
+    sandbox_allowing(&args.sandbox, camera_device(args))?;
     let engine = if args.no_models { None } else { Some(args.engine.engine()?) };
     let config = SessionConfig {
         default_method: match args.propose {
@@ -206,7 +208,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     }
     let card = args.input.card(&args.card)?;
     let (w, h) = card.dimensions();
-    outln!("honnin counter: card photo read ({w}x{h}, {}).", crate::kind_word(card.kind()));
+    outln!("honnin counter: card photo read ({w}x{h}, {}).", kind_word(card.kind()));
     let mut session = counter.session(card);
     let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::new(), eof: false };
     let end = match drive(&mut session, args, signals, &mut keys) {
