@@ -34,24 +34,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use honnin::Models;
 
 use crate::engine::EngineArgs;
 use crate::input::InputArgs;
-use crate::process::{HardeningArgs, EXIT_USAGE};
+use crate::process::{Cli, EXIT_USAGE};
 use crate::sandbox::SandboxArgs;
 use crate::verify::VerifyArgs;
 
-#[derive(Parser)]
-#[command(name = "honnin", version, about = "On-device face verification: ID card photo vs live photo.")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    #[command(flatten)]
-    hardening: HardeningArgs,
-}
-
+/// The terminal's commands.
 #[derive(Subcommand)]
 enum Command {
     /// Compare a card photo with a live photo. Exit 0 match, 1 no match, 2 inconclusive, 3 error.
@@ -123,14 +115,14 @@ fn main() -> ExitCode {
     process::main(run)
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli<Command>) -> Result<ExitCode> {
     // clap lets a `requires` lapse when its target conflicts with an argument
     // given (--pairs with --card), so this one is checked here.
     if let Command::Verify { jobs: Some(_), pairs: None, .. } = &cli.command {
         eprintln!("error: --jobs applies only with --pairs");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let hardening = cli.hardening.apply();
+    let hardening = cli.harden();
     match cli.command {
         Command::Verify { pairs: Some(pairs), input, sandbox, engine, jobs, .. } => {
             batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs.unwrap_or(2) as usize)

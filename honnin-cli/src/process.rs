@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser};
+use clap::{Parser, Subcommand};
 use honnin::hardening::{HardeningOptions, HardeningReport, Status};
 
 /// Exit code of an error (unreadable input, missing or tampered model,
@@ -35,9 +35,14 @@ macro_rules! out {
     }};
 }
 
-/// The process-hardening switches, global to every command.
-#[derive(Args)]
-pub(crate) struct HardeningArgs {
+/// A tool's command line: its commands, and the process-hardening switches,
+/// global to every command. It bears the binary's name and the package's
+/// description.
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), version, about = env!("CARGO_PKG_DESCRIPTION"))]
+pub(crate) struct Cli<C: Subcommand> {
+    #[command(subcommand)]
+    pub(crate) command: C,
     /// Skip process hardening (on by default: no core dumps, biometric
     /// buffers locked in RAM; freed heap memory is overwritten only with
     /// --wipe-freed-heap).
@@ -49,9 +54,9 @@ pub(crate) struct HardeningArgs {
     wipe_freed_heap: bool,
 }
 
-impl HardeningArgs {
+impl<C: Subcommand> Cli<C> {
     /// Hardens the process unless told not to, warning of each measure not in effect.
-    pub(crate) fn apply(&self) -> Option<HardeningReport> {
+    pub(crate) fn harden(&self) -> Option<HardeningReport> {
         let report = (!self.no_hardening).then(|| {
             let options = HardeningOptions { wipe_freed_heap: self.wipe_freed_heap, ..HardeningOptions::default() };
             honnin::hardening::harden_process_with(options)
@@ -69,14 +74,14 @@ impl HardeningArgs {
     }
 }
 
-/// Parses the command line as `C` and runs it: help and version exit 0, a
-/// usage mistake 64, an error 3 (said on stderr); otherwise `run`'s code.
-pub(crate) fn main<C: Parser>(run: fn(C) -> Result<ExitCode>) -> ExitCode {
+/// Parses the command line and runs it: help and version exit 0, a usage
+/// mistake 64, an error 3 (said on stderr); otherwise `run`'s code.
+pub(crate) fn main<C: Subcommand>(run: fn(Cli<C>) -> Result<ExitCode>) -> ExitCode {
     // Before any thread exists: ONNX Runtime's telemetry client stays off
     // (the library would set it too, but later, when threads may read the
     // environment).
     std::env::set_var(honnin::ORT_TELEMETRY_ENV, "1");
-    let cli = match C::try_parse() {
+    let cli = match Cli::<C>::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

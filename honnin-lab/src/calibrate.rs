@@ -154,34 +154,10 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let cards = templates.split_off(images.len());
     let usable: Vec<(usize, &Template)> =
         templates.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
-    // Subject numbers, for the bootstrap intervals.
-    let names: Vec<&String> = images.iter().map(|id| &id.name).collect::<BTreeSet<_>>().into_iter().collect();
-    let subject = |i: usize| names.binary_search(&&images[i].name).unwrap_or(0) as u32;
-    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
-    for (k, &(i, a)) in usable.iter().enumerate() {
-        for &(j, b) in &usable[k + 1..] {
-            let c = Comparison { score: score_of(a, b)?, subjects: (subject(i), subject(j)) };
-            if images[i].name == images[j].name {
-                genuine.push(c);
-            } else {
-                impostor.push(c);
-            }
-        }
-    }
-    let subjects = usable.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
-    let points = points_with_intervals(metric, &genuine, &impostor, names.len() as u32, args.bootstrap);
     let mut references = std::collections::BTreeMap::new();
-    references.insert(
-        ReferenceKind::Colour,
-        ReferenceCalibration {
-            subjects: subjects as u64,
-            genuine_comparisons: genuine.len() as u64,
-            impostor_comparisons: impostor.len() as u64,
-            points,
-            fused: None,
-        },
-    );
-    drop((genuine, impostor));
+    let colour_pairs = usable.iter().enumerate().flat_map(|(k, &a)| usable[k + 1..].iter().map(move |&b| (a, b)));
+    references
+        .insert(ReferenceKind::Colour, reference_calibration(args.bootstrap, metric, &images, &usable, colour_pairs)?);
     let mut dataset = format!(
         "LFW View 1 pairsDevTrain.txt: all {} images of its pairs with a subject face ({} without), \
          every same-identity pair genuine, every cross-identity pair impostor",
@@ -192,28 +168,12 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
         // Grey references: each card-like reference against every other image in colour (ordered pairs).
         let grey_refs: Vec<(usize, &Template)> =
             cards.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t))).collect();
-        let (mut genuine, mut impostor) = (Vec::new(), Vec::with_capacity(grey_refs.len() * usable.len()));
-        for &(i, card) in &grey_refs {
-            for &(j, live) in usable.iter().filter(|&&(j, _)| j != i) {
-                let c = Comparison { score: score_of(card, live)?, subjects: (subject(i), subject(j)) };
-                if images[i].name == images[j].name {
-                    genuine.push(c);
-                } else {
-                    impostor.push(c);
-                }
-            }
-        }
-        let subjects = grey_refs.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
-        let points = points_with_intervals(metric, &genuine, &impostor, names.len() as u32, args.bootstrap);
+        let grey_pairs = grey_refs
+            .iter()
+            .flat_map(|&card| usable.iter().filter(move |&&(j, _)| j != card.0).map(move |&live| (card, live)));
         references.insert(
             ReferenceKind::Grey,
-            ReferenceCalibration {
-                subjects: subjects as u64,
-                genuine_comparisons: genuine.len() as u64,
-                impostor_comparisons: impostor.len() as u64,
-                points,
-                fused: None,
-            },
+            reference_calibration(args.bootstrap, metric, &images, &grey_refs, grey_pairs)?,
         );
         let p = &protocol["parameters"];
         dataset += &format!(
@@ -280,6 +240,41 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<()> {
     write_atomically(&args.out, text.as_bytes())?;
     outln!("{text}");
     Ok(())
+}
+
+/// The calibration of one kind of reference: `pairs` (image index and
+/// template, the reference first) scored, genuine where both images show one
+/// identity and impostor otherwise, and the operating points measured on them
+/// with `replicates` bootstrap resamples; its subjects are those of
+/// `references`, the references that took part.
+fn reference_calibration<'t>(
+    replicates: u32,
+    metric: honnin::Metric,
+    images: &[ImageId],
+    references: &[(usize, &'t Template)],
+    pairs: impl Iterator<Item = ((usize, &'t Template), (usize, &'t Template))>,
+) -> Result<ReferenceCalibration> {
+    // Subject numbers, for the bootstrap intervals.
+    let names: Vec<&String> = images.iter().map(|id| &id.name).collect::<BTreeSet<_>>().into_iter().collect();
+    let subject = |i: usize| names.binary_search(&&images[i].name).unwrap_or(0) as u32;
+    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+    for ((i, a), (j, b)) in pairs {
+        let c = Comparison { score: score_of(a, b)?, subjects: (subject(i), subject(j)) };
+        if images[i].name == images[j].name {
+            genuine.push(c);
+        } else {
+            impostor.push(c);
+        }
+    }
+    let subjects = references.iter().map(|&(i, _)| &images[i].name).collect::<BTreeSet<_>>().len();
+    let points = points_with_intervals(metric, &genuine, &impostor, names.len() as u32, replicates);
+    Ok(ReferenceCalibration {
+        subjects: subjects as u64,
+        genuine_comparisons: genuine.len() as u64,
+        impostor_comparisons: impostor.len() as u64,
+        points,
+        fused: None,
+    })
 }
 
 /// Operating points at the calibration targets, each with 95 % intervals of

@@ -26,23 +26,11 @@ mod parallel;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
-use crate::process::HardeningArgs;
+use crate::process::Cli;
 
-#[derive(Parser)]
-#[command(
-    name = "honnin-lab",
-    version,
-    about = "Measuring honnin: accuracy, calibration, fusion, card-like references, PAD."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    #[command(flatten)]
-    hardening: HardeningArgs,
-}
-
+/// The lab's commands.
 #[derive(Subcommand)]
 enum Command {
     /// Accuracy as ISO/IEC 19795-1 reports it: FNMR at target FMRs, EER, intervals, DET curve; LFW
@@ -66,8 +54,8 @@ fn main() -> ExitCode {
     process::main(run)
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    cli.hardening.apply();
+fn run(cli: Cli<Command>) -> Result<ExitCode> {
+    cli.harden();
     match cli.command {
         Command::Eval(args) => eval::eval(&args),
         Command::Calibrate(args) => calibrate::calibrate(&args),

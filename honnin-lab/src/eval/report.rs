@@ -29,19 +29,7 @@ pub(super) struct SetResult {
 /// and the given thresholds, the EER and the k-fold accuracy, with subject
 /// bootstrap intervals; as JSON and as rows of the Markdown table.
 pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> Result<SetResult> {
-    let SetRun {
-        label,
-        models: models_json,
-        metric,
-        mirror_averaging,
-        calibrated,
-        genuine_scores,
-        impostor_scores,
-        missing,
-        failed,
-        embed_seconds,
-        compare_seconds,
-    } = run;
+    let (label, metric) = (run.label, run.metric);
     let made = |pairs: &[(usize, usize)], scores: &[Option<f32>]| -> Vec<Comparison> {
         pairs
             .iter()
@@ -51,8 +39,8 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
             })
             .collect()
     };
-    let mut genuine = made(&protocol.genuine, &genuine_scores);
-    let mut impostor = made(&protocol.impostor, &impostor_scores);
+    let mut genuine = made(&protocol.genuine, &run.genuine_scores);
+    let mut impostor = made(&protocol.impostor, &run.impostor_scores);
     if genuine.iter().chain(&impostor).any(|c| !c.score.is_finite()) {
         bail!("the recognizer gave a non-finite score");
     }
@@ -70,8 +58,8 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
     }
     let subjects = dense.len() as u32;
     let set_scores = ScoreSet::new(metric, genuine.iter().map(|c| c.score), impostor.iter().map(|c| c.score));
-    let fta_images = failed.iter().filter(|&&f| f).count();
-    let missing_references = missing.iter().filter(|&&m| m).count();
+    let fta_images = run.failed.iter().filter(|&&f| f).count();
+    let missing_references = run.missing.iter().filter(|&&m| m).count();
     let fta = fta_images as f64 / protocol.items.len().max(1) as f64;
     let lost_genuine = protocol.genuine.len() - genuine.len();
     let lost_impostor = protocol.impostor.len() - impostor.len();
@@ -126,7 +114,7 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
     }
     let mut at_thresholds = Vec::new();
     let calibrated_threshold =
-        calibrated.map(|t| (t.value, format!("calibrated (FMR {})", t.target_fmr.unwrap_or(f64::NAN))));
+        run.calibrated.map(|t| (t.value, format!("calibrated (FMR {})", t.target_fmr.unwrap_or(f64::NAN))));
     for (t, what) in calibrated_threshold.into_iter().chain(args.thresholds.iter().map(|&t| (t, "given".to_string()))) {
         let r = set_scores.rates_at(t);
         let mut v = describe(&r, &format!("at threshold {t}"), &mut warnings);
@@ -145,9 +133,9 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
     let folds = protocol.folds.as_ref().and_then(|(gf, imf)| {
         let pairs: Vec<(usize, bool, Option<f32>)> = gf
             .iter()
-            .zip(&genuine_scores)
+            .zip(&run.genuine_scores)
             .map(|(&f, &s)| (f, true, s))
-            .chain(imf.iter().zip(&impostor_scores).map(|(&f, &s)| (f, false, s)))
+            .chain(imf.iter().zip(&run.impostor_scores).map(|(&f, &s)| (f, false, s)))
             .collect();
         metrics::k_fold_accuracy(metric, &pairs)
     });
@@ -162,9 +150,9 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
     }
     let json = serde_json::json!({
         "model_set": label,
-        "models": models_json,
+        "models": run.models,
         "metric": metric,
-        "mirror_averaging": mirror_averaging,
+        "mirror_averaging": run.mirror_averaging,
         "reference": protocol.reference,
         "images": protocol.items.len(),
         "failures_to_acquire": fta_images,
@@ -187,8 +175,8 @@ pub(super) fn set_result(args: &EvalArgs, protocol: &Protocol, run: SetRun) -> R
             "note": "pairs without a face count as non-matches",
         })),
         "warnings": warnings,
-        "seconds_embedding": embed_seconds,
-        "seconds_comparing": compare_seconds,
+        "seconds_embedding": run.embed_seconds,
+        "seconds_comparing": run.compare_seconds,
     });
     Ok(SetResult { label, det: set_scores.det(60), json, rows, warnings })
 }
