@@ -166,6 +166,12 @@ pub(crate) fn verify_pairs(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes one line to standard output, reporting a closed or broken stdout.
+fn write_line(line: &str) -> Result<()> {
+    outln!("{line}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,10 +191,4 @@ mod tests {
         let long = format!("{},b.jpg\n", "a".repeat(9000));
         assert!(parse_pairs(long.as_bytes(), "t").unwrap_err().to_string().contains("longer than"));
     }
-}
-
-/// Writes one line to standard output, reporting a closed or broken stdout.
-fn write_line(line: &str) -> Result<()> {
-    outln!("{line}");
-    Ok(())
 }
