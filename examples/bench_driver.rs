@@ -22,7 +22,7 @@
 //!   (`Engine::detect`: input tensor, model, decoding, NMS); prints `ms T1 .. TN`.
 //! - `score CARD LIVE`: verifies one pair of files; prints `score S DECISION`.
 //! - `embed FILELIST`: the template of every image listed (one path a line),
-//!   shared among the workers, each with its own engine, as `honnin eval`
+//!   shared among the workers, each with its own engine, as `honnin-lab eval`
 //!   does; prints `embed images=.. faces=.. seconds=.. images_per_s=..`.
 //! - `quit` (or end of input): exits.
 //!

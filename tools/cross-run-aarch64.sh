@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Proves the aarch64 build runs: builds the honnin CLI and the C example for aarch64-unknown-linux-gnu,
-# lays out the files a device needs in target/aarch64-unknown-linux-gnu/device/, runs
+# Proves the aarch64 build runs: builds the honnin CLI (package honnin-cli) and the C example
+# for aarch64-unknown-linux-gnu, lays out the files a device needs in
+# target/aarch64-unknown-linux-gnu/device/, runs
 # `honnin verify` from there under qemu-user, and compares the outcome with the host
 # build's. Fails if the decision or the exit status differs, or if the scores differ
 # by more than 1e-4.
@@ -41,8 +42,10 @@ done
 command -v qemu-aarch64 >/dev/null || { echo "cross-run: qemu-aarch64 missing; run python3 tools/setup.py --cross aarch64" >&2; exit 1; }
 
 echo "== build (host and $TARGET)"
-cargo build --release --bin honnin
-cargo build --release --target "$TARGET" --bin honnin
+# The terminal's tool as it ships: honnin-cli alone, so that the library is built with its
+# features only (a workspace build would add honnin-lab's `research`).
+cargo build --release -p honnin-cli
+cargo build --release --target "$TARGET" -p honnin-cli
 
 echo "== device layout"
 DEVICE=target/$TARGET/device

@@ -567,7 +567,7 @@ def run_embed(args, lfw, tmp):
     honnin = out["honnin 2x1"]["median_images_per_s"]
     best_peer = max((k for k in out if k.startswith("peer")), key=lambda k: out[k]["median_images_per_s"])
     ratio = honnin / out[best_peer]["median_images_per_s"]
-    print(f"  honnin 2x1 (honnin eval's configuration) / best peer ({best_peer}): x{ratio:.2f}")
+    print(f"  honnin 2x1 (honnin-lab eval's configuration) / best peer ({best_peer}): x{ratio:.2f}")
     return {"images": len(images), "configs": out, "best_peer": best_peer, "honnin_over_best_peer": ratio}
 
 

@@ -11,7 +11,7 @@
 
 With --dev it also installs what the development commands and tests need and the
 product never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools),
-which `honnin card-like` uses to encode card-like JPEG 2000 references; `strace`,
+which `honnin-lab card-like` uses to encode card-like JPEG 2000 references; `strace`,
 which the privacy test runs `honnin verify` under; `tmux`, in which the counter
 application's test drives it; `make` and `valgrind`, with which the C API's
 tests build the example in examples/c and check its memory use; and libclang
@@ -199,7 +199,7 @@ def setup_models() -> None:
 # Development tools: (what shows it is installed, Debian package, what needs it). What shows it
 # is a command on PATH or, for a library without one, a file glob (an absolute path).
 DEV_TOOLS = [
-    ("opj_compress", "libopenjp2-tools", "honnin card-like encodes card-like JPEG 2000 references"),
+    ("opj_compress", "libopenjp2-tools", "honnin-lab card-like encodes card-like JPEG 2000 references"),
     ("strace", "strace", "the privacy test traces honnin verify's system calls"),
     ("tmux", "tmux", "the counter application's test drives it in a terminal multiplexer"),
     ("make", "make", "the C API example (examples/c) is built with a Makefile"),

@@ -512,7 +512,7 @@ typedef struct {
   // The models: a directory, or a manifest and its files in memory.
   // Required (NULL by default).
   honnin_model_source models;
-  // The face calibration (as `honnin calibrate` writes it): a file or its
+  // The face calibration (as `honnin-lab calibrate` writes it): a file or its
   // JSON text. Required (NULL by default).
   honnin_calibration_source calibration;
   // sha256 (hex) the face calibration (file or text) must have. NULL

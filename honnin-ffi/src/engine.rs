@@ -104,7 +104,7 @@ pub struct honnin_engine_options {
     /// The models: a directory, or a manifest and its files in memory.
     /// Required (NULL by default).
     pub models: honnin_model_source,
-    /// The face calibration (as `honnin calibrate` writes it): a file or its
+    /// The face calibration (as `honnin-lab calibrate` writes it): a file or its
     /// JSON text. Required (NULL by default).
     pub calibration: honnin_calibration_source,
     /// sha256 (hex) the face calibration (file or text) must have. NULL

@@ -36,7 +36,7 @@ pub struct PadCounts {
     pub below_threshold: usize,
 }
 
-/// A calibrated PAD threshold, as `honnin pad-calibrate` writes it
+/// A calibrated PAD threshold, as `honnin-lab pad-calibrate` writes it
 /// (`calibration/pad-minifasnet.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -215,7 +215,7 @@ impl fmt::Display for CalibrationError {
             Self::OtherPipeline { differences } => write!(
                 f,
                 "the calibration was measured with another pipeline ({}): use the calibration made for these \
-                 models and settings (calibration/<recognizer id>.json) or recalibrate with `honnin calibrate`",
+                 models and settings (calibration/<recognizer id>.json) or recalibrate with `honnin-lab calibrate`",
                 differences.join("; ")
             ),
             Self::OtherPadModels { loaded, named } if loaded.is_empty() => write!(
@@ -227,7 +227,7 @@ impl fmt::Display for CalibrationError {
             Self::OtherPadModels { loaded, named } => write!(
                 f,
                 "the PAD calibration was made for the PAD models {}, but {} are loaded: recalibrate with \
-                 `honnin pad-calibrate`",
+                 `honnin-lab pad-calibrate`",
                 named.join(", "),
                 loaded.join(", ")
             ),

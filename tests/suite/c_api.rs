@@ -7,25 +7,34 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{data_dir, honnin, lfw_pairs, ort_lib, root};
+use crate::common::{binary, data_dir, honnin, lfw_pairs, ort_lib, root};
 
-/// Builds the C library (a no-op when `cargo test` at the workspace root
-/// built it already) and the examples, once; returns their folder.
-fn examples() -> &'static Path {
+/// Builds the C library and the `honnin` tool (honnin-cli's) the first test
+/// compares it with (a no-op when `cargo test` at the workspace root built
+/// them already), once; returns the folder they are in.
+fn built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        // Both packages, so that honnin's features unify as in the workspace
-        // build and nothing is rebuilt.
+        // The whole workspace, so that honnin's features unify as in the
+        // workspace build and nothing is rebuilt; `honnin` is honnin-cli's.
         let status = Command::new(cargo)
-            .args(["build", "--release", "--lib", "-p", "honnin", "-p", "honnin-ffi"])
+            .args(["build", "--release", "--workspace", "--lib", "--bin", "honnin"])
             .current_dir(root())
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building the C library failed");
+        assert!(status.success(), "building the C library and the honnin tool failed");
+        // The library next to the honnin binary these tests run, wherever the target directory is.
+        binary().parent().expect("the honnin binary's folder").to_path_buf()
+    })
+}
+
+/// Builds the examples against the C library, once; returns their folder.
+fn examples() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let libdir = built();
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-example");
-        // The library next to the honnin binary this test runs, wherever the target directory is.
-        let libdir = Path::new(env!("CARGO_BIN_EXE_honnin")).parent().unwrap();
         let output = Command::new("make")
             .arg("-C")
             .arg(root().join("examples/c"))

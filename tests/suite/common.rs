@@ -1,4 +1,8 @@
-//! Shared fixtures: paths, engines, LFW pairs.
+//! Shared fixtures: paths, engines, LFW pairs, the binary under test.
+//!
+//! The library's suite (tests/suite/), tests/forensics.rs, tests/process.rs
+//! and the suites of honnin-cli and honnin-lab, which include this file,
+//! share it.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -6,8 +10,15 @@ use std::sync::OnceLock;
 use honnin::{danger, Calibration, Engine, Models, Policy};
 use honnin::models::Metric;
 
+/// The repository root (the workspace's): the library package's folder;
+/// honnin-cli and honnin-lab are folders inside it.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if env!("CARGO_PKG_NAME") == "honnin" {
+        package
+    } else {
+        package.parent().expect("honnin-cli and honnin-lab sit in the repository root")
+    }
 }
 
 pub fn ort_lib() -> PathBuf {
@@ -117,10 +128,22 @@ pub fn lfw_pairs(file: &str) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-/// Runs the `honnin` binary from the repository root with the test's ONNX
-/// Runtime and the default models.
+/// The binary these tests run: `honnin` in honnin-cli's tests, `honnin-lab`
+/// in honnin-lab's. The library's own tests run honnin-cli's `honnin` from
+/// their target directory (`c_api` builds it first).
+pub fn binary() -> PathBuf {
+    let built = option_env!("CARGO_BIN_EXE_honnin").or(option_env!("CARGO_BIN_EXE_honnin-lab"));
+    built.map(PathBuf::from).unwrap_or_else(|| {
+        // <target>/<profile>/deps/<test binary>
+        let exe = std::env::current_exe().expect("the test binary's path");
+        exe.parent().and_then(Path::parent).expect("a test binary in <target>/<profile>/deps").join("honnin")
+    })
+}
+
+/// Runs [`binary`] from the repository root with the test's ONNX Runtime and
+/// the default models.
 pub fn honnin(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_honnin"))
+    std::process::Command::new(binary())
         .args(args)
         .current_dir(root())
         .env("HONNIN_ORT_LIB", ort_lib())
@@ -136,54 +159,4 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// What a measured run of the `honnin` binary gave.
-pub struct Measured {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    /// Peak resident set size of the honnin process, KiB.
-    pub peak_kib: u64,
-    pub elapsed: std::time::Duration,
-}
-
-/// Runs the `honnin` binary (as [`honnin`] does, `models` as HONNIN_MODELS)
-/// and measures its peak RSS.
-///
-/// The peak is measured by a small Python parent: a process started directly
-/// from this test binary would report this process's own peak as well, as
-/// Linux carries the peak of the address space a process leaves over `exec`
-/// (and this one holds engines and other tests' pictures). Python's own
-/// memory stays out of it: `RUSAGE_CHILDREN` counts the children only.
-pub fn honnin_measured(args: &[&str], models: Option<&Path>) -> Measured {
-    const MEASURE: &str = "import resource, subprocess, sys\n\
-        run = subprocess.run(sys.argv[1:], capture_output=True, stdin=subprocess.DEVNULL)\n\
-        sys.stdout.buffer.write(run.stdout)\n\
-        sys.stderr.buffer.write(run.stderr)\n\
-        print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n\
-        sys.exit(run.returncode)\n";
-    let mut command = std::process::Command::new("python3");
-    command.args(["-c", MEASURE, env!("CARGO_BIN_EXE_honnin")]).args(args);
-    command.current_dir(root()).env("HONNIN_ORT_LIB", ort_lib());
-    match models {
-        Some(dir) => command.env("HONNIN_MODELS", dir),
-        None => command.env_remove("HONNIN_MODELS"),
-    };
-    let started = std::time::Instant::now();
-    let output = command.output().expect("python3 runs (tools/setup.py needs it too)");
-    let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let peak_kib = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak reported: {stderr}"));
-    Measured {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr,
-        peak_kib,
-        elapsed,
-    }
 }

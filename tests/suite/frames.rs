@@ -124,11 +124,3 @@ impl FrameSource for Frames {
         }
     }
 }
-
-/// Writes `frames` as numbered PNGs into `dir` (for `honnin counter --frames`).
-pub fn write_frames(dir: &Path, frames: &[RgbImage]) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (i, img) in frames.iter().enumerate() {
-        img.save(dir.join(format!("frame_{i:03}.png"))).unwrap();
-    }
-}

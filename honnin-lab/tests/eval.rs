@@ -1,4 +1,4 @@
-//! `honnin eval` end to end on small protocols: counts, failures to acquire,
+//! `honnin-lab eval` end to end on small protocols: counts, failures to acquire,
 //! and the three report files.
 
 use std::path::Path;

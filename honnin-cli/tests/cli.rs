@@ -79,7 +79,7 @@ fn verify_pairs_gives_each_pair_the_decision_and_score_of_a_single_call() {
     assert_eq!(lines[10]["line"], 13);
 
     // Standard input works the same; a malformed line is refused before any model loads.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_honnin"))
+    let mut child = std::process::Command::new(common::binary())
         .args(["verify", "--pairs", "-"])
         .current_dir(common::root())
         .env("HONNIN_ORT_LIB", common::ort_lib())

@@ -1,4 +1,4 @@
-//! `honnin fusion`: what fusing several frames' templates does to FNMR at a
+//! `honnin-lab fusion`: what fusing several frames' templates does to FNMR at a
 //! calibrated FMR, simulated on LFW.
 //!
 //! LFW has no video, so frames are simulated by other photos of the same
@@ -25,10 +25,10 @@ use honnin::models::Metric;
 use honnin::quality::QualityGate;
 use honnin::input::ReferenceKind;
 
+use crate::engine::EngineArgs;
 use crate::lfw::default_lfw;
-use crate::EngineArgs;
 
-/// Arguments of `honnin fusion`.
+/// Arguments of `honnin-lab fusion`.
 #[derive(Args, Clone)]
 pub(crate) struct FusionArgs {
     /// LFW folder (holding images/ and pairsDevTrain.txt).
@@ -209,7 +209,7 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
         weighting: "quality".into(),
         dataset,
         command: format!(
-            "honnin fusion --frames {} --max-images {} --calibrate-into <file>",
+            "honnin-lab fusion --frames {} --max-images {} --calibrate-into <file>",
             args.frames, args.max_images
         ),
         subjects: cal_people.len() as u64,
@@ -234,7 +234,7 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
     outln!("{} images ({failed} without a subject face), {:.0} s", images.len(), started.elapsed().as_secs_f64());
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&report)? + "\n";
-        crate::lfw::write_atomically(out, text.as_bytes())?;
+        crate::output::write_atomically(out, text.as_bytes())?;
     }
     if let Some(path) = &args.calibrate_into {
         // This command rewrites the file: it is read unpinned (plausibility still checked).
@@ -246,7 +246,7 @@ pub(crate) fn fusion(args: &FusionArgs) -> Result<()> {
         let colour = calibration.references.get_mut(&ReferenceKind::Colour).context("colour references in the file")?;
         colour.fused = Some(fused);
         let text = serde_json::to_string_pretty(&calibration)? + "\n";
-        crate::lfw::write_atomically(path, text.as_bytes())?;
+        crate::output::write_atomically(path, text.as_bytes())?;
         outln!("fused-probe thresholds written into {}", path.display());
     }
     Ok(())
@@ -288,7 +288,7 @@ fn identities(lfw: &Path, min: usize, max: usize) -> Result<(Split, Split)> {
 /// Template and quality weight of every image, `None` without a subject face.
 fn embed_all(args: &EngineArgs, jobs: usize, images: &[PathBuf]) -> Result<Vec<Option<Embedded>>> {
     let gate = QualityGate::default();
-    crate::lfw::in_parallel(
+    crate::parallel::in_parallel(
         "embedding",
         jobs,
         images.len(),

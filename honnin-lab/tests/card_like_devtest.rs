@@ -1,6 +1,6 @@
 //! Card-like references on LFW View 1 DevTest, at the grey threshold.
 //!
-//! `honnin card-like` turns the first image of each DevTest pair into a
+//! `honnin-lab card-like` turns the first image of each DevTest pair into a
 //! card-like reference (160x200, grey, about 4 KB of JPEG 2000, as on the My
 //! Number chip); it is verified against the second image in colour. The grey
 //! threshold was calibrated on DevTrain (disjoint identities), so this is a
@@ -27,7 +27,7 @@ impl Drop for TempDir {
 #[test]
 fn card_like_references_meet_the_grey_operating_point_on_devtest() {
     let dir = TempDir(std::env::temp_dir().join(format!("honnin-card-like-devtest-{}", std::process::id())));
-    let status = Command::new(env!("CARGO_BIN_EXE_honnin"))
+    let status = Command::new(common::binary())
         .current_dir(root())
         .args(["card-like", "--pairs", "pairsDevTest.txt", "--jobs", "2", "--json"])
         .arg("--lfw")
@@ -36,8 +36,8 @@ fn card_like_references_meet_the_grey_operating_point_on_devtest() {
         .arg(&dir.0)
         .stdout(std::process::Stdio::null())
         .status()
-        .expect("honnin card-like runs");
-    assert!(status.success(), "honnin card-like failed (is opj_compress installed? python3 tools/setup.py --dev)");
+        .expect("honnin-lab card-like runs");
+    assert!(status.success(), "honnin-lab card-like failed (is opj_compress installed? python3 tools/setup.py --dev)");
 
     let engine = common::engine();
     let grey = engine.policy().threshold(ReferenceKind::Grey).expect("the committed calibration has a grey point");

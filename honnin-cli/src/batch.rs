@@ -14,7 +14,11 @@ use std::sync::mpsc;
 use anyhow::{bail, Context, Result};
 use honnin::Engine;
 
-use crate::{EngineArgs, InputArgs, SandboxArgs, EXIT_ERROR};
+use crate::engine::EngineArgs;
+use crate::input::InputArgs;
+use crate::process::EXIT_ERROR;
+use crate::sandbox::{sandbox, SandboxArgs};
+use crate::verify::outcome_json;
 
 /// The longest line of a pairs file: two paths.
 const MAX_LINE_BYTES: u64 = 8 * 1024;
@@ -85,19 +89,19 @@ fn decide(engine: &Engine, input: &InputArgs, pair: &Pair) -> std::result::Resul
     let card = input.card(&pair.card).map_err(|e| format!("{e:#}"))?;
     let live = input.live(&pair.live).map_err(|e| format!("{e:#}"))?;
     let outcome = engine.verify(&card, &live).map_err(|e| e.to_string())?;
-    let value = crate::outcome_json(&outcome, card.kind(), card.container(), card.format());
+    let value = outcome_json(&outcome, card.kind(), card.container(), card.format());
     Ok(value)
 }
 
 pub(crate) fn verify_pairs(
     path: &Path,
     input: &InputArgs,
-    sandbox: &SandboxArgs,
+    sandbox_args: &SandboxArgs,
     engine_args: &EngineArgs,
     jobs: usize,
 ) -> Result<ExitCode> {
     let pairs = read_pairs(path)?;
-    crate::sandbox(sandbox)?;
+    sandbox(sandbox_args)?;
     let jobs = jobs.min(pairs.len()).max(1);
     // Several engines share the cores: one intra-op thread each is faster
     // than several each (ONNX Runtime splits work by output, so the scores
@@ -145,7 +149,7 @@ pub(crate) fn verify_pairs(
                         value["error"] = error.into();
                     }
                 }
-                if let Err(e) = crate::write_line(&value.to_string()) {
+                if let Err(e) = write_line(&value.to_string()) {
                     // Stop the workers: nobody reads what they would decide.
                     next.store(pairs.len(), Ordering::Relaxed);
                     return Err(e);
@@ -160,6 +164,12 @@ pub(crate) fn verify_pairs(
         return Ok(ExitCode::from(EXIT_ERROR));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes one line to standard output, reporting a closed or broken stdout.
+fn write_line(line: &str) -> Result<()> {
+    outln!("{line}");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `honnin pad-eval` and `honnin pad-calibrate`: presentation-attack detection
+//! `honnin-lab pad-eval` and `honnin-lab pad-calibrate`: presentation-attack detection
 //! measured the ISO/IEC 30107-3 way, and its threshold set for a target BPCER.
 //!
 //! APCER (attack presentation classification error rate) is, per attack
@@ -16,7 +16,7 @@ use clap::Args;
 use honnin::{Engine, LiveFrame, Models};
 use honnin::pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
 
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
 
 /// Where labelled presentations come from.
 #[derive(Args, Clone)]
@@ -41,7 +41,7 @@ pub(crate) struct PadEvalFields {
     jobs: usize,
 }
 
-/// Arguments of `honnin pad-eval` (`--no-pad` refused).
+/// Arguments of `honnin-lab pad-eval` (`--no-pad` refused).
 pub(crate) type PadEvalArgs = RefusingNoPad<PadEvalFields>;
 
 #[derive(Args)]
@@ -71,7 +71,7 @@ pub(crate) struct PadCalibrateFields {
     engine: EngineArgs,
 }
 
-/// Arguments of `honnin pad-calibrate` (`--no-pad` refused).
+/// Arguments of `honnin-lab pad-calibrate` (`--no-pad` refused).
 pub(crate) type PadCalibrateArgs = RefusingNoPad<PadCalibrateFields>;
 
 /// A PAD command's arguments, with the shared engine flag `--no-pad`
@@ -263,7 +263,7 @@ fn scores(
         let _ = loaded.set((bindings, models_run(&engine)));
         Ok(engine)
     };
-    let liveness = crate::lfw::in_parallel("scoring liveness", jobs, files.len(), build, |engine, i| {
+    let liveness = crate::parallel::in_parallel("scoring liveness", jobs, files.len(), build, |engine, i| {
         let file = files[i];
         let frame = LiveFrame::open(file).with_context(|| format!("reading {}", file.display()))?;
         Ok(engine.liveness(&frame)?)
@@ -319,12 +319,12 @@ fn rule_of_3(errors: usize, scored: usize) -> Option<f64> {
 pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
     let args = &args.0;
     if let Some(path) = &args.json {
-        crate::lfw::prepare_output(path)?;
+        crate::output::prepare_output(path)?;
     }
     let (table, report) = evaluate(&args.input.labelled, &args.engine, args.jobs)?;
     outln!("{table}");
     if let Some(path) = &args.json {
-        crate::lfw::write_atomically(path, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
+        crate::output::write_atomically(path, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
     }
     Ok(())
 }
@@ -332,9 +332,9 @@ pub(crate) fn pad_eval(args: &PadEvalArgs) -> Result<()> {
 /// Scores labelled presentations at the PAD calibration of `engine_args`,
 /// with `jobs` engines in parallel: the Markdown tables (each image's
 /// liveness and decision; APCER per attack type and the maximum over types,
-/// BPCER, with their counts) and the same as JSON. `honnin pad-eval` and
-/// `honnin eval --pad` print them.
-pub(crate) fn evaluate(labelled: &Path, engine_args: &EngineArgs, jobs: usize) -> Result<(String, serde_json::Value)> {
+/// BPCER, with their counts) and the same as JSON, which `honnin-lab
+/// pad-eval` prints and writes.
+fn evaluate(labelled: &Path, engine_args: &EngineArgs, jobs: usize) -> Result<(String, serde_json::Value)> {
     use std::fmt::Write as _;
     let presentations = read_labelled(labelled)?;
     let calibration = engine_args.pad_calibration()?;
@@ -428,7 +428,7 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
         bail!("--target-bpcer between 0 and 1");
     }
     // Refused now rather than after scoring thousands of images.
-    crate::lfw::prepare_output(&args.out)?;
+    crate::output::prepare_output(&args.out)?;
     let lfw_dir = args.data.as_ref().map_or_else(crate::lfw::default_lfw, |d| d.join("lfw"));
     let identities = subfolders(&lfw_dir.join("images"))?;
     let lfw: Vec<PathBuf> = identities
@@ -488,7 +488,7 @@ pub(crate) fn pad_calibrate(args: &PadCalibrateArgs) -> Result<()> {
     };
     let text = serde_json::to_string_pretty(&calibration)? + "\n";
     // Never a half-written calibration: the old file stays until the new one is whole on disk.
-    crate::lfw::write_atomically(&args.out, text.as_bytes())?;
+    crate::output::write_atomically(&args.out, text.as_bytes())?;
     let c = &calibration.bona_fide;
     outln!(
         "threshold {threshold:.4} at target BPCER {}: {} of {} bona fide presentations rejected ({} not scored); written to {}",

@@ -1,17 +1,21 @@
-//! Benchmarking tools of the CLI for presentation-attack detection: `eval
-//! --pad` on several engines, `pad-calibrate`'s output, and the flags the PAD
-//! commands refuse.
+//! honnin-lab's tools for presentation-attack detection: `pad-eval` on
+//! several engines, `pad-calibrate`'s output, and the flags the PAD commands
+//! refuse.
 
 use std::path::Path;
 
 use crate::common::{self, honnin, root, spoof_samples};
 
-/// `honnin eval --pad labels.csv --jobs N --json`: the report as printed.
+/// `honnin-lab pad-eval labels.csv --jobs N --json FILE`: the report as written.
 fn pad_report(jobs: &str) -> serde_json::Value {
     let labels = spoof_samples().join("labels.csv");
-    let out = honnin(&["eval", "--pad", labels.to_str().unwrap(), "--jobs", jobs, "--json"]);
+    let dir = common::scratch_dir(&format!("pad-report-{jobs}"));
+    let json = dir.join("report.json");
+    let out = honnin(&["pad-eval", labels.to_str().unwrap(), "--jobs", jobs, "--json", json.to_str().unwrap()]);
     assert!(out.status.success(), "--jobs {jobs}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    report
 }
 
 #[test]
@@ -123,7 +127,8 @@ fn pad_commands_refuse_to_turn_pad_off() {
     let target = dir.join("pad.json");
     let out = honnin(&["pad-calibrate", "--no-pad", "--out", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(64), "{out:?}");
-    let out = honnin(&["eval", "--pad", labels.to_str().unwrap(), "--no-pad"]);
+    // `eval --pad` is gone: `pad-eval` is the one PAD evaluation.
+    let out = honnin(&["eval", "--pad", labels.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(names_in(&dir).is_empty(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);

@@ -30,12 +30,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use honnin::audit::{Abandoned, AuditRecord};
-use honnin::counter::{Counter, DisplayPhoto, Fallback, FolderSource, FrameSource, Session, SessionConfig, StaffJudgement, Step};
+use honnin::counter::{Counter, DisplayPhoto, FolderSource, FrameSource, Session, SessionConfig, StaffJudgement, Step};
 use honnin::{Decision, Method, Outcome};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditIds, AuditSink};
-use crate::{EngineArgs, InputArgs, SandboxArgs, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
+use crate::engine::EngineArgs;
+use crate::input::InputArgs;
+use crate::sandbox::{sandbox_allowing, SandboxArgs};
+use crate::verify::{kind_word, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
 
 /// No key came within `--timeout`.
 const EXIT_TIMEOUT: u8 = 4;
@@ -184,7 +187,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     // The sandbox comes first, as in `verify`: the engine's threads and the
     // camera's capture thread start inside it. It lets the camera device,
     // and nothing else, be opened for writing (V4L2 needs it).
-    crate::sandbox_allowing(&args.sandbox, camera_device(args))?;
+    sandbox_allowing(&args.sandbox, camera_device(args))?;
     let engine = if args.no_models { None } else { Some(std::sync::Arc::new(args.engine.engine()?)) };
     let config = SessionConfig {
         default_method: match args.propose {
@@ -204,7 +207,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     }
     let card = args.input.card(&args.card)?;
     let (w, h) = card.dimensions();
-    outln!("honnin counter: card photo read ({w}x{h}, {}).", crate::kind_word(card.kind()));
+    outln!("honnin counter: card photo read ({w}x{h}, {}).", kind_word(card.kind()));
     let mut session = counter.session(card);
     let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::new(), eof: false };
     let end = match drive(&mut session, args, signals, &mut keys) {
@@ -272,7 +275,7 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
                 match step {
                     Step::Decided(outcome) => return Ok(End::Decided(outcome)),
                     Step::StaffOffered(fallback) => {
-                        outln!("The face check cannot continue: {}.", fallback_text(&fallback));
+                        outln!("The face check cannot continue: {}.", fallback);
                         outln!("A member of staff will check your card instead.");
                     }
                     other => bail!("face check ended with {other:?}"),
@@ -355,20 +358,6 @@ fn face_check(
             Step::Decided(_) | Step::StaffOffered(_) => return Ok(Ok(step)),
             _ => {}
         }
-    }
-}
-
-fn fallback_text(fallback: &Fallback) -> String {
-    match fallback {
-        Fallback::NonMatches(n) => format!("{n} attempts did not match"),
-        Fallback::NoUsableFrame(n, issue) => format!("{n} attempts without a usable picture ({})", issue.code()),
-        Fallback::CameraFault(why) => format!("camera fault ({why})"),
-        Fallback::SourceEnded => "the camera stopped".to_string(),
-        Fallback::CardUnusable(reason) => format!("the card photo cannot be compared ({})", reason.code()),
-        Fallback::EngineFault(why) => format!("model fault ({why})"),
-        // Said to the person: neutral, no accusation; the audit record says what PAD found.
-        Fallback::PresentationAttackSuspected => "the camera picture could not be confirmed as taken live".to_string(),
-        _ => fallback.code().to_string(),
     }
 }
 

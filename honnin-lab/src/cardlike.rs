@@ -1,4 +1,4 @@
-//! `honnin card-like`: turns LFW images into card-like references.
+//! `honnin-lab card-like`: turns LFW images into card-like references.
 //!
 //! Japan's My Number card stores a small monochrome JPEG 2000 portrait. To
 //! measure how a reference like that compares with a colour live image, each
@@ -21,7 +21,7 @@
 //! encoder lives in a private temporary folder and is deleted after each image.
 
 use std::collections::BTreeSet;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read as _};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,8 +34,9 @@ use honnin::{danger, Engine, LiveFrame, Models, Reason};
 use honnin::engine::COMPARABLE_FACE_RATIO;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::lfw::{default_lfw, read_pairs, write_atomically, ImageId};
-use crate::EngineArgs;
+use crate::engine::EngineArgs;
+use crate::lfw::{default_lfw, read_pairs, ImageId};
+use crate::output::write_atomically;
 
 /// Portrait width in pixels.
 pub(crate) const WIDTH: u32 = 160;
@@ -69,7 +70,7 @@ pub(crate) const PROTOCOL_FILE: &str = "PROTOCOL.json";
 
 const DEFAULT_PAIRS: [&str; 3] = ["pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt"];
 
-/// Arguments of `honnin card-like`.
+/// Arguments of `honnin-lab card-like`.
 #[derive(Args, Clone)]
 pub(crate) struct CardLikeArgs {
     /// LFW folder (holding images/ and the pairs files).
@@ -91,7 +92,7 @@ pub(crate) struct CardLikeArgs {
     #[arg(long, default_value_t = 2)]
     jobs: usize,
     /// Also convert the first N images of every identity in the LFW images folder (for
-    /// `honnin eval --identities <lfw>/images --card-like DIR`).
+    /// `honnin-lab eval --identities <lfw>/images --card-like DIR`).
     #[arg(long, value_name = "N")]
     per_identity: Option<usize>,
     /// Convert again files that already exist.
@@ -105,7 +106,7 @@ pub(crate) struct CardLikeArgs {
 }
 
 impl ImageId {
-    /// Where `honnin card-like` puts this image's card-like reference.
+    /// Where `honnin-lab card-like` puts this image's card-like reference.
     pub(crate) fn card_like_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.name).join(format!("{}_{:04}.jp2", self.name, self.number))
     }
@@ -243,7 +244,7 @@ pub(crate) fn card_like(args: &CardLikeArgs) -> Result<()> {
         "protocol": "honnin card-like",
         "purpose": "card-like references (as on the My Number card chip: small, monochrome JPEG 2000) made from LFW \
                     images, for measuring card-like reference vs colour live image; derived from LFW: never commit",
-        "command": format!("honnin card-like --out <dir> --bytes {target} --pairs {}", args.pairs.join(" --pairs ")),
+        "command": format!("honnin-lab card-like --out <dir> --bytes {target} --pairs {}", args.pairs.join(" --pairs ")),
         "pairs_files": args.pairs,
         "parameters": parameters,
         "result": summary,
@@ -271,13 +272,46 @@ pub(crate) fn card_like(args: &CardLikeArgs) -> Result<()> {
 }
 
 /// The protocol file of a card-like folder, if there is one.
-pub(crate) fn read_protocol(dir: &Path) -> Result<Option<serde_json::Value>> {
+fn read_protocol(dir: &Path) -> Result<Option<serde_json::Value>> {
     let path = dir.join(PROTOCOL_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// Most bytes read from a card-like file (they are about 4 KB).
+const MAX_CARD_LIKE_BYTES: u64 = 1 << 20;
+
+/// The bytes of a card-like reference, `None` if the file does not exist.
+pub(crate) fn read_card_like(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    // Sized once: a growing buffer would leave unwiped copies behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_CARD_LIKE_BYTES as usize + 1));
+    file.take(MAX_CARD_LIKE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_CARD_LIKE_BYTES {
+        bail!("{}: a card-like reference of at most {MAX_CARD_LIKE_BYTES} bytes", path.display());
+    }
+    Ok(Some(bytes))
+}
+
+/// The card-like folder's protocol record; refuses a folder `honnin-lab card-like` did not make.
+pub(crate) fn card_like_protocol(dir: &Path) -> Result<serde_json::Value> {
+    read_protocol(dir)?.with_context(|| {
+        format!(
+            "{} has no {}: make the card-like references first (honnin-lab card-like --out {})",
+            dir.display(),
+            PROTOCOL_FILE,
+            dir.display()
+        )
+    })
 }
 
 /// The encoder's version (`opj_compress -h` names the openjp2 library it was

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
-use crate::frames::{downscaled, lfw_rgb, write_frames};
+use crate::frames::{downscaled, lfw_rgb};
 
 /// A terminal running one command, on a tmux server of its own.
 struct Terminal {
@@ -180,9 +180,17 @@ fn counter_command(args: &[&str]) -> String {
         "cd '{}' && HONNIN_ORT_LIB='{}' '{}' counter {}",
         common::root().display(),
         common::ort_lib().display(),
-        env!("CARGO_BIN_EXE_honnin"),
+        common::binary().display(),
         quoted.join(" ")
     )
+}
+
+/// Writes `frames` as numbered PNGs into `dir` (for `honnin counter --frames`).
+pub(crate) fn write_frames(dir: &Path, frames: &[image::RgbImage]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, img) in frames.iter().enumerate() {
+        img.save(dir.join(format!("frame_{i:03}.png"))).unwrap();
+    }
 }
 
 fn frames_dir(name: &str, frames: &[image::RgbImage]) -> PathBuf {
@@ -294,7 +302,7 @@ fn after_two_non_matches_the_terminal_offers_the_staff_check_only() {
     assert!(end.contains("EXIT=1"), "{end}");
     // One audit record: the staff's decision after the face path closed, nothing biometric.
     let text = std::fs::read_to_string(&audit).unwrap();
-    let records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::privacy::check_line).collect();
+    let records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::audit_schema::check_line).collect();
     assert_eq!(records.len(), 1, "{text}");
     assert_eq!(
         (records[0]["method"].as_str(), records[0]["outcome"].as_str()),
@@ -373,7 +381,7 @@ fn in_80x24_the_heading_photo_and_prompt_fit_and_stay() {
 
 fn one_record(log: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(log).unwrap();
-    let mut records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::privacy::check_line).collect();
+    let mut records: Vec<serde_json::Value> = text.split_inclusive('\n').map(crate::audit_schema::check_line).collect();
     assert_eq!(records.len(), 1, "{text}");
     records.remove(0)
 }
@@ -433,7 +441,7 @@ fn output_redirected_to_a_file_holds_no_photo() {
     let dir = common::scratch_dir("counter-redirected");
     let log = dir.join("screen.log");
     let card = common::root().join("samples/astronaut_mynumber.bin");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_honnin"))
+    let mut child = Command::new(common::binary())
         .args(["counter", "--card", card.to_str().unwrap(), "--no-models"])
         .current_dir(common::root())
         .stdin(Stdio::piped())
