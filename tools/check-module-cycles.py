@@ -20,7 +20,7 @@ from pathlib import Path
 
 def module_name(src: Path, file: Path) -> tuple:
     parts = list(file.relative_to(src).with_suffix("").parts)
-    if parts[-1] in ("mod", "lib"):
+    if parts[-1] in ("mod", "lib") or parts == ["main"]:
         parts = parts[:-1]
     return tuple(parts)
 

@@ -1,7 +1,7 @@
 //! An audit log behind one C handle: opening it, a session's record, closing it.
 
 use std::ffi::c_char;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use honnin::audit::{check_audit_id, Abandoned, AuditLog, AuditRecord};
 
@@ -49,6 +49,9 @@ fn parse_end(end: u32) -> Result<Abandoned, Failure> {
     }
 }
 
+/// An audit log handle's kind, in words.
+const AUDIT_LOG: &str = "an audit log";
+
 /// Opens (or creates) the audit log at `path` and its head file
 /// (`path` + ".head"), both with mode 0600, and writes a new handle to
 /// `*out`. Every record written through it carries `terminal_id` and
@@ -89,7 +92,7 @@ pub unsafe extern "C" fn honnin_audit_log_open(
             operator_id: operator_id.map(str::to_string),
         };
         // SAFETY: checked non-NULL; the caller promised it is writable.
-        unsafe { issue(out, Object::AuditLog(Arc::new(Mutex::new(log)))) };
+        unsafe { issue(out, Object::new(AUDIT_LOG, Mutex::new(log))) };
         Ok(())
     })
 }
@@ -118,8 +121,8 @@ pub unsafe extern "C" fn honnin_session_audit(
     seq: *mut u64,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
-        let log = handles::audit_log(id(log))?;
+        let session = crate::session::lookup(id(session))?;
+        let log = handles::get::<Mutex<AuditLogBox>>(id(log), AUDIT_LOG)?;
         check_out(seq, "seq")?;
         let end = parse_end(if_undecided)?;
         let mut session = lock(&session)?;
@@ -150,7 +153,7 @@ pub unsafe extern "C" fn honnin_session_audit(
 #[no_mangle]
 pub unsafe extern "C" fn honnin_audit_log_free(log: *mut honnin_audit_log) -> honnin_status {
     guard(|| {
-        drop(handles::remove(id(log), "an audit log", |o| matches!(o, Object::AuditLog(_)))?);
+        drop(handles::remove(id(log), AUDIT_LOG)?);
         Ok(())
     })
 }

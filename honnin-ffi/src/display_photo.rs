@@ -2,7 +2,7 @@
 //! from a session, read, and wiped when freed (or when its session decides
 //! or is freed).
 
-use std::sync::Arc;
+use honnin::counter::DisplayPhoto;
 
 use crate::args::check_out;
 use crate::handles::{self, id, issue, Object};
@@ -13,6 +13,9 @@ use crate::status::{guard, honnin_status};
 pub struct honnin_display_photo {
     _private: [u8; 0],
 }
+
+/// A display photo handle's kind, in words.
+const PHOTO: &str = "a display photo";
 
 /// For the staff visual check: the card photo scaled to fit `max_width` x
 /// `max_height` pixels (never enlarged), as a new display-photo handle in
@@ -33,12 +36,12 @@ pub unsafe extern "C" fn honnin_session_card_for_display(
     out: *mut *mut honnin_display_photo,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = crate::session::lookup(id(session))?;
         check_out(out, "out")?;
         let mut session = lock(&session)?;
         let photo = session.session().card_for_display(max_width, max_height)?;
         // SAFETY: checked non-NULL; the caller promised it is writable.
-        let photo = unsafe { issue(out, Object::Photo(Arc::new(photo))) };
+        let photo = unsafe { issue(out, Object::new(PHOTO, photo)) };
         // Invalidated and wiped when the session decides or is freed.
         session.photos.push(photo);
         Ok(())
@@ -65,7 +68,7 @@ pub unsafe extern "C" fn honnin_display_photo_pixels(
     channels: *mut u32,
 ) -> honnin_status {
     guard(|| {
-        let photo = handles::photo(id(photo))?;
+        let photo = handles::get::<DisplayPhoto>(id(photo), PHOTO)?;
         check_out(pixels, "pixels")?;
         check_out(len, "len")?;
         check_out(width, "width")?;
@@ -98,7 +101,7 @@ pub unsafe extern "C" fn honnin_display_photo_free(photo: *mut honnin_display_ph
     guard(|| {
         // The photo's buffer wipes itself when the last reference drops (here,
         // unless a call on another thread still holds one).
-        drop(handles::remove(id(photo), "a display photo", |o| matches!(o, Object::Photo(_)))?);
+        drop(handles::remove(id(photo), PHOTO)?);
         Ok(())
     })
 }

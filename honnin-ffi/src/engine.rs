@@ -258,7 +258,7 @@ pub unsafe extern "C" fn honnin_engine_new(
         let request = unsafe { Request::read(&*options) }?;
         let engine = request.build()?;
         // SAFETY: checked non-NULL; the caller promised it is writable.
-        unsafe { issue(out, Object::Engine(Arc::new(engine))) };
+        unsafe { issue(out, Object::new(ENGINE, engine)) };
         Ok(())
     })
 }
@@ -500,6 +500,14 @@ impl CalibrationInput<'_> {
     }
 }
 
+/// An engine handle's kind, in words.
+const ENGINE: &str = "an engine";
+
+/// The engine behind handle `id`.
+pub(crate) fn lookup(id: u64) -> Result<Arc<Engine>, Failure> {
+    handles::get(id, ENGINE)
+}
+
 /// Writes the presentation-attack detection `engine` runs to `*out`.
 ///
 /// Thread safety: callable from any thread at any time.
@@ -510,7 +518,7 @@ impl CalibrationInput<'_> {
 #[no_mangle]
 pub unsafe extern "C" fn honnin_engine_pad(engine: *const honnin_engine, out: *mut honnin_pad_info) -> honnin_status {
     guard(|| {
-        let engine = handles::engine(id(engine))?;
+        let engine = lookup(id(engine))?;
         check_out(out, "out")?;
         let info = match engine.pad_policy() {
             Some(policy) => honnin_pad_info {
@@ -549,7 +557,7 @@ pub unsafe extern "C" fn honnin_engine_verify(
     out: *mut honnin_outcome,
 ) -> honnin_status {
     guard(|| {
-        let engine = handles::engine(id(engine))?;
+        let engine = lookup(id(engine))?;
         // SAFETY: the caller promised readable memory for each pair.
         let card = unsafe { bytes(card, card_len, "card") }?;
         // SAFETY: as above.
@@ -576,7 +584,7 @@ pub unsafe extern "C" fn honnin_engine_verify(
 #[no_mangle]
 pub unsafe extern "C" fn honnin_engine_free(engine: *mut honnin_engine) -> honnin_status {
     guard(|| {
-        let object = handles::remove(id(engine), "an engine", |o| matches!(o, Object::Engine(_)))?;
+        let object = handles::remove(id(engine), ENGINE)?;
         drop(object);
         Ok(())
     })

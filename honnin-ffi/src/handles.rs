@@ -6,27 +6,33 @@
 //! [`honnin_status::InvalidHandle`](crate::honnin_status) instead of reaching
 //! freed memory, even when a new object took the freed one's place.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::status::{honnin_status, Failure};
 
-/// An object behind a handle.
-pub(crate) enum Object {
-    Engine(Arc<honnin::Engine>),
-    Session(Arc<Mutex<crate::session::SessionBox>>),
-    Photo(Arc<honnin::counter::DisplayPhoto>),
-    AuditLog(Arc<Mutex<crate::audit_log::AuditLogBox>>),
+/// An object behind a handle: its kind in words ("an engine", "a session",
+/// ...) and the object. The table knows no object type: each C object's file
+/// stores and looks up its own, so no file depends on the others through it.
+pub(crate) struct Object {
+    kind: &'static str,
+    value: Arc<dyn Any + Send + Sync>,
 }
 
 impl Object {
+    /// `value`, filed under `kind`.
+    pub(crate) fn new<T: Any + Send + Sync>(kind: &'static str, value: T) -> Self {
+        Self { kind, value: Arc::new(value) }
+    }
+
+    /// The object, if it is a `T`.
+    pub(crate) fn downcast<T: Any + Send + Sync>(self) -> Option<Arc<T>> {
+        self.value.downcast::<T>().ok()
+    }
+
     fn kind(&self) -> &'static str {
-        match self {
-            Object::Engine(_) => "an engine",
-            Object::Session(_) => "a session",
-            Object::Photo(_) => "a display photo",
-            Object::AuditLog(_) => "an audit log",
-        }
+        self.kind
     }
 }
 
@@ -82,31 +88,13 @@ fn wrong(id: u64, wanted: &str, found: Option<&Object>) -> Failure {
     Failure::new(honnin_status::InvalidHandle, detail)
 }
 
-pub(crate) fn engine(id: u64) -> Result<Arc<honnin::Engine>, Failure> {
+/// The `T` behind handle `id`, which must be `wanted` (its kind in words).
+pub(crate) fn get<T: Any + Send + Sync>(id: u64, wanted: &str) -> Result<Arc<T>, Failure> {
     match table().objects.get(&id) {
-        Some(Object::Engine(e)) => Ok(Arc::clone(e)),
-        other => Err(wrong(id, "an engine", other)),
-    }
-}
-
-pub(crate) fn session(id: u64) -> Result<Arc<Mutex<crate::session::SessionBox>>, Failure> {
-    match table().objects.get(&id) {
-        Some(Object::Session(s)) => Ok(Arc::clone(s)),
-        other => Err(wrong(id, "a session", other)),
-    }
-}
-
-pub(crate) fn photo(id: u64) -> Result<Arc<honnin::counter::DisplayPhoto>, Failure> {
-    match table().objects.get(&id) {
-        Some(Object::Photo(p)) => Ok(Arc::clone(p)),
-        other => Err(wrong(id, "a display photo", other)),
-    }
-}
-
-pub(crate) fn audit_log(id: u64) -> Result<Arc<Mutex<crate::audit_log::AuditLogBox>>, Failure> {
-    match table().objects.get(&id) {
-        Some(Object::AuditLog(l)) => Ok(Arc::clone(l)),
-        other => Err(wrong(id, "an audit log", other)),
+        Some(object) if object.kind == wanted => {
+            Arc::clone(&object.value).downcast::<T>().map_err(|_| wrong(id, wanted, Some(object)))
+        }
+        other => Err(wrong(id, wanted, other)),
     }
 }
 
@@ -114,10 +102,10 @@ pub(crate) fn audit_log(id: u64) -> Result<Arc<Mutex<crate::audit_log::AuditLogB
 /// the object so that it drops outside the table's lock (a session's drop
 /// wipes its buffers; a call in flight on another thread keeps its own
 /// reference until it returns).
-pub(crate) fn remove(id: u64, wanted: &str, is_kind: fn(&Object) -> bool) -> Result<Object, Failure> {
+pub(crate) fn remove(id: u64, wanted: &str) -> Result<Object, Failure> {
     let mut table = table();
     match table.objects.get(&id) {
-        Some(object) if is_kind(object) => Ok(table.objects.remove(&id).expect("present: just looked up")),
+        Some(object) if object.kind == wanted => Ok(table.objects.remove(&id).expect("present: just looked up")),
         other => Err(wrong(id, wanted, other)),
     }
 }

@@ -32,6 +32,14 @@ pub(crate) struct SessionBox {
     pub(crate) audited: bool,
 }
 
+/// A session handle's kind, in words.
+const SESSION: &str = "a session";
+
+/// The session behind handle `id`.
+pub(crate) fn lookup(id: u64) -> Result<Arc<Mutex<SessionBox>>, Failure> {
+    handles::get(id, SESSION)
+}
+
 impl SessionBox {
     pub(crate) fn open(engine: Option<Arc<Engine>>, config: SessionConfig, card: CardPhoto) -> Result<Self, Failure> {
         let counter = match engine {
@@ -347,7 +355,7 @@ unsafe fn open_session(
     let card = CardPhoto::from_bytes(card)?;
     let session = SessionBox::open(engine, config, card)?;
     // SAFETY: checked non-NULL; the caller promised it is writable.
-    unsafe { issue(out, Object::Session(Arc::new(Mutex::new(session)))) };
+    unsafe { issue(out, Object::new(SESSION, Mutex::new(session))) };
     Ok(())
 }
 
@@ -373,7 +381,7 @@ pub unsafe extern "C" fn honnin_session_new(
     out: *mut *mut honnin_session,
 ) -> honnin_status {
     guard(|| {
-        let engine = handles::engine(id(engine))?;
+        let engine = crate::engine::lookup(id(engine))?;
         // SAFETY: forwarded from the caller.
         unsafe { open_session(Some(engine), card, card_len, options, out) }
     })
@@ -413,7 +421,7 @@ pub unsafe extern "C" fn honnin_session_offered_methods(
     proposed: *mut u32,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         check_out(methods, "methods")?;
         check_out(proposed, "proposed")?;
         let mut guard = lock(&session)?;
@@ -441,7 +449,7 @@ pub unsafe extern "C" fn honnin_session_offered_methods(
 #[no_mangle]
 pub unsafe extern "C" fn honnin_session_choose(session: *mut honnin_session, method: u32) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         let method = parse_method(method)?;
         lock(&session)?.session().choose(method)?;
         Ok(())
@@ -478,7 +486,7 @@ pub unsafe extern "C" fn honnin_session_feed_image(
     out: *mut honnin_step,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         // SAFETY: the caller promised readable memory.
         let image = unsafe { bytes(image, len, "image") }?;
         check_out(out, "out")?;
@@ -516,7 +524,7 @@ pub unsafe extern "C" fn honnin_session_feed_pixels(
     out: *mut honnin_step,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         // SAFETY: the caller promised readable memory.
         let pixels = unsafe { bytes(pixels, len, "pixels") }?;
         check_out(out, "out")?;
@@ -558,7 +566,7 @@ pub unsafe extern "C" fn honnin_session_source_stopped(
     out: *mut honnin_step,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         check_out(out, "out")?;
         let fault = match cause {
             0 => None,
@@ -595,7 +603,7 @@ pub unsafe extern "C" fn honnin_session_staff_decide(
     out: *mut honnin_outcome,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         check_out(out, "out")?;
         let judgement = match judgement {
             1 => StaffJudgement::SamePerson,
@@ -628,7 +636,7 @@ pub unsafe extern "C" fn honnin_session_outcome(
     out: *mut honnin_outcome,
 ) -> honnin_status {
     guard(|| {
-        let session = handles::session(id(session))?;
+        let session = lookup(id(session))?;
         check_out(out, "out")?;
         let outcome = lock(&session)?.session().outcome().copied();
         let Some(outcome) = outcome else {
@@ -653,14 +661,13 @@ pub unsafe extern "C" fn honnin_session_outcome(
 #[no_mangle]
 pub unsafe extern "C" fn honnin_session_free(session: *mut honnin_session) -> honnin_status {
     guard(|| {
-        let object = handles::remove(id(session), "a session", |o| matches!(o, Object::Session(_)))?;
-        if let Object::Session(session) = &object {
+        let object = handles::remove(id(session), SESSION)?;
+        if let Some(session) = object.downcast::<Mutex<SessionBox>>() {
             // Waits for a call in flight on another thread; a poisoned lock
             // still yields the photo list.
             let photos = std::mem::take(&mut session.lock().unwrap_or_else(PoisonError::into_inner).photos);
             handles::remove_all(&photos);
         }
-        drop(object);
         Ok(())
     })
 }
