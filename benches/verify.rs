@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use honnin::{danger, Calibration, CardPhoto, Engine, EngineBuilder, LiveFrame, Method, Models, Policy};
 use honnin::counter::{Counter, SessionConfig, Step};
-use honnin::models::Metric;
 use honnin::engine::NeedsPolicy;
+use honnin::models::Metric;
 use honnin::quality::QualityGate;
+use honnin::{danger, Calibration, CardPhoto, Engine, EngineBuilder, LiveFrame, Method, Models, Policy};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -77,10 +77,10 @@ fn benches(c: &mut Criterion) {
     let default = &engines[0].1;
     c.bench_function("detect_250x250", |b| b.iter(|| default.detect(&live_250).unwrap()));
     c.bench_function("detect_640x480", |b| b.iter(|| default.detect(&live_640).unwrap()));
-    c.bench_function("align_128", |b| b.iter(|| assert!(honnin::research::align(&default, &live_250, &face_250))));
+    c.bench_function("align_128", |b| b.iter(|| assert!(honnin::research::align(default, &live_250, &face_250))));
     for ((id, engine), reference) in engines.iter().zip(&references) {
         c.bench_function(&format!("embed/{id}"), |b| {
-            b.iter(|| honnin::research::embed(&engine, &live_250, &face_250).unwrap().unwrap())
+            b.iter(|| honnin::research::embed(engine, &live_250, &face_250).unwrap().unwrap())
         });
         c.bench_function(&format!("verify_250x250/{id}"), |b| {
             b.iter(|| engine.verify_reference(reference, &live_250).unwrap())
@@ -192,8 +192,9 @@ fn recognizer_steps(c: &mut Criterion) {
     let face = steps[0].1.detect(&live).unwrap()[0];
     let mut group = c.benchmark_group("recognizer_steps");
     for (name, engine) in &steps {
-        group
-            .bench_function(format!("embed_{name}"), |b| b.iter(|| honnin::research::embed(&engine, &live, &face).unwrap().unwrap()));
+        group.bench_function(format!("embed_{name}"), |b| {
+            b.iter(|| honnin::research::embed(engine, &live, &face).unwrap().unwrap())
+        });
     }
     group.finish();
 }
@@ -339,7 +340,9 @@ fn pad_cost(c: &mut Criterion) {
     group.bench_function("liveness_640x480", |b| b.iter(|| on.liveness(&live).unwrap().unwrap()));
     let face = on.subject(&live).unwrap().unwrap();
     group.bench_function("pad_models_only", |b| b.iter(|| honnin::research::pad_models(&on, &live, &face).unwrap()));
-    group.bench_function("pad_models_only_plain_prelu", |b| b.iter(|| honnin::research::pad_models(&on_plain, &live, &face).unwrap()));
+    group.bench_function("pad_models_only_plain_prelu", |b| {
+        b.iter(|| honnin::research::pad_models(&on_plain, &live, &face).unwrap())
+    });
     group.bench_function("embed_only", |b| b.iter(|| honnin::research::embed(&on, &live, &face).unwrap()));
     group.bench_function("detect_only", |b| b.iter(|| on.detect(&live).unwrap()));
     group.finish();

@@ -35,9 +35,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use honnin::{danger, CardPhoto, CardReference, Engine, LiveFrame, Models, Outcome};
 use honnin::engine::Acquisition;
 use honnin::models::Metric;
+use honnin::{danger, CardPhoto, CardReference, Engine, LiveFrame, Models, Outcome};
 
 type Result<T> = std::result::Result<T, String>;
 

@@ -10,14 +10,14 @@ use crate::decision::pad_policy::{PadCalibration, PadPolicy};
 use crate::decision::policy::{Binding, Comparison, Policy, Rules};
 use crate::error::{CalibrationError, Error, Result};
 use crate::input::decode::{CardPhoto, LiveFrame, ReferenceKind};
+pub use crate::pipeline::detect::Detection;
 use crate::pipeline::detect::Detector;
 use crate::pipeline::embed::Recognizer;
 use crate::pipeline::models::{ModelInfo, Models};
 use crate::pipeline::pad::PadModel;
 use crate::pipeline::quality::{FrameQuality, QualityGate};
 use crate::pipeline::runtime::{self, Threading};
-use crate::pipeline::stages::{Acquired, Run, Stages, Wanted};
-pub use crate::pipeline::detect::Detection;
+use crate::pipeline::stages::{Acquired, PadObserver, Run, Stages, Wanted};
 pub use crate::pipeline::stages::{ModelRuns, COMPARABLE_FACE_RATIO};
 pub use crate::pipeline::template::{Score, Template};
 
@@ -471,7 +471,9 @@ impl Engine {
             Outcome::inconclusive(Reason::PresentationAttackSuspected, Method::Automatic)
         } else {
             match Acquisition::from_acquired(acquired, Side::Live)? {
-                Acquisition::Face(template) => self.compare_with(card, &template, rules.comparison(card.kind, 1, false))?,
+                Acquisition::Face(template) => {
+                    self.compare_with(card, &template, rules.comparison(card.kind, 1, false))?
+                }
                 Acquisition::Inconclusive(reason) => Outcome::inconclusive(reason, Method::Automatic),
             }
         };
@@ -537,7 +539,7 @@ impl Engine {
         self.liveness_observed(frame, Run::Observed(observe))
     }
 
-    fn liveness_observed<'a>(&self, frame: &LiveFrame, liveness: Run<'a, dyn FnMut(&[f32]) + 'a>) -> Result<Option<f32>> {
+    fn liveness_observed<'a>(&self, frame: &LiveFrame, liveness: Run<'a, PadObserver<'a>>) -> Result<Option<f32>> {
         if !self.stages.has_pad() {
             return Ok(None);
         }
@@ -590,8 +592,11 @@ impl Engine {
     /// making. A [`Session`](crate::counter::Session) applies the same gate to every
     /// frame (and embeds the usable ones from the same detector run).
     pub fn assess(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<FrameQuality> {
-        let acquired = self.stages.acquire(&frame.pixels, Wanted { gate: Some(gate), ..Wanted::subject(Side::Live) })?;
-        Ok(acquired.quality.unwrap_or_else(|| FrameQuality::without_face(crate::pipeline::quality::QualityIssue::NoFace)))
+        let acquired =
+            self.stages.acquire(&frame.pixels, Wanted { gate: Some(gate), ..Wanted::subject(Side::Live) })?;
+        Ok(acquired
+            .quality
+            .unwrap_or_else(|| FrameQuality::without_face(crate::pipeline::quality::QualityIssue::NoFace)))
     }
 
     /// A session's frame: the quality gate and, for a usable frame, the

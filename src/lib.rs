@@ -125,20 +125,19 @@ pub mod input;
 mod pipeline;
 mod privacy;
 
-pub use decision::policy::Policy;
+pub use calibration::Calibration;
 pub use decision::pad_policy as pad;
+pub use decision::policy::Policy;
 pub use decision::{calibration, metrics, outcome};
 pub use engine::{CardReference, Engine, EngineBuilder};
 pub use error::{Error, ErrorKind, Result};
-pub use input::{CardPhoto, LiveFrame, Limits};
-pub use outcome::{Decision, Method, Outcome, Reason};
-pub use calibration::Calibration;
+pub use input::{CardPhoto, Limits, LiveFrame};
 pub use models::Models;
+pub use outcome::{Decision, Method, Outcome, Reason};
 pub use pipeline::{models, quality, runtime};
-pub use privacy::{audit, hardening};
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use privacy::sandbox;
-
+pub use privacy::{audit, hardening};
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

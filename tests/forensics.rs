@@ -49,13 +49,13 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
 
-use honnin::hardening::HardeningOptions;
-use honnin::{danger, CardPhoto, Engine, LiveFrame, Method, Models, Policy};
-use honnin::engine::{Acquisition, Template};
 use honnin::counter::{Counter, FrameSource, SessionConfig, StaffJudgement, Step};
-use honnin::pad::{PadCalibration, PadPolicy};
+use honnin::engine::{Acquisition, Template};
+use honnin::hardening::HardeningOptions;
 use honnin::outcome::PadCheck;
+use honnin::pad::{PadCalibration, PadPolicy};
 use honnin::quality::QualityGate;
+use honnin::{danger, CardPhoto, Engine, LiveFrame, Method, Models, Policy};
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
 const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];

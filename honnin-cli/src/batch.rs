@@ -49,7 +49,8 @@ fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         return parse_pairs(bytes.as_slice(), "standard input");
     }
     let limits = honnin::Limits { max_bytes: MAX_PAIRS_FILE_BYTES, ..honnin::Limits::default() };
-    let bytes = honnin::input::read_input_file(path, &limits).with_context(|| format!("pairs file {}", path.display()))?;
+    let bytes =
+        honnin::input::read_input_file(path, &limits).with_context(|| format!("pairs file {}", path.display()))?;
     parse_pairs(bytes.as_slice(), &path.display().to_string())
 }
 

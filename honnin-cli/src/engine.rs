@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use honnin::calibration::CalibrationPin;
 use honnin::engine::NeedsPolicy;
-use honnin::{Calibration, Engine, EngineBuilder, Models, Policy};
 use honnin::pad::{PadCalibration, PadPolicy};
+use honnin::{Calibration, Engine, EngineBuilder, Models, Policy};
 
 /// Where tools/setup.py installs ONNX Runtime.
 const DEFAULT_ORT_LIB: &str = ".runtime/libonnxruntime.so.1.31.1";

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use honnin::hardening::HardeningReport;
 use honnin::audit::AuditRecord;
-use honnin::Decision;
+use honnin::hardening::HardeningReport;
 use honnin::input::ReferenceKind;
+use honnin::Decision;
 
 use crate::audit::{AuditIds, AuditSink};
 use crate::engine::EngineArgs;

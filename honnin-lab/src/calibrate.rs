@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::metrics::{self, Comparison};
-use honnin::{danger, Calibration, CardPhoto, Engine, LiveFrame, Models};
 use honnin::calibration::{operating_points, ReferenceCalibration, CALIBRATION_FORMAT};
 use honnin::engine::{Acquisition, Template};
 use honnin::input::ReferenceKind;
+use honnin::metrics::{self, Comparison};
+use honnin::{danger, Calibration, CardPhoto, Engine, LiveFrame, Models};
 
 use crate::cardlike::{card_like_protocol, read_card_like};
 use crate::engine::EngineArgs;

@@ -30,8 +30,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{danger, Engine, LiveFrame, Models, Reason};
 use honnin::engine::COMPARABLE_FACE_RATIO;
+use honnin::{danger, Engine, LiveFrame, Models, Reason};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::engine::EngineArgs;

@@ -20,10 +20,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use honnin::calibration::operating_points;
 use honnin::engine::{Acquisition, Template};
-use honnin::{Engine, LiveFrame};
+use honnin::input::ReferenceKind;
 use honnin::models::Metric;
 use honnin::quality::QualityGate;
-use honnin::input::ReferenceKind;
+use honnin::{Engine, LiveFrame};
 
 use crate::engine::EngineArgs;
 use crate::lfw::default_lfw;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use honnin::{Engine, LiveFrame, Models};
 use honnin::pad::{PadCalibration, PadCounts, PadModelBinding, PadPolicy, PAD_CALIBRATION_FORMAT};
+use honnin::{Engine, LiveFrame, Models};
 
 use crate::engine::EngineArgs;
 

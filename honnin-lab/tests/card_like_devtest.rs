@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use honnin::{CardPhoto, Decision, LiveFrame};
 use honnin::input::ReferenceKind;
+use honnin::{CardPhoto, Decision, LiveFrame};
 
 use crate::common::{self, data_dir, lfw_image, lfw_pairs, root};
 

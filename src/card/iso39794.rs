@@ -8,8 +8,8 @@
 //! format, `A1` face image kind, `A7` image size, `A9` colour space. Only these
 //! are read; everything else is validated as BER and otherwise left alone.
 
-use super::tlv::Tlv;
 use super::image::{sniff_chip_image, CardImage, DeclaredFormat, FaceMetadata, FaceStandard};
+use super::tlv::Tlv;
 use crate::error::{Error, Malformation, Result};
 use crate::input::limits::Limits;
 

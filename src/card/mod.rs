@@ -24,13 +24,12 @@ mod iso19794;
 mod iso39794;
 pub(crate) mod tlv;
 
-
 use crate::error::{Error, Malformation, Result};
 use crate::input::limits::Limits;
 use tlv::Tlv;
 
-pub use image::{CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose};
 pub(crate) use image::sniff_image;
+pub use image::{CardImage, Container, DeclaredFormat, FaceMetadata, FaceStandard, FeaturePoint, ImageFormat, Pose};
 
 /// Card data, parsed: what held it and the face images inside, in order.
 #[derive(Debug)]

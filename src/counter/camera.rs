@@ -20,9 +20,10 @@ use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, Req
 use nokhwa::{Camera, FormatDecoder, NokhwaError};
 use zeroize::Zeroizing;
 
-use crate::input::decode::LiveFrame;
+use crate::counter::source::FrameSource;
+use crate::error::CameraError;
 use crate::error::{Error, Result};
-use crate::counter::source::{CameraError, FrameSource};
+use crate::input::decode::LiveFrame;
 
 /// Opening waits at least this long, whatever the frame timeout: a USB camera
 /// answers each format and frame-size query over the bus, and listing them all

@@ -24,15 +24,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
-use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
-use crate::pipeline::template::Template;
-use crate::engine::{CardReference, Engine};
-use crate::error::{Error, Result};
-use crate::pipeline::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
-use crate::privacy::secret::Secret;
 use crate::counter::source::FrameSource;
 use crate::counter::staff::{staff_visual_check, StaffJudgement};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
+use crate::engine::{CardReference, Engine};
+use crate::error::{Error, Result};
+use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
+use crate::pipeline::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
+use crate::pipeline::template::Template;
+use crate::privacy::secret::Secret;
 
 /// How a counter runs its sessions. The defaults and why they were chosen are
 /// in `docs/counter-sessions.md`.
@@ -245,7 +245,9 @@ impl std::fmt::Display for Fallback {
             Fallback::SourceEnded => write!(f, "the camera stopped"),
             Fallback::CardUnusable(reason) => write!(f, "the card photo cannot be compared ({})", reason.code()),
             Fallback::EngineFault(why) => write!(f, "model fault ({why})"),
-            Fallback::PresentationAttackSuspected => write!(f, "the camera picture could not be confirmed as taken live"),
+            Fallback::PresentationAttackSuspected => {
+                write!(f, "the camera picture could not be confirmed as taken live")
+            }
         }
     }
 }

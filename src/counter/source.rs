@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::input::decode::LiveFrame;
 use crate::error::{Error, Result};
+use crate::input::decode::LiveFrame;
 use crate::input::limits::Limits;
 
 /// A supplier of live frames.

@@ -22,9 +22,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::pin::Pin;
-pub use crate::decision::pin::{CalibrationPin, CalibrationSource, PinKind, ShippedCalibration, SHIPPED_CALIBRATIONS, SHIPPED_PAD_CALIBRATION};
-pub use crate::error::{rate, CalibrationError, Implausibility};
+pub use crate::decision::pin::{
+    CalibrationPin, CalibrationSource, PinKind, ShippedCalibration, SHIPPED_CALIBRATIONS, SHIPPED_PAD_CALIBRATION,
+};
 use crate::error::{implausible, Result};
+pub use crate::error::{rate, CalibrationError, Implausibility};
 use crate::input::decode::ReferenceKind;
 use crate::pipeline::models::is_sha256_hex as is_hex64;
 use crate::pipeline::models::{AlignmentFit, Metric};
@@ -446,7 +448,6 @@ mod tests {
             check_calibration(&c).unwrap_or_else(|e| panic!("{}: {e}", shipped.file));
         }
     }
-
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::decision::pad_policy::PadPolicy;
 use crate::decision::calibration::{check_calibration, Calibration, OperatingPoint, DEFAULT_TARGET_FMR};
 use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, StageTimings, Threshold};
+use crate::decision::pad_policy::PadPolicy;
 use crate::error::{CalibrationError, Error, Result};
 use crate::input::decode::ReferenceKind;
-use crate::pipeline::template::Score;
 use crate::pipeline::models::{AlignmentFit, Metric};
+use crate::pipeline::template::Score;
 
 /// What a policy is bound to; an engine refuses a policy calibrated for another pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +41,7 @@ impl Policy {
     pub fn from_calibration(calibration: &Calibration, target_fmr: f64) -> Result<Self> {
         if !(target_fmr > 0.0 && target_fmr < 1.0) {
             return Err(Error::InvalidArgument {
-                reason: format!(
-                    "a target FMR between 0 and 1 (exclusive), got {}",
-                    crate::error::rate(target_fmr)
-                ),
+                reason: format!("a target FMR between 0 and 1 (exclusive), got {}", crate::error::rate(target_fmr)),
             });
         }
         // The fields are public: a calibration built in code is checked as a file is.

@@ -12,8 +12,8 @@ mod calibration;
 mod camera;
 mod card;
 
-pub use calibration::{rate, CalibrationError, Implausibility};
 pub(crate) use calibration::implausible;
+pub use calibration::{rate, CalibrationError, Implausibility};
 pub use camera::CameraError;
 pub use card::Malformation;
 

@@ -24,8 +24,8 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::card::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
-use crate::input::raw::PixelFormat;
 pub(crate) use crate::input::pixels::Pixels;
+use crate::input::raw::PixelFormat;
 
 /// Decoder working memory per pixel at full size, by format: the decoder's
 /// output and planes, and the RGB copy that orientation may make. Measured

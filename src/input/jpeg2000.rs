@@ -10,9 +10,9 @@
 
 use zeroize::Zeroizing;
 
-use crate::input::pixels::Pixels;
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
+use crate::input::pixels::Pixels;
 
 /// Working memory per pixel and component (decoded f32 samples, wavelet
 /// coefficients, 8-bit output), plus a per-pixel share for the wavelet's

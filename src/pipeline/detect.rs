@@ -10,8 +10,8 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::input::decode::Pixels;
 use crate::error::{Error, Result};
+use crate::input::decode::Pixels;
 use crate::pipeline::models::{Colour, DetectorInputSize, DetectorSpec, ModelEntry};
 use crate::privacy::secret::Scratch;
 

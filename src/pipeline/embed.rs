@@ -10,13 +10,13 @@ use std::sync::Arc;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::pipeline::align::{self, Affine};
-use crate::input::decode::Pixels;
-use crate::pipeline::detect::Detection;
 use crate::error::{Error, Result};
+use crate::input::decode::Pixels;
+use crate::pipeline::align::{self, Affine};
+use crate::pipeline::detect::Detection;
 use crate::pipeline::models::{AlignmentFit, Colour, Metric, ModelEntry};
-use crate::privacy::secret::{Scratch, Secret};
 use crate::pipeline::template::Template;
+use crate::privacy::secret::{Scratch, Secret};
 
 /// The recognizer with its session and alignment template.
 pub(crate) struct Recognizer {

@@ -10,13 +10,13 @@
 //! frames of an attempt. A score below the calibrated threshold means a
 //! presentation attack is suspected.
 
-use ort::session::Session;
-use ort::value::TensorRef;
+use crate::error::{Error, Result};
 use crate::input::decode::Pixels;
 use crate::pipeline::detect::Detection;
-use crate::error::{Error, Result};
 use crate::pipeline::models::{Colour, ModelEntry, PadSpec};
 use crate::privacy::secret::Scratch;
+use ort::session::Session;
+use ort::value::TensorRef;
 
 /// One PAD model, with its reused input tensor.
 pub(crate) struct PadModel {
@@ -210,7 +210,6 @@ mod tests {
         let r = crop_region([50.0, 50.0, 100.0, 100.0], 250, 250, 4.0);
         assert!((r[2] - r[0] - 249.0).abs() < 1e-3 && r[0] >= 0.0 && r[2] <= 249.0, "{r:?}");
     }
-
 
     #[test]
     fn probabilities_and_logits_both_give_the_live_probability() {

@@ -57,6 +57,12 @@ pub(crate) struct Stages {
     pad_runs: AtomicU64,
 }
 
+/// Shown each PAD model's input tensor, in place.
+pub(crate) type PadObserver<'a> = dyn FnMut(&[f32]) + 'a;
+
+/// Shown the recognizer's input tensor and its raw output, in place.
+pub(crate) type EmbeddingObserver<'a> = dyn FnMut(&[f32], &[f32]) + 'a;
+
 /// Whether a stage runs, and whether a test sees its tensors.
 pub(crate) enum Run<'a, F: ?Sized> {
     /// Not wanted.
@@ -75,9 +81,9 @@ pub(crate) struct Wanted<'a> {
     /// Gate the subject's quality first: liveness and template only for a usable face.
     pub(crate) gate: Option<&'a QualityGate>,
     /// The subject's liveness score (needs PAD models).
-    pub(crate) liveness: Run<'a, dyn FnMut(&[f32]) + 'a>,
+    pub(crate) liveness: Run<'a, PadObserver<'a>>,
     /// The subject's template.
-    pub(crate) template: Run<'a, dyn FnMut(&[f32], &[f32]) + 'a>,
+    pub(crate) template: Run<'a, EmbeddingObserver<'a>>,
 }
 
 impl<'a> Wanted<'a> {
@@ -151,8 +157,13 @@ impl Stages {
     pub(crate) fn acquire(&self, pixels: &Pixels, wanted: Wanted<'_>) -> Result<Acquired> {
         let Wanted { side, gate, liveness, template } = wanted;
         let faces = self.detect(pixels)?;
-        let mut acquired =
-            Acquired { subject: Err(Reason::NoFace(side)), quality: None, liveness: None, template: Ok(None), unalignable: false };
+        let mut acquired = Acquired {
+            subject: Err(Reason::NoFace(side)),
+            quality: None,
+            liveness: None,
+            template: Ok(None),
+            unalignable: false,
+        };
         let face = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
             Err(reason) => {
@@ -224,7 +235,12 @@ impl Stages {
     /// Mean live probability of the PAD models for `face`. The models are
     /// small and run one thread each, side by side; with `observe`, one after
     /// the other, each showing it its input tensor.
-    pub(crate) fn liveness(&self, pixels: &Pixels, face: &Detection, observe: Option<&mut dyn FnMut(&[f32])>) -> Result<f32> {
+    pub(crate) fn liveness(
+        &self,
+        pixels: &Pixels,
+        face: &Detection,
+        observe: Option<&mut PadObserver<'_>>,
+    ) -> Result<f32> {
         self.pad_runs.fetch_add(1, Ordering::Relaxed);
         let Some((first, rest)) = self.pad.split_first() else {
             return Err(Error::inference("pad", "no PAD model is loaded"));

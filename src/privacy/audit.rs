@@ -23,12 +23,12 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::counter::session::{AttemptRecord, Session};
 use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
-use crate::input::decode::ReferenceKind;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::input::decode::ReferenceKind;
 use crate::pipeline::models::Metric;
-use crate::counter::session::{AttemptRecord, Session};
 
 /// Version tag of the record layout, the `schema` field of every record.
 pub const AUDIT_SCHEMA: &str = "honnin-audit/2";
@@ -280,7 +280,12 @@ impl AuditRecord {
 
     /// The models and policy of a face check run by `engine` on a card photo
     /// of kind `reference`; `applied` is the threshold of the decision, if any.
-    fn set_face_check(&mut self, engine: &Engine, reference: ReferenceKind, applied: Option<crate::outcome::Threshold>) {
+    fn set_face_check(
+        &mut self,
+        engine: &Engine,
+        reference: ReferenceKind,
+        applied: Option<crate::outcome::Threshold>,
+    ) {
         // The PAD models are listed when they ran.
         let pad_ran = self.pad != PadCheck::NotRun.code();
         self.models = engine

@@ -1,8 +1,8 @@
 //! Card photos as chips store them: JPEG 2000, My Number card-surface data,
 //! grey references and the thresholds they need.
 
-use honnin::input::ReferenceKind;
 use honnin::card::{CardData, Container, ImageFormat};
+use honnin::input::ReferenceKind;
 use honnin::{CardPhoto, Decision, Engine, Limits, LiveFrame, Models, Policy, Reason};
 
 use crate::common::{self, root};

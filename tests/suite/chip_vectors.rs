@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use honnin::card::{CardData, Container, DeclaredFormat, ImageFormat};
-use honnin::{CardPhoto, Error, Limits};
 use honnin::error::Malformation;
+use honnin::{CardPhoto, Error, Limits};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use honnin::{danger, Calibration, Engine, Models, Policy};
 use honnin::models::Metric;
+use honnin::{danger, Calibration, Engine, Models, Policy};
 
 /// The repository root (the workspace's): the library package's folder;
 /// honnin-cli and honnin-lab are folders inside it.
@@ -76,8 +76,8 @@ pub fn pad_engine() -> std::sync::Arc<Engine> {
     let engine = ENGINE.get_or_init(|| {
         let models = Models::from_dir(models_dir()).expect("models verify");
         assert!(models.has_pad(), "PAD models missing from models/: run tools/setup.py with HONNIN_MODEL_MIRROR");
-        let pad =
-            honnin::pad::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json")).expect("PAD calibration");
+        let pad = honnin::pad::PadCalibration::from_file(root().join("calibration/pad-minifasnet.json"))
+            .expect("PAD calibration");
         let engine = Engine::builder(models)
             .onnxruntime(ort_lib())
             .pad(honnin::pad::PadPolicy::from_calibration(&pad))

@@ -4,9 +4,9 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
+use honnin::counter::FrameSource;
 use honnin::error::CameraError;
 use honnin::{Error, LiveFrame};
-use honnin::counter::FrameSource;
 use image::{imageops, Rgb, RgbImage};
 
 use crate::common;

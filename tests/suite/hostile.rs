@@ -12,8 +12,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use honnin::{CardPhoto, Error, LiveFrame};
 use honnin::error::Malformation;
+use honnin::{CardPhoto, Error, LiveFrame};
 
 const DG2: &str = "ICAO EF.DG2";
 const FAC: &str = "ISO/IEC 19794-5 face record";

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use honnin::{danger, Engine, Error, Models, Policy};
 use honnin::models::Metric;
+use honnin::{danger, Engine, Error, Models, Policy};
 
 use crate::common;
 

@@ -156,9 +156,11 @@ fn the_readme_is_short_says_what_honnin_is_and_its_links_resolve() {
     // Every relative link of the README and the manual resolves.
     let mut files = vec![root().join("README.md"), root().join("PRIVACY.md")];
     files.extend(
-        std::fs::read_dir(root().join("docs")).unwrap().flatten().map(|e| e.path()).filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-        }),
+        std::fs::read_dir(root().join("docs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md")),
     );
     let mut checked = 0;
     for file in &files {

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use honnin::audit::AuditRecord;
-use honnin::{CardPhoto, Decision, LiveFrame, Reason};
 use honnin::counter::{Counter, Fallback, SessionConfig, Step};
 use honnin::outcome::PadCheck;
+use honnin::{CardPhoto, Decision, LiveFrame, Reason};
 
 use crate::common::{self, engine, pad_engine, root, spoof_samples};
 
@@ -118,8 +118,7 @@ fn the_expanded_prelu_graph_gives_the_same_liveness_bit_for_bit() {
         assert!(expanded.len() > bytes.len(), "{file}");
     }
     let models = honnin::Models::from_dir(root().join("models")).expect("models verify");
-    let plain = honnin::Engine::builder(models)
-        .onnxruntime(common::ort_lib());
+    let plain = honnin::Engine::builder(models).onnxruntime(common::ort_lib());
     let plain = honnin::research::rewrite_prelu(plain, false)
         .policy(honnin::Policy::default_from(&common::calibration()).unwrap())
         .build()

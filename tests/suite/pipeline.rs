@@ -1,8 +1,8 @@
 //! The pipeline on real faces: decisions, inconclusive reasons, EXIF, limits.
 
 use honnin::engine::Acquisition;
-use honnin::{CardPhoto, Decision, Error, Limits, LiveFrame, Method, Reason};
 use honnin::outcome::Side;
+use honnin::{CardPhoto, Decision, Error, Limits, LiveFrame, Method, Reason};
 
 use crate::common;
 

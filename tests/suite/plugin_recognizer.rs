@@ -4,9 +4,9 @@
 //! each normalised channel of the aligned chip), so the result can be reasoned
 //! about: on a face, red exceeds blue, so the channel order is visible.
 
-use honnin::{danger, CardPhoto, Decision, Engine, Error, LiveFrame, Models};
 use honnin::engine::Acquisition;
 use honnin::models::Metric;
+use honnin::{danger, CardPhoto, Decision, Engine, Error, LiveFrame, Models};
 use sha2::{Digest, Sha256};
 
 use crate::common;

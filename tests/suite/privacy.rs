@@ -5,8 +5,8 @@
 //! - Audit records validate against `docs/audit-record.schema.json`, hold no
 //!   float array and no field outside the schema.
 
-use honnin::counter::{staff_visual_check, StaffJudgement};
 use honnin::audit::AuditRecord;
+use honnin::counter::{staff_visual_check, StaffJudgement};
 use honnin::{CardPhoto, LiveFrame};
 use serde_json::Value;
 
@@ -103,7 +103,7 @@ fn every_privacy_claim_names_a_test_that_exists() {
             } else if let Some((module, rest)) = name.split_once("::") {
                 let function = rest.rsplit("::").next().unwrap();
                 let source: String =
-                    module_files(&root, module).iter().map(|path| std::fs::read_to_string(path).unwrap()).collect();
+                    module_files(root, module).iter().map(|path| std::fs::read_to_string(path).unwrap()).collect();
                 let found = source.contains(&format!("fn {function}(")) || source.contains(&format!("mod {function} "));
                 assert!(found, "PRIVACY.md names {name}, which does not exist");
                 checked += 1;

@@ -3,9 +3,9 @@
 //! independently converted ONNX of the same IR; the load-time PRelu rewrite;
 //! and the stability of the alignment fit under sub-pixel landmark noise.
 
-use honnin::{danger, Engine, LiveFrame, Models};
 use honnin::engine::{Acquisition, Detection, Template};
 use honnin::models::{Metric, ModelBytes};
+use honnin::{danger, Engine, LiveFrame, Models};
 
 use crate::common;
 
@@ -90,8 +90,10 @@ fn the_committed_recognizer_agrees_with_an_independent_conversion_on_24_aligned_
         let c = template(&rewritten, &frame);
         assert_eq!(a.len(), 256);
         largest = largest.max(honnin::danger::dangerous_template_values(&a).iter().fold(0.0, |m, v| m.max(v.abs())));
-        worst = worst.max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&b)));
-        worst_rewrite = worst_rewrite.max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&c)));
+        worst = worst
+            .max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&b)));
+        worst_rewrite = worst_rewrite
+            .max(max_abs(honnin::danger::dangerous_template_values(&a), honnin::danger::dangerous_template_values(&c)));
     }
     eprintln!(
         "intel-reid-0095 on 24 aligned faces: committed vs reference ONNX max abs {worst:.2e}; \
@@ -115,7 +117,7 @@ impl Noise {
 /// L2 distance between two templates scaled to unit length (what cosine sees).
 fn unit_distance(a: &Template, b: &Template) -> f32 {
     let unit = |t: &Template| {
-        let v = honnin::danger::dangerous_template_values(&t);
+        let v = honnin::danger::dangerous_template_values(t);
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect::<Vec<_>>()
     };
@@ -129,14 +131,14 @@ fn worst_change(engine: &Engine, frames: &[(LiveFrame, Detection)], amplitude: f
     let mut noise = Noise(16);
     let mut worst = 0f32;
     for (frame, face) in frames {
-        let clean = honnin::research::embed(&engine, frame, face).unwrap().unwrap();
+        let clean = honnin::research::embed(engine, frame, face).unwrap().unwrap();
         for _ in 0..8 {
             let mut moved = *face;
             for point in &mut moved.landmarks {
                 point[0] += noise.next(amplitude);
                 point[1] += noise.next(amplitude);
             }
-            let shaken = honnin::research::embed(&engine, frame, &moved).unwrap().unwrap();
+            let shaken = honnin::research::embed(engine, frame, &moved).unwrap().unwrap();
             worst = worst.max(unit_distance(&clean, &shaken));
         }
     }

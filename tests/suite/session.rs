@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use honnin::error::CameraError;
-use honnin::{CardPhoto, Decision, Engine, Method, Models, Policy};
 use honnin::counter::{Counter, Fallback, SessionConfig, SessionState, StaffJudgement, Step};
-use honnin::quality::{Guidance, QualityIssue};
+use honnin::error::CameraError;
 use honnin::input::ReferenceKind;
+use honnin::quality::{Guidance, QualityIssue};
+use honnin::{CardPhoto, Decision, Engine, Method, Models, Policy};
 
 use crate::common;
 use crate::frames::{self, downscaled, empty_scene, lfw_rgb, Frames};
@@ -77,7 +77,11 @@ fn the_staff_path_runs_no_model_even_with_an_engine() {
         let outcome = session.staff_decide(judgement).unwrap();
         assert_eq!(outcome.method, Method::StaffVisual);
     }
-    assert_eq!(engine.model_runs(), honnin::engine::ModelRuns::default(), "staff path: zero detector and recognizer runs");
+    assert_eq!(
+        engine.model_runs(),
+        honnin::engine::ModelRuns::default(),
+        "staff path: zero detector and recognizer runs"
+    );
 
     // The same engine does count the face path's runs: the counter is live.
     let mut session = counter.session(card(BUSH[0]));
@@ -259,9 +263,7 @@ fn invalid_configurations_are_refused() {
 fn misuse_is_an_error_not_a_state_change() {
     let counter = Counter::new(common::engine(), SessionConfig::default()).unwrap();
     let mut session = counter.session(card(BUSH[0]));
-    let misuse = |r: honnin::Result<Step>| {
-        matches!(&r, Err(e @ honnin::Error::SessionStep { .. }) if e.kind() == honnin::ErrorKind::Misuse)
-    };
+    let misuse = |r: honnin::Result<Step>| matches!(&r, Err(e @ honnin::Error::SessionStep { .. }) if e.kind() == honnin::ErrorKind::Misuse);
     assert!(misuse(session.feed(frames::frame(&lfw_rgb(BUSH[1])))), "a frame before the face check is chosen");
     assert!(misuse(session.source_stopped(None)));
     assert!(session.card_for_display(10, 10).is_err(), "no card display outside the staff check");

@@ -5,8 +5,8 @@
 //! honnin-cli/tests/trust.rs.
 
 use honnin::calibration::{CalibrationError, Implausibility};
-use honnin::{danger, Calibration, Error, Models};
 use honnin::pad::PadCalibration;
+use honnin::{danger, Calibration, Error, Models};
 
 use crate::common::{self, ort_lib, root, scratch_dir};
 use crate::tampered_calibrations::tampered;

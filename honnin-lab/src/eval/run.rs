@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use honnin::engine::{Acquisition, Template};
-use honnin::{CardPhoto, Engine, LiveFrame, Models, Policy};
-use honnin::models::Metric;
 use honnin::input::ReferenceKind;
+use honnin::models::Metric;
 use honnin::outcome::Threshold;
+use honnin::{CardPhoto, Engine, LiveFrame, Models, Policy};
 use zeroize::Zeroizing;
 
 use super::args::EvalArgs;
@@ -171,7 +171,7 @@ impl Matrix {
                 if t.len() != dims {
                     bail!("templates of different lengths");
                 }
-                row.copy_from_slice(honnin::danger::dangerous_template_values(&t));
+                row.copy_from_slice(honnin::danger::dangerous_template_values(t));
             }
         }
         let present = templates.iter().map(Option::is_some).collect();
