@@ -67,21 +67,16 @@ impl<S> EngineBuilder<S> {
     /// or, when `given` is a sha256 (hex), that one; `given` = `"any"` accepts
     /// any library (the caller should say so loudly). The one place the pin
     /// is decided: the CLI's `--onnxruntime-sha256` and the C API's
-    /// `onnxruntime_sha256` both come here. Fails with [`Error::Runtime`]
-    /// when honnin pins no build for this CPU and no hash is given.
+    /// `onnxruntime_sha256` both come here. Fails with
+    /// [`Error::RuntimeNotPinned`] when honnin pins no build for this CPU and
+    /// no hash is given.
     pub fn onnxruntime_pin(mut self, given: Option<&str>) -> Result<Self> {
         self.onnxruntime_sha256 = match given {
             Some("any") => None,
             Some(hex) => Some(hex.to_string()),
             None => match crate::runtime::PINNED_ONNXRUNTIME_SHA256 {
                 Some(pinned) => Some(pinned.to_string()),
-                None => {
-                    return Err(Error::Runtime {
-                        path: self.onnxruntime.clone(),
-                        reason: "honnin pins no ONNX Runtime build for this CPU: give the library's sha256 (or any)"
-                            .into(),
-                    })
-                }
+                None => return Err(Error::RuntimeNotPinned),
             },
         };
         Ok(self)
@@ -559,8 +554,8 @@ impl Engine {
     ///
     /// The returned landmarks are face geometry: the caller owns them.
     pub fn subject(&self, frame: &LiveFrame) -> Result<std::result::Result<Detection, Reason>> {
-        let acquired = self.stages.acquire(&frame.pixels, Wanted::subject(Side::Live))?;
-        Ok(acquired.subject.map(|face| *face))
+        let acquired = self.stages.acquire(&frame.pixels, Wanted { face: true, ..Wanted::subject(Side::Live) })?;
+        Ok(acquired.subject.map(|()| acquired.face.expect("asked for with the subject")))
     }
 
     /// Acquires the subject's template from `frame` as [`Engine::template`]

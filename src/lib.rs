@@ -107,7 +107,9 @@
 //! - `camera`: `counter::CameraSource`, live frames from a V4L2 camera through
 //!   nokhwa (building it needs libclang, Debian `libclang-dev`).
 //! - `research`: `honnin::research`, single pipeline stages and the model
-//!   graph rewrite, for benchmarks and research; a counter build leaves it off.
+//!   graph rewrite, for benchmarks and research; a counter build leaves it
+//!   off (`cargo build -p honnin-cli`; a whole-workspace build also builds
+//!   the lab, which turns it on).
 //!
 //! The command-line tools are their own crates: `honnin-cli` (the terminal's
 //! `honnin`) and `honnin-lab` (`honnin-lab`, evaluation and calibration).

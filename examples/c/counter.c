@@ -78,23 +78,23 @@ static honnin_status feed_file(honnin_session *session, const char *path, honnin
 
 int main(int argc, char **argv) {
     uint32_t judgement = 0;
-    honnin_engine_options engine_options;
+    honnin_engine_config engine_config;
     honnin_session_options session_options;
-    if (honnin_engine_options_default(&engine_options) != HONNIN_STATUS_OK ||
+    if (honnin_engine_config_default(&engine_config) != HONNIN_STATUS_OK ||
         honnin_session_options_default(&session_options) != HONNIN_STATUS_OK) {
         return 3;
     }
-    engine_options.models.dir = "models";
-    engine_options.calibration.path = "calibration/intel-reid-0095.json";
+    engine_config.models.dir = "models";
+    engine_config.calibration.path = "calibration/intel-reid-0095.json";
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *value = argv[i + 1];
         if (strcmp(argv[i], "--models") == 0) {
-            engine_options.models.dir = value;
+            engine_config.models.dir = value;
         } else if (strcmp(argv[i], "--calibration") == 0) {
-            engine_options.calibration.path = value;
+            engine_config.calibration.path = value;
         } else if (strcmp(argv[i], "--onnxruntime") == 0) {
-            engine_options.onnxruntime_path = value;
+            engine_config.onnxruntime_path = value;
         } else if (strcmp(argv[i], "--frames-per-attempt") == 0) {
             session_options.frames_per_attempt = (uint32_t)strtoul(value, NULL, 10);
         } else if (strcmp(argv[i], "--staff") == 0) {
@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     const char *card_path = argv[i++];
 
     honnin_engine *engine = NULL;
-    honnin_status status = honnin_engine_new(&engine_options, &engine);
+    honnin_status status = honnin_engine_create(&engine_config, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;

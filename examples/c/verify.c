@@ -26,28 +26,28 @@
 #include "honnin.h"
 
 int main(int argc, char **argv) {
-    honnin_engine_options options;
-    if (honnin_engine_options_default(&options) != HONNIN_STATUS_OK) {
+    honnin_engine_config config;
+    if (honnin_engine_config_default(&config) != HONNIN_STATUS_OK) {
         return 3;
     }
-    options.models.dir = "models";
-    options.calibration.path = "calibration/intel-reid-0095.json";
+    config.models.dir = "models";
+    config.calibration.path = "calibration/intel-reid-0095.json";
     /* PAD: HONNIN_PAD_MODE_DEFAULT (on when the PAD models are there) unless chosen. */
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--no-pad") == 0) {
-            options.pad_mode = HONNIN_PAD_MODE_OFF;
-            options.pad_calibration.path = NULL;
+            config.pad_mode = HONNIN_PAD_MODE_OFF;
+            config.pad_calibration.path = NULL;
             i -= 1; /* no value */
         } else if (strcmp(argv[i], "--pad-calibration") == 0) {
-            options.pad_mode = HONNIN_PAD_MODE_CALIBRATED;
-            options.pad_calibration.path = argv[i + 1];
+            config.pad_mode = HONNIN_PAD_MODE_CALIBRATED;
+            config.pad_calibration.path = argv[i + 1];
         } else if (strcmp(argv[i], "--models") == 0) {
-            options.models.dir = argv[i + 1];
+            config.models.dir = argv[i + 1];
         } else if (strcmp(argv[i], "--calibration") == 0) {
-            options.calibration.path = argv[i + 1];
+            config.calibration.path = argv[i + 1];
         } else if (strcmp(argv[i], "--onnxruntime") == 0) {
-            options.onnxruntime_path = argv[i + 1]; /* else HONNIN_ORT_LIB */
+            config.onnxruntime_path = argv[i + 1]; /* else HONNIN_ORT_LIB */
         } else {
             fprintf(stderr, "%s: unknown option %s\n", argv[0], argv[i]);
             return 64;
@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
     }
 
     honnin_engine *engine = NULL;
-    honnin_status status = honnin_engine_new(&options, &engine);
+    honnin_status status = honnin_engine_create(&config, &engine);
     if (status != HONNIN_STATUS_OK) {
         report("building the engine", status);
         return 3;

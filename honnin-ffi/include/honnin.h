@@ -379,8 +379,8 @@ typedef uint32_t honnin_judgement;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// How `honnin_engine_new` sets up presentation-attack detection (PAD), in
-// `honnin_engine_options.pad_mode`.
+// How `honnin_engine_create` sets up presentation-attack detection (PAD), in
+// `honnin_engine_config.pad_mode`.
 enum honnin_pad_mode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -486,7 +486,7 @@ typedef struct {
   // needed; the PAD models turn PAD on as in a directory, and some of
   // them only is refused; others are ignored. Each model's sha256 is
   // checked against the manifest before use. The bytes are copied: the
-  // caller may release them when `honnin_engine_new` returns. NULL with `dir`.
+  // caller may release them when `honnin_engine_create` returns. NULL with `dir`.
   const honnin_model_file *files;
   // Number of entries in `files`.
   size_t n_files;
@@ -504,8 +504,8 @@ typedef struct {
   size_t json_len;
 } honnin_calibration_source;
 
-// How an engine is built: what `honnin_engine_new` reads.
-// `honnin_engine_options_default` fills in the defaults; the caller then
+// How an engine is built: what `honnin_engine_create` reads.
+// `honnin_engine_config_default` fills in the defaults; the caller then
 // gives the models and the calibration. Every pointer is borrowed for the
 // call only.
 typedef struct {
@@ -524,8 +524,8 @@ typedef struct {
   // Presentation-attack detection: a `honnin_pad_mode` value (default
   // HONNIN_PAD_MODE_DEFAULT).
   uint32_t pad_mode;
-  // With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as `honnin
-  // pad-calibrate` writes it), a file or its JSON text. Both NULL in the
+  // With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as
+  // `honnin-lab pad-calibrate` writes it), a file or its JSON text. Both NULL in the
   // other modes.
   honnin_calibration_source pad_calibration;
   // sha256 (hex) `pad_calibration` must have; NULL accepts only the one
@@ -547,7 +547,7 @@ typedef struct {
   // Non-zero: average each face's template with its mirror image's
   // (default 1). The calibration must have been made with the same setting.
   uint32_t mirror_averaging;
-} honnin_engine_options;
+} honnin_engine_config;
 
 // The presentation-attack detection (PAD) an engine runs, as
 // `honnin_engine_pad` reports it.
@@ -691,7 +691,7 @@ honnin_status honnin_last_error_detail(char *buf, size_t len, size_t *written);
 // `out` must point to a writable `honnin_hardening`.
 honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *out);
 
-// Fills `*out` with the default engine options: no models and no
+// Fills `*out` with the default engine config: no models and no
 // calibration yet (the caller gives them), the shipped calibrations' pins,
 // PAD as the models allow (HONNIN_PAD_MODE_DEFAULT), runtime from
 // HONNIN_ORT_LIB, the pinned runtime hash, target FMR 0.0001, default
@@ -700,18 +700,18 @@ honnin_status honnin_harden_process(uint32_t wipe_freed_heap, honnin_hardening *
 // Thread safety: callable from any thread at any time.
 //
 // # Safety
-// `out` must point to a writable `honnin_engine_options`.
-honnin_status honnin_engine_options_default(honnin_engine_options *out);
+// `out` must point to a writable `honnin_engine_config`.
+honnin_status honnin_engine_config_default(honnin_engine_config *out);
 
-// Builds an engine as `*options` say and writes its handle to `*out`: the
-// models (`options.models`: a directory, or a manifest and its files in
+// Builds an engine as `*config` say and writes its handle to `*out`: the
+// models (`config.models`: a directory, or a manifest and its files in
 // memory; each model's sha256 is checked against the manifest), the face
-// calibration (`options.calibration`: a file or its JSON text, under
-// `options.calibration_sha256`), presentation-attack detection
-// (`options.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
+// calibration (`config.calibration`: a file or its JSON text, under
+// `config.calibration_sha256`), presentation-attack detection
+// (`config.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
 // first use: one runtime library per process.
 //
-// Presentation-attack detection (PAD), by `options.pad_mode`:
+// Presentation-attack detection (PAD), by `config.pad_mode`:
 // - HONNIN_PAD_MODE_DEFAULT: on when the PAD models the manifest names are
 //   among the models, at the PAD calibration built into honnin
 //   (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
@@ -720,8 +720,8 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 //   ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
 //   give their calibration with HONNIN_PAD_MODE_CALIBRATED).
 // - HONNIN_PAD_MODE_OFF: off.
-// - HONNIN_PAD_MODE_CALIBRATED: on at `options.pad_calibration` (a file or
-//   its JSON text, under `options.pad_calibration_sha256`).
+// - HONNIN_PAD_MODE_CALIBRATED: on at `config.pad_calibration` (a file or
+//   its JSON text, under `config.pad_calibration_sha256`).
 // - HONNIN_PAD_MODE_BUILT_IN: on at the built-in calibration.
 //
 // With PAD on other than by default, the PAD models must be present and
@@ -742,11 +742,11 @@ honnin_status honnin_engine_options_default(honnin_engine_options *out);
 // concurrently.
 //
 // # Safety
-// `options` must point to a readable `honnin_engine_options` whose
+// `config` must point to a readable `honnin_engine_config` whose
 // non-NULL strings are NUL-terminated and whose non-NULL buffers hold
 // their stated lengths (the model files' entries included); `out` must
 // point to a writable pointer.
-honnin_status honnin_engine_new(const honnin_engine_options *options, honnin_engine **out);
+honnin_status honnin_engine_create(const honnin_engine_config *config, honnin_engine **out);
 
 // Writes the presentation-attack detection `engine` runs to `*out`.
 //

@@ -1,4 +1,4 @@
-//! An engine behind one C handle: its options (models, calibrations,
+//! An engine behind one C handle: its config (models, calibrations,
 //! presentation-attack detection, ONNX Runtime), its one constructor,
 //! verification, its PAD, and freeing it.
 
@@ -53,7 +53,7 @@ pub struct honnin_model_source {
     /// needed; the PAD models turn PAD on as in a directory, and some of
     /// them only is refused; others are ignored. Each model's sha256 is
     /// checked against the manifest before use. The bytes are copied: the
-    /// caller may release them when `honnin_engine_new` returns. NULL with `dir`.
+    /// caller may release them when `honnin_engine_create` returns. NULL with `dir`.
     pub files: *const honnin_model_file,
     /// Number of entries in `files`.
     pub n_files: usize,
@@ -73,8 +73,8 @@ pub struct honnin_calibration_source {
     pub json_len: usize,
 }
 
-/// How `honnin_engine_new` sets up presentation-attack detection (PAD), in
-/// `honnin_engine_options.pad_mode`.
+/// How `honnin_engine_create` sets up presentation-attack detection (PAD), in
+/// `honnin_engine_config.pad_mode`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum honnin_pad_mode {
@@ -94,13 +94,13 @@ pub enum honnin_pad_mode {
     BuiltIn = 3,
 }
 
-/// How an engine is built: what `honnin_engine_new` reads.
-/// `honnin_engine_options_default` fills in the defaults; the caller then
+/// How an engine is built: what `honnin_engine_create` reads.
+/// `honnin_engine_config_default` fills in the defaults; the caller then
 /// gives the models and the calibration. Every pointer is borrowed for the
 /// call only.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct honnin_engine_options {
+pub struct honnin_engine_config {
     /// The models: a directory, or a manifest and its files in memory.
     /// Required (NULL by default).
     pub models: honnin_model_source,
@@ -116,8 +116,8 @@ pub struct honnin_engine_options {
     /// Presentation-attack detection: a `honnin_pad_mode` value (default
     /// HONNIN_PAD_MODE_DEFAULT).
     pub pad_mode: u32,
-    /// With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as `honnin
-    /// pad-calibrate` writes it), a file or its JSON text. Both NULL in the
+    /// With HONNIN_PAD_MODE_CALIBRATED: the PAD calibration (as
+    /// `honnin-lab pad-calibrate` writes it), a file or its JSON text. Both NULL in the
     /// other modes.
     pub pad_calibration: honnin_calibration_source,
     /// sha256 (hex) `pad_calibration` must have; NULL accepts only the one
@@ -159,7 +159,7 @@ pub struct honnin_pad_info {
     pub target_bpcer: f64,
 }
 
-/// Fills `*out` with the default engine options: no models and no
+/// Fills `*out` with the default engine config: no models and no
 /// calibration yet (the caller gives them), the shipped calibrations' pins,
 /// PAD as the models allow (HONNIN_PAD_MODE_DEFAULT), runtime from
 /// HONNIN_ORT_LIB, the pinned runtime hash, target FMR 0.0001, default
@@ -168,15 +168,15 @@ pub struct honnin_pad_info {
 /// Thread safety: callable from any thread at any time.
 ///
 /// # Safety
-/// `out` must point to a writable `honnin_engine_options`.
+/// `out` must point to a writable `honnin_engine_config`.
 #[no_mangle]
-pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_options) -> honnin_status {
+pub unsafe extern "C" fn honnin_engine_config_default(out: *mut honnin_engine_config) -> honnin_status {
     guard(|| {
         check_out(out, "out")?;
         let none = honnin_calibration_source { path: std::ptr::null(), json: std::ptr::null(), json_len: 0 };
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe {
-            *out = honnin_engine_options {
+            *out = honnin_engine_config {
                 models: honnin_model_source {
                     dir: std::ptr::null(),
                     manifest: std::ptr::null(),
@@ -200,15 +200,15 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
     })
 }
 
-/// Builds an engine as `*options` say and writes its handle to `*out`: the
-/// models (`options.models`: a directory, or a manifest and its files in
+/// Builds an engine as `*config` say and writes its handle to `*out`: the
+/// models (`config.models`: a directory, or a manifest and its files in
 /// memory; each model's sha256 is checked against the manifest), the face
-/// calibration (`options.calibration`: a file or its JSON text, under
-/// `options.calibration_sha256`), presentation-attack detection
-/// (`options.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
+/// calibration (`config.calibration`: a file or its JSON text, under
+/// `config.calibration_sha256`), presentation-attack detection
+/// (`config.pad_mode`), ONNX Runtime and the tuning. Loads ONNX Runtime on
 /// first use: one runtime library per process.
 ///
-/// Presentation-attack detection (PAD), by `options.pad_mode`:
+/// Presentation-attack detection (PAD), by `config.pad_mode`:
 /// - HONNIN_PAD_MODE_DEFAULT: on when the PAD models the manifest names are
 ///   among the models, at the PAD calibration built into honnin
 ///   (`calibration/pad-minifasnet.json`, made for the MiniFASNet pair in
@@ -217,8 +217,8 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
 ///   ones the built-in calibration was made for (HONNIN_STATUS_CALIBRATION;
 ///   give their calibration with HONNIN_PAD_MODE_CALIBRATED).
 /// - HONNIN_PAD_MODE_OFF: off.
-/// - HONNIN_PAD_MODE_CALIBRATED: on at `options.pad_calibration` (a file or
-///   its JSON text, under `options.pad_calibration_sha256`).
+/// - HONNIN_PAD_MODE_CALIBRATED: on at `config.pad_calibration` (a file or
+///   its JSON text, under `config.pad_calibration_sha256`).
 /// - HONNIN_PAD_MODE_BUILT_IN: on at the built-in calibration.
 ///
 /// With PAD on other than by default, the PAD models must be present and
@@ -239,23 +239,23 @@ pub unsafe extern "C" fn honnin_engine_options_default(out: *mut honnin_engine_o
 /// concurrently.
 ///
 /// # Safety
-/// `options` must point to a readable `honnin_engine_options` whose
+/// `config` must point to a readable `honnin_engine_config` whose
 /// non-NULL strings are NUL-terminated and whose non-NULL buffers hold
 /// their stated lengths (the model files' entries included); `out` must
 /// point to a writable pointer.
 #[no_mangle]
-pub unsafe extern "C" fn honnin_engine_new(
-    options: *const honnin_engine_options,
+pub unsafe extern "C" fn honnin_engine_create(
+    config: *const honnin_engine_config,
     out: *mut *mut honnin_engine,
 ) -> honnin_status {
     guard(|| {
-        if options.is_null() {
-            return Err(Failure::null("options"));
+        if config.is_null() {
+            return Err(Failure::null("config"));
         }
         check_out(out, "out")?;
-        // SAFETY: checked non-NULL; the caller promised readable options
+        // SAFETY: checked non-NULL; the caller promised readable config
         // whose strings and buffers are as documented.
-        let request = unsafe { Request::read(&*options) }?;
+        let request = unsafe { Request::read(&*config) }?;
         let engine = request.build()?;
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe { issue(out, Object::new(ENGINE, engine)) };
@@ -263,7 +263,7 @@ pub unsafe extern "C" fn honnin_engine_new(
     })
 }
 
-/// What the options ask for, every pointer checked and nothing read yet.
+/// What the config ask for, every pointer checked and nothing read yet.
 struct Request<'a> {
     models: ModelInput<'a>,
     calibration: CalibrationInput<'a>,
@@ -286,20 +286,20 @@ enum Pad {
     On(PadCalibration),
 }
 
-/// Models as the options give them.
+/// Models as the config give them.
 enum ModelInput<'a> {
     Dir(&'a Path),
     Memory { manifest: &'a [u8], files: Vec<ModelBytes<'a>> },
 }
 
-/// A calibration as the options give it.
+/// A calibration as the config give it.
 #[derive(Clone, Copy)]
 enum CalibrationInput<'a> {
     File(&'a Path),
     Text(&'a str),
 }
 
-/// The presentation-attack detection the options ask for.
+/// The presentation-attack detection the config ask for.
 enum PadInput<'a> {
     Default,
     Off,
@@ -308,27 +308,27 @@ enum PadInput<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// Checks every pointer and value of `options` that can be checked
+    /// Checks every pointer and value of `config` that can be checked
     /// without reading a file.
     ///
     /// # Safety
-    /// As `honnin_engine_new` says of `options`.
-    unsafe fn read(options: &'a honnin_engine_options) -> Result<Self, Failure> {
+    /// As `honnin_engine_create` says of `config`.
+    unsafe fn read(config: &'a honnin_engine_config) -> Result<Self, Failure> {
         // SAFETY: the caller promised NUL-terminated strings.
-        let calibration_pin = unsafe { pin_of(options.calibration_sha256, "options.calibration_sha256") }?;
+        let calibration_pin = unsafe { pin_of(config.calibration_sha256, "config.calibration_sha256") }?;
         // SAFETY: as above.
-        let pad_pin = unsafe { pin_of(options.pad_calibration_sha256, "options.pad_calibration_sha256") }?;
+        let pad_pin = unsafe { pin_of(config.pad_calibration_sha256, "config.pad_calibration_sha256") }?;
         // SAFETY: the caller promised sources as documented.
-        let pad = unsafe { pad_input(options.pad_mode, &options.pad_calibration) }?;
+        let pad = unsafe { pad_input(config.pad_mode, &config.pad_calibration) }?;
         // SAFETY: as above.
-        let models = unsafe { model_input(&options.models) }?;
+        let models = unsafe { model_input(&config.models) }?;
         // SAFETY: as above.
-        let calibration = unsafe { calibration_input(&options.calibration, "options.calibration") }?
-            .ok_or_else(|| Failure::null("options.calibration (path or json)"))?;
+        let calibration = unsafe { calibration_input(&config.calibration, "config.calibration") }?
+            .ok_or_else(|| Failure::null("config.calibration (path or json)"))?;
         // SAFETY: the caller promised NUL-terminated strings.
-        let onnxruntime_path = unsafe { optional_text(options.onnxruntime_path, "options.onnxruntime_path") }?;
+        let onnxruntime_path = unsafe { optional_text(config.onnxruntime_path, "config.onnxruntime_path") }?;
         // SAFETY: as above.
-        let onnxruntime_sha256 = unsafe { optional_text(options.onnxruntime_sha256, "options.onnxruntime_sha256") }?;
+        let onnxruntime_sha256 = unsafe { optional_text(config.onnxruntime_sha256, "config.onnxruntime_sha256") }?;
         Ok(Self {
             models,
             calibration,
@@ -337,9 +337,9 @@ impl<'a> Request<'a> {
             pad_pin,
             onnxruntime_path,
             onnxruntime_sha256,
-            target_fmr: options.target_fmr,
-            intra_threads: options.intra_threads,
-            mirror_averaging: options.mirror_averaging != 0,
+            target_fmr: config.target_fmr,
+            intra_threads: config.intra_threads,
+            mirror_averaging: config.mirror_averaging != 0,
         })
     }
 
@@ -383,7 +383,7 @@ impl<'a> Request<'a> {
 /// The PAD `mode` asks for, checked against whether a PAD calibration was given.
 ///
 /// # Safety
-/// As `honnin_engine_new` says of `options.pad_calibration`.
+/// As `honnin_engine_create` says of `config.pad_calibration`.
 unsafe fn pad_input(mode: u32, calibration: &honnin_calibration_source) -> Result<PadInput<'_>, Failure> {
     use honnin_pad_mode as M;
     let mode = match mode {
@@ -394,9 +394,9 @@ unsafe fn pad_input(mode: u32, calibration: &honnin_calibration_source) -> Resul
         other => return Err(Failure::invalid(format!("a honnin_pad_mode (0 to 3), got {other}"))),
     };
     // SAFETY: forwarded from the caller.
-    match (mode, unsafe { calibration_input(calibration, "options.pad_calibration") }?) {
+    match (mode, unsafe { calibration_input(calibration, "config.pad_calibration") }?) {
         (M::Calibrated, Some(input)) => Ok(PadInput::Calibrated(input)),
-        (M::Calibrated, None) => Err(Failure::null("options.pad_calibration (HONNIN_PAD_MODE_CALIBRATED)")),
+        (M::Calibrated, None) => Err(Failure::null("config.pad_calibration (HONNIN_PAD_MODE_CALIBRATED)")),
         (_, Some(_)) => Err(Failure::invalid(format!(
             "no PAD calibration with {mode:?}: it is taken only by HONNIN_PAD_MODE_CALIBRATED"
         ))),
@@ -409,16 +409,16 @@ unsafe fn pad_input(mode: u32, calibration: &honnin_calibration_source) -> Resul
 /// The models of `source`, their pointers checked.
 ///
 /// # Safety
-/// As `honnin_engine_new` says of `options.models`.
+/// As `honnin_engine_create` says of `config.models`.
 unsafe fn model_input(source: &honnin_model_source) -> Result<ModelInput<'_>, Failure> {
     match (source.dir.is_null(), source.manifest.is_null()) {
-        (true, true) => Err(Failure::null("options.models.dir (or options.models.manifest)")),
-        (false, false) => Err(Failure::invalid("options.models: a directory or a manifest in memory, not both")),
+        (true, true) => Err(Failure::null("config.models.dir (or config.models.manifest)")),
+        (false, false) => Err(Failure::invalid("config.models: a directory or a manifest in memory, not both")),
         (false, true) if !source.files.is_null() => {
-            Err(Failure::invalid("options.models.files: taken only with options.models.manifest"))
+            Err(Failure::invalid("config.models.files: taken only with config.models.manifest"))
         }
         // SAFETY: the caller promised a NUL-terminated string.
-        (false, true) => unsafe { path(source.dir, "options.models.dir") }.map(ModelInput::Dir),
+        (false, true) => unsafe { path(source.dir, "config.models.dir") }.map(ModelInput::Dir),
         // SAFETY: forwarded from the caller.
         (true, false) => unsafe { models_in_memory(source) },
     }
@@ -427,12 +427,12 @@ unsafe fn model_input(source: &honnin_model_source) -> Result<ModelInput<'_>, Fa
 /// The manifest and model files of `source`, their pointers checked.
 ///
 /// # Safety
-/// As `honnin_engine_new` says of `options.models`; `source.manifest` is not NULL.
+/// As `honnin_engine_create` says of `config.models`; `source.manifest` is not NULL.
 unsafe fn models_in_memory(source: &honnin_model_source) -> Result<ModelInput<'_>, Failure> {
     // SAFETY: the caller promised readable memory for the pair.
-    let manifest = unsafe { bytes(source.manifest, source.manifest_len, "options.models.manifest") }?;
+    let manifest = unsafe { bytes(source.manifest, source.manifest_len, "config.models.manifest") }?;
     if source.files.is_null() {
-        return Err(Failure::null("options.models.files"));
+        return Err(Failure::null("config.models.files"));
     }
     let n = source.n_files;
     if n > 64 {
@@ -443,9 +443,9 @@ unsafe fn models_in_memory(source: &honnin_model_source) -> Result<ModelInput<'_
     let mut files = Vec::with_capacity(n);
     for (i, f) in entries.iter().enumerate() {
         // SAFETY: the caller promised NUL-terminated names and readable data.
-        let file = unsafe { text(f.name, &format!("options.models.files[{i}].name")) }?;
+        let file = unsafe { text(f.name, &format!("config.models.files[{i}].name")) }?;
         // SAFETY: as above.
-        let data = unsafe { bytes(f.data, f.len, &format!("options.models.files[{i}].data")) }?;
+        let data = unsafe { bytes(f.data, f.len, &format!("config.models.files[{i}].data")) }?;
         files.push(ModelBytes { file, bytes: data });
     }
     Ok(ModelInput::Memory { manifest, files })
@@ -454,7 +454,7 @@ unsafe fn models_in_memory(source: &honnin_model_source) -> Result<ModelInput<'_
 /// The calibration `source` gives, if any.
 ///
 /// # Safety
-/// As `honnin_engine_new` says of a `honnin_calibration_source`.
+/// As `honnin_engine_create` says of a `honnin_calibration_source`.
 unsafe fn calibration_input<'a>(
     source: &'a honnin_calibration_source,
     name: &str,

@@ -9,9 +9,9 @@
 //! - Outputs go through pointer arguments and are written only on success.
 //! - Every pointer is checked: NULL gives `HONNIN_STATUS_NULL_ARGUMENT`,
 //!   except where a NULL is documented as a choice (a string option of
-//!   `honnin_engine_options`, or the half of a model or calibration source
+//!   `honnin_engine_config`, or the half of a model or calibration source
 //!   not given).
-//! - Objects come in `_new`/`_free` pairs. Handles are numbers, not
+//! - Objects come in `_new`/`_free` pairs (an engine: `honnin_engine_create`/`honnin_engine_free`). Handles are numbers, not
 //!   addresses: a freed or unknown handle gives `HONNIN_STATUS_INVALID_HANDLE`,
 //!   even after a new object was created.
 //! - A panic inside honnin is caught at the boundary and returned as
@@ -24,10 +24,12 @@
 //!   change during it, and are never kept.
 //! - The structs are part of the ABI and do not change within a release
 //!   series (0.3.x; from 1.0, a major version): a new field would come with
-//!   a new struct and new functions. 0.3 replaced the four engine
-//!   constructors with one, `honnin_engine_new`, which reads everything from
-//!   `honnin_engine_options` (now also the models, the calibrations and the
-//!   PAD mode): rebuild against this header.
+//!   a new struct and new functions, under new names, so that a program
+//!   built against an older header fails to load instead of passing a
+//!   struct of the old size. 0.3 replaced the four engine constructors and
+//!   `honnin_engine_options` with `honnin_engine_create`, which reads
+//!   everything from a `honnin_engine_config` (the models, the calibrations,
+//!   the PAD mode and the runtime): the 0.2 symbols no longer exist.
 //! - Each function states whether it may be called from several threads at
 //!   once.
 //!

@@ -97,14 +97,15 @@ impl Failure {
 impl From<Error> for Failure {
     /// Who must act ([`Error::kind`]) picks the range of codes, the variant
     /// the code within it: 1–6 misuse, 10–14 deployment, 20–24 input, 30–34
-    /// system.
+    /// system. One code is older than the kinds and keeps its number: a path
+    /// that names no regular file (input) is `HONNIN_STATUS_IO`.
     fn from(e: Error) -> Self {
         use honnin_status as S;
         let status = match e.kind() {
             // An unusable argument, a session step out of order.
             ErrorKind::Misuse => S::InvalidArgument,
             ErrorKind::Deployment => match &e {
-                Error::Runtime { .. } => S::Runtime,
+                Error::Runtime { .. } | Error::RuntimeNotPinned => S::Runtime,
                 Error::ModelIntegrity { .. } => S::ModelIntegrity,
                 Error::Manifest { .. } => S::Manifest,
                 Error::Inference { .. } => S::Inference,

@@ -30,8 +30,8 @@ const FUNCTIONS: &[&str] = &[
     "honnin_live_handles",
     "honnin_last_error_detail",
     "honnin_harden_process",
-    "honnin_engine_options_default",
-    "honnin_engine_new",
+    "honnin_engine_config_default",
+    "honnin_engine_create",
     "honnin_engine_pad",
     "honnin_engine_verify",
     "honnin_engine_free",
@@ -87,16 +87,16 @@ fn sample(file: &str) -> Vec<u8> {
     std::fs::read(root().join("samples").join(file)).unwrap()
 }
 
-fn engine_options(ort: &CString) -> honnin_engine_options {
+fn engine_options(ort: &CString) -> honnin_engine_config {
     let mut options = std::mem::MaybeUninit::uninit();
-    assert_eq!(unsafe { honnin_engine_options_default(options.as_mut_ptr()) }, OK);
+    assert_eq!(unsafe { honnin_engine_config_default(options.as_mut_ptr()) }, OK);
     let mut options = unsafe { options.assume_init() };
     options.onnxruntime_path = ort.as_ptr();
     options
 }
 
 /// `options` for the models in `dir` and the calibration file `calibration`.
-fn from_dir(mut options: honnin_engine_options, dir: &CString, calibration: &CString) -> honnin_engine_options {
+fn from_dir(mut options: honnin_engine_config, dir: &CString, calibration: &CString) -> honnin_engine_config {
     options.models.dir = dir.as_ptr();
     options.calibration.path = calibration.as_ptr();
     options
@@ -104,11 +104,11 @@ fn from_dir(mut options: honnin_engine_options, dir: &CString, calibration: &CSt
 
 /// `options` for a manifest, its model files and a calibration's text, all in memory.
 fn in_memory(
-    mut options: honnin_engine_options,
+    mut options: honnin_engine_config,
     manifest: &[u8],
     files: &[honnin_model_file],
     calibration: &[u8],
-) -> honnin_engine_options {
+) -> honnin_engine_config {
     options.models.manifest = manifest.as_ptr();
     options.models.manifest_len = manifest.len();
     options.models.files = files.as_ptr();
@@ -119,15 +119,15 @@ fn in_memory(
 }
 
 /// `options` with one change.
-fn edited(mut options: honnin_engine_options, edit: impl FnOnce(&mut honnin_engine_options)) -> honnin_engine_options {
+fn edited(mut options: honnin_engine_config, edit: impl FnOnce(&mut honnin_engine_config)) -> honnin_engine_config {
     edit(&mut options);
     options
 }
 
-/// `honnin_engine_new` with these options: its status and engine.
-fn build(options: &honnin_engine_options) -> (honnin_status, *mut honnin_engine) {
+/// `honnin_engine_create` with these options: its status and engine.
+fn build(options: &honnin_engine_config) -> (honnin_status, *mut honnin_engine) {
     let mut engine = null_mut();
-    let status = unsafe { honnin_engine_new(options, &mut engine) };
+    let status = unsafe { honnin_engine_create(options, &mut engine) };
     (status, engine)
 }
 
@@ -157,12 +157,12 @@ fn default_model_files() -> Vec<(CString, Vec<u8>)> {
         .collect()
 }
 
-/// `honnin_engine_new` on these bytes in memory (PAD as `options` say): its status and engine.
+/// `honnin_engine_create` on these bytes in memory (PAD as `options` say): its status and engine.
 fn engine_from_memory(
     manifest: &[u8],
     files: &[(CString, Vec<u8>)],
     calibration: &[u8],
-    options: &honnin_engine_options,
+    options: &honnin_engine_config,
 ) -> (honnin_status, *mut honnin_engine) {
     let files: Vec<honnin_model_file> =
         files.iter().map(|(n, b)| honnin_model_file { name: n.as_ptr(), data: b.as_ptr(), len: b.len() }).collect();
@@ -227,7 +227,7 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         // Library functions.
         assert_eq!(honnin_last_error_detail(null_mut(), 64, &mut n), NULL);
         assert_eq!(honnin_last_error_detail(buf.as_mut_ptr(), 64, null_mut()), NULL);
-        assert_eq!(honnin_engine_options_default(null_mut()), NULL);
+        assert_eq!(honnin_engine_config_default(null_mut()), NULL);
         assert_eq!(honnin_harden_process(0, null_mut()), NULL);
         assert_eq!(honnin_live_handles(null_mut()), NULL);
         assert_eq!(honnin_session_options_default(null_mut()), NULL);
@@ -235,10 +235,10 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         // Engines, from a directory: every pointer is refused when NULL.
         let mut out = null_mut();
         let eo = from_dir(eo, &models, &calibration);
-        assert_eq!(honnin_engine_new(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(null(), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(null(), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&eo, null_mut()), NULL);
         assert!(out.is_null(), "no handle written on failure");
         // From memory.
         let manifest = std::fs::read(root().join("models/manifest.json")).unwrap();
@@ -248,12 +248,12 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
         let null_name = [honnin_model_file { name: null(), data: b"x".as_ptr(), len: 1 }];
         let null_data = [honnin_model_file { name: name.as_ptr(), data: null(), len: 1 }];
         let mo = in_memory(engine_options(&ort), &manifest, &files, &cal);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&mo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_data.as_ptr()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&mo, null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.files = null_data.as_ptr()), &mut out), NULL);
         // With a PAD mode: every pointer is refused when NULL, the PAD
         // calibration included in the mode that needs one.
         let pad_path = cstring(&root().join("calibration/pad-minifasnet.json"));
@@ -261,18 +261,18 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
             o.pad_mode = PAD_CALIBRATED;
             o.pad_calibration.path = pad_path.as_ptr();
         });
-        assert_eq!(honnin_engine_new(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(eo, |o| o.pad_calibration.path = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&eo, null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&edited(eo, |o| o.models.dir = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(eo, |o| o.calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(eo, |o| o.pad_calibration.path = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&eo, null_mut()), NULL);
         let without_pad_file = |mode| {
             edited(eo, |o| {
                 o.pad_mode = mode;
                 o.pad_calibration.path = null();
             })
         };
-        assert_eq!(honnin_engine_new(&without_pad_file(PAD_OFF), null_mut()), NULL);
-        assert_eq!(honnin_engine_new(&without_pad_file(PAD_BUILT_IN), null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&without_pad_file(PAD_OFF), null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&without_pad_file(PAD_BUILT_IN), null_mut()), NULL);
         let pad = std::fs::read(root().join("calibration/pad-minifasnet.json")).unwrap();
         let pad_text = |mode, json: *const u8, json_len| {
             edited(mo, |o| {
@@ -282,16 +282,16 @@ fn every_pointer_argument_refuses_null_and_leaves_outputs_untouched() {
             })
         };
         let mo = pad_text(PAD_CALIBRATED, pad.as_ptr(), pad.len());
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&pad_text(PAD_CALIBRATED, null(), 0), &mut out), NULL);
-        assert_eq!(honnin_engine_new(&mo, null_mut()), NULL);
-        assert_eq!(honnin_engine_new(&pad_text(PAD_OFF, null(), 0), null_mut()), NULL);
-        assert_eq!(honnin_engine_new(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.manifest = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.files = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.calibration.json = null()), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&pad_text(PAD_CALIBRATED, null(), 0), &mut out), NULL);
+        assert_eq!(honnin_engine_create(&mo, null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&pad_text(PAD_OFF, null(), 0), null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&edited(mo, |o| o.models.files = null_name.as_ptr()), &mut out), NULL);
         // Bad PAD text is read only after the other pointers are checked.
         let bad = b"{not json";
-        assert_eq!(honnin_engine_new(&pad_text(PAD_CALIBRATED, bad.as_ptr(), bad.len()), null_mut()), NULL);
+        assert_eq!(honnin_engine_create(&pad_text(PAD_CALIBRATED, bad.as_ptr(), bad.len()), null_mut()), NULL);
         assert!(out.is_null());
         let mut pad_info = honnin_pad_info { on: 7, threshold: 7.0, target_bpcer: 7.0 };
         assert_eq!(honnin_engine_pad(null(), &mut pad_info), NULL);
@@ -558,30 +558,30 @@ fn bad_values_give_status_codes() {
         let mut options = from_dir(engine_options(&ort), &dir, &calibration);
         let mut out = null_mut();
         options.target_fmr = 2.0;
-        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::InvalidArgument);
+        assert_eq!(honnin_engine_create(&options, &mut out), honnin_status::InvalidArgument);
         options.target_fmr = 0.5;
-        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::Calibration);
+        assert_eq!(honnin_engine_create(&options, &mut out), honnin_status::Calibration);
         let missing = cstring(&root().join("no-such-models"));
         options.target_fmr = 1e-4;
         assert_eq!(
-            honnin_engine_new(&edited(options, |o| o.models.dir = missing.as_ptr()), &mut out),
+            honnin_engine_create(&edited(options, |o| o.models.dir = missing.as_ptr()), &mut out),
             honnin_status::Io
         );
         // A source is a directory or bytes in memory, not both.
         let text = b"{}";
         let both = edited(options, |o| (o.models.manifest, o.models.manifest_len) = (text.as_ptr(), text.len()));
-        assert_eq!(honnin_engine_new(&both, &mut out), honnin_status::InvalidArgument);
+        assert_eq!(honnin_engine_create(&both, &mut out), honnin_status::InvalidArgument);
         let files = [honnin_model_file { name: dir.as_ptr(), data: text.as_ptr(), len: text.len() }];
         let stray = edited(options, |o| (o.models.files, o.models.n_files) = (files.as_ptr(), 1));
-        assert_eq!(honnin_engine_new(&stray, &mut out), honnin_status::InvalidArgument);
+        assert_eq!(honnin_engine_create(&stray, &mut out), honnin_status::InvalidArgument);
         let both = edited(options, |o| (o.calibration.json, o.calibration.json_len) = (text.as_ptr(), text.len()));
-        assert_eq!(honnin_engine_new(&both, &mut out), honnin_status::InvalidArgument);
+        assert_eq!(honnin_engine_create(&both, &mut out), honnin_status::InvalidArgument);
         options.intra_threads = 65;
-        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::InvalidArgument);
+        assert_eq!(honnin_engine_create(&options, &mut out), honnin_status::InvalidArgument);
         options.intra_threads = 0;
         let wrong_hash = CString::new("00".repeat(32)).unwrap();
         options.onnxruntime_sha256 = wrong_hash.as_ptr();
-        assert_eq!(honnin_engine_new(&options, &mut out), honnin_status::Runtime);
+        assert_eq!(honnin_engine_create(&options, &mut out), honnin_status::Runtime);
         assert!(out.is_null());
         let mut outcome = untouched_outcome();
         let live = lfw("Colin_Powell", 2);

@@ -469,7 +469,7 @@ impl Session {
             return Err(misuse("a session not yet decided"));
         }
         if !self.offered_methods().contains(&method) {
-            return Err(misuse("a method the session offers (see offered_methods)"));
+            return Err(Error::InvalidArgument { reason: "a method the session offers (see offered_methods)".into() });
         }
         self.chosen = Some(method);
         self.choices.push(method);

@@ -1,7 +1,7 @@
 //! Where live frames come from: a camera, an image folder, a single image.
 //!
 //! A [`FrameSource`] hands out one decoded [`LiveFrame`] at a time. A
-//! [`Session`](crate::Session) reads frames from it until it has enough usable
+//! [`Session`](crate::counter::Session) reads frames from it until it has enough usable
 //! ones; any error from the source (a missing device, a failed read, a
 //! timeout, an undecodable file) closes the face path and the session offers
 //! the staff visual check instead.

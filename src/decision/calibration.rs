@@ -147,7 +147,7 @@ pub const CALIBRATION_FORMAT: &str = "honnin-calibration/1";
 
 impl Calibration {
     /// Reads a calibration that honnin ships (`calibration/*.json`, pinned by
-    /// sha256 in [`SHIPPED_CALIBRATIONS`](crate::decision::pin::SHIPPED_CALIBRATIONS)),
+    /// sha256 in [`SHIPPED_CALIBRATIONS`]),
     /// and checks its plausibility. Any other file is refused with
     /// [`CalibrationError::NotPinned`]: pin it with
     /// [`from_file_pinned`](Self::from_file_pinned), or load it unpinned with
@@ -209,7 +209,7 @@ impl Calibration {
 ///
 /// The threshold sits halfway between the last accepted and the first rejected
 /// impostor score, so it does not depend on the score's exact float value
-/// ([`ScoreSet::at_fmr`](crate::decision::metrics::ScoreSet::at_fmr), ties included).
+/// ([`ScoreSet::at_fmr`](crate::metrics::ScoreSet::at_fmr), ties included).
 pub fn operating_points(metric: Metric, genuine: &[f32], impostor: &[f32], targets: &[f64]) -> Vec<OperatingPoint> {
     let scores = crate::decision::metrics::ScoreSet::new(metric, genuine.iter().copied(), impostor.iter().copied());
     targets

@@ -63,7 +63,7 @@ pub struct PadCalibration {
 
 impl PadCalibration {
     /// Reads the PAD calibration honnin ships (pinned by sha256:
-    /// [`SHIPPED_PAD_CALIBRATION`](crate::decision::pin::SHIPPED_PAD_CALIBRATION))
+    /// [`SHIPPED_PAD_CALIBRATION`](crate::calibration::SHIPPED_PAD_CALIBRATION))
     /// and checks its plausibility; any other file is refused with
     /// [`CalibrationError::NotPinned`](crate::error::CalibrationError::NotPinned).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {

@@ -50,6 +50,10 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// honnin pins no ONNX Runtime build for this CPU, and no sha256 (nor
+    /// `any`) was given to pin the library with
+    /// ([`EngineBuilder::onnxruntime_pin`](crate::EngineBuilder::onnxruntime_pin)).
+    RuntimeNotPinned,
     /// A model file's sha256 differs from the one pinned in the manifest.
     ///
     /// The file is never handed to ONNX Runtime: a swapped recognizer could
@@ -167,6 +171,10 @@ impl fmt::Display for Error {
             Self::Runtime { path: None, reason } => {
                 write!(f, "onnx runtime library not configured: {reason} (run tools/setup.py or set HONNIN_ORT_LIB)")
             }
+            Self::RuntimeNotPinned => write!(
+                f,
+                "honnin pins no onnx runtime build for this cpu: give the sha256 of the library to require (or any)"
+            ),
             Self::ModelIntegrity { model, expected, actual } => {
                 write!(f, "model {model} failed its integrity check: expected sha256 {expected}, found {actual}")
             }
@@ -218,7 +226,9 @@ impl From<CalibrationError> for Error {
     }
 }
 
-/// Who must act on an [`Error`]. The C API's status codes fall in one range per kind.
+/// Who must act on an [`Error`]. The C API's status codes fall in one range
+/// per kind, but for one code older than the kinds: a path that names no
+/// regular file ([`Error::NotAFile`], input) keeps `HONNIN_STATUS_IO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -240,6 +250,7 @@ impl Error {
         match self {
             Self::InvalidArgument { .. } | Self::SessionStep { .. } => ErrorKind::Misuse,
             Self::Runtime { .. }
+            | Self::RuntimeNotPinned
             | Self::ModelIntegrity { .. }
             | Self::Manifest { .. }
             | Self::Inference { .. }

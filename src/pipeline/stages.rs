@@ -84,12 +84,16 @@ pub(crate) struct Wanted<'a> {
     pub(crate) liveness: Run<'a, PadObserver<'a>>,
     /// The subject's template.
     pub(crate) template: Run<'a, EmbeddingObserver<'a>>,
+    /// Hand the subject's face box and landmarks out (for
+    /// [`Engine::subject`](crate::Engine::subject) only: face geometry is
+    /// otherwise never copied out of the detector's wiped list).
+    pub(crate) face: bool,
 }
 
 impl<'a> Wanted<'a> {
     /// The subject face only.
     pub(crate) fn subject(side: Side) -> Self {
-        Self { side, gate: None, liveness: Run::No, template: Run::No }
+        Self { side, gate: None, liveness: Run::No, template: Run::No, face: false }
     }
 
     /// The subject's template.
@@ -100,8 +104,10 @@ impl<'a> Wanted<'a> {
 
 /// What an acquisition gave.
 pub(crate) struct Acquired {
-    /// The subject face (face geometry, wiped on drop), or why there is none.
-    pub(crate) subject: std::result::Result<Zeroizing<Detection>, Reason>,
+    /// Whether there is one subject face, or why there is none.
+    pub(crate) subject: std::result::Result<(), Reason>,
+    /// The subject's face box and landmarks, when [`Wanted::face`] asked for them.
+    pub(crate) face: Option<Detection>,
     /// The quality gate's verdict, when a gate was given.
     pub(crate) quality: Option<FrameQuality>,
     /// The subject's liveness score (mean over the PAD models), when wanted and reached.
@@ -111,8 +117,6 @@ pub(crate) struct Acquired {
     /// Kept as a result so that a PAD verdict can be reached whatever the
     /// recognizer did.
     pub(crate) template: Result<Option<Template>>,
-    /// The template was wanted but the face could not be aligned.
-    pub(crate) unalignable: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,17 +156,17 @@ impl Stages {
     /// Detects the faces in `pixels`, chooses the subject, and goes as far as
     /// `wanted` asks: the quality gate, then liveness and template (side by
     /// side when both are wanted: PAD's small models and the recognizer share
-    /// the cores). Landmarks of every face are wiped when this returns, but
-    /// for the subject's copy in the result.
+    /// the cores). Landmarks of every face are wiped when this returns; the
+    /// subject's are copied out only when [`Wanted::face`] asks for them.
     pub(crate) fn acquire(&self, pixels: &Pixels, wanted: Wanted<'_>) -> Result<Acquired> {
-        let Wanted { side, gate, liveness, template } = wanted;
+        let Wanted { side, gate, liveness, template, face: hand_out } = wanted;
         let faces = self.detect(pixels)?;
         let mut acquired = Acquired {
             subject: Err(Reason::NoFace(side)),
+            face: None,
             quality: None,
             liveness: None,
             template: Ok(None),
-            unalignable: false,
         };
         let face = match choose_subject(&faces, pixels.width(), pixels.height()) {
             Ok(face) => face,
@@ -179,7 +183,10 @@ impl Stages {
                 return Ok(acquired);
             }
         };
-        acquired.subject = Ok(Zeroizing::new(*face));
+        acquired.subject = Ok(());
+        if hand_out {
+            acquired.face = Some(*face);
+        }
         if let Some(gate) = gate {
             let quality = gate.assess(pixels, face);
             let usable = quality.is_usable();
@@ -216,7 +223,6 @@ impl Stages {
             }
         }
         if wants_template && matches!(acquired.template, Ok(None)) {
-            acquired.unalignable = true;
             if let Some(quality) = &mut acquired.quality {
                 // Landmarks too degenerate to align: a face turned away.
                 quality.issues.push(QualityIssue::NotFacingCamera);
@@ -247,7 +253,12 @@ impl Stages {
         };
         let scores: Vec<Result<f32>> = match observe {
             Some(observe) => {
-                self.pad.iter().map(|m| lock(m).live_probability_observed(pixels, face, &mut *observe)).collect()
+                // One after the other, stopping at the first failure.
+                let mut scores = Vec::with_capacity(self.pad.len());
+                for model in &self.pad {
+                    scores.push(lock(model).live_probability_observed(pixels, face, &mut *observe)?);
+                }
+                scores.into_iter().map(Ok).collect()
             }
             None => std::thread::scope(|scope| {
                 let others: Vec<_> =
