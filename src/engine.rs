@@ -456,7 +456,7 @@ impl Engine {
             return Ok(Outcome::inconclusive(reason, Method::Automatic));
         }
         let started = Instant::now();
-        let liveness = if self.pad_policy.is_some() { Run::Yes } else { Run::No };
+        let liveness = self.decisive_liveness();
         let acquired = self.stages.acquire(&live.pixels, Wanted { liveness, ..Wanted::template(Side::Live) })?;
         let live_time = started.elapsed();
         let rules = self.rules();
@@ -598,9 +598,18 @@ impl Engine {
     /// subject's template and, with a PAD policy, its liveness score, from
     /// one detector run.
     pub(crate) fn acquire_frame(&self, frame: &LiveFrame, gate: &QualityGate) -> Result<Acquired> {
-        let liveness = if self.pad_policy.is_some() { Run::Yes } else { Run::No };
+        let liveness = self.decisive_liveness();
         let wanted = Wanted { gate: Some(gate), liveness, ..Wanted::template(Side::Live) };
         self.stages.acquire(&frame.pixels, wanted)
+    }
+
+    /// Liveness, wanted when a PAD policy decides on it.
+    fn decisive_liveness<'a>(&self) -> Run<'a, PadObserver<'a>> {
+        if self.pad_policy.is_some() {
+            Run::Yes
+        } else {
+            Run::No
+        }
     }
 
     /// The decision rules at this engine's policies.

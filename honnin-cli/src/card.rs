@@ -9,7 +9,6 @@ use honnin::card::CardData;
 use honnin::CardPhoto;
 
 use crate::input::InputArgs;
-use crate::verify::kind_word;
 
 /// A value's name as its JSON form spells it (`my_number_surface`, `jp2`),
 /// never Rust's debug text.
@@ -71,6 +70,6 @@ pub(crate) fn inspect_card(path: &Path, input: &InputArgs, json: bool) -> Result
             m.feature_points.len()
         );
     }
-    outln!("  decoded [{}]: {width}x{height}, {}", input.face, kind_word(photo.kind()));
+    outln!("  decoded [{}]: {width}x{height}, {}", input.face, photo.kind().word());
     Ok(ExitCode::SUCCESS)
 }

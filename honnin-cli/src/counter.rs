@@ -38,7 +38,7 @@ use crate::audit::{AuditIds, AuditSink};
 use crate::engine::EngineArgs;
 use crate::input::InputArgs;
 use crate::sandbox::{sandbox_allowing, SandboxArgs};
-use crate::verify::{kind_word, EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
+use crate::verify::{EXIT_INCONCLUSIVE, EXIT_NO_MATCH};
 
 /// No key came within `--timeout`.
 const EXIT_TIMEOUT: u8 = 4;
@@ -207,7 +207,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
     }
     let card = args.input.card(&args.card)?;
     let (w, h) = card.dimensions();
-    outln!("honnin counter: card photo read ({w}x{h}, {}).", kind_word(card.kind()));
+    outln!("honnin counter: card photo read ({w}x{h}, {}).", card.kind().word());
     let mut session = counter.session(card);
     let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::new(), eof: false };
     let end = match drive(&mut session, args, signals, &mut keys) {

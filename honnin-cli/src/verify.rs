@@ -141,10 +141,3 @@ pub(crate) fn outcome_json(
         "card_format": format,
     })
 }
-
-pub(crate) fn kind_word(kind: ReferenceKind) -> &'static str {
-    match kind {
-        ReferenceKind::Colour => "colour",
-        ReferenceKind::Grey => "grey",
-    }
-}

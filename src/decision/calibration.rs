@@ -262,10 +262,7 @@ pub(crate) fn check_calibration(c: &Calibration) -> Result<(), CalibrationError>
         return file(Implausibility::Missing { what: "the colour reference measurements" });
     }
     for (kind, reference) in &c.references {
-        let part = match kind {
-            ReferenceKind::Colour => "colour",
-            ReferenceKind::Grey => "grey",
-        };
+        let part = kind.word();
         check_reference(c.metric, part, reference)?;
         if let Some(fused) = &reference.fused {
             let fused_part = format!("fused {part}");

@@ -54,14 +54,9 @@ impl std::fmt::Display for Reason {
                 f,
                 "the live image does not look like a live face (presentation attack suspected); offer the staff check"
             ),
-            Reason::NotCalibrated(kind) => write!(
-                f,
-                "the calibration has no threshold for {} card photos at this target FMR",
-                match kind {
-                    ReferenceKind::Colour => "colour",
-                    ReferenceKind::Grey => "grey",
-                }
-            ),
+            Reason::NotCalibrated(kind) => {
+                write!(f, "the calibration has no threshold for {} card photos at this target FMR", kind.word())
+            }
         }
     }
 }

@@ -699,6 +699,17 @@ pub enum ReferenceKind {
     Grey,
 }
 
+impl ReferenceKind {
+    /// The kind in one word, as calibration files and reports spell it:
+    /// `colour` or `grey`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Colour => "colour",
+            Self::Grey => "grey",
+        }
+    }
+}
+
 /// The reference photo from an ID card (chip or scan).
 ///
 /// Decoded once; its pixels are wiped when it is dropped. Like a

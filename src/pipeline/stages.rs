@@ -251,16 +251,16 @@ impl Stages {
         let Some((first, rest)) = self.pad.split_first() else {
             return Err(Error::inference("pad", "no PAD model is loaded"));
         };
-        let scores: Vec<Result<f32>> = match observe {
-            Some(observe) => {
-                // One after the other, stopping at the first failure.
-                let mut scores = Vec::with_capacity(self.pad.len());
-                for model in &self.pad {
-                    scores.push(lock(model).live_probability_observed(pixels, face, &mut *observe)?);
-                }
-                scores.into_iter().map(Ok).collect()
+        if let Some(observe) = observe {
+            // One after the other, each showing its input; the first failure ends the run.
+            let mut sum = 0.0;
+            for model in &self.pad {
+                sum += lock(model).live_probability_observed(pixels, face, &mut *observe)?;
             }
-            None => std::thread::scope(|scope| {
+            return Ok(sum / self.pad.len() as f32);
+        }
+        let scores: Vec<Result<f32>> =
+            std::thread::scope(|scope| {
                 let others: Vec<_> =
                     rest.iter().map(|m| scope.spawn(move || lock(m).live_probability(pixels, face))).collect();
                 let mut scores = vec![lock(first).live_probability(pixels, face)];
@@ -268,8 +268,7 @@ impl Stages {
                     h.join().unwrap_or_else(|_| Err(Error::inference("pad", "a PAD model's thread panicked")))
                 }));
                 scores
-            }),
-        };
+            });
         let mut sum = 0.0;
         for score in scores {
             sum += score?;

@@ -398,14 +398,9 @@ fn every_hostile_file_gives_its_expected_result() {
 
 /// Every file under `dir`, relative to the corpus, `/`-separated.
 fn files_under(dir: &Path, out: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            let relative = path.strip_prefix(corpus()).unwrap();
-            out.push(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
-        }
+    for path in crate::common::files_under(dir) {
+        let relative = path.strip_prefix(corpus()).unwrap();
+        out.push(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
     }
 }
 

@@ -3,29 +3,16 @@
 //! small crate root, a library without command-line dependencies, and a
 //! README a newcomer reads in minutes whose links all resolve.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::root;
 
-/// Every `.rs` file under `dir`, recursively.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// The library's code without its `#[cfg(test)]` modules, file by file.
 fn library_code() -> Vec<(PathBuf, String)> {
-    rust_files(&root().join("src"))
+    crate::common::files_under(&root().join("src"))
         .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
             let code = match text.find("#[cfg(test)]\nmod tests") {

@@ -58,24 +58,12 @@ fn the_schema_check_refuses_extra_fields_and_float_arrays() {
 /// The files of module `name` in the checkout: `name.rs` or `name/mod.rs`
 /// anywhere under `src/`, `tests/` and the workspace crates.
 fn module_files(root: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                if path.file_name().is_some_and(|f| f == name) && path.join("mod.rs").is_file() {
-                    out.push(path.join("mod.rs"));
-                }
-                walk(&path, name, out);
-            } else if path.file_name().is_some_and(|f| f.to_str() == Some(&format!("{name}.rs"))) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for dir in ["src", "tests", "honnin-ffi", "honnin-cli", "honnin-lab"] {
-        walk(&root.join(dir), name, &mut out);
-    }
-    out
+    let (file, folder) = (format!("{name}.rs"), format!("{name}/mod.rs"));
+    ["src", "tests", "honnin-ffi", "honnin-cli", "honnin-lab"]
+        .iter()
+        .flat_map(|dir| common::files_under(&root.join(dir)))
+        .filter(|path| path.ends_with(&file) || path.ends_with(&folder))
+        .collect()
 }
 
 /// PRIVACY.md's claims table names, for each claim, tests that exist: a
