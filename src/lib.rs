@@ -44,6 +44,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`counter`] | counter sessions: one person, their choice of method (face or staff visual check), one outcome; frame sources |
+//! | [`authenticity`] | whether a card photo is the one its issuer wrote: passive authentication, the My Number surface signature, chip challenges |
 //! | [`card`] | card data as chips store it: ICAO EF.DG2, ISO/IEC 19794-5 and 39794-5 records, My Number card-surface data |
 //! | [`input`] | card photos, live frames, raw pixel layouts, [`Limits`], files read without trusting their type |
 //! | [`engine`] | the engine and what it hands out: templates, scores, face boxes, model run counts |
@@ -128,6 +129,7 @@ mod pipeline;
 mod privacy;
 
 pub use calibration::Calibration;
+pub use card::authenticity;
 pub use decision::pad_policy as pad;
 pub use decision::policy::Policy;
 pub use decision::{calibration, metrics, outcome};

@@ -225,6 +225,7 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
             let how = match outcome.method {
                 Method::Automatic => "face check",
                 Method::StaffVisual => "staff visual check",
+                Method::CardPin => "card PIN",
             };
             outln!("DECISION: {} ({how})", outcome.decision.code());
             match outcome.decision {
@@ -282,6 +283,7 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
                 }
             }
             Method::StaffVisual => return staff_check(session, keys, args.photo_columns),
+            Method::CardPin => bail!("the card PIN needs a card reader session"),
         }
     }
 }
@@ -296,6 +298,7 @@ fn ask_method(session: &Session, keys: &mut Keys) -> Result<std::result::Result<
         match method {
             Method::Automatic => outln!("  [f] face check with the camera{proposed}"),
             Method::StaffVisual => outln!("  [s] visual check by a member of staff{proposed}"),
+            Method::CardPin => outln!("  [p] your card's 4-digit PIN{proposed}"),
         }
     }
     outln!("  [q] end");

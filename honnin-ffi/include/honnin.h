@@ -191,6 +191,8 @@ enum honnin_method
   HONNIN_METHOD_AUTOMATIC = 1,
   // A staff member compared the card with the person; no biometric was computed.
   HONNIN_METHOD_STAFF_VISUAL = 2,
+  // The card checked the person's PIN and signed a fresh challenge; no biometric was computed.
+  HONNIN_METHOD_CARD_PIN = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

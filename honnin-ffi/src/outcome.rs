@@ -66,6 +66,8 @@ pub enum honnin_method {
     Automatic = 1,
     /// A staff member compared the card with the person; no biometric was computed.
     StaffVisual = 2,
+    /// The card checked the person's PIN and signed a fresh challenge; no biometric was computed.
+    CardPin = 4,
 }
 
 /// How scores read.
@@ -155,6 +157,7 @@ pub(crate) fn method(m: Method) -> honnin_method {
     match m {
         Method::Automatic => honnin_method::Automatic,
         Method::StaffVisual => honnin_method::StaffVisual,
+        Method::CardPin => honnin_method::CardPin,
     }
 }
 
@@ -163,8 +166,9 @@ pub(crate) fn parse_method(m: u32) -> Result<Method, Failure> {
     match m {
         1 => Ok(Method::Automatic),
         2 => Ok(Method::StaffVisual),
+        4 => Ok(Method::CardPin),
         _ => Err(Failure::invalid(format!(
-            "a method of 1 (HONNIN_METHOD_AUTOMATIC) or 2 (HONNIN_METHOD_STAFF_VISUAL), got {m}"
+            "a method of 1 (HONNIN_METHOD_AUTOMATIC), 2 (HONNIN_METHOD_STAFF_VISUAL) or 4 (HONNIN_METHOD_CARD_PIN), got {m}"
         ))),
     }
 }

@@ -19,6 +19,7 @@
 //! fields are kept as [`FaceMetadata`] for display, never trusted.
 //! Images are borrowed from the caller's buffer, not copied.
 
+pub mod authenticity;
 mod image;
 mod iso19794;
 mod iso39794;

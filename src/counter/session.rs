@@ -482,6 +482,10 @@ impl Session {
                 self.reference = None;
                 SessionState::StaffCheck
             }
+            // Offered only by a session holding a card reader (not yet: see issue 19).
+            Method::CardPin => {
+                return Err(Error::InvalidArgument { reason: "a method the session offers (see offered_methods)".into() })
+            }
         };
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::card::authenticity::{Authenticity, Failure};
 use crate::input::decode::ReferenceKind;
 use crate::pipeline::template::Score;
 
@@ -36,6 +37,13 @@ pub enum Reason {
     /// photos only): comparing against another kind's threshold would change
     /// the false-match rate, so no automatic decision is made.
     NotCalibrated(ReferenceKind),
+    /// The card's proof of authenticity failed (a changed photo, a bad
+    /// signature, a copy that cannot answer the chip's challenge): the photo
+    /// is not compared. Offer the staff check with the physical card.
+    CardNotAuthentic(Failure),
+    /// The policy requires a verified card photo and this one was not
+    /// checked (a plain image, or chip data without its security data).
+    AuthenticityNotChecked,
 }
 
 impl std::fmt::Display for Reason {
@@ -56,6 +64,10 @@ impl std::fmt::Display for Reason {
             ),
             Reason::NotCalibrated(kind) => {
                 write!(f, "the calibration has no threshold for {} card photos at this target FMR", kind.word())
+            }
+            Reason::CardNotAuthentic(failure) => write!(f, "card photo not authentic: {failure}"),
+            Reason::AuthenticityNotChecked => {
+                write!(f, "the policy requires a verified card photo and this one could not be checked")
             }
         }
     }
@@ -78,6 +90,8 @@ impl Reason {
             Reason::PresentationAttackSuspected => "presentation_attack_suspected",
             Reason::NotCalibrated(Colour) => "not_calibrated_colour",
             Reason::NotCalibrated(Grey) => "not_calibrated_grey",
+            Reason::CardNotAuthentic(_) => "card_not_authentic",
+            Reason::AuthenticityNotChecked => "authenticity_not_checked",
         }
     }
 }
@@ -112,14 +126,19 @@ pub enum Method {
     Automatic,
     /// A staff member compared the card with the person; no biometric was computed.
     StaffVisual,
+    /// The person entered their card's PIN (the JPKI user-authentication
+    /// PIN), the card checked it and signed a fresh challenge; no biometric
+    /// was computed and no model ran.
+    CardPin,
 }
 
 impl Method {
-    /// `automatic` or `staff_visual`, as the CLI prints it and audit records hold it.
+    /// `automatic`, `staff_visual` or `card_pin`, as the CLI prints it and audit records hold it.
     pub fn code(&self) -> &'static str {
         match self {
             Method::Automatic => "automatic",
             Method::StaffVisual => "staff_visual",
+            Method::CardPin => "card_pin",
         }
     }
 }
@@ -154,6 +173,9 @@ pub struct Outcome {
     pub timings: StageTimings,
     /// Whether presentation-attack detection ran on the live image, and what it found.
     pub pad: PadCheck,
+    /// Whether the card photo is the one its issuer wrote (checked from the
+    /// chip's security data; not part of equality, like `pad`).
+    pub authenticity: Authenticity,
 }
 
 /// Whether presentation-attack detection (PAD) ran for an outcome, and what
@@ -233,6 +255,7 @@ impl Outcome {
             method,
             timings: StageTimings::default(),
             pad: PadCheck::NotRun,
+            authenticity: Authenticity::NotChecked,
         }
     }
 
@@ -244,6 +267,7 @@ impl Outcome {
             method: Method::StaffVisual,
             timings: StageTimings::default(),
             pad: PadCheck::NotRun,
+            authenticity: Authenticity::NotChecked,
         }
     }
 }

@@ -198,6 +198,7 @@ impl Rules<'_> {
             method: Method::Automatic,
             timings: StageTimings::default(),
             pad: PadCheck::NotRun,
+            authenticity: crate::card::authenticity::Authenticity::NotChecked,
         }
     }
 }

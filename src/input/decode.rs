@@ -21,6 +21,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat as RasterFormat, ImageReader};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::card::authenticity::Authenticity;
 use crate::card::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
@@ -728,6 +729,7 @@ pub struct CardPhoto {
     kind: ReferenceKind,
     container: Container,
     format: ImageFormat,
+    authenticity: Authenticity,
 }
 
 impl CardPhoto {
@@ -752,7 +754,7 @@ impl CardPhoto {
     fn from_card_image(container: Container, image: &CardImage<'_>, limits: &Limits) -> Result<Self> {
         let pixels = decode_format(image.bytes(), image.format(), limits)?;
         let kind = if pixels.is_grey() { ReferenceKind::Grey } else { ReferenceKind::Colour };
-        Ok(Self { pixels, kind, container, format: image.format() })
+        Ok(Self { pixels, kind, container, format: image.format(), authenticity: Authenticity::NotChecked })
     }
 
     /// Reads and decodes a card photo file within the default [`Limits`].
@@ -761,6 +763,21 @@ impl CardPhoto {
         // Wiped on drop.
         let bytes = crate::input::file::read_input_file(path, &limits)?;
         Self::from_bytes_with_limits(&bytes, &limits)
+    }
+
+    /// Whether the photo is the one its issuer wrote, as far as it was
+    /// checked ([`Authenticity::NotChecked`] for a photo decoded from bytes alone).
+    pub fn authenticity(&self) -> Authenticity {
+        self.authenticity
+    }
+
+    /// The photo with the result of checking its chip's proof of
+    /// authenticity (set by the checks in [`crate::authenticity`] and the
+    /// card reader only).
+    #[allow(dead_code)]
+    pub(crate) fn with_authenticity(mut self, authenticity: Authenticity) -> Self {
+        self.authenticity = authenticity;
+        self
     }
 
     /// Colour or monochrome, as measured on the pixels.
