@@ -14,12 +14,16 @@
 
 #[cfg(feature = "camera")]
 pub(crate) mod camera;
+#[cfg(feature = "reader")]
+pub(crate) mod card_session;
 pub(crate) mod session;
 pub(crate) mod source;
 pub(crate) mod staff;
 
 #[cfg(feature = "camera")]
 pub use camera::{CameraOptions, CameraSource};
+#[cfg(feature = "reader")]
+pub use card_session::{CardLink, PinClosed};
 pub use session::{
     AttemptRecord, Counter, DisplayPhoto, Fallback, FrameFeedback, Session, SessionConfig, SessionState, Step,
 };

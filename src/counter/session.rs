@@ -165,11 +165,22 @@ impl Counter {
     /// Starts a session for the person presenting `card`, from the initial state.
     #[must_use = "a session does nothing until the person chooses a method"]
     pub fn session(&self, card: CardPhoto) -> Session {
+        let mut session = self.session_without_photo(card.kind());
+        session.card = Some(card);
+        session
+    }
+
+    /// A session in its initial state holding no card photo yet (expected of `kind`).
+    pub(super) fn session_without_photo(&self, kind: ReferenceKind) -> Session {
         Session {
             engine: self.engine.clone(),
             config: Arc::clone(&self.config),
-            card_kind: card.kind(),
-            card: Some(card),
+            card_kind: kind,
+            card: None,
+            #[cfg(feature = "reader")]
+            link: None,
+            #[cfg(feature = "reader")]
+            pin_closed: None,
             state: SessionState::ChoosingMethod,
             chosen: None,
             choices: Vec::new(),
@@ -205,6 +216,9 @@ pub enum SessionState {
     FaceCheck,
     /// Waiting for staff to compare the card photo with the person.
     StaffCheck,
+    /// Waiting for the person's PIN, which the card in the reader checks
+    /// (feature `reader`).
+    PinCheck,
     /// Decided; [`Session::outcome`] holds the result.
     Decided,
 }
@@ -319,6 +333,20 @@ pub enum Step {
     Decided(Outcome),
     /// The face path is closed; offer the staff visual check.
     StaffOffered(Fallback),
+    /// The card refused the PIN; one try was spent and none is retried. The
+    /// session is back to choosing: the face and staff checks are offered,
+    /// and the PIN again only if enough tries are left.
+    #[cfg(feature = "reader")]
+    PinRejected {
+        /// The tries the card reports left.
+        tries_left: u8,
+        /// Whether the PIN is still offered.
+        pin_still_offered: bool,
+    },
+    /// The PIN path is closed (too few tries, blocked, or a card that did not
+    /// prove itself); the session is back to choosing another method.
+    #[cfg(feature = "reader")]
+    PinUnavailable(super::card_session::PinClosed),
 }
 
 /// Quality issues seen, counted per kind in [`QualityIssue::ALL`] order.
@@ -359,10 +387,16 @@ fn commonest_issue(issues: &IssueCounts) -> QualityIssue {
 pub struct Session {
     engine: Option<Arc<Engine>>,
     config: Arc<SessionConfig>,
-    card: Option<CardPhoto>,
+    pub(super) card: Option<CardPhoto>,
+    /// The card in a reader, for a session started from one.
+    #[cfg(feature = "reader")]
+    pub(super) link: Option<super::card_session::CardLink>,
+    /// Why the PIN path closed, if it did.
+    #[cfg(feature = "reader")]
+    pub(super) pin_closed: Option<super::card_session::PinClosed>,
     /// The card photo's kind, kept for the audit record after the card is dropped.
     card_kind: ReferenceKind,
-    state: SessionState,
+    pub(super) state: SessionState,
     chosen: Option<Method>,
     /// Every choice of method, in order.
     choices: Vec<Method>,
@@ -399,22 +433,32 @@ impl Session {
     /// The methods the person may choose now (none once decided): the staff
     /// visual check always; the face check when the counter has models, the
     /// policy has a threshold for the card photo's kind and the face path is
-    /// open.
+    /// open; the card's PIN for a session started from a card reader while
+    /// the card has enough PIN tries left. The configured default comes first.
     pub fn offered_methods(&self) -> Vec<Method> {
         if self.state == SessionState::Decided {
             return Vec::new();
         }
-        let mut methods = vec![Method::StaffVisual];
-        let calibrated = match (&self.engine, &self.card) {
-            (Some(engine), Some(card)) => engine.policy().threshold(card.kind()).is_some(),
+        let mut methods = Vec::new();
+        // The photo's kind once read; a card in a reader holds a grey chip photo.
+        let kind = match &self.card {
+            Some(card) => Some(card.kind()),
+            None if self.has_reader() => Some(ReferenceKind::Grey),
+            None => None,
+        };
+        let calibrated = match (&self.engine, kind) {
+            (Some(engine), Some(kind)) => engine.policy().threshold(kind).is_some(),
             _ => false,
         };
         if calibrated && self.face_closed.is_none() {
-            methods.insert(0, Method::Automatic);
+            methods.push(Method::Automatic);
         }
-        if self.config.default_method == Method::StaffVisual {
-            methods.sort_by_key(|m| *m != Method::StaffVisual);
+        if self.pin_available() {
+            methods.push(Method::CardPin);
         }
+        methods.push(Method::StaffVisual);
+        let first = self.config.default_method;
+        methods.sort_by_key(|m| *m != first);
         methods
     }
 
@@ -471,6 +515,9 @@ impl Session {
         if !self.offered_methods().contains(&method) {
             return Err(Error::InvalidArgument { reason: "a method the session offers (see offered_methods)".into() });
         }
+        if method == Method::Automatic && self.card.is_none() {
+            return Err(misuse("a session holding the card photo (read it from the card first)"));
+        }
         self.chosen = Some(method);
         self.choices.push(method);
         self.state = match method {
@@ -482,9 +529,10 @@ impl Session {
                 self.reference = None;
                 SessionState::StaffCheck
             }
-            // Offered only by a session holding a card reader (not yet: see issue 19).
             Method::CardPin => {
-                return Err(Error::InvalidArgument { reason: "a method the session offers (see offered_methods)".into() })
+                self.attempt = Attempt::default();
+                self.reference = None;
+                SessionState::PinCheck
             }
         };
         Ok(())
@@ -604,6 +652,28 @@ impl Session {
         self.outcome
     }
 
+    /// Takes a card photo read during the session (from the card in a reader).
+    #[cfg(feature = "reader")]
+    pub(super) fn set_photo(&mut self, card: CardPhoto) {
+        self.card_kind = card.kind();
+        self.reference = None;
+        self.card = Some(card);
+    }
+
+    fn has_reader(&self) -> bool {
+        #[cfg(feature = "reader")]
+        return self.link.is_some();
+        #[cfg(not(feature = "reader"))]
+        false
+    }
+
+    fn pin_available(&self) -> bool {
+        #[cfg(feature = "reader")]
+        return self.pin_offered();
+        #[cfg(not(feature = "reader"))]
+        false
+    }
+
     fn face_engine(&self) -> Result<Arc<Engine>> {
         match (self.state, &self.engine) {
             (SessionState::FaceCheck, Some(engine)) => Ok(Arc::clone(engine)),
@@ -616,6 +686,11 @@ impl Session {
     fn ensure_reference(&mut self, engine: &Engine) -> Option<Step> {
         if self.reference.is_none() {
             let card = self.card.as_ref()?;
+            // A photo whose proof failed (or was not checked, when the policy
+            // requires one) is not compared: no model runs on it.
+            if let Some(reason) = engine.rules().authenticity_gate(card.authenticity()) {
+                return Some(self.close_face(Fallback::CardUnusable(reason)));
+            }
             let started = Instant::now();
             match engine.card_reference(card) {
                 Ok(r) => {
@@ -713,7 +788,7 @@ impl Session {
     }
 
     /// Records the decision and wipes everything biometric the session held.
-    fn decide(&mut self, outcome: Outcome) {
+    pub(super) fn decide(&mut self, outcome: Outcome) {
         self.outcome = Some(outcome);
         self.state = SessionState::Decided;
         self.attempt = Attempt::default();
@@ -722,7 +797,7 @@ impl Session {
     }
 }
 
-fn misuse(expected: &'static str) -> Error {
+pub(super) fn misuse(expected: &'static str) -> Error {
     Error::SessionStep { expected }
 }
 

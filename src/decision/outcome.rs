@@ -259,6 +259,12 @@ impl Outcome {
         }
     }
 
+    /// The outcome of the card's PIN: decided by the card, no biometric.
+    #[allow(dead_code)]
+    pub(crate) fn card_pin(decision: Decision, authenticity: Authenticity) -> Self {
+        Self { method: Method::CardPin, authenticity, ..Self::staff(decision) }
+    }
+
     pub(crate) fn staff(decision: Decision) -> Self {
         Self {
             decision,
