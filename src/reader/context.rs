@@ -179,3 +179,31 @@ impl Drop for Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcsc_failures_map_to_typed_reader_errors() {
+        use pcsc::Error as E;
+        let map = |e| fault("SCardTransmit", "Reader 0", e);
+        assert_eq!(map(E::RemovedCard), ReaderError::CardRemoved);
+        assert_eq!(map(E::ResetCard), ReaderError::CardRemoved);
+        assert_eq!(map(E::NoSmartcard), ReaderError::NoCard);
+        assert_eq!(map(E::Timeout), ReaderError::Timeout);
+        assert_eq!(map(E::NoService), ReaderError::NoService);
+        assert_eq!(map(E::ServiceStopped), ReaderError::NoService);
+        assert_eq!(map(E::UnknownReader), ReaderError::NoReader { reader: "Reader 0".into() });
+        assert_eq!(map(E::NoReadersAvailable), ReaderError::NoReader { reader: String::new() });
+        assert_eq!(map(E::SharingViolation), ReaderError::CardInUse);
+        assert!(matches!(map(E::CommError), ReaderError::Pcsc { call: "SCardTransmit", .. }));
+        use crate::ErrorKind;
+        assert_eq!(ReaderError::NoService.kind(), ErrorKind::Deployment);
+        assert_eq!(ReaderError::NoReader { reader: String::new() }.kind(), ErrorKind::System);
+        assert_eq!(ReaderError::CardRemoved.kind(), ErrorKind::Input);
+        assert_eq!(crate::Error::from(ReaderError::Blocked).kind(), ErrorKind::Input);
+        // A reader name with a NUL byte is refused before PC/SC sees it.
+        assert!(reader_name("a\0b").is_err());
+    }
+}
