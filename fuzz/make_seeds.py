@@ -15,6 +15,12 @@ leaving the other seeds as they are:
 
     python3 fuzz/make_seeds.py --only onnx_graph
 
+The card_responses seeds (scripts of a card's answers for the card reader's
+protocol logic) are remade alone, with the committed grey JP2 seed as the
+photo, by
+
+    python3 fuzz/make_seeds.py --only card_responses
+
 The containers follow the standards' layouts as honnin's test builders do
 (src/container/mod.rs `mod build`, src/container/iso19794.rs `build`).
 Re-running rewrites fuzz/seeds/ (the JPEG 2000 files are byte-identical for
@@ -246,6 +252,85 @@ def write_onnx_seeds() -> None:
         write("onnx_graph", name, data)
 
 
+# --- card responses (card_responses) ------------------------------------------
+# Scripts of what a card answers, in the target's format: one byte choosing the
+# path (0 read_face, 1 check_pin on the host, 2 check_pin on a pinpad, 3 the
+# tries queries), then each response as a length byte and its bytes (FF and two
+# bytes big-endian for a longer one). The reads follow honnin's order: an 8-byte
+# header probe, then chunks of at most 256 bytes up to the element's end.
+
+OK = b"\x90\x00"
+
+
+def response(data: bytes) -> bytes:
+    if len(data) < 0xFF:
+        return bytes([len(data)]) + data
+    return b"\xff" + len(data).to_bytes(2, "big") + data
+
+
+def file_reads(element: bytes, six_c: bool = False, sixty_one: bool = False) -> list:
+    """What a card answers to honnin's READ BINARY loop over `element`."""
+    out = [element[:8] + OK]
+    offset = 8
+    while offset < len(element):
+        chunk = element[offset : offset + 256]
+        if six_c and offset == 8:
+            out.append(bytes([0x6C, len(chunk) % 256]))  # resend with Le = xx
+        if sixty_one and offset == 8:
+            out.append(bytes([0x61, len(chunk) % 256]))  # then GET RESPONSE
+        out.append(chunk + OK)
+        offset += len(chunk)
+    return out
+
+
+def card_response_seeds(photo_jp2: bytes) -> dict:
+    surface_inner = b"".join([
+        tlv(0xDF21, bytes(18)),
+        tlv(0xDF22, b"19800217"),
+        tlv(0xDF23, b"1"),
+        tlv(0xDF24, tlv(0x82, b"\x01\x00\x01") + tlv(0x81, b"\xa5" * 256)),
+        tlv(0xDF27, photo_jp2),
+        tlv(0xDF28, b"\x5a" * 256),
+        tlv(0xDF29, b"20300217"),
+    ])
+    surface = tlv(0xFF20, surface_inner)
+    body = b"\x11" * 32 + tlv(0x82, b"\x01\x00\x01") + tlv(0x81, b"\xc3" * 256)
+    certificate = tlv(0x7F21, tlv(0x7F4E, body) + tlv(0x5F37, b"\x77" * 256))
+    jpki_certificate = tlv(0x30, b"\x42" * 600)
+    signature = b"\x33" * 256 + OK
+
+    def script(path: int, answers) -> bytes:
+        return bytes([path]) + b"".join(response(a) for a in answers)
+
+    surface_ok = [OK, OK, b"\x63\xca", OK, OK, *file_reads(certificate), OK, *file_reads(surface), signature]
+    pin_ok = [OK, OK, b"\x63\xc3", OK, OK, *file_reads(jpki_certificate), OK, signature]
+    return {
+        "read_face.bin": script(0, surface_ok),
+        "read_face_6c_61.bin": script(
+            0,
+            [OK, OK, b"\x63\xca", OK, OK, *file_reads(certificate, six_c=True), OK,
+             *file_reads(surface, sixty_one=True), b"\x61\x00", signature],
+        ),
+        "read_face_wrong.bin": script(0, [OK, OK, b"\x63\xca", b"\x63\xc9"]),
+        "read_face_few_tries.bin": script(0, [OK, OK, b"\x63\xc3"]),
+        "read_face_pulled.bin": script(0, surface_ok[:9]),
+        "check_pin_host.bin": script(1, pin_ok),
+        "check_pin_host_wrong.bin": script(1, [OK, OK, b"\x63\xc3", b"\x63\xc2"]),
+        "check_pin_pinpad.bin": script(2, [b"\x06\x04\x42\x33\x00\x06", *pin_ok]),
+        "check_pin_pinpad_cancelled.bin": script(2, [b"\x06\x04\x42\x33\x00\x06", OK, OK, b"\x63\xc3", b"\x64\x01"]),
+        "tries.bin": script(3, [OK, OK, b"\x63\xca", OK, OK, b"\x63\xc3"]),
+    }
+
+
+def write_card_response_seeds(photo_jp2: bytes) -> None:
+    directory = os.path.join(SEEDS, "card_responses")
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    os.makedirs(directory)
+    for name, data in card_response_seeds(photo_jp2).items():
+        write("card_responses", name, data)
+
+
 def main() -> None:
     if os.path.isdir(SEEDS):
         shutil.rmtree(SEEDS)
@@ -299,6 +384,7 @@ def main() -> None:
     write("jpeg2000", "astronaut.j2k", j2k)
     for name, data in j2k_variants.items():
         write("jpeg2000", name, data)
+    write_card_response_seeds(j2k_variants["grey.jp2"])
 
     # Containers. For the parser alone a short stand-in image (its magic and a
     # few bytes) keeps the seeds small and the mutations on the structure; the
@@ -353,10 +439,18 @@ def summary(targets) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=["onnx_graph"], help="remake only this target's seeds, keep the others")
-    if parser.parse_args().only == "onnx_graph":
+    parser.add_argument(
+        "--only", choices=["onnx_graph", "card_responses"], help="remake only this target's seeds, keep the others"
+    )
+    only = parser.parse_args().only
+    if only == "onnx_graph":
         write_onnx_seeds()
         summary(["onnx_graph"])
+    elif only == "card_responses":
+        # The photo inside the scripted surface data is the committed grey JP2 seed.
+        with open(os.path.join(SEEDS, "jpeg2000", "grey.jp2"), "rb") as f:
+            write_card_response_seeds(f.read())
+        summary(["card_responses"])
     else:
         if Image is None:
             sys.exit("Pillow is missing: apt-get install -y python3-pil (or use --only onnx_graph)")

@@ -46,6 +46,7 @@
 //! | [`counter`] | counter sessions: one person, their choice of method (face or staff visual check), one outcome; frame sources |
 //! | [`authenticity`] | whether a card photo is the one its issuer wrote: passive authentication, the My Number surface signature, chip challenges |
 //! | [`card`] | card data as chips store it: ICAO EF.DG2, ISO/IEC 19794-5 and 39794-5 records, My Number card-surface data |
+//! | `reader` | the face photo read from a My Number card in a PC/SC reader, 照合番号B, the JPKI PIN path (feature `reader`) |
 //! | [`input`] | card photos, live frames, raw pixel layouts, [`Limits`], files read without trusting their type |
 //! | [`engine`] | the engine and what it hands out: templates, scores, face boxes, model run counts |
 //! | [`models`] | the model manifest: files, hashes, licences, metrics |
@@ -107,6 +108,12 @@
 //!   restrictions that `honnin verify` installs before any model loads.
 //! - `camera`: `counter::CameraSource`, live frames from a V4L2 camera through
 //!   nokhwa (building it needs libclang, Debian `libclang-dev`).
+//! - `reader`: `honnin::reader`, the face photo read from a My Number card
+//!   in a PC/SC reader (照合番号B, the surface signature, the chip's answer
+//!   to a fresh challenge) and the JPKI PIN path, on the host's keyboard or a
+//!   PC/SC Part 10 pinpad. Through the `pcsc` crate: building it needs
+//!   pcsc-lite (Debian `libpcsclite-dev`), running it `pcscd`. See
+//!   docs/card-reader.md.
 //! - `research`: `honnin::research`, single pipeline stages and the model
 //!   graph rewrite, for benchmarks and research; a counter build leaves it
 //!   off (`cargo build -p honnin-cli`; a whole-workspace build also builds
@@ -127,6 +134,8 @@ pub mod error;
 pub mod input;
 mod pipeline;
 mod privacy;
+#[cfg(feature = "reader")]
+pub mod reader;
 
 pub use calibration::Calibration;
 pub use card::authenticity;

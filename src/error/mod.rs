@@ -11,11 +11,13 @@ use std::path::PathBuf;
 mod calibration;
 mod camera;
 mod card;
+mod reader;
 
 pub(crate) use calibration::implausible;
 pub use calibration::{rate, CalibrationError, Implausibility};
 pub use camera::CameraError;
 pub use card::Malformation;
+pub use reader::ReaderError;
 
 /// Everything that can go wrong in honnin, grouped by who must act
 /// ([`Error::kind`]): the calling code, the deployment, the input, the system.
@@ -158,6 +160,11 @@ pub enum Error {
         /// Which layer, and what went wrong.
         reason: String,
     },
+    /// The card reader, the card or PC/SC failed (`reader` feature). Its
+    /// kind depends on the fault ([`ReaderError::kind`]): a card that cannot
+    /// be used is input, a missing PC/SC service deployment, a missing
+    /// reader system.
+    Reader(ReaderError),
 }
 
 impl fmt::Display for Error {
@@ -210,6 +217,7 @@ impl fmt::Display for Error {
                 write!(f, "{} is {found}, not a regular file: give the path of a file", path.display())
             }
             Self::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
+            Self::Reader(fault) => write!(f, "{fault}"),
         }
     }
 }
@@ -219,6 +227,12 @@ impl fmt::Display for Error {
 /// `{:#}`) would otherwise repeat it. The error itself is in the `source`
 /// field.
 impl std::error::Error for Error {}
+
+impl From<ReaderError> for Error {
+    fn from(e: ReaderError) -> Self {
+        Self::Reader(e)
+    }
+}
 
 impl From<CalibrationError> for Error {
     fn from(e: CalibrationError) -> Self {
@@ -234,13 +248,15 @@ impl From<CalibrationError> for Error {
 pub enum ErrorKind {
     /// The calling code: an argument that cannot be used, a session step out of order.
     Misuse,
-    /// The deployment: ONNX Runtime, the models and their manifest, a calibration.
+    /// The deployment: ONNX Runtime, the models and their manifest, a calibration,
+    /// the PC/SC service.
     Deployment,
     /// The input: bytes over a limit, undecodable images, malformed or
     /// unrecognised card data, a record without the face asked for, a path
-    /// that names no regular file.
+    /// that names no regular file, a card the reader cannot use (removed,
+    /// blocked, a wrong 照合番号B, malformed answers).
     Input,
-    /// The machine: the camera, reading or writing files, the sandbox.
+    /// The machine: the camera, the card reader, reading or writing files, the sandbox.
     System,
 }
 
@@ -262,6 +278,7 @@ impl Error {
             | Self::NoFaceImage { .. }
             | Self::NotAFile { .. } => ErrorKind::Input,
             Self::Camera(_) | Self::Io { .. } | Self::Write { .. } | Self::Sandbox { .. } => ErrorKind::System,
+            Self::Reader(fault) => fault.kind(),
         }
     }
 
@@ -275,6 +292,31 @@ impl Error {
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
+    }
+}
+
+impl ReaderError {
+    /// Who must act: a card that cannot be used is [`ErrorKind::Input`]
+    /// (ask for another card, or for the right 照合番号B); a missing PC/SC
+    /// service is [`ErrorKind::Deployment`]; a missing reader, a timeout, the
+    /// random source or another PC/SC failure is [`ErrorKind::System`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NoService | Self::NoPinpad => ErrorKind::Deployment,
+            Self::NoReader { .. } | Self::Timeout | Self::Rng | Self::Pcsc { .. } => ErrorKind::System,
+            Self::NoCard
+            | Self::CardRemoved
+            | Self::CardInUse
+            | Self::NotMyNumberCard
+            | Self::Status { .. }
+            | Self::TooFewTries { .. }
+            | Self::Blocked
+            | Self::WrongNumberB { .. }
+            | Self::AlreadyVerified
+            | Self::PinpadAborted { .. }
+            | Self::ResponseTooLong { .. }
+            | Self::Malformed { .. } => ErrorKind::Input,
+        }
     }
 }
 
