@@ -484,7 +484,9 @@ impl Session {
             }
             // Offered only by a session holding a card reader (not yet: see issue 19).
             Method::CardPin => {
-                return Err(Error::InvalidArgument { reason: "a method the session offers (see offered_methods)".into() })
+                return Err(Error::InvalidArgument {
+                    reason: "a method the session offers (see offered_methods)".into(),
+                })
             }
         };
         Ok(())
