@@ -192,3 +192,121 @@ impl<'a> SurfaceCertificate<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use rsa::traits::PublicKeyParts;
+    use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+    use sha2::Sha256;
+
+    use super::*;
+    use crate::card::build::tlv;
+
+    const JP2: &[u8] = &[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A, 9, 9];
+
+    /// A card key and another, generated once for the tests of this module.
+    fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
+        static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            let mut rng = rand_core::OsRng;
+            (RsaPrivateKey::new(&mut rng, 2048).unwrap(), RsaPrivateKey::new(&mut rng, 2048).unwrap())
+        })
+    }
+
+    fn key_tlvs(key: &RsaPrivateKey) -> Vec<u8> {
+        [tlv(0x82, &key.e().to_bytes_be()), tlv(0x81, &key.n().to_bytes_be())].concat()
+    }
+
+    fn surface(df24: &[u8]) -> Vec<u8> {
+        let inner = [tlv(0xDF22, b"19800101"), tlv(0xDF24, df24), tlv(0xDF27, JP2)].concat();
+        let mut file = tlv(0xFF20, &inner);
+        file.extend([0xFF; 64]);
+        file
+    }
+
+    fn answer(key: &RsaPrivateKey, challenge: &[u8; 32]) -> Vec<u8> {
+        key.sign(Pkcs1v15Sign::new::<Sha256>(), challenge).unwrap()
+    }
+
+    #[test]
+    fn the_chip_answer_verifies_with_df24_and_with_nothing_else() {
+        let (card, other) = keys();
+        let surface = surface(&key_tlvs(card));
+        let challenge = [0x5A; 32];
+        let genuine = answer(card, &challenge);
+        assert!(my_number_chip_answer(&surface, &challenge, &genuine));
+        assert!(!my_number_chip_answer(&surface, &[0x5B; 32], &genuine), "a replayed answer to another challenge");
+        assert!(!my_number_chip_answer(&surface, &challenge, &answer(other, &challenge)), "another key's answer");
+        assert!(!my_number_chip_answer(&surface, &challenge, &genuine[..255]));
+        assert!(!my_number_chip_answer(&surface, &challenge, &[]));
+        // DF24 absent, malformed, of the wrong size or order: no answer verifies.
+        let without = [tlv(0xFF20, &tlv(0xDF27, JP2))].concat();
+        assert!(!my_number_chip_answer(&without, &challenge, &genuine));
+        let swapped = [tlv(0x81, &card.n().to_bytes_be()), tlv(0x82, &card.e().to_bytes_be())].concat();
+        assert!(!my_number_chip_answer(&self::surface(&swapped), &challenge, &genuine));
+        let short = [tlv(0x82, &[1, 0, 1]), tlv(0x81, &[0xC5; 128])].concat();
+        assert!(!my_number_chip_answer(&self::surface(&short), &challenge, &genuine), "a 1024-bit card key");
+        let even = [tlv(0x82, &[1, 0, 2]), tlv(0x81, &card.n().to_bytes_be())].concat();
+        assert!(!my_number_chip_answer(&self::surface(&even), &challenge, &genuine));
+        for len in 0..surface.len() - 64 {
+            assert!(!my_number_chip_answer(&surface[..len], &challenge, &genuine), "{len} bytes");
+        }
+    }
+
+    /// A minimal X.509 certificate around `spki` (its own signature is not checked by `jpki_answer`).
+    fn certificate(spki: &[u8]) -> Vec<u8> {
+        let algorithm = tlv(0x30, &[tlv(0x06, super::super::der::oid::SHA256_WITH_RSA), tlv(0x05, &[])].concat());
+        let name = tlv(0x30, &tlv(0x31, &tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0C, b"JPKI test")].concat())));
+        let validity = tlv(0x30, &[tlv(0x17, b"250101000000Z"), tlv(0x17, b"300101000000Z")].concat());
+        let tbs = [
+            tlv(0xA0, &tlv(0x02, &[2])),
+            tlv(0x02, &[0x11]),
+            algorithm.clone(),
+            name.clone(),
+            validity,
+            name,
+            spki.to_vec(),
+        ]
+        .concat();
+        tlv(0x30, &[tlv(0x30, &tbs), algorithm, tlv(0x03, &[0, 1, 2, 3])].concat())
+    }
+
+    fn rsa_spki(key: &RsaPrivateKey) -> Vec<u8> {
+        let int = |bytes: Vec<u8>| tlv(0x02, &[&[0][..], &bytes].concat());
+        let public = tlv(0x30, &[int(key.n().to_bytes_be()), int(key.e().to_bytes_be())].concat());
+        let algorithm = tlv(0x30, &[tlv(0x06, super::super::der::oid::RSA_ENCRYPTION), tlv(0x05, &[])].concat());
+        tlv(0x30, &[algorithm, tlv(0x03, &[&[0][..], &public].concat())].concat())
+    }
+
+    #[test]
+    fn jpki_answers_verify_with_the_certificates_key() {
+        let (card, other) = keys();
+        let mut certificate = certificate(&rsa_spki(card));
+        let challenge = [0xA5; 32];
+        assert_eq!(jpki_answer(&certificate, &challenge, &answer(card, &challenge)), Ok(()));
+        assert_eq!(jpki_answer(&certificate, &challenge, &answer(other, &challenge)), Err(Failure::ChipNotAuthentic));
+        assert_eq!(jpki_answer(&certificate, &[0; 32], &answer(card, &challenge)), Err(Failure::ChipNotAuthentic));
+        // The file's padding after the certificate is allowed.
+        certificate.extend([0xFF; 32]);
+        assert_eq!(jpki_answer(&certificate, &challenge, &answer(card, &challenge)), Ok(()));
+        assert_eq!(jpki_answer(&certificate[..100], &challenge, &answer(card, &challenge)), Err(Failure::Malformed));
+        assert_eq!(jpki_answer(b"", &challenge, &[]), Err(Failure::Malformed));
+        let signing = p256::ecdsa::SigningKey::from_slice(&[3; 32]).unwrap();
+        let point = signing.verifying_key().to_encoded_point(false);
+        let ec = tlv(
+            0x30,
+            &[
+                tlv(
+                    0x30,
+                    &[tlv(0x06, super::super::der::oid::EC_PUBLIC_KEY), tlv(0x06, super::super::der::oid::P256)]
+                        .concat(),
+                ),
+                tlv(0x03, &[&[0][..], point.as_bytes()].concat()),
+            ]
+            .concat(),
+        );
+        assert_eq!(jpki_answer(&self::certificate(&ec), &challenge, &[1; 64]), Err(Failure::UnsupportedAlgorithm));
+    }
+}
