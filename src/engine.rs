@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::card::authenticity::Authenticity;
 use crate::decision::outcome::{Method, Outcome, PadCheck, Reason, Side};
 use crate::decision::pad_policy::{PadCalibration, PadPolicy};
 use crate::decision::policy::{Binding, Comparison, Policy, Rules};
@@ -329,10 +330,12 @@ pub enum Acquisition {
 
 /// The card's reference, computed once and reused for every live frame.
 ///
-/// Holds the card template (wiped on drop) or the reason there is none.
+/// Holds the card template (wiped on drop) or the reason there is none, and
+/// the card photo's authenticity, which every outcome against it carries.
 pub struct CardReference {
     acquired: Acquisition,
     kind: ReferenceKind,
+    authenticity: Authenticity,
 }
 
 impl std::fmt::Debug for CardReference {
@@ -362,6 +365,11 @@ impl CardReference {
     /// Whether a face template could be made from the card.
     pub fn has_template(&self) -> bool {
         matches!(self.acquired, Acquisition::Face(_))
+    }
+
+    /// Whether the card photo is the one its issuer wrote, as far as it was checked.
+    pub fn authenticity(&self) -> Authenticity {
+        self.authenticity
     }
 }
 
@@ -435,16 +443,23 @@ impl Engine {
 
     /// Computes the card's template once, for use with [`Engine::verify_reference`].
     ///
+    /// A card photo whose authenticity check failed is never compared: no
+    /// model runs and every verification against it is inconclusive with
+    /// [`Reason::CardNotAuthentic`]; with a policy that
+    /// [requires a verified photo](Policy::require_authentic), the same
+    /// holds for one never checked ([`Reason::AuthenticityNotChecked`]).
     /// When the policy has no threshold for this kind of card photo (a grey
     /// photo and a colour-only calibration), no model runs and every
     /// verification against it is inconclusive with [`Reason::NotCalibrated`].
     pub fn card_reference(&self, card: &CardPhoto) -> Result<CardReference> {
         let kind = card.kind();
-        if self.policy.threshold(kind).is_none() {
-            return Ok(CardReference { acquired: Acquisition::Inconclusive(Reason::NotCalibrated(kind)), kind });
+        let authenticity = card.authenticity();
+        let refused = self.rules().admit(authenticity);
+        if let Some(reason) = refused.or(self.policy.threshold(kind).is_none().then_some(Reason::NotCalibrated(kind))) {
+            return Ok(CardReference { acquired: Acquisition::Inconclusive(reason), kind, authenticity });
         }
         let acquired = self.stages.acquire(&card.pixels, Wanted::template(Side::Card))?;
-        Ok(CardReference { acquired: Acquisition::from_acquired(acquired, Side::Card)?, kind })
+        Ok(CardReference { acquired: Acquisition::from_acquired(acquired, Side::Card)?, kind, authenticity })
     }
 
     /// Compares a prepared card reference with a live frame.
@@ -453,7 +468,9 @@ impl Engine {
     /// judged an attack is not compared.
     pub fn verify_reference(&self, card: &CardReference, live: &LiveFrame) -> Result<Outcome> {
         if let Some(reason) = card.unusable() {
-            return Ok(Outcome::inconclusive(reason, Method::Automatic));
+            let mut outcome = Outcome::inconclusive(reason, Method::Automatic);
+            outcome.authenticity = card.authenticity;
+            return Ok(outcome);
         }
         let started = Instant::now();
         let liveness = self.decisive_liveness();
@@ -474,6 +491,7 @@ impl Engine {
         };
         outcome.timings.live_template = live_time;
         outcome.pad = pad;
+        outcome.authenticity = card.authenticity;
         Ok(outcome)
     }
 
@@ -619,23 +637,30 @@ impl Engine {
 
     /// Compares a live template (one frame's, or fused) with the card's, as
     /// `comparison` says (`None`: no threshold for this kind of card photo).
+    /// The outcome carries the card's authenticity.
     pub(crate) fn compare_with(
         &self,
         card: &CardReference,
         live: &Template,
         comparison: Option<Comparison>,
     ) -> Result<Outcome> {
+        let inconclusive = |reason| {
+            let mut outcome = Outcome::inconclusive(reason, Method::Automatic);
+            outcome.authenticity = card.authenticity;
+            Ok(outcome)
+        };
         let card_template = match &card.acquired {
             Acquisition::Face(t) => t,
-            Acquisition::Inconclusive(reason) => return Ok(Outcome::inconclusive(*reason, Method::Automatic)),
+            Acquisition::Inconclusive(reason) => return inconclusive(*reason),
         };
         let Some(comparison) = comparison else {
-            return Ok(Outcome::inconclusive(Reason::NotCalibrated(card.kind), Method::Automatic));
+            return inconclusive(Reason::NotCalibrated(card.kind));
         };
         let started = Instant::now();
         let score = card_template.compare(live)?;
         let mut outcome = Rules::decide(score, comparison.threshold);
         outcome.timings.compare = started.elapsed();
+        outcome.authenticity = card.authenticity;
         Ok(outcome)
     }
 }

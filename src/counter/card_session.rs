@@ -165,7 +165,6 @@ impl Session {
                 PinClosed::Blocked
             }
             PinCheck::Failed(failure) => PinClosed::CardNotAuthentic(failure),
-            _ => PinClosed::CardNotAuthentic(Failure::Malformed),
         };
         self.pin_closed = Some(closed);
         self.state = SessionState::ChoosingMethod;

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::card::authenticity::Authenticity;
 use crate::decision::calibration::{check_calibration, Calibration, OperatingPoint, DEFAULT_TARGET_FMR};
-use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, StageTimings, Threshold};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, Reason, StageTimings, Threshold};
 use crate::decision::pad_policy::PadPolicy;
 use crate::error::{CalibrationError, Error, Result};
 use crate::input::decode::ReferenceKind;
@@ -32,6 +33,8 @@ pub struct Policy {
     fused: BTreeMap<ReferenceKind, (u32, f32)>,
     pub(crate) binding: Option<Binding>,
     source: Option<crate::decision::pin::CalibrationSource>,
+    /// Compare only card photos whose authenticity was verified.
+    require_authentic: bool,
 }
 
 impl Policy {
@@ -81,6 +84,7 @@ impl Policy {
                 pipeline_sha256: calibration.pipeline_sha256.to_ascii_lowercase(),
             }),
             source: calibration.source.clone(),
+            require_authentic: false,
         })
     }
 
@@ -98,7 +102,25 @@ impl Policy {
             fused: BTreeMap::new(),
             binding: None,
             source: None,
+            require_authentic: false,
         }
+    }
+
+    /// Requires every card photo to be [`Authenticity::Verified`] (default
+    /// off): a photo whose authenticity was not checked (a plain image, chip
+    /// data without its security data) is then not compared, and the outcome is
+    /// inconclusive with [`Reason::AuthenticityNotChecked`] before any model
+    /// runs. A photo whose check failed is never compared, whatever this says
+    /// ([`Reason::CardNotAuthentic`]).
+    #[must_use]
+    pub fn require_authentic(mut self, on: bool) -> Self {
+        self.require_authentic = on;
+        self
+    }
+
+    /// Whether the policy compares only verified card photos ([`Policy::require_authentic`]).
+    pub fn requires_authentic(&self) -> bool {
+        self.require_authentic
     }
 
     /// The calibration bytes this policy came from, when it was read from
@@ -162,6 +184,18 @@ pub(crate) struct Rules<'a> {
 }
 
 impl Rules<'_> {
+    /// Whether a card photo of this authenticity may be compared at all: one
+    /// whose check failed never is (whatever the policy), one never checked is
+    /// not when the policy requires a verified photo. The reason is the
+    /// outcome of every verification against it; no model runs for it.
+    pub(crate) fn admit(&self, authenticity: Authenticity) -> Option<Reason> {
+        match authenticity {
+            Authenticity::Failed { failure, .. } => Some(Reason::CardNotAuthentic(failure)),
+            Authenticity::NotChecked if self.face.requires_authentic() => Some(Reason::AuthenticityNotChecked),
+            Authenticity::NotChecked | Authenticity::Verified { .. } => None,
+        }
+    }
+
     /// PAD's verdict on an attempt: the mean liveness of its frames against
     /// the PAD threshold. Not run without a PAD policy or without scores.
     pub(crate) fn liveness(&self, scores: &[f32]) -> PadCheck {
@@ -198,7 +232,7 @@ impl Rules<'_> {
             method: Method::Automatic,
             timings: StageTimings::default(),
             pad: PadCheck::NotRun,
-            authenticity: crate::card::authenticity::Authenticity::NotChecked,
+            authenticity: Authenticity::NotChecked,
         }
     }
 }

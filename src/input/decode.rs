@@ -21,7 +21,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat as RasterFormat, ImageReader};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::card::authenticity::Authenticity;
+use crate::card::authenticity::{my_number_surface, passive_authentication, Authenticity, TrustAnchors};
 use crate::card::{sniff_image, CardData, CardImage, Container, ImageFormat};
 use crate::error::{Error, Result};
 use crate::input::limits::Limits;
@@ -679,6 +679,17 @@ fn orient(src: Pixels, orientation: image::metadata::Orientation) -> Result<Pixe
     Pixels::new(dw, dh, out)
 }
 
+/// A container's name as error messages give it.
+fn container_word(container: Container) -> &'static str {
+    match container {
+        Container::Image => "a plain image",
+        Container::Dg2 => "ICAO EF.DG2",
+        Container::Iso19794Record => "an ISO/IEC 19794-5 record",
+        Container::Iso39794Block => "an ISO/IEC 39794-5 data block",
+        Container::MyNumberSurface => "My Number card-surface data",
+    }
+}
+
 /// Reads at most `max_bytes` from a file; longer files (and endless ones such as
 /// pipes or device files) are refused with [`Error::LimitExceeded`].
 pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
@@ -757,6 +768,77 @@ impl CardPhoto {
         Ok(Self { pixels, kind, container, format: image.format(), authenticity: Authenticity::NotChecked })
     }
 
+    /// Decodes the photo of ICAO EF.DG2 (`dg2`, the first face image) and
+    /// checks it against EF.SOD (`sod`) by passive authentication
+    /// ([`crate::authenticity::passive_authentication`]): the photo's
+    /// [`authenticity`](CardPhoto::authenticity) is the result, and an engine
+    /// never compares a photo whose check failed.
+    ///
+    /// A failed check is not an error: the photo carries
+    /// [`Authenticity::Failed`], and its image is not decoded (an engine never
+    /// compares it, and a changed image is not worth the decoder's risk; the
+    /// photo is then one grey pixel). Errors are for what cannot be read:
+    /// `dg2` that is not EF.DG2 ([`Error::InvalidArgument`]), malformed, over
+    /// `limits` (which also bound `sod`), or, when the check passed, an image
+    /// that does not decode.
+    pub fn from_dg2_with_sod(dg2: &[u8], sod: &[u8], anchors: &TrustAnchors, limits: &Limits) -> Result<Self> {
+        limits.check_bytes(sod.len())?;
+        let data = CardData::parse(dg2, limits)?;
+        if data.container() != Container::Dg2 {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "ICAO EF.DG2 (75 ...) to check against EF.SOD, got {}",
+                    container_word(data.container())
+                ),
+            });
+        }
+        Self::checked(&data, passive_authentication(dg2, sod, anchors), limits)
+    }
+
+    /// Decodes the photo of My Number card-surface data (EF `0002`,
+    /// `surface`) and checks its signature `DF28` with the certificate of EF
+    /// `0004` (`certificate`) ([`crate::authenticity::my_number_surface`]);
+    /// `anchors` may hold the issuing CA's X.509 certificate. As
+    /// [`CardPhoto::from_dg2_with_sod`], a failed check is not an error: the
+    /// photo carries [`Authenticity::Failed`].
+    pub fn from_my_number_surface(
+        surface: &[u8],
+        certificate: &[u8],
+        anchors: &TrustAnchors,
+        limits: &Limits,
+    ) -> Result<Self> {
+        limits.check_bytes(certificate.len())?;
+        let data = CardData::parse(surface, limits)?;
+        if data.container() != Container::MyNumberSurface {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "My Number card-surface data (FF20 ...) to check against its certificate, got {}",
+                    container_word(data.container())
+                ),
+            });
+        }
+        Self::checked(&data, my_number_surface(surface, certificate, anchors), limits)
+    }
+
+    /// The first face image of `data` after its check: decoded when the check
+    /// did not fail. A photo whose check failed is never compared, and its
+    /// bytes are not the issuer's: they are not decoded (a tampered image is
+    /// the input a decoder is least to be trusted with), and the photo holds
+    /// one neutral grey pixel in their place, of the kind such cards carry
+    /// (grey for My Number cards, colour otherwise).
+    fn checked(data: &CardData<'_>, authenticity: Authenticity, limits: &Limits) -> Result<Self> {
+        if !authenticity.is_failed() {
+            return Ok(Self::from_card_data(data, 0, limits)?.with_authenticity(authenticity));
+        }
+        let image = data.image(0)?;
+        let kind = match data.container() {
+            Container::MyNumberSurface => ReferenceKind::Grey,
+            _ => ReferenceKind::Colour,
+        };
+        let pixels = Pixels::new(1, 1, vec![128; 3])?;
+        Ok(Self { pixels, kind, container: data.container(), format: image.format(), authenticity })
+    }
+
     /// Reads and decodes a card photo file within the default [`Limits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let limits = Limits::default();
@@ -774,7 +856,6 @@ impl CardPhoto {
     /// The photo with the result of checking its chip's proof of
     /// authenticity (set by the checks in [`crate::authenticity`] and the
     /// card reader only).
-    #[allow(dead_code)]
     pub(crate) fn with_authenticity(mut self, authenticity: Authenticity) -> Self {
         self.authenticity = authenticity;
         self

@@ -15,6 +15,7 @@ mod frames;
 mod progressive_jpeg;
 
 mod audit;
+mod authenticity;
 mod c_api;
 mod card_photos;
 mod chip_vectors;
