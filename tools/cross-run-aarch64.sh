@@ -45,7 +45,7 @@ echo "== build (host and $TARGET)"
 # The terminal's tool as it ships: honnin-cli alone, so that the library is built with its
 # features only (a workspace build would add honnin-lab's `research`).
 cargo build --release -p honnin-cli
-cargo build --release --target "$TARGET" -p honnin-cli
+cargo build --release --target "$TARGET" -p honnin-cli --no-default-features --features sandbox
 
 echo "== device layout"
 DEVICE=target/$TARGET/device

@@ -32,7 +32,7 @@ use clap::{Args, ValueEnum};
 use honnin::audit::{Abandoned, AuditRecord};
 use honnin::counter::{Counter, DisplayPhoto, FolderSource, FrameSource, Session, SessionConfig, StaffJudgement, Step};
 use honnin::{Decision, Method, Outcome};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::audit::{AuditIds, AuditSink};
 use crate::engine::EngineArgs;
@@ -46,9 +46,17 @@ const EXIT_TIMEOUT: u8 = 4;
 /// Arguments of `honnin counter`.
 #[derive(Args)]
 pub(crate) struct CounterArgs {
-    /// The card's reference photo or chip data.
-    #[arg(long)]
-    card: PathBuf,
+    /// The card's reference photo or chip data (or, with --reader, the card in a reader).
+    #[cfg_attr(feature = "reader", arg(long, required_unless_present = "reader", conflicts_with = "reader"))]
+    #[cfg_attr(not(feature = "reader"), arg(long, required = true))]
+    card: Option<PathBuf>,
+    /// Take the card from a PC/SC reader (--reader NAME): the session starts
+    /// when a card is inserted and offers the card's PIN as a third method;
+    /// the face and staff checks read the chip photo with 照合番号B, typed
+    /// by staff from the card. Removing the card ends the session.
+    #[cfg(feature = "reader")]
+    #[command(flatten)]
+    reader: crate::reader::ReaderArgs,
     /// Camera index (V4L2 /dev/videoN); needs a build with `--features camera`.
     /// The camera is opened only when the person chooses the face check, and
     /// closed when the face check ends.
@@ -100,6 +108,9 @@ enum End {
     Quit,
     Timeout,
     Signal(i32),
+    /// The card was taken out of the reader.
+    #[cfg(feature = "reader")]
+    CardRemoved,
 }
 
 impl End {
@@ -109,6 +120,8 @@ impl End {
             End::Decided(_) | End::Quit => Abandoned::Quit,
             End::Timeout => Abandoned::Timeout,
             End::Signal(_) => Abandoned::Signal,
+            #[cfg(feature = "reader")]
+            End::CardRemoved => Abandoned::CardRemoved,
         }
     }
 }
@@ -184,6 +197,11 @@ pub(crate) fn counter(args: &CounterArgs) -> Result<ExitCode> {
 }
 
 fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) -> Result<ExitCode> {
+    // With a card reader, the connection to pcscd (one Unix socket) is made
+    // before the sandbox, which forbids making any socket afterwards: the
+    // face path can reach nothing but the card.
+    #[cfg(feature = "reader")]
+    let reader = if args.card.is_none() { Some(crate::reader::Reader::open(&args.reader)?) } else { None };
     // The sandbox comes first, as in `verify`: the engine's threads and the
     // camera's capture thread start inside it. It lets the camera device,
     // and nothing else, be opened for writing (V4L2 needs it).
@@ -205,11 +223,30 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
         recorder.write(AuditRecord::without_session(engine.as_deref(), Abandoned::Signal))?;
         return Ok(signal_exit(signal));
     }
-    let card = args.input.card(&args.card)?;
-    let (w, h) = card.dimensions();
-    outln!("honnin counter: card photo read ({w}x{h}, {}).", card.kind().word());
-    let mut session = counter.session(card);
-    let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::new(), eof: false };
+    let mut session = match &args.card {
+        Some(path) => {
+            let card = args.input.card(path)?;
+            let (w, h) = card.dimensions();
+            outln!("honnin counter: card photo read ({w}x{h}, {}).", card.kind().word());
+            counter.session(card)
+        }
+        #[cfg(feature = "reader")]
+        None => {
+            let reader = reader.as_ref().ok_or_else(|| anyhow::anyhow!("no --card and no --reader"))?;
+            outln!("honnin counter: insert the card in {:?}.", reader.name);
+            let link = honnin::counter::CardLink::new(
+                reader.card(&args.reader)?,
+                args.reader.policy(),
+                args.reader.anchors()?,
+                args.input.limits(),
+            )?;
+            outln!("honnin counter: card inserted.");
+            counter.card_session(link)
+        }
+        #[cfg(not(feature = "reader"))]
+        None => bail!("no --card given"),
+    };
+    let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::with_capacity(MAX_KEY_LINE + 256), eof: false };
     let end = match drive(&mut session, args, signals, &mut keys) {
         Ok(end) => end,
         Err(e) => {
@@ -242,6 +279,11 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
             outln!("Session ended without a decision: no answer within {} s.", args.timeout);
             ExitCode::from(EXIT_TIMEOUT)
         }
+        #[cfg(feature = "reader")]
+        End::CardRemoved => {
+            outln!("Session ended without a decision: the card was removed.");
+            ExitCode::from(EXIT_INCONCLUSIVE)
+        }
         End::Signal(signal) => {
             // Best effort: after SIGHUP the terminal is gone.
             let _ = writeln!(std::io::stdout(), "Session ended without a decision: {}.", signals::name(signal));
@@ -261,6 +303,16 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
             Ok(method) => method,
             Err(end) => return Ok(end),
         };
+        #[cfg(feature = "reader")]
+        if matches!(method, Method::Automatic | Method::StaffVisual) && !session.has_card_photo() && session.has_reader() {
+            match read_photo(session, keys)? {
+                Ok(true) => {}
+                // Not read: the face check cannot start; staff compare the printed card.
+                Ok(false) if method == Method::Automatic => continue,
+                Ok(false) => {}
+                Err(end) => return Ok(end),
+            }
+        }
         session.choose(method)?;
         match method {
             Method::Automatic => {
@@ -283,8 +335,100 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
                 }
             }
             Method::StaffVisual => return staff_check(session, keys, args.photo_columns),
+            #[cfg(feature = "reader")]
+            Method::CardPin => {
+                if let Some(end) = pin_check(session, keys)? {
+                    return Ok(end);
+                }
+            }
+            #[cfg(not(feature = "reader"))]
             Method::CardPin => bail!("the card PIN needs a card reader session"),
         }
+    }
+}
+
+/// Reads the chip photo with 照合番号B, which staff type from the card:
+/// `Ok(true)` when read, `Ok(false)` when not (the reason is shown; no try
+/// is ever spent twice without staff typing the details again).
+#[cfg(feature = "reader")]
+fn read_photo(session: &mut Session, keys: &mut Keys) -> Result<std::result::Result<bool, End>> {
+    use honnin::error::ReaderError;
+    use honnin::reader::VerificationNumberB;
+    outln!("Staff: type the details printed on the card; they open the chip's photo.");
+    let mut parts = Vec::new();
+    for prompt in ["Birth date (YYYY-MM-DD): ", "Expiry year (YYYY): ", "Security code (4 digits): "] {
+        out!("{prompt}");
+        std::io::stdout().flush()?;
+        match keys.secret()? {
+            Ok(line) => parts.push(line),
+            Err(end) => return Ok(Err(end)),
+        }
+    }
+    let built = crate::reader::parse_date(&parts[0]).ok().and_then(|date| {
+        let expiry = parts[1].parse::<u16>().ok()?;
+        VerificationNumberB::from_parts(date, expiry, &parts[2]).ok()
+    });
+    drop(parts);
+    let Some(number_b) = built else {
+        outln!("These details are not in the right form; nothing was sent to the card.");
+        return Ok(Ok(false));
+    };
+    match session.read_card_photo(&number_b) {
+        Ok(_) => {
+            let authenticity = session.card_authenticity();
+            outln!("Card photo read; authenticity: {authenticity}.");
+            Ok(Ok(true))
+        }
+        Err(honnin::Error::Reader(ReaderError::CardRemoved)) => Ok(Err(End::CardRemoved)),
+        Err(honnin::Error::Reader(e)) => {
+            outln!("The chip photo could not be read: {e}.");
+            Ok(Ok(false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The PIN path: the PIN typed here (or on the reader's keypad), checked by
+/// the card. `Some(end)` when the session ended.
+#[cfg(feature = "reader")]
+fn pin_check(session: &mut Session, keys: &mut Keys) -> Result<Option<End>> {
+    use honnin::error::ReaderError;
+    use honnin::reader::{CardPin, PinEntry};
+    let entry = if session.pinpad() {
+        outln!("Type your PIN on the card reader's keypad.");
+        PinEntry::Pinpad
+    } else {
+        out!("Your card's PIN (4 digits), then Enter: ");
+        std::io::stdout().flush()?;
+        let line = match keys.secret()? {
+            Ok(line) => line,
+            Err(end) => return Ok(Some(end)),
+        };
+        match CardPin::from_digits(&line) {
+            Ok(pin) => PinEntry::Host(pin),
+            Err(_) => {
+                outln!("A PIN is 4 digits; nothing was sent to the card.");
+                session.choose_again()?;
+                return Ok(None);
+            }
+        }
+    };
+    match session.check_pin(entry) {
+        Ok(Step::Decided(outcome)) => Ok(Some(End::Decided(outcome))),
+        Ok(Step::PinRejected { tries_left, pin_still_offered }) => {
+            outln!("The card did not accept the PIN ({tries_left} tries left on the card).");
+            if !pin_still_offered {
+                outln!("The PIN is not offered again: its last tries stay with you.");
+            }
+            Ok(None)
+        }
+        Ok(Step::PinUnavailable(closed)) => {
+            outln!("The PIN cannot be used: {closed}.");
+            Ok(None)
+        }
+        Ok(other) => bail!("PIN check ended with {other:?}"),
+        Err(honnin::Error::Reader(ReaderError::CardRemoved)) => Ok(Some(End::CardRemoved)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -298,7 +442,7 @@ fn ask_method(session: &Session, keys: &mut Keys) -> Result<std::result::Result<
         match method {
             Method::Automatic => outln!("  [f] face check with the camera{proposed}"),
             Method::StaffVisual => outln!("  [s] visual check by a member of staff{proposed}"),
-            Method::CardPin => outln!("  [p] your card's 4-digit PIN{proposed}"),
+            Method::CardPin => outln!("  [p] your card's PIN (4 digits){proposed}"),
         }
     }
     outln!("  [q] end");
@@ -309,6 +453,7 @@ fn ask_method(session: &Session, keys: &mut Keys) -> Result<std::result::Result<
             Key::Line(key) => match key.as_str() {
                 "f" => Method::Automatic,
                 "s" => Method::StaffVisual,
+                "p" => Method::CardPin,
                 "q" => return Ok(Err(End::Quit)),
                 _ => {
                     outln!("Please type one of the letters shown.");
@@ -384,6 +529,9 @@ fn staff_check(session: &mut Session, keys: &mut Keys, columns: u32) -> Result<E
         let text_rows = rows.saturating_sub(RESERVED_ROWS);
         (width >= MIN_PHOTO.0 && text_rows >= MIN_PHOTO.1).then(|| (width, (columns * 3 / 2).min(2 * text_rows)))
     });
+    // A session from a card reader whose chip photo was not read: staff
+    // compare the person with the photo printed on the card.
+    let photo_area = photo_area.filter(|_| session.has_card_photo());
     let judgement = match (photo_area, size) {
         (Some((w, h)), Some((cols, _))) => {
             let photo = session.card_for_display(w, h)?;
@@ -518,6 +666,72 @@ struct Keys<'s> {
 const MAX_KEY_LINE: usize = 256;
 
 impl Keys<'_> {
+    /// The next line as typed (case kept), for a secret: copied once into a
+    /// wiped buffer, and the bytes it occupied in `pending` wiped.
+    #[cfg(feature = "reader")]
+    fn secret(&mut self) -> Result<std::result::Result<Zeroizing<String>, End>> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(signal) = self.signals.pending() {
+                return Ok(Err(End::Signal(signal)));
+            }
+            let end = self.pending.iter().position(|&b| b == b'\n').or(self.eof.then_some(self.pending.len()));
+            if let Some(i) = end {
+                if self.eof && self.pending.is_empty() {
+                    return Ok(Err(End::Quit));
+                }
+                let taken = self.take(i);
+                let mut line = Zeroizing::new(String::with_capacity(MAX_KEY_LINE));
+                line.push_str(std::str::from_utf8(&taken).unwrap_or("").trim());
+                return Ok(Ok(line));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Err(End::Timeout));
+            }
+            self.fill(left)?;
+        }
+    }
+
+    /// Takes the first `end` bytes of `pending` (and the line end after them,
+    /// if any) into a wiped buffer, and wipes the bytes left behind when the
+    /// rest moves down: a secret typed ahead leaves no copy.
+    fn take(&mut self, end: usize) -> Zeroizing<Vec<u8>> {
+        let mut taken = Zeroizing::new(Vec::with_capacity(MAX_KEY_LINE + 256));
+        taken.extend_from_slice(&self.pending[..end]);
+        let consumed = (end + 1).min(self.pending.len());
+        self.pending.copy_within(consumed.., 0);
+        let rest = self.pending.len() - consumed;
+        self.pending[rest..].zeroize();
+        self.pending.truncate(rest);
+        taken
+    }
+
+    /// Reads what standard input has (waiting up to `left`) into `pending`,
+    /// through a wiped stack buffer; `pending` never grows past its capacity.
+    fn fill(&mut self, left: Duration) -> Result<()> {
+        match self.signals.wait_for_stdin(left)? {
+            signals::Ready::Closed => self.eof = true,
+            signals::Ready::Stdin => {
+                let mut buf = Zeroizing::new([0u8; 256]);
+                match screen::read_stdin(&mut buf[..])? {
+                    None => {}
+                    Some(0) => self.eof = true,
+                    Some(n) => {
+                        self.pending.extend_from_slice(&buf[..n]);
+                        // A line longer than any answer: keep its start only.
+                        if !self.pending.contains(&b'\n') && self.pending.len() > MAX_KEY_LINE {
+                            self.pending[MAX_KEY_LINE..].zeroize();
+                            self.pending.truncate(MAX_KEY_LINE);
+                        }
+                    }
+                }
+            }
+            signals::Ready::Signal | signals::Ready::Nothing => {}
+        }
+        Ok(())
+    }
+
     fn next(&mut self) -> Result<Key> {
         let deadline = Instant::now() + self.timeout;
         loop {
@@ -525,38 +739,21 @@ impl Keys<'_> {
                 return Ok(Key::Ended(End::Signal(signal)));
             }
             if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.pending.drain(..=i).collect();
+                let line = self.take(i);
                 return Ok(Key::Line(String::from_utf8_lossy(&line).trim().to_lowercase()));
             }
             if self.eof {
                 if self.pending.is_empty() {
                     return Ok(Key::Ended(End::Quit));
                 }
-                let line = std::mem::take(&mut self.pending);
+                let line = self.take(self.pending.len());
                 return Ok(Key::Line(String::from_utf8_lossy(&line).trim().to_lowercase()));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(Key::Ended(End::Timeout));
             }
-            match self.signals.wait_for_stdin(left)? {
-                signals::Ready::Closed => self.eof = true,
-                signals::Ready::Stdin => {
-                    let mut buf = [0u8; 256];
-                    match screen::read_stdin(&mut buf)? {
-                        None => {}
-                        Some(0) => self.eof = true,
-                        Some(n) => {
-                            self.pending.extend_from_slice(&buf[..n]);
-                            // A line longer than any answer: keep its start only.
-                            if !self.pending.contains(&b'\n') && self.pending.len() > MAX_KEY_LINE {
-                                self.pending.truncate(MAX_KEY_LINE);
-                            }
-                        }
-                    }
-                }
-                signals::Ready::Signal | signals::Ready::Nothing => {}
-            }
+            self.fill(left)?;
         }
     }
 }

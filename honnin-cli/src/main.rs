@@ -27,6 +27,10 @@ mod card;
 mod counter;
 mod engine;
 mod input;
+#[cfg(feature = "reader")]
+mod read_card;
+#[cfg(feature = "reader")]
+mod reader;
 mod sandbox;
 mod verify;
 
@@ -87,6 +91,11 @@ enum Command {
     },
     /// A counter session in the terminal: method choice, live guidance, decision; staff check with the card photo.
     Counter(counter::CounterArgs),
+    /// Show what the card in a PC/SC reader holds (applications, tries left,
+    /// keypad; with --photo the face photo's size and authenticity), without
+    /// printing a pixel or a number. Spends no try unless --photo is given.
+    #[cfg(feature = "reader")]
+    ReadCard(read_card::ReadCardArgs),
     /// Audit logs: `honnin audit verify FILE` checks a log's hash chain.
     Audit(audit::AuditArgs),
     /// Show what card data holds (container, face images, declared metadata) and
@@ -136,6 +145,8 @@ fn run(cli: Cli<Command>) -> Result<ExitCode> {
         Command::Verify { .. } => unreachable!("clap requires --card and --live unless --pairs is given"),
         Command::Counter(args) => counter::counter(&args),
         Command::Audit(args) => audit::audit(&args),
+        #[cfg(feature = "reader")]
+        Command::ReadCard(args) => read_card::read_card(&args),
         Command::Card { file, input, json } => card::inspect_card(&file, &input, json),
         Command::Models { json, models } => list_models(&models, json),
     }

@@ -13,7 +13,7 @@ use crate::decision::outcome::{Decision, Outcome};
 use crate::error::Result;
 use crate::input::decode::ReferenceKind;
 use crate::input::limits::Limits;
-use crate::reader::{MyNumberCard, PinCheck, PinEntry, ReadSummary, Transport, Tries, TryPolicy, VerificationNumberB};
+use crate::reader::{MyNumberCard, PinCheck, PinEntry, PinpadSupport, ReadSummary, Transport, Tries, TryPolicy, VerificationNumberB};
 
 use super::session::{Counter, Session, SessionState, Step};
 
@@ -27,6 +27,8 @@ pub struct CardLink {
     limits: Limits,
     /// The PIN's tries as last read (spending none) or reported.
     pin_tries: Tries,
+    /// Whether the reader has a keypad for the PIN (PC/SC Part 10).
+    pinpad: bool,
 }
 
 impl std::fmt::Debug for CardLink {
@@ -46,8 +48,9 @@ impl CardLink {
         limits: Limits,
     ) -> Result<Self> {
         let mut card = MyNumberCard::new(Box::new(transport) as Box<dyn Transport>);
+        let pinpad = matches!(card.pinpad()?, PinpadSupport::VerifyPinDirect { .. });
         let pin_tries = card.pin_tries_left()?;
-        Ok(Self { card, policy, anchors, limits, pin_tries })
+        Ok(Self { card, policy, anchors, limits, pin_tries, pinpad })
     }
 
     /// The PIN's tries as last known.
@@ -169,6 +172,22 @@ impl Session {
         self.pin_closed = Some(closed);
         self.state = SessionState::ChoosingMethod;
         Ok(Step::PinUnavailable(closed))
+    }
+
+    /// Whether the reader takes the PIN on its own keypad (PC/SC Part 10),
+    /// so that the host never sees it: then check with [`PinEntry::Pinpad`].
+    pub fn pinpad(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.pinpad)
+    }
+
+    /// Back to choosing a method from the PIN check, nothing sent to the card
+    /// (the person changed their mind, or typed something that is no PIN).
+    pub fn choose_again(&mut self) -> Result<()> {
+        if self.state != SessionState::PinCheck {
+            return Err(super::session::misuse("a session in the PIN check"));
+        }
+        self.state = SessionState::ChoosingMethod;
+        Ok(())
     }
 
     /// Why the PIN is no longer offered, if it is not.

@@ -485,6 +485,18 @@ impl Session {
         self.engine.as_deref()
     }
 
+    /// Whether the session holds the card photo (a session from a card
+    /// reader holds none until it is read).
+    pub fn has_card_photo(&self) -> bool {
+        self.card.is_some()
+    }
+
+    /// The card photo's authenticity ([`Authenticity::NotChecked`](crate::authenticity::Authenticity::NotChecked)
+    /// without a photo).
+    pub fn card_authenticity(&self) -> crate::authenticity::Authenticity {
+        self.card.as_ref().map(CardPhoto::authenticity).unwrap_or_default()
+    }
+
     /// The kind of the card photo (which chose the threshold).
     pub fn card_kind(&self) -> ReferenceKind {
         self.card_kind
@@ -660,7 +672,8 @@ impl Session {
         self.card = Some(card);
     }
 
-    fn has_reader(&self) -> bool {
+    /// Whether the session holds a card in a reader (feature `reader`).
+    pub fn has_reader(&self) -> bool {
         #[cfg(feature = "reader")]
         return self.link.is_some();
         #[cfg(not(feature = "reader"))]

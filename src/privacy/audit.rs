@@ -185,6 +185,8 @@ pub enum Abandoned {
     Signal,
     /// An error ended it.
     Fault,
+    /// The card was taken out of the reader.
+    CardRemoved,
 }
 
 impl Abandoned {
@@ -195,6 +197,7 @@ impl Abandoned {
             Abandoned::Timeout => "timeout",
             Abandoned::Signal => "signal",
             Abandoned::Fault => "fault",
+            Abandoned::CardRemoved => "card_removed",
         }
     }
 }
