@@ -57,15 +57,23 @@ mod session;
 mod display_photo;
 // honnin_audit_log: the log and a session's record in it.
 mod audit_log;
+// honnin_authenticity: whether a card photo is the one its issuer wrote.
+mod authenticity;
+// honnin_reader: a PC/SC card reader, sessions from it, the PIN (feature `reader`).
+#[cfg(feature = "reader")]
+mod reader;
 
 // What the objects share: argument checks, and the handle table.
 mod args;
 mod handles;
 
 pub use audit_log::*;
+pub use authenticity::*;
 pub use display_photo::*;
 pub use engine::*;
 pub use library::*;
 pub use outcome::*;
+#[cfg(feature = "reader")]
+pub use reader::*;
 pub use session::*;
 pub use status::honnin_status;

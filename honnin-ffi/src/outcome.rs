@@ -50,6 +50,10 @@ pub enum honnin_reason {
     NotCalibratedGrey = 9,
     /// The live image does not look like a live face (presentation attack suspected).
     PresentationAttackSuspected = 10,
+    /// The card photo's proof of authenticity failed; it was not compared.
+    CardNotAuthentic = 11,
+    /// The policy requires a verified card photo and this one was not checked.
+    AuthenticityNotChecked = 12,
     /// A reason this version of the C API has no number for.
     Other = 255,
 }
@@ -186,6 +190,8 @@ fn reason(r: Reason) -> honnin_reason {
         Reason::NotCalibrated(ReferenceKind::Colour) => R::NotCalibratedColour,
         Reason::NotCalibrated(ReferenceKind::Grey) => R::NotCalibratedGrey,
         Reason::PresentationAttackSuspected => R::PresentationAttackSuspected,
+        Reason::CardNotAuthentic(_) => R::CardNotAuthentic,
+        Reason::AuthenticityNotChecked => R::AuthenticityNotChecked,
         _ => R::Other,
     }
 }
@@ -205,6 +211,8 @@ pub(crate) fn reason_code(r: u32) -> &'static std::ffi::CStr {
         8 => c"not_calibrated_colour",
         9 => c"not_calibrated_grey",
         10 => c"presentation_attack_suspected",
+        11 => c"card_not_authentic",
+        12 => c"authenticity_not_checked",
         _ => c"other",
     }
 }

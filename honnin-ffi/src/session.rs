@@ -33,7 +33,7 @@ pub(crate) struct SessionBox {
 }
 
 /// A session handle's kind, in words.
-const SESSION: &str = "a session";
+pub(crate) const SESSION: &str = "a session";
 
 /// The session behind handle `id`.
 pub(crate) fn lookup(id: u64) -> Result<Arc<Mutex<SessionBox>>, Failure> {
@@ -47,6 +47,10 @@ impl SessionBox {
             None => Counter::without_models(config)?,
         };
         Ok(Self { session: counter.session(card), photos: Vec::new(), audited: false })
+    }
+
+    pub(crate) fn from_session(session: honnin::counter::Session) -> Self {
+        Self { session, photos: Vec::new(), audited: false }
     }
 
     pub(crate) fn session(&mut self) -> &mut honnin::counter::Session {
@@ -116,6 +120,13 @@ pub enum honnin_step_kind {
     Decided = 2,
     /// The face path is closed (`fallback` says why): offer the staff check.
     StaffOffered = 3,
+    /// The card refused the PIN: one try spent (`honnin_session_pin_tries`
+    /// says how many are left), back to choosing (the PIN offered again only
+    /// with enough tries left).
+    PinRejected = 4,
+    /// The PIN is not available (too few tries, blocked, or a card that did
+    /// not prove itself): back to choosing another method.
+    PinUnavailable = 5,
 }
 
 /// What to tell the person after a frame.
@@ -212,6 +223,10 @@ impl From<&Step> for honnin_step {
                 out.kind = honnin_step_kind::StaffOffered;
                 out.fallback = fallback(why);
             }
+            #[cfg(feature = "reader")]
+            Step::PinRejected { .. } => out.kind = honnin_step_kind::PinRejected,
+            #[cfg(feature = "reader")]
+            Step::PinUnavailable(_) => out.kind = honnin_step_kind::PinUnavailable,
             // A step kind this version does not know: ask for the next frame.
             _ => {}
         }
@@ -461,7 +476,7 @@ pub unsafe extern "C" fn honnin_session_choose(session: *mut honnin_session, met
 ///
 /// # Safety
 /// `out` must be non-NULL and point to a writable `honnin_step`.
-unsafe fn step_out(out: *mut honnin_step, step: &Step, session: &mut SessionBox) {
+pub(crate) unsafe fn step_out(out: *mut honnin_step, step: &Step, session: &mut SessionBox) {
     if matches!(step, Step::Decided(_)) {
         handles::remove_all(&std::mem::take(&mut session.photos));
     }

@@ -70,6 +70,22 @@ pub enum honnin_status {
     /// a record removed or changed, a head file that disagrees), so nothing
     /// is appended after it.
     Audit = 34,
+    /// No PC/SC service (pcscd) runs, or no reader by that name (or none at all).
+    NoReader = 40,
+    /// The reader holds no card, or none came within the wait.
+    NoCard = 41,
+    /// The card was removed or reset during the call: the session is over.
+    CardRemoved = 42,
+    /// The card refused the code (照合番号B): one try was spent, none is
+    /// retried; the tries left were written.
+    WrongCode = 43,
+    /// Too few tries are left for the try policy: nothing was sent to the card.
+    TooFewTries = 44,
+    /// The card's counter for this code is blocked (only the municipal office resets it).
+    Blocked = 45,
+    /// The card answered outside its protocol (a status word, a length or a
+    /// form honnin does not accept), or is not a My Number card.
+    CardProtocol = 46,
     /// An error this version of the C API has no code for.
     Other = 99,
 }
@@ -123,6 +139,7 @@ impl From<Error> for Failure {
                 Error::NotAFile { .. } => S::Io,
                 _ => S::Other,
             },
+            _ if matches!(e, Error::Reader(_)) => reader_status(&e),
             ErrorKind::System => match &e {
                 Error::Camera(_) => S::Camera,
                 Error::Io { .. } => S::Io,
@@ -134,6 +151,24 @@ impl From<Error> for Failure {
         };
         // honnin's error texts never carry pixels, landmarks or templates.
         Self::new(status, e.to_string())
+    }
+}
+
+/// The code of a card reader fault.
+fn reader_status(e: &Error) -> honnin_status {
+    use honnin::error::ReaderError as R;
+    use honnin_status as S;
+    match e {
+        Error::Reader(R::NoService | R::NoReader { .. }) => S::NoReader,
+        Error::Reader(R::NoCard | R::Timeout) => S::NoCard,
+        Error::Reader(R::CardRemoved) => S::CardRemoved,
+        Error::Reader(R::WrongNumberB { .. }) => S::WrongCode,
+        Error::Reader(R::TooFewTries { .. }) => S::TooFewTries,
+        Error::Reader(R::Blocked) => S::Blocked,
+        Error::Reader(
+            R::NotMyNumberCard | R::Status { .. } | R::ResponseTooLong { .. } | R::Malformed { .. } | R::CardInUse,
+        ) => S::CardProtocol,
+        _ => S::Other,
     }
 }
 
@@ -273,6 +308,13 @@ pub(crate) fn status_text(status: u32) -> &'static std::ffi::CStr {
         32 => c"write failed",
         33 => c"sandbox could not be installed",
         34 => c"the audit log is not private or its end does not check out",
+        40 => c"no pc/sc service or no such card reader",
+        41 => c"no card in the reader",
+        42 => c"the card was removed",
+        43 => c"the card refused the code; one try was spent",
+        44 => c"too few tries left on the card; nothing was sent",
+        45 => c"the card's code is blocked",
+        46 => c"the card answered outside its protocol",
         99 => c"an error this version of the C API has no code for",
         _ => c"unknown status code",
     }

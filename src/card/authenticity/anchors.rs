@@ -79,8 +79,9 @@ impl TrustAnchors {
         Ok(anchors)
     }
 
-    /// Adds the certificates in `bytes` (DER or PEM).
-    fn add(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Adds the certificates in `bytes` (DER or PEM, see
+    /// [`TrustAnchors::from_pem_or_der`], with the same errors).
+    pub fn add(&mut self, bytes: &[u8]) -> Result<()> {
         let ders = if bytes.first() == Some(&0x30) { vec![bytes.to_vec()] } else { pem_certificates(bytes)? };
         for der in ders {
             if der.len() > MAX_SECURITY_DATA_BYTES {
