@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::error::{Error, Malformation, Result};
 
+use super::der::MAX_SECURITY_DATA_BYTES;
 use super::signature::{PublicKey, Scheme as SignatureScheme};
-use super::sod::MAX_SECURITY_DATA_BYTES;
 use super::verdict::{Anchor, Failure};
 use super::x509::Certificate;
 

@@ -19,14 +19,11 @@
 //!    anchor's key ([`Failure::UntrustedSigner`]).
 
 use super::anchors::TrustAnchors;
-use super::der::{self, oid, El};
+use super::der::{self, oid, El, MAX_SECURITY_DATA_BYTES};
 use super::signature::{Hash, Scheme as SignatureScheme};
 use super::verdict::{guarded, Anchor, Authenticity, ChipCheck, Failure, Scheme};
 use super::x509::{certificate_set, Certificate};
 
-/// The largest EF.SOD (or certificate) the checks read, in bytes. Real ones
-/// hold a few kilobytes.
-pub const MAX_SECURITY_DATA_BYTES: usize = 256 * 1024;
 /// The most certificates read from one SOD.
 const MAX_SOD_CERTIFICATES: usize = 8;
 /// The most data group hashes in one security object (ICAO 9303 defines 16 groups).
