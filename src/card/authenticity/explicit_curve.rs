@@ -86,7 +86,7 @@ impl EcSignature {
 
     /// r and s side by side, each half of the bytes (BSI TR-03111 plain format).
     pub(super) fn plain(bytes: &[u8]) -> Option<Self> {
-        if bytes.is_empty() || bytes.len() % 2 != 0 || bytes.len() > 2 * MAX_FIELD_BITS.div_ceil(8) {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(2) || bytes.len() > 2 * MAX_FIELD_BITS.div_ceil(8) {
             return None;
         }
         let (r, s) = bytes.split_at(bytes.len() / 2);

@@ -55,13 +55,16 @@ pub fn passive_authentication(dg2: &[u8], sod: &[u8], anchors: &TrustAnchors) ->
     }
 }
 
+/// The data group hashes of a security object: (data group number, hash).
+type GroupHashes<'a> = Vec<(u32, &'a [u8])>;
+
 /// The parts of a SOD the check uses.
 struct Sod<'a> {
     /// The LDS security object (eContent's octets).
     content: &'a [u8],
     /// Its hash algorithm and (data group, hash) list.
     lds_hash: Hash,
-    groups: Vec<(u32, &'a [u8])>,
+    groups: GroupHashes<'a>,
     certificates: Vec<Certificate<'a>>,
     signer: Signer<'a>,
 }
@@ -178,7 +181,7 @@ fn parse(bytes: &[u8]) -> Result<Sod<'_>, Failure> {
 }
 
 /// The LDS security object: its hash algorithm and data group hashes.
-fn security_object(content: &[u8]) -> Result<(Hash, Vec<(u32, &[u8])>), Failure> {
+fn security_object(content: &[u8]) -> Result<(Hash, GroupHashes<'_>), Failure> {
     let object = der::single(content)?;
     if object.tag != der::SEQUENCE {
         return Err(Failure::Malformed);
