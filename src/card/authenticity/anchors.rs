@@ -63,7 +63,7 @@ impl TrustAnchors {
     /// # Errors
     /// [`Error::Malformed`] when a certificate does not parse, its key is of a
     /// kind honnin cannot verify with, the PEM has no certificate or bad
-    /// base64; [`Error::LimitExceeded`] past [`MAX_TRUST_ANCHORS`] certificates.
+    /// base64; [`Error::LimitExceeded`] past 4096 certificates.
     pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self> {
         let mut anchors = Self::none();
         anchors.add(bytes)?;
