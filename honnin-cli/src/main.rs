@@ -11,7 +11,7 @@
 //! | 1 | no match |
 //! | 2 | inconclusive (no face, several faces, ...) |
 //! | 3 | error (unreadable input, missing or tampered model, missing runtime, bad calibration) |
-//! | 64 | usage error (unknown flag, missing argument) |
+//! | 64 | usage error (unknown flag, missing argument, `--sod` with a card that is not EF.DG2) |
 //!
 //! `honnin counter` uses the same codes, and 4 when no key came in time and
 //! 128 + N when signal N ended the session (`counter.rs`). `honnin audit
@@ -59,12 +59,14 @@ enum Command {
         /// The live photo of the person at the counter.
         #[arg(long, required_unless_present = "pairs")]
         live: Option<PathBuf>,
+        #[command(flatten)]
+        authenticity: verify::AuthenticityArgs,
         /// Verify many pairs in one process: a CSV file ("-": standard input)
         /// of card,live paths, one pair per line (a "card,live" header and
         /// lines starting with # are skipped). The models load once; one JSON
         /// line per pair, in input order. Exit 0 when every pair was decided,
         /// 3 when any pair failed (the others are still reported).
-        #[arg(long, value_name = "CSV", conflicts_with_all = ["card", "live", "audit", "json"])]
+        #[arg(long, value_name = "CSV", conflicts_with_all = ["card", "live", "audit", "json", "sod", "card_certificate", "csca", "require_authentic"])]
         pairs: Option<PathBuf>,
         /// With --pairs: engines verifying pairs side by side, 1 to 8 (with
         /// more than one, each runs one intra-op thread per model unless
@@ -137,9 +139,18 @@ fn run(cli: Cli<Command>) -> Result<ExitCode> {
             batch::verify_pairs(&pairs, &input, &sandbox, &engine, jobs.unwrap_or(2) as usize)
         }
         Command::Verify {
-            card: Some(card), live: Some(live), input, json, audit, audit_ids, sandbox, engine, ..
+            card: Some(card),
+            live: Some(live),
+            authenticity,
+            input,
+            json,
+            audit,
+            audit_ids,
+            sandbox,
+            engine,
+            ..
         } => verify::verify(
-            &VerifyArgs { card, live, input, json, audit, audit_ids, sandbox, engine },
+            &VerifyArgs { card, live, authenticity, input, json, audit, audit_ids, sandbox, engine },
             hardening.as_ref(),
         ),
         Command::Verify { .. } => unreachable!("clap requires --card and --live unless --pairs is given"),

@@ -27,6 +27,7 @@ mod tampered_calibrations;
 mod measured;
 
 mod audit;
+mod authenticity;
 mod cli;
 mod counter;
 mod large_photos;

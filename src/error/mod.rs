@@ -91,7 +91,8 @@ pub enum Error {
     /// Input exceeded one of the configured [`Limits`](crate::Limits).
     LimitExceeded {
         /// Which limit: `"bytes"`, `"width"`, `"height"`, `"pixels"`, `"jpeg decoded pixels"`,
-        /// `"pixels per byte"`, `"decode memory"` (bytes), `"jpeg scans"`, `"tlv depth"`, `"tlv elements"` or `"faces"`.
+        /// `"pixels per byte"`, `"decode memory"` (bytes), `"jpeg scans"`, `"tlv depth"`, `"tlv elements"`,
+        /// `"faces"` or `"trust anchors"`.
         limit: &'static str,
         /// The configured maximum.
         max: u64,

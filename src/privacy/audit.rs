@@ -7,7 +7,10 @@
 //! landmarks, image hashes (a hash of a face image is an identifier that links
 //! records of one person) or file names, and no comparison or liveness score:
 //! the decisions and the threshold they were taken against are what an audit
-//! needs, and a score would say how alike two faces are.
+//! needs, and a score would say how alike two faces are. Nor does it hold
+//! anything read from the card: its authenticity is recorded as codes
+//! (verified or failed, the proof, why it failed), never a certificate, a
+//! document number or a hash.
 //!
 //! An [`AuditLog`] appends records to a file as a hash chain: each record
 //! carries its sequence number and the sha256 of the line before it, and a
@@ -23,8 +26,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::counter::session::{AttemptRecord, Session};
-use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
+use crate::card::authenticity::Authenticity;
+use crate::counter::session::{AttemptRecord, Fallback, Session};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, Reason};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::input::decode::ReferenceKind;
@@ -82,6 +86,11 @@ pub struct AuditRecord {
     /// when any attempt's verdict was, else `live` when it ran, else `not_run`
     /// ([`PadCheck::code`]; no score).
     pub pad: String,
+    /// Whether the card photo was the one its issuer wrote: codes only, nothing
+    /// read from the card. Records written before issue 19 lack it and read
+    /// as `not_checked`.
+    #[serde(default)]
+    pub authenticity: AuditAuthenticity,
     /// The path to the decision.
     pub session: AuditSession,
     /// The models the face check ran with (empty when it was not chosen).
@@ -95,6 +104,55 @@ pub struct AuditRecord {
     pub timings_ms: Option<AuditTimings>,
     /// The honnin version that decided.
     pub honnin_version: String,
+}
+
+/// The card photo's authenticity in an audit record ([`Authenticity`] as codes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAuthenticity {
+    /// `verified`, `not_checked` or `failed` ([`Authenticity::code`]).
+    pub status: String,
+    /// The proof checked: `passive_authentication` or `my_number_surface`
+    /// ([`Scheme::code`](crate::authenticity::Scheme::code)); absent when
+    /// not checked, or not known (a session whose face path closed on it).
+    pub scheme: Option<String>,
+    /// `chained` or `not_supplied`, for a verified photo.
+    pub anchor: Option<String>,
+    /// `answered` or `not_challenged`, for a verified photo.
+    pub chip: Option<String>,
+    /// Why the check failed ([`Failure::code`](crate::authenticity::Failure::code)), for a failed one.
+    pub failure: Option<String>,
+}
+
+impl Default for AuditAuthenticity {
+    fn default() -> Self {
+        Self::from(Authenticity::NotChecked)
+    }
+}
+
+impl From<Authenticity> for AuditAuthenticity {
+    fn from(authenticity: Authenticity) -> Self {
+        let mut record = AuditAuthenticity {
+            status: authenticity.code().into(),
+            scheme: None,
+            anchor: None,
+            chip: None,
+            failure: None,
+        };
+        match authenticity {
+            Authenticity::NotChecked => {}
+            Authenticity::Verified { scheme, anchor, chip } => {
+                record.scheme = Some(scheme.code().into());
+                record.anchor = Some(anchor.code().into());
+                record.chip = Some(chip.code().into());
+            }
+            Authenticity::Failed { scheme, failure } => {
+                record.scheme = Some(scheme.code().into());
+                record.failure = Some(failure.code().into());
+            }
+        }
+        record
+    }
 }
 
 /// How a session reached its end.
@@ -255,6 +313,7 @@ impl AuditRecord {
             method: None,
             reasons: Vec::new(),
             pad: PadCheck::NotRun.code().into(),
+            authenticity: AuditAuthenticity::default(),
             session: AuditSession { choices: Vec::new(), attempts: Vec::new(), fallback: None },
             models: Vec::new(),
             policy: None,
@@ -266,6 +325,7 @@ impl AuditRecord {
 
     fn set_outcome(&mut self, outcome: &Outcome) {
         self.ended = "decided".into();
+        self.authenticity = outcome.authenticity.into();
         self.outcome = Some(outcome.decision.code().into());
         self.method = Some(outcome.method.code().into());
         self.reasons = reason_of(outcome.decision).into_iter().collect();
@@ -327,6 +387,17 @@ impl AuditRecord {
             attempts: session.attempts().iter().map(AuditAttempt::from).collect(),
             fallback: session.fallback().map(|f| f.code().to_string()),
         };
+        // A card whose check failed closed the face path before any attempt:
+        // the fallback's reason says why (the proof itself is not known here).
+        if let Some(Fallback::CardUnusable(Reason::CardNotAuthentic(failure))) = session.fallback() {
+            record.authenticity = AuditAuthenticity {
+                status: "failed".into(),
+                scheme: None,
+                anchor: None,
+                chip: None,
+                failure: Some(failure.code().into()),
+            };
+        }
         let final_pad = outcome.map_or(PadCheck::NotRun.code(), |o| o.pad.code());
         record.pad =
             strongest_pad(record.session.attempts.iter().map(|a| a.pad.as_str()).chain(std::iter::once(final_pad)));
@@ -1100,6 +1171,35 @@ mod tests {
         assert!(record.clone().with_ids(Some("a\r\nb"), None).is_err());
         let record = record.with_ids(Some("counter-3"), Some("op-7")).unwrap();
         assert_eq!((record.terminal_id.as_deref(), record.operator_id.as_deref()), (Some("counter-3"), Some("op-7")));
+    }
+
+    #[test]
+    fn authenticity_is_recorded_as_codes_and_older_records_still_read() {
+        use crate::card::authenticity::{Anchor, ChipCheck, Failure, Scheme};
+        let verified = Authenticity::Verified {
+            scheme: Scheme::PassiveAuthentication,
+            anchor: Anchor::Chained,
+            chip: ChipCheck::NotChallenged,
+        };
+        let line = serde_json::to_string(&AuditAuthenticity::from(verified)).unwrap();
+        assert_eq!(
+            line,
+            r#"{"status":"verified","scheme":"passive_authentication","anchor":"chained","chip":"not_challenged","failure":null}"#
+        );
+        let failed = Authenticity::Failed { scheme: Scheme::MyNumberSurface, failure: Failure::BadSignature };
+        let line = serde_json::to_string(&AuditAuthenticity::from(failed)).unwrap();
+        assert_eq!(
+            line,
+            r#"{"status":"failed","scheme":"my_number_surface","anchor":null,"chip":null,"failure":"bad_signature"}"#
+        );
+        // A staff check outside a session checked nothing.
+        let record = AuditRecord::staff(&staff_visual_check(StaffJudgement::SamePerson));
+        assert_eq!(record.authenticity.status, "not_checked");
+        // A record of honnin 0.2, before the field existed, still parses.
+        let mut value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
+        value.as_object_mut().unwrap().remove("authenticity");
+        let old = parse_record(value.to_string().as_bytes(), 1).unwrap();
+        assert_eq!(old.authenticity, AuditAuthenticity::default());
     }
 
     fn scratch(name: &str) -> PathBuf {

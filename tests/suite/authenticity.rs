@@ -501,6 +501,15 @@ fn a_card_whose_check_failed_is_inconclusive_before_any_model_runs() {
     assert_eq!(outcome.decision, Decision::Inconclusive(Reason::CardNotAuthentic(Failure::HashMismatch)));
     assert_eq!(outcome.authenticity, failed(PA, Failure::HashMismatch));
     assert_eq!(Reason::CardNotAuthentic(Failure::HashMismatch).code(), "card_not_authentic");
+    // The audit record says so, in codes.
+    let record = honnin::audit::AuditRecord::automatic(&engine, &outcome, corrupt.kind());
+    let line = crate::audit_schema::check_line(&record.to_line());
+    assert_eq!(line["reasons"], serde_json::json!(["card_not_authentic"]));
+    assert_eq!(
+        line["authenticity"],
+        serde_json::json!({"status": "failed", "scheme": "passive_authentication", "anchor": null, "chip": null,
+                           "failure": "hash_mismatch"})
+    );
     let reference = engine.card_reference(&corrupt).unwrap();
     assert!(!reference.has_template());
     assert_eq!(engine.verify_reference(&reference, &live()).unwrap().authenticity, corrupt.authenticity());
@@ -517,6 +526,10 @@ fn a_card_whose_check_failed_is_inconclusive_before_any_model_runs() {
     assert!(matches!(outcome.decision, Decision::Match | Decision::NoMatch), "{:?}", outcome.decision);
     assert_eq!(outcome.authenticity, verified(PA, Anchor::NotSupplied));
     assert!(engine.model_runs().detector >= 2);
+    let record = honnin::audit::AuditRecord::automatic(&engine, &outcome, genuine.kind());
+    let line = crate::audit_schema::check_line(&record.to_line());
+    assert_eq!(line["authenticity"]["status"], "verified");
+    assert_eq!(line["authenticity"]["anchor"], "not_supplied");
 
     // --sod with something that is not DG2, or a surface that is not one: errors, not results.
     let png = std::fs::read(common::root().join("samples/astronaut_card.png")).unwrap();

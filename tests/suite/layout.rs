@@ -1,5 +1,5 @@
 //! The house's layout, checked: no import cycle among the library's modules,
-//! the subject chosen and the decision rules applied in one place each, a
+//! the subject chosen and the decision rules (authenticity among them) applied in one place each, a
 //! small crate root, a library without command-line dependencies, and a
 //! README a newcomer reads in minutes whose links all resolve.
 
@@ -89,6 +89,14 @@ fn the_subject_is_chosen_and_the_rules_applied_in_one_place() {
         assert_eq!(at.len(), 1, "{needle} is called from {at:?}");
         assert!(at[0].starts_with("src/decision/policy.rs"), "{needle}: {at:?}");
     }
+    // Whether a card photo may be compared at all (its authenticity): a rule
+    // of policy.rs, applied once, where the engine makes the card's reference
+    // (sessions use the same reference).
+    let defined = occurrences("fn admit(");
+    assert!(defined.len() == 1 && defined[0].starts_with("src/decision/policy.rs"), "{defined:?}");
+    let admit = calls(".admit(", "fn admit(");
+    assert_eq!(admit.len(), 1, "admit is called from {admit:?}");
+    assert!(admit[0].starts_with("src/engine.rs"), "{admit:?}");
 }
 
 #[test]

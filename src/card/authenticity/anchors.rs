@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::error::{Error, Malformation, Result};
 
+use super::der::MAX_SECURITY_DATA_BYTES;
 use super::signature::{PublicKey, Scheme as SignatureScheme};
-use super::sod::MAX_SECURITY_DATA_BYTES;
 use super::verdict::{Anchor, Failure};
 use super::x509::Certificate;
 
@@ -25,11 +25,18 @@ const PEM_END: &str = "-----END CERTIFICATE-----";
 ///
 /// Each certificate is parsed and its public key read when it is added, so a
 /// set that loaded holds only certificates the checks can use (RSA keys of
-/// 1024 to 4096 bits, EC keys on P-256, P-384 or an explicit prime curve).
+/// 1024 to 4096 bits, EC keys on P-256, P-384, brainpoolP256r1 or an
+/// explicit prime curve). At most 4096 certificates.
 /// Validity periods are not checked.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TrustAnchors {
     certificates: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TrustAnchors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrustAnchors({} certificates)", self.certificates.len())
+    }
 }
 
 impl TrustAnchors {
@@ -56,7 +63,7 @@ impl TrustAnchors {
     /// # Errors
     /// [`Error::Malformed`] when a certificate does not parse, its key is of a
     /// kind honnin cannot verify with, the PEM has no certificate or bad
-    /// base64; [`Error::LimitExceeded`] past [`MAX_TRUST_ANCHORS`] certificates.
+    /// base64; [`Error::LimitExceeded`] past 4096 certificates.
     pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self> {
         let mut anchors = Self::none();
         anchors.add(bytes)?;

@@ -11,6 +11,10 @@ use crate::card::tlv;
 
 use super::verdict::Failure;
 
+/// The largest EF.SOD or certificate the checks read, in bytes. Real ones
+/// hold a few kilobytes.
+pub const MAX_SECURITY_DATA_BYTES: usize = 256 * 1024;
+
 /// What errors name as the structure (the failure itself carries no detail).
 const STRUCTURE: &str = "card security data";
 

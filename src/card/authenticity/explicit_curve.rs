@@ -86,7 +86,7 @@ impl EcSignature {
 
     /// r and s side by side, each half of the bytes (BSI TR-03111 plain format).
     pub(super) fn plain(bytes: &[u8]) -> Option<Self> {
-        if bytes.is_empty() || bytes.len() % 2 != 0 || bytes.len() > 2 * MAX_FIELD_BITS.div_ceil(8) {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(2) || bytes.len() > 2 * MAX_FIELD_BITS.div_ceil(8) {
             return None;
         }
         let (r, s) = bytes.split_at(bytes.len() / 2);
@@ -117,25 +117,30 @@ impl Curve {
         }
         let p = BigUint::from_bytes_be(field.expect(der::INTEGER)?.unsigned()?);
         field.finish()?;
-        let bits = p.bits();
-        if !(MIN_FIELD_BITS..=MAX_FIELD_BITS).contains(&bits) {
-            return Err(Failure::UnsupportedAlgorithm);
-        }
-        let field_bytes = bits.div_ceil(8);
         let mut coefficients = inner.expect(der::SEQUENCE)?.inner()?;
         let a = coefficients.expect(der::OCTET_STRING)?.octets()?;
         let b = coefficients.expect(der::OCTET_STRING)?.octets()?;
         // The optional seed the curve was generated from is not needed.
         coefficients.optional(der::BIT_STRING)?;
         coefficients.finish()?;
-        if a.len() > field_bytes || b.len() > field_bytes {
-            return Err(Failure::Malformed);
-        }
         let base = inner.expect(der::OCTET_STRING)?.octets()?;
         let n = BigUint::from_bytes_be(inner.expect(der::INTEGER)?.unsigned()?);
         let h = inner.optional(der::INTEGER)?.map(|h| h.small()).transpose()?;
         inner.finish()?;
 
+        Self::checked(p, a, b, base, n, h)
+    }
+
+    /// A curve from its parameters, checked (see the module's description).
+    fn checked(p: BigUint, a: &[u8], b: &[u8], base: &[u8], n: BigUint, h: Option<u32>) -> Result<Self, Failure> {
+        let bits = p.bits();
+        if !(MIN_FIELD_BITS..=MAX_FIELD_BITS).contains(&bits) {
+            return Err(Failure::UnsupportedAlgorithm);
+        }
+        let field_bytes = bits.div_ceil(8);
+        if a.len() > field_bytes || b.len() > field_bytes {
+            return Err(Failure::Malformed);
+        }
         let (a, b) = (BigUint::from_bytes_be(a), BigUint::from_bytes_be(b));
         if p.bits() < 2 || is_zero(&(&p % 2u32)) || a >= p || b >= p || !probably_prime(&p, PRIME_ROUNDS) {
             return Err(Failure::Malformed);
@@ -293,11 +298,46 @@ impl Curve {
     }
 }
 
+/// 1.3.36.3.3.2.8.1.1.7, brainpoolP256r1 (RFC 5639), the named curve many
+/// document signers use; its parameters go through the same checks.
+pub(super) const BRAINPOOL_P256R1: &[u8] = &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07];
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).filter_map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+impl Curve {
+    /// brainpoolP256r1's parameters (RFC 5639, section 3.4).
+    fn brainpool_p256r1() -> Result<Self, Failure> {
+        let p = BigUint::from_bytes_be(&hex("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377"));
+        let a = hex("7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9");
+        let b = hex("26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6");
+        let g = hex(concat!(
+            "04",
+            "8BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262",
+            "547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997"
+        ));
+        let n = BigUint::from_bytes_be(&hex("A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7"));
+        Self::checked(p, &a, &b, &g, n, Some(1))
+    }
+}
+
 impl ExplicitKey {
     /// The key of a SubjectPublicKeyInfo with explicit `ECParameters` and the
     /// encoded public point.
     pub(super) fn new(parameters: &El<'_>, point: &[u8]) -> Result<Self, Failure> {
-        let curve = Curve::from_parameters(parameters)?;
+        Self::on(Curve::from_parameters(parameters)?, point)
+    }
+
+    /// A key on a named curve computed here (brainpoolP256r1).
+    pub(super) fn named(id: &[u8], point: &[u8]) -> Result<Self, Failure> {
+        match id {
+            BRAINPOOL_P256R1 => Self::on(Curve::brainpool_p256r1()?, point),
+            _ => Err(Failure::UnsupportedAlgorithm),
+        }
+    }
+
+    fn on(curve: Curve, point: &[u8]) -> Result<Self, Failure> {
         let q = curve.point(point)?;
         if !curve.is_infinity(&curve.multiply(&q, &curve.n)) {
             return Err(Failure::Malformed);
@@ -386,6 +426,30 @@ mod tests {
             let signature: p256::ecdsa::Signature = signing.sign_prehash(short).unwrap();
             assert!(key.verify_prehash(short, &EcSignature::plain(&signature.to_bytes()).unwrap()));
         }
+    }
+
+    #[test]
+    fn brainpool_p256r1_passes_the_parameter_checks_and_verifies_its_own_signatures() {
+        let curve = Curve::brainpool_p256r1().unwrap();
+        let n = curve.n.clone();
+        // A key and a signature made with the curve arithmetic (d, k fixed).
+        let d = BigUint::from(0x1234_5678u32) * BigUint::from(0x9ABC_DEF1u32);
+        let q = curve.affine(&curve.multiply(&curve.g, &d));
+        let encode = |x: &BigUint| {
+            let bytes = x.to_bytes_be();
+            [vec![0; 32 - bytes.len()], bytes].concat()
+        };
+        let point = [vec![4], encode(&q.x), encode(&q.y)].concat();
+        let key = ExplicitKey::named(BRAINPOOL_P256R1, &point).unwrap();
+        let hashed = super::super::signature::Hash::Sha256.digest(&[b"brainpool"]);
+        let e = BigUint::from_bytes_be(&hashed);
+        let k = BigUint::from(0xC0FF_EE11u32);
+        let r = curve.affine(&curve.multiply(&curve.g, &k)).x % &n;
+        let k_inv = k.modpow(&(&n - 2u32), &n);
+        let s = (k_inv * ((e + &r * &d) % &n)) % &n;
+        assert!(key.verify_prehash(&hashed, &EcSignature { r: r.clone(), s: s.clone() }));
+        assert!(!key.verify_prehash(&hashed, &EcSignature { r, s: (s + 1u32) % &n }));
+        assert_eq!(ExplicitKey::named(&[0x2B, 0x24], &point).unwrap_err(), Failure::UnsupportedAlgorithm);
     }
 
     #[test]

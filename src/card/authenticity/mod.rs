@@ -35,8 +35,9 @@ mod verdict;
 mod x509;
 
 pub use anchors::TrustAnchors;
+pub use der::MAX_SECURITY_DATA_BYTES;
 pub use my_number::my_number_surface;
 #[allow(unused_imports)] // the card reader uses them
 pub(crate) use my_number::{jpki_answer, my_number_chip_answer};
-pub use sod::{passive_authentication, MAX_SECURITY_DATA_BYTES};
+pub use sod::passive_authentication;
 pub use verdict::{Anchor, Authenticity, ChipCheck, Failure, Scheme};

@@ -19,9 +19,9 @@ use crate::card::tlv::{self, Tlv};
 use crate::input::limits::Limits;
 
 use super::anchors::TrustAnchors;
+use super::der::MAX_SECURITY_DATA_BYTES;
 use super::der::{self, El};
 use super::signature::{rsa_key, Hash, PublicKey, Scheme as SignatureScheme};
-use super::sod::MAX_SECURITY_DATA_BYTES;
 use super::verdict::{guarded, Anchor, Authenticity, ChipCheck, Failure, Scheme};
 use super::x509::Certificate;
 

@@ -8,7 +8,7 @@ use sha1::Sha1;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use super::der::{self, oid, El};
-use super::explicit_curve::{EcSignature, ExplicitKey};
+use super::explicit_curve::{EcSignature, ExplicitKey, BRAINPOOL_P256R1};
 use super::verdict::Failure;
 
 /// The smallest RSA modulus accepted from X.509 security data, in bits.
@@ -226,8 +226,8 @@ pub(super) enum PublicKey {
 
 impl PublicKey {
     /// The key of an X.509 SubjectPublicKeyInfo: RSA (`rsaEncryption` or
-    /// `id-RSASSA-PSS`), or EC (`id-ecPublicKey`) on P-256, P-384 or a prime
-    /// curve given by explicit parameters.
+    /// `id-RSASSA-PSS`), or EC (`id-ecPublicKey`) on P-256, P-384,
+    /// brainpoolP256r1 or a prime curve given by explicit parameters.
     pub(super) fn from_spki(spki: &El<'_>) -> Result<Self, Failure> {
         if spki.tag != der::SEQUENCE {
             return Err(Failure::Malformed);
@@ -255,6 +255,9 @@ impl PublicKey {
                         oid::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(key)
                             .map(|k| PublicKey::P384(Box::new(k)))
                             .map_err(|_| Failure::Malformed),
+                        BRAINPOOL_P256R1 => {
+                            ExplicitKey::named(BRAINPOOL_P256R1, key).map(|k| PublicKey::Explicit(Box::new(k)))
+                        }
                         _ => Err(Failure::UnsupportedAlgorithm),
                     },
                     der::SEQUENCE => ExplicitKey::new(&parameters, key).map(|k| PublicKey::Explicit(Box::new(k))),

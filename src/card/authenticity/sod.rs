@@ -19,14 +19,11 @@
 //!    anchor's key ([`Failure::UntrustedSigner`]).
 
 use super::anchors::TrustAnchors;
-use super::der::{self, oid, El};
+use super::der::{self, oid, El, MAX_SECURITY_DATA_BYTES};
 use super::signature::{Hash, Scheme as SignatureScheme};
 use super::verdict::{guarded, Anchor, Authenticity, ChipCheck, Failure, Scheme};
 use super::x509::{certificate_set, Certificate};
 
-/// The largest EF.SOD (or certificate) the checks read, in bytes. Real ones
-/// hold a few kilobytes.
-pub const MAX_SECURITY_DATA_BYTES: usize = 256 * 1024;
 /// The most certificates read from one SOD.
 const MAX_SOD_CERTIFICATES: usize = 8;
 /// The most data group hashes in one security object (ICAO 9303 defines 16 groups).
@@ -58,13 +55,16 @@ pub fn passive_authentication(dg2: &[u8], sod: &[u8], anchors: &TrustAnchors) ->
     }
 }
 
+/// The data group hashes of a security object: (data group number, hash).
+type GroupHashes<'a> = Vec<(u32, &'a [u8])>;
+
 /// The parts of a SOD the check uses.
 struct Sod<'a> {
     /// The LDS security object (eContent's octets).
     content: &'a [u8],
     /// Its hash algorithm and (data group, hash) list.
     lds_hash: Hash,
-    groups: Vec<(u32, &'a [u8])>,
+    groups: GroupHashes<'a>,
     certificates: Vec<Certificate<'a>>,
     signer: Signer<'a>,
 }
@@ -181,7 +181,7 @@ fn parse(bytes: &[u8]) -> Result<Sod<'_>, Failure> {
 }
 
 /// The LDS security object: its hash algorithm and data group hashes.
-fn security_object(content: &[u8]) -> Result<(Hash, Vec<(u32, &[u8])>), Failure> {
+fn security_object(content: &[u8]) -> Result<(Hash, GroupHashes<'_>), Failure> {
     let object = der::single(content)?;
     if object.tag != der::SEQUENCE {
         return Err(Failure::Malformed);
