@@ -149,8 +149,7 @@ impl Session {
         let checked = link.card.check_pin(entry, &link.policy)?;
         let closed = match checked {
             PinCheck::Correct => {
-                let authenticity = self.card.as_ref().map(|c| c.authenticity()).unwrap_or_default();
-                let outcome = Outcome::card_pin(Decision::Match, authenticity);
+                let outcome = Outcome::card_pin(Decision::Match, self.card_authenticity());
                 self.decide(outcome);
                 return Ok(Step::Decided(outcome));
             }

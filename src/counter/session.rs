@@ -166,6 +166,7 @@ impl Counter {
     #[must_use = "a session does nothing until the person chooses a method"]
     pub fn session(&self, card: CardPhoto) -> Session {
         let mut session = self.session_without_photo(card.kind());
+        session.authenticity = card.authenticity();
         session.card = Some(card);
         session
     }
@@ -176,6 +177,7 @@ impl Counter {
             engine: self.engine.clone(),
             config: Arc::clone(&self.config),
             card_kind: kind,
+            authenticity: crate::authenticity::Authenticity::NotChecked,
             card: None,
             #[cfg(feature = "reader")]
             link: None,
@@ -396,6 +398,8 @@ pub struct Session {
     pub(super) pin_closed: Option<super::card_session::PinClosed>,
     /// The card photo's kind, kept for the audit record after the card is dropped.
     card_kind: ReferenceKind,
+    /// The card photo's authenticity, kept likewise.
+    authenticity: crate::authenticity::Authenticity,
     pub(super) state: SessionState,
     chosen: Option<Method>,
     /// Every choice of method, in order.
@@ -491,10 +495,11 @@ impl Session {
         self.card.is_some()
     }
 
-    /// The card photo's authenticity ([`Authenticity::NotChecked`](crate::authenticity::Authenticity::NotChecked)
-    /// without a photo).
+    /// The card photo's authenticity, also after the decision has wiped the
+    /// photo ([`Authenticity::NotChecked`](crate::authenticity::Authenticity::NotChecked)
+    /// while a session from a reader has not read it).
     pub fn card_authenticity(&self) -> crate::authenticity::Authenticity {
-        self.card.as_ref().map(CardPhoto::authenticity).unwrap_or_default()
+        self.authenticity
     }
 
     /// The kind of the card photo (which chose the threshold).
@@ -567,7 +572,8 @@ impl Session {
         if self.state != SessionState::StaffCheck {
             return Err(misuse("a session in the staff check"));
         }
-        let outcome = staff_visual_check(judgement);
+        let mut outcome = staff_visual_check(judgement);
+        outcome.authenticity = self.authenticity;
         self.decide(outcome);
         Ok(outcome)
     }
@@ -668,6 +674,7 @@ impl Session {
     #[cfg(feature = "reader")]
     pub(super) fn set_photo(&mut self, card: CardPhoto) {
         self.card_kind = card.kind();
+        self.authenticity = card.authenticity();
         self.reference = None;
         self.card = Some(card);
     }

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::card::authenticity::Authenticity;
-use crate::counter::session::{AttemptRecord, Fallback, Session};
-use crate::decision::outcome::{Decision, Method, Outcome, PadCheck, Reason};
+use crate::counter::session::{AttemptRecord, Session};
+use crate::decision::outcome::{Decision, Method, Outcome, PadCheck};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::input::decode::ReferenceKind;
@@ -387,17 +387,9 @@ impl AuditRecord {
             attempts: session.attempts().iter().map(AuditAttempt::from).collect(),
             fallback: session.fallback().map(|f| f.code().to_string()),
         };
-        // A card whose check failed closed the face path before any attempt:
-        // the fallback's reason says why (the proof itself is not known here).
-        if let Some(Fallback::CardUnusable(Reason::CardNotAuthentic(failure))) = session.fallback() {
-            record.authenticity = AuditAuthenticity {
-                status: "failed".into(),
-                scheme: None,
-                anchor: None,
-                chip: None,
-                failure: Some(failure.code().into()),
-            };
-        }
+        // The card photo's authenticity, as the session knew it (also for a
+        // decision by staff or PIN, and when the face path closed on it).
+        record.authenticity = session.card_authenticity().into();
         let final_pad = outcome.map_or(PadCheck::NotRun.code(), |o| o.pad.code());
         record.pad =
             strongest_pad(record.session.attempts.iter().map(|a| a.pad.as_str()).chain(std::iter::once(final_pad)));

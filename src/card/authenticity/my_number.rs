@@ -6,7 +6,7 @@
 //! - `DF28` is RSASSA-PKCS1-v1_5 with SHA-256 over the 96 bytes
 //!   `SHA-256(DF22 ‖ DF23 ‖ DF24) ‖ SHA-256(DF25 ‖ DF26) ‖ SHA-256(DF27)`,
 //!   each element in its full encoding (tag, length, value) as the file holds it.
-//! - EF `0004` is `7F21 { 7F4E { issuer, subject, exponent, modulus }, 5F37 }`;
+//! - EF `0004` is `7F21 { 7F4E { issuer (16 bytes), subject (16 bytes), exponent, modulus }, 5F37 }`;
 //!   `5F37` is the issuing CA's RSASSA-PKCS1-v1_5 SHA-256 signature over the
 //!   whole `7F4E` element, checked when the integrator supplies the CA.
 //! - A public key is two primitive elements, the exponent then the modulus
@@ -152,7 +152,7 @@ fn key_from(exponent: &El<'_>, modulus: &El<'_>) -> Result<PublicKey, Failure> {
     rsa_key(modulus.value, exponent.value, MIN_CARD_RSA_BITS)
 }
 
-/// EF `0004`: `7F21 { 7F4E { issuer, subject, exponent, modulus }, 5F37 }`.
+/// EF `0004`: `7F21 { 7F4E { issuer (16 bytes), subject (16 bytes), exponent, modulus }, 5F37 }`.
 struct SurfaceCertificate<'a> {
     /// The whole `7F4E` element: what the CA signed.
     body: &'a [u8],
@@ -180,18 +180,20 @@ impl<'a> SurfaceCertificate<'a> {
         Ok(Self { body: body.whole, key: Self::key(body.value)?, signature: signature.value })
     }
 
-    /// The key in `7F4E`'s value: its last two elements (after the issuer and
-    /// subject references), or the two inside a constructed element holding them.
+    /// The key in `7F4E`'s value: after the issuer's and the subject's
+    /// references (16 bytes each, not TLV-coded), the exponent and the
+    /// modulus as two primitive elements (docs/card-protocol.md).
     fn key(value: &[u8]) -> Result<PublicKey, Failure> {
-        let fields = der::elements(value, 8)?;
-        let container = fields.iter().filter(|e| e.constructed).collect::<Vec<_>>();
-        match (container.as_slice(), fields.as_slice()) {
-            ([key], _) => card_key(key.value),
-            ([], [.., exponent, modulus]) => key_from(exponent, modulus),
+        let key = value.get(2 * REFERENCE_BYTES..).ok_or(Failure::Malformed)?;
+        match der::elements(key, 2)?.as_slice() {
+            [exponent, modulus] => key_from(exponent, modulus),
             _ => Err(Failure::Malformed),
         }
     }
 }
+
+/// The issuer's and the subject's references in EF `0004`'s `7F4E`, bytes each.
+const REFERENCE_BYTES: usize = 16;
 
 #[cfg(test)]
 mod tests {
