@@ -40,7 +40,11 @@ impl Transport for Scripted<'_> {
 
     fn features(&mut self) -> honnin::Result<PinpadSupport> {
         let list = self.next()?;
-        Ok(if list.is_empty() { PinpadSupport::None } else { PinpadSupport::VerifyPinDirect { control_code: 0x4233_0006 } })
+        Ok(if list.is_empty() {
+            PinpadSupport::None
+        } else {
+            PinpadSupport::VerifyPinDirect { control_code: 0x4233_0006 }
+        })
     }
 
     fn verify_pin_on_pinpad(&mut self, _control_code: u32, _structure: &[u8]) -> honnin::Result<Vec<u8>> {
@@ -74,11 +78,7 @@ fn card_responses(data: &[u8]) {
             };
             println!("  card_responses check_pin -> {:?}", card.check_pin(entry, &policy));
         }
-        _ => println!(
-            "  card_responses tries -> {:?}, {:?}",
-            card.surface_tries_left(),
-            card.pin_tries_left()
-        ),
+        _ => println!("  card_responses tries -> {:?}, {:?}", card.surface_tries_left(), card.pin_tries_left()),
     }
 }
 

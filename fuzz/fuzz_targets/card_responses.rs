@@ -103,60 +103,57 @@ fn check_commands(sent: &[Vec<u8>]) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&path, responses)) = data.split_first() else { return };
-    let mut transport = Scripted { input: responses, sent: Vec::new(), answers: Vec::new(), pinpad_entries: 0, pinpad_at: None };
+    let transport =
+        Scripted { input: responses, sent: Vec::new(), answers: Vec::new(), pinpad_entries: 0, pinpad_at: None };
+    let mut card = MyNumberCard::new(transport);
     let policy = TryPolicy::default();
-    {
-        let mut card = MyNumberCard::new(&mut transport);
-        match path % 4 {
-            0 => {
-                let number_b = VerificationNumberB::from_parts((1980, 2, 17), 2030, "0123").unwrap();
-                let result = card.read_face(&number_b, &policy, &TrustAnchors::none(), &Limits::default());
-                if let Ok(read) = &result {
-                    let (w, h) = read.photo().dimensions();
-                    assert!(w > 0 && h > 0);
-                    assert!(read.summary().surface_bytes <= 0x8000);
-                    assert!(!read.photo().authenticity().is_verified() || read.summary().chip_signed);
-                    std::hint::black_box(format!("{:?}", read.summary()));
-                }
-                if let Err(e) = &result {
-                    std::hint::black_box((e.to_string(), e.kind()));
-                }
-                drop(card);
-                let codes = codes_sent(&transport);
-                assert!(codes <= 1, "{codes} codes sent");
-                // A refusal for too few tries comes before any VERIFY; a blocked
-                // card found by the tries query too (a VERIFY answered 69 84 is the other case).
-                if let Err(Error::Reader(ReaderError::TooFewTries { .. })) = result {
-                    assert_eq!(codes, 0);
-                }
-                check_tries_before_code(&transport, policy.min_tries_left + 1);
+    match path % 4 {
+        0 => {
+            let number_b = VerificationNumberB::from_parts((1980, 2, 17), 2030, "0123").unwrap();
+            let result = card.read_face(&number_b, &policy, &TrustAnchors::none(), &Limits::default());
+            if let Ok(read) = &result {
+                let (w, h) = read.photo().dimensions();
+                assert!(w > 0 && h > 0);
+                assert!(read.summary().surface_bytes <= 0x8000);
+                assert!(!read.photo().authenticity().is_verified() || read.summary().chip_signed);
+                std::hint::black_box(format!("{:?}", read.summary()));
             }
-            1 | 2 => {
-                let entry = if path % 4 == 1 {
-                    PinEntry::Host(CardPin::from_digits("1234").unwrap())
-                } else {
-                    PinEntry::Pinpad
-                };
-                let result = card.check_pin(entry, &policy);
-                if let Err(e) = &result {
-                    std::hint::black_box((e.to_string(), e.kind()));
-                }
-                drop(card);
-                let codes = codes_sent(&transport);
-                assert!(codes <= 1, "{codes} codes sent");
-                check_tries_before_code(&transport, policy.min_pin_tries_left);
-                if let Ok(PinCheck::Refused { tries_left }) = result {
-                    assert_eq!(codes, 0);
-                    assert!(tries_left < policy.min_pin_tries_left);
-                }
+            if let Err(e) = &result {
+                std::hint::black_box((e.to_string(), e.kind()));
             }
-            _ => {
-                let _ = card.surface_tries_left();
-                let _ = card.pin_tries_left();
-                drop(card);
-                assert_eq!(codes_sent(&transport), 0);
+            let transport = card.into_inner();
+            let codes = codes_sent(&transport);
+            assert!(codes <= 1, "{codes} codes sent");
+            // A refusal for too few tries comes before any VERIFY.
+            if let Err(Error::Reader(ReaderError::TooFewTries { .. })) = result {
+                assert_eq!(codes, 0);
             }
+            check_tries_before_code(&transport, policy.min_tries_left + 1);
+            check_commands(&transport.sent);
+        }
+        1 | 2 => {
+            let entry =
+                if path % 4 == 1 { PinEntry::Host(CardPin::from_digits("1234").unwrap()) } else { PinEntry::Pinpad };
+            let result = card.check_pin(entry, &policy);
+            if let Err(e) = &result {
+                std::hint::black_box((e.to_string(), e.kind()));
+            }
+            let transport = card.into_inner();
+            let codes = codes_sent(&transport);
+            assert!(codes <= 1, "{codes} codes sent");
+            check_tries_before_code(&transport, policy.min_pin_tries_left);
+            if let Ok(PinCheck::Refused { tries_left }) = result {
+                assert_eq!(codes, 0);
+                assert!(tries_left < policy.min_pin_tries_left);
+            }
+            check_commands(&transport.sent);
+        }
+        _ => {
+            let _ = card.surface_tries_left();
+            let _ = card.pin_tries_left();
+            let transport = card.into_inner();
+            assert_eq!(codes_sent(&transport), 0);
+            check_commands(&transport.sent);
         }
     }
-    check_commands(&transport.sent);
 });

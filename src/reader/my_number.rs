@@ -410,6 +410,18 @@ mod tests {
     }
 
     #[test]
+    fn the_transport_is_object_safe_and_send() {
+        fn send<T: Send>(_: &T) {}
+        let boxed: Box<dyn Transport> = Box::new(SimCard::new());
+        let mut card = MyNumberCard::new(boxed);
+        send(&card);
+        assert_eq!(card.surface_tries_left().unwrap(), Tries::Left(10));
+        let mut sim = SimCard::new();
+        assert_eq!(MyNumberCard::new(&mut sim).pin_tries_left().unwrap(), Tries::Left(3));
+        assert_eq!(sim.sent().len(), 3);
+    }
+
+    #[test]
     fn a_surface_longer_than_the_limits_is_refused() {
         let mut card = MyNumberCard::new(SimCard::new());
         let limits = Limits { max_bytes: 64, ..Limits::default() };
