@@ -45,6 +45,28 @@
 //! previous one to be dropped), and all of them use the same socket path,
 //! because libpcsclite reads `PCSCLITE_CSOCK_NAME` once per process. Start the
 //! harness before the process makes its first PC/SC call.
+//!
+//! Dropping the harness kills pcscd and the simulator. Should the test process
+//! die without unwinding, its children get SIGKILL too (a parent-death signal,
+//! as root; in a user namespace the kernel clears it), so keep a harness in the
+//! thread that started it: the signal fires when that thread ends.
+//! [`stray_processes`] lists whatever of this process's harnesses still runs.
+//!
+//! # What vpcd does that a real reader might not
+//!
+//! - A command of 1 byte is a control code in vpcd's protocol: the card never
+//!   answers it and pcscd waits for ever. Send at least 2 bytes.
+//! - A card that goes away while pcscd waits for its answer: the command fails
+//!   (`NotTransacted`) when the card had started to answer (`pulled-mid-read`,
+//!   `mute` with `mute_for`), but *succeeds with an empty response* when it had
+//!   not (the simulator killed by [`Harness::remove`]). A reader must treat a
+//!   response shorter than 2 bytes as an error. Later calls get `RemovedCard`
+//!   once pcscd has polled (every 400 ms).
+//! - A card that stops answering (`mute`) blocks `SCardTransmit` for good: pcscd
+//!   and vpcd have no timeout. Only the card's removal releases it.
+//! - After a swap, pcscd refuses new connections (`SharingViolation`, "other
+//!   connections outstanding") until an exclusive handle to the old card is released.
+//! - Insertion and removal are seen at pcscd's next poll: a swap takes about 0.8 s.
 
 use crate::events::{read_log, Record};
 use crate::sim::CardSpec;

@@ -50,8 +50,8 @@ fn make(seed: Option<u64>) -> Result<RsaPrivateKey, String> {
     RsaPrivateKey::new(&mut rng, 2048).map_err(|e| format!("RSA key generation failed: {e}"))
 }
 
-/// The key of `role` for `seed` from `dir`, made and written there (atomically)
-/// when missing or unreadable.
+/// The key of `role` for `seed` from `dir`, made and written there (atomically:
+/// a temporary file renamed) when missing or unreadable.
 fn cached(dir: &Path, seed: u64, index: u64, role: &str) -> Result<RsaPrivateKey, String> {
     let path = dir.join(format!("seed-{seed}-{role}.pk8"));
     if let Ok(der) = std::fs::read(&path) {
@@ -60,11 +60,19 @@ fn cached(dir: &Path, seed: u64, index: u64, role: &str) -> Result<RsaPrivateKey
         }
     }
     let key = make(Some(seed.wrapping_mul(16).wrapping_add(index)))?;
-    let der = key.to_pkcs8_der().map_err(|e| format!("encoding a key: {e}"))?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating the key cache {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(".seed-{seed}-{role}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, der.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("writing the key cache {}: {e}", path.display()))?;
+    // A cache that cannot be written only costs time next run.
+    if let Err(err) = store(dir, &path, seed, role, &key) {
+        eprintln!("honnin-cardsim: not caching the {role} key: {err}");
+    }
     Ok(key)
+}
+
+fn store(dir: &Path, path: &Path, seed: u64, role: &str, key: &RsaPrivateKey) -> Result<(), String> {
+    let der = key.to_pkcs8_der().map_err(|e| format!("encoding a key: {e}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(".seed-{seed}-{role}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, der.as_bytes()).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing {}: {e}", path.display())
+    })
 }
