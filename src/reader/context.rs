@@ -175,7 +175,8 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(card) = self.card.take() {
             // On failure the card comes back and its own drop resets it.
-            let _ = card.disconnect(pcsc::Disposition::ResetCard);
+            let r = card.disconnect(pcsc::Disposition::ResetCard);
+            eprintln!("DEBUG disconnect: {:?}", r.as_ref().map_err(|e| e.1));
         }
     }
 }
