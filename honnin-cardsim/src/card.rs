@@ -515,11 +515,11 @@ impl Card {
                 _ => (&self.card_key, "card"),
             }
         } else {
-            if self.ef != Some(0x0017) {
-                return refused(log, sw::NO_CURRENT_EF);
-            }
             if !self.verified(0x0018) {
                 return refused(log, sw::SECURITY_NOT_SATISFIED);
+            }
+            if self.ef != Some(0x0017) {
+                return refused(log, sw::NO_CURRENT_EF);
             }
             (&self.jpki_key, "jpki")
         };

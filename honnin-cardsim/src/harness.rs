@@ -68,7 +68,7 @@
 //!   connections outstanding") until an exclusive handle to the old card is released.
 //! - Insertion and removal are seen at pcscd's next poll: a swap takes about 0.8 s.
 
-use crate::events::{read_log, Record};
+use crate::events::{read_log, Event, Record};
 use crate::sim::CardSpec;
 use std::ffi::{CString, OsString};
 use std::fmt;
@@ -89,6 +89,9 @@ pub const VPCD_PORT: u16 = 0x8C7B;
 /// The reader the card is in (vpcd's first slot; pcscd lists its second slot,
 /// `honnin-cardsim 00 01`, always empty).
 pub const READER: &str = "honnin-cardsim 00 00";
+
+/// How long the simulator may take to make its keys (a debug build is slow at it).
+const KEYS_TIMEOUT: Duration = Duration::from_secs(600);
 
 const DRIVERS: [&str; 3] = [
     "/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
@@ -128,17 +131,17 @@ pub struct Options {
     pub simulator: PathBuf,
     /// Where the simulator keeps seeded keys between runs (`None`: made at every start).
     pub key_cache: Option<PathBuf>,
-    /// How long to wait for pcscd, for the reader to show a card, and for it to go.
+    /// How long to wait for pcscd, for the reader to show a card (once the simulator
+    /// has its keys), and for it to go.
     pub timeout: Duration,
 }
 
 impl Options {
-    /// `simulator`, a key cache beside it (`honnin-cardsim-keys/`), and 20 s to wait
-    /// (the first start of a debug build makes its keys slowly).
+    /// `simulator`, a key cache beside it (`honnin-cardsim-keys/`), and 10 s to wait.
     pub fn new(simulator: impl Into<PathBuf>) -> Options {
         let simulator = simulator.into();
         let key_cache = simulator.parent().map(|dir| dir.join("honnin-cardsim-keys"));
-        Options { simulator, key_cache, timeout: Duration::from_secs(20) }
+        Options { simulator, key_cache, timeout: Duration::from_secs(10) }
     }
 
     /// The simulator named by `HONNIN_CARDSIM`, or else `honnin-cardsim` in the
@@ -240,6 +243,7 @@ impl Harness {
             *started += 1;
             *started
         };
+        remove_stale_dirs();
         let run_dir = process_dir().join("run");
         let dir = process_dir().join(format!("h{number}"));
         let conf = dir.join("reader.conf.d");
@@ -346,7 +350,29 @@ impl Harness {
         crate::sys::die_with_parent(&mut command);
         let child = command.spawn().map_err(|e| HarnessError::Failed(format!("starting the simulator: {e}")))?;
         self.simulator = Some(child);
+        self.wait_for_keys()?;
         self.wait_for(true)
+    }
+
+    /// Waits for the simulator's `started` event: making keys takes a second in a
+    /// release build and far longer in a debug one (once per seed, with a key
+    /// cache), which the reader's timeout should not count.
+    fn wait_for_keys(&mut self) -> Result<(), HarnessError> {
+        let started = |h: &Harness| h.events().iter().any(|r| matches!(r.event, Event::Started { .. }));
+        let deadline = Instant::now() + KEYS_TIMEOUT;
+        while !started(self) {
+            if let Some(Ok(Some(status))) = self.simulator.as_mut().map(Child::try_wait) {
+                return Err(HarnessError::Failed(format!(
+                    "the simulator ended ({status}) before it started{}",
+                    tail(&self.dir.join(format!("card-{}.log", self.cards)))
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(HarnessError::Timeout(format!("the simulator made no keys in {KEYS_TIMEOUT:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
     }
 
     /// Removes the card: stops the simulator (closing its connection) and waits
@@ -514,6 +540,21 @@ pub fn stray_processes() -> Vec<u32> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// Removes the folders of harnesses whose process died without cleaning up
+/// (`honnin-cardsim-<pid>` in the temporary folder, ours, the pid gone).
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("honnin-cardsim-")) else { continue };
+        let ours = entry.metadata().ok().map(|m| m.uid()) == me;
+        if ours && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// `name` on PATH or in the system folders PATH often lacks.

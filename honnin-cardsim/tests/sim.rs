@@ -361,8 +361,9 @@ fn pin_path_signs_after_verify_only(h: &mut Harness) -> Outcome {
         certificate.extend(s.expect(&[0x00, 0xB0, p1, p2, want as u8], 0x9000)?);
     }
     let key = certificate_key(&certificate)?;
-    ensure!(s.select_ef(0x0017)? == 0x9000, "select 0017");
     let c = challenge();
+    ensure!(s.sign(0x80, &c)?.1 == 0x6982, "sign before VERIFY, 000A selected: 69 82");
+    ensure!(s.select_ef(0x0017)? == 0x9000, "select 0017");
     ensure!(s.sign(0x80, &c)?.1 == 0x6982, "sign before VERIFY: 69 82");
     ensure!(s.select_ef(0x0018)? == 0x9000, "select 0018");
     ensure!(s.query()? == 0x63C3, "3 PIN tries");
