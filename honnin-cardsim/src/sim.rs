@@ -138,7 +138,7 @@ struct Exported<'a> {
     shogo_b_tries: u8,
     pin_tries: u8,
     seed: Option<u64>,
-    /// The surface certificate's issuer and subject (EF `0004`, tags `42` and `5F20`).
+    /// The surface certificate's issuer and subject (EF `0004`, 16 bytes each, not TLV-coded).
     cvc_issuer: String,
     cvc_subject: String,
     /// The files in this folder.

@@ -3,7 +3,7 @@
 //! - EF `0002`: `FF20` { `DF21` offsets, `DF22` birth date, `DF23` sex, `DF24` the
 //!   card key's public part, `DF25` name, `DF26` address, `DF27` photo, `DF28`
 //!   signature, `DF29` expiry, `DF2A` security code }, then `FF` filler.
-//! - EF `0004`: `7F21` { `7F4E` { `42` issuer (16 bytes), `5F20` subject (16 bytes),
+//! - EF `0004`: `7F21` { `7F4E` { issuer (16 bytes), subject (16 bytes), not TLV-coded,
 //!   `82` exponent, `81` modulus }, `5F37` the CA's signature over the `7F4E` element }.
 //! - EF `000A`: the X.509 certificate of the JPKI user-authentication key.
 //! - EF `0005`: a placeholder image standing for the rendered My Number.

@@ -312,8 +312,10 @@ fn surface_data_needs_verify_and_carries_the_photo(h: &mut Harness) -> Outcome {
     ensure!(tag == 0x7F21, "EF 0004 is 7F21");
     let parts = children(body)?;
     let (cvc_body, cvc_fields) = child(&parts, 0x7F4E)?;
-    let fields = children(cvc_fields)?;
-    ensure!(child(&fields, 0x42)?.1.len() == 16 && child(&fields, 0x5F20)?.1.len() == 16, "issuer, subject");
+    // The issuer's and the subject's references: 16 raw bytes each, then the key's two elements.
+    ensure!(cvc_fields.len() > 32 && &cvc_fields[..16] == b"HONNIN-SIM-CA-01", "issuer reference");
+    ensure!(&cvc_fields[16..32] == b"HONNIN-SIM-SG-01", "subject reference");
+    let fields = children(&cvc_fields[32..])?;
     let signer = card_key(&fields)?;
     let ca = certificate_key(&std::fs::read(h.export_dir().join("ca.der")).unwrap())?;
     ensure!(verify_sha256(&ca, cvc_body, child(&parts, 0x5F37)?.1), "5F37 verifies with the exported CA");
@@ -505,7 +507,7 @@ fn forged_photo_breaks_the_signature(h: &mut Harness) -> Outcome {
     s.select_ef(0x0004)?;
     let ef0004 = s.read_all()?;
     let (_, _, body, _) = tlv(&ef0004)?;
-    let signer = card_key(&children(child(&children(body)?, 0x7F4E)?.1)?)?;
+    let signer = card_key(&children(child(&children(body)?, 0x7F4E)?.1.get(32..).ok_or("7F4E too short")?)?)?;
     ensure!(!surface.signature_verifies(&signer)?, "DF28 no longer verifies");
     Ok(())
 }

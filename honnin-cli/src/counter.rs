@@ -246,7 +246,12 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
         #[cfg(not(feature = "reader"))]
         None => bail!("no --card given"),
     };
-    let mut keys = Keys { signals, timeout: Duration::from_secs(args.timeout), pending: Vec::with_capacity(MAX_KEY_LINE + 256), eof: false };
+    let mut keys = Keys {
+        signals,
+        timeout: Duration::from_secs(args.timeout),
+        pending: Vec::with_capacity(MAX_KEY_LINE + 256),
+        eof: false,
+    };
     let end = match drive(&mut session, args, signals, &mut keys) {
         Ok(end) => end,
         Err(e) => {
@@ -304,7 +309,10 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
             Err(end) => return Ok(end),
         };
         #[cfg(feature = "reader")]
-        if matches!(method, Method::Automatic | Method::StaffVisual) && !session.has_card_photo() && session.has_reader() {
+        if matches!(method, Method::Automatic | Method::StaffVisual)
+            && !session.has_card_photo()
+            && session.has_reader()
+        {
             match read_photo(session, keys)? {
                 Ok(true) => {}
                 // Not read: the face check cannot start; staff compare the printed card.

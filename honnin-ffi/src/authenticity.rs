@@ -8,10 +8,10 @@ use std::ffi::CStr;
 use honnin::authenticity::{Anchor, Authenticity, ChipCheck, Failure as Why, Scheme, TrustAnchors};
 
 use crate::args::{bytes, check_out};
-use crate::session::{lock, lookup};
-use crate::status::{guard, honnin_status, Failure};
 use crate::handles::id;
 use crate::session::honnin_session;
+use crate::session::{lock, lookup};
+use crate::status::{guard, honnin_status, Failure};
 
 /// The result of an authenticity check.
 #[allow(non_camel_case_types)]

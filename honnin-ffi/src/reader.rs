@@ -92,7 +92,10 @@ pub unsafe extern "C" fn honnin_try_policy_default(out: *mut honnin_try_policy) 
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string; `out` must point to a writable pointer.
 #[no_mangle]
-pub unsafe extern "C" fn honnin_reader_open(name: *const std::ffi::c_char, out: *mut *mut honnin_reader) -> honnin_status {
+pub unsafe extern "C" fn honnin_reader_open(
+    name: *const std::ffi::c_char,
+    out: *mut *mut honnin_reader,
+) -> honnin_status {
     guard(|| {
         check_out(out, "out")?;
         let wanted = if name.is_null() {
@@ -238,7 +241,11 @@ pub unsafe extern "C" fn honnin_session_read_card_photo(
         let narrow = |v: u32, name: &str| {
             u16::try_from(v).map_err(|_| Failure::invalid(format!("{name} of at most 4 digits, got {v}")))
         };
-        let date = (narrow(birth_year, "birth_year")?, narrow(birth_month, "birth_month")? as u8, narrow(birth_day, "birth_day")? as u8);
+        let date = (
+            narrow(birth_year, "birth_year")?,
+            narrow(birth_month, "birth_month")? as u8,
+            narrow(birth_day, "birth_day")? as u8,
+        );
         let number_b = VerificationNumberB::from_parts(date, narrow(expiry_year, "expiry_year")?, code)?;
         let result = lock(&session)?.session().read_card_photo(&number_b);
         drop(number_b);
@@ -311,11 +318,15 @@ pub unsafe extern "C" fn honnin_session_check_pin(
 /// # Safety
 /// `session` must be a handle; `tries_left` must point to a writable `uint32_t`.
 #[no_mangle]
-pub unsafe extern "C" fn honnin_session_pin_tries(session: *const honnin_session, tries_left: *mut u32) -> honnin_status {
+pub unsafe extern "C" fn honnin_session_pin_tries(
+    session: *const honnin_session,
+    tries_left: *mut u32,
+) -> honnin_status {
     guard(|| {
         let session = lookup(id(session))?;
         check_out(tries_left, "tries_left")?;
-        let tries = lock(&session)?.session().pin_tries().ok_or_else(|| Failure::invalid("a session from a card reader"))?;
+        let tries =
+            lock(&session)?.session().pin_tries().ok_or_else(|| Failure::invalid("a session from a card reader"))?;
         let n = match tries {
             honnin::reader::Tries::Left(n) => u32::from(n),
             honnin::reader::Tries::Blocked => 0,

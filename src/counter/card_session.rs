@@ -13,7 +13,9 @@ use crate::decision::outcome::{Decision, Outcome};
 use crate::error::Result;
 use crate::input::decode::ReferenceKind;
 use crate::input::limits::Limits;
-use crate::reader::{MyNumberCard, PinCheck, PinEntry, PinpadSupport, ReadSummary, Transport, Tries, TryPolicy, VerificationNumberB};
+use crate::reader::{
+    MyNumberCard, PinCheck, PinEntry, PinpadSupport, ReadSummary, Transport, Tries, TryPolicy, VerificationNumberB,
+};
 
 use super::session::{Counter, Session, SessionState, Step};
 

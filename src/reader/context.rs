@@ -115,7 +115,7 @@ impl ReaderContext {
             .context
             .connect(&reader_name(reader)?, pcsc::ShareMode::Exclusive, pcsc::Protocols::ANY)
             .map_err(|e| fault("SCardConnect", reader, e))?;
-        Ok(Connection { card: Some(card), reader: reader.to_owned() })
+        Ok(Connection { card: Some(card), reader: reader.to_owned(), lost: false })
     }
 }
 
@@ -124,6 +124,8 @@ impl ReaderContext {
 pub struct Connection {
     card: Option<pcsc::Card>,
     reader: String,
+    /// The card went away during an exchange: there is nothing left to reset.
+    lost: bool,
 }
 
 impl Connection {
@@ -148,7 +150,16 @@ impl Transport for Connection {
         let mut buffer = [0u8; MAX_RESPONSE];
         let result = self.card()?.transmit(command, &mut buffer).map(<[u8]>::to_vec);
         buffer.zeroize();
-        result.map_err(|e| fault("SCardTransmit", &self.reader, e).into())
+        let fault = match result {
+            Ok(response) => return Ok(response),
+            // The exchange broke off midway: the reader lost the card (pulled
+            // out during the command, or it stopped answering and the reader
+            // gave up). pcscd reports the removal itself only at its next poll.
+            Err(pcsc::Error::NotTransacted | pcsc::Error::CommError) => ReaderError::CardRemoved,
+            Err(e) => fault("SCardTransmit", &self.reader, e),
+        };
+        self.lost |= matches!(fault, ReaderError::CardRemoved);
+        Err(fault.into())
     }
 
     fn features(&mut self) -> Result<PinpadSupport> {
@@ -174,9 +185,11 @@ impl Transport for Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(card) = self.card.take() {
-            // On failure the card comes back and its own drop resets it.
-            let r = card.disconnect(pcsc::Disposition::ResetCard);
-            eprintln!("DEBUG disconnect: {:?}", r.as_ref().map_err(|e| e.1));
+            // A card that went away is left alone (resetting it would make
+            // the reader talk to a card that is not there); any other is
+            // reset. On failure the card comes back and its own drop resets it.
+            let how = if self.lost { pcsc::Disposition::LeaveCard } else { pcsc::Disposition::ResetCard };
+            let _ = card.disconnect(how);
         }
     }
 }

@@ -409,10 +409,8 @@ fn signed_surface(photo: Option<&[u8]>) -> Vec<u8> {
 
 /// EF 0004: 7F21 { 7F4E { issuer (16 bytes), subject (16 bytes), exponent, modulus }, 5F37 }.
 fn surface_certificate(signed_by: &RsaPrivateKey) -> Vec<u8> {
-    let body = el(
-        0x7F4E,
-        &[b"JPJLISCA00000001".as_slice(), b"JPCARD0000000001", &key_tlvs(&keys().certificate)].concat(),
-    );
+    let body =
+        el(0x7F4E, &[b"JPJLISCA00000001".as_slice(), b"JPCARD0000000001", &key_tlvs(&keys().certificate)].concat());
     let signature = rsa_sign(signed_by, &body);
     el(0x7F21, &[body, el(0x5F37, &signature)].concat())
 }
