@@ -362,12 +362,16 @@ fn drive(session: &mut Session, args: &CounterArgs, signals: &signals::Signals, 
 fn read_photo(session: &mut Session, keys: &mut Keys) -> Result<std::result::Result<bool, End>> {
     use honnin::error::ReaderError;
     use honnin::reader::VerificationNumberB;
-    outln!("Staff: type the details printed on the card; they open the chip's photo.");
+    outln!("Staff: type the details printed on the card; they open the chip's photo (Enter alone: skip).");
     let mut parts = Vec::new();
     for prompt in ["Birth date (YYYY-MM-DD): ", "Expiry year (YYYY): ", "Security code (4 digits): "] {
         out!("{prompt}");
         std::io::stdout().flush()?;
         match keys.secret()? {
+            Ok(line) if line.is_empty() => {
+                outln!("Skipped: the chip photo was not read; nothing was sent to the card.");
+                return Ok(Ok(false));
+            }
             Ok(line) => parts.push(line),
             Err(end) => return Ok(Err(end)),
         }

@@ -32,4 +32,5 @@ mod cli;
 mod counter;
 mod large_photos;
 mod privacy;
+mod reader;
 mod trust;

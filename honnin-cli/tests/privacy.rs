@@ -14,11 +14,11 @@ use crate::common;
 
 /// What strace saw one run do.
 #[derive(Debug, Default)]
-struct Trace {
-    network_calls: Vec<String>,
-    write_opens: Vec<String>,
-    file_changes: Vec<String>,
-    opened: Vec<(String, bool)>, // (path, succeeded)
+pub(crate) struct Trace {
+    pub(crate) network_calls: Vec<String>,
+    pub(crate) write_opens: Vec<String>,
+    pub(crate) file_changes: Vec<String>,
+    pub(crate) opened: Vec<(String, bool)>, // (path, succeeded)
 }
 
 /// Parses strace output for network system calls, opens and file changes.
@@ -26,7 +26,7 @@ struct Trace {
 /// `strace -ff` (one file per thread) calls are never split; should a line end
 /// in `<unfinished ...>` all the same, its open counts as successful, so that
 /// its path is checked.
-fn parse_trace(text: &str) -> Trace {
+pub(crate) fn parse_trace(text: &str) -> Trace {
     let mut trace = Trace::default();
     for line in text.lines() {
         let line = line.trim();
