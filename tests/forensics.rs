@@ -58,7 +58,8 @@ use honnin::quality::QualityGate;
 use honnin::{danger, CardPhoto, Engine, LiveFrame, Method, Models, Policy};
 
 const CHILD_ENV: &str = "HONNIN_FORENSICS_CHILD";
-const CONFIGS: [&str; 5] = ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap"];
+const CONFIGS: [&str; 6] =
+    ["ort-defaults", "library", "hardened", "control-library", "control-wipe-freed-heap", "reader"];
 /// Every stored pattern byte is XORed with this, so the test's own copies never match.
 const MASK: u8 = 0x3C;
 
@@ -90,7 +91,20 @@ impl FrameSource for Files {
 }
 
 /// Kinds of pattern, in report order.
-const KINDS: [&str; 7] = ["template", "raw_output", "chip", "pixels", "chip_blocked", "detector_input", "pad_crop"];
+const KINDS: [&str; 10] = [
+    "template",
+    "raw_output",
+    "chip",
+    "pixels",
+    "chip_blocked",
+    "detector_input",
+    "pad_crop",
+    "number_b",
+    "pin_apdu",
+    "photo_file",
+];
+/// The kinds the engine configurations look for (the card reader's are the `reader` configuration's).
+const ENGINE_KINDS: usize = 7;
 
 /// Byte fragments to look for, masked.
 #[derive(Default)]
@@ -102,6 +116,12 @@ impl Patterns {
     fn add_floats(&mut self, kind: usize, values: &[f32]) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
         self.add_bytes(kind, &bytes);
+    }
+
+    /// A secret of few distinct bytes (digits), looked for as it is.
+    fn add_secret(&mut self, kind: usize, bytes: &[u8]) {
+        assert!(bytes.len() >= 8, "the scan keys on 8 bytes");
+        self.fragments.push((kind, bytes.iter().map(|b| b ^ MASK).collect()));
     }
 
     fn add_bytes(&mut self, kind: usize, bytes: &[u8]) {
@@ -245,6 +265,10 @@ fn parent() {
         }
     }
     for r in &reports {
+        if r.config == "reader" {
+            check_reader(r);
+            continue;
+        }
         assert_eq!(
             r.decisions,
             ["match", "no_match", "match", "staff_match"],
@@ -254,8 +278,8 @@ fn parent() {
         assert_eq!(r.scores_agree.len(), 3);
         assert_eq!(r.pad, ["live", "live", "live"], "{}: PAD must run on every live image", r.config);
         assert!(r.scores_agree.iter().all(|&a| a), "{}: verify must compute the observed templates", r.config);
-        for kind in KINDS {
-            assert!(r.fragments[kind] >= 20, "{}: too few {kind} fragments to search for", r.config);
+        for kind in &KINDS[..ENGINE_KINDS] {
+            assert!(r.fragments[*kind] >= 20, "{}: too few {kind} fragments to search for", r.config);
         }
         assert!(r.scanned_bytes > 10_000_000, "{}: scanned only {} bytes", r.config, r.scanned_bytes);
         match r.config.as_str() {
@@ -291,6 +315,9 @@ fn engine(arena: bool) -> Engine {
 }
 
 fn child(config: &str) {
+    if config == "reader" {
+        return reader_child();
+    }
     let arena = match config {
         "ort-defaults" => true,
         "library" | "control-library" => false,
@@ -556,4 +583,147 @@ fn scan(patterns: &Patterns, before_reading: impl FnOnce()) -> (Vec<usize>, Plac
         }
     }
     (found, places, scanned, anonymous_rw)
+}
+
+/// The `reader` configuration's verdict: the session decided as expected,
+/// each kind was searched for and found while the session was alive (the
+/// search works), and nothing of 照合番号B, the PIN's VERIFY or the photo
+/// (its file bytes or its pixels) is left once the session is dropped.
+fn check_reader(r: &ChildReport) {
+    assert_eq!(r.decisions, ["photo_read", "staff_match", "pin_match"], "reader: the sessions must decide as expected");
+    for (kind, least) in [("number_b", 1), ("pin_apdu", 1), ("photo_file", 20), ("pixels", 20)] {
+        assert!(r.fragments[kind] >= least, "reader: too few {kind} fragments to search for");
+        assert!(r.residue_bytes_engine_alive[kind] > 0, "reader: the control copy of {kind} must be found");
+        assert_eq!(r.residue_bytes[kind], 0, "reader: {kind} residue in {:?}", r.places.get(kind));
+    }
+}
+
+/// A counter session from the card in a (simulated) reader: the photo read
+/// with 照合番号B, shown to staff, decided; then a second card's PIN. Before
+/// the sessions end, one kept copy of each secret (unmasked) is searched for
+/// and must be found; after they end, nothing may be.
+fn reader_child() {
+    use honnin::authenticity::TrustAnchors;
+    use honnin::counter::CardLink;
+    use honnin::reader::{CardPin, PinEntry, ReaderContext, TryPolicy, VerificationNumberB};
+    use honnin_cardsim::harness::{Harness, Options};
+    use honnin_cardsim::CardSpec;
+
+    let photo = common::root().join("samples/astronaut_card_grey.jp2");
+    let mut spec = CardSpec::new(&photo);
+    spec.facts.pin = "8642".into();
+    let mut harness = Harness::start(Options::locate().expect("simulator built"), &spec).expect("harness starts");
+    let mut patterns = Patterns::default();
+    let number_b = b"55021720341234";
+    patterns.add_secret(7, number_b);
+    patterns.add_secret(8, &[0x00, 0x20, 0x00, 0x80, 0x04, b'8', b'6', b'4', b'2']);
+    // The test's own copies are wiped when dropped, so that only honnin's could remain.
+    let file = zeroize::Zeroizing::new(std::fs::read(&photo).expect("photo"));
+    for at in (64..file.len().saturating_sub(32)).step_by((file.len() / 60).max(32)) {
+        patterns.add_bytes(9, &file[at..at + 32]);
+    }
+    {
+        let expected = CardPhoto::open(&photo).expect("photo decodes");
+        let (w, h) = expected.dimensions();
+        let grey = danger::dangerous_card_pixels(&expected);
+        for y in (h as usize * 3 / 10..h as usize * 7 / 10).step_by((h as usize / 60).max(1)) {
+            let at = y * w as usize + w as usize * 2 / 5;
+            patterns.add_bytes(3, &grey[at..at + 48]);
+        }
+    }
+    drop(file);
+    let mut decisions = Vec::new();
+    let alive: BTreeMap<String, usize>;
+    {
+        let context = ReaderContext::establish().expect("pcscd");
+        let counter = Counter::without_models(SessionConfig::default()).expect("counter");
+        let reader = harness.reader();
+        let link = |context: &ReaderContext| {
+            CardLink::new(
+                context.connect(reader).expect("connects"),
+                TryPolicy::default(),
+                TrustAnchors::none(),
+                honnin::Limits::default(),
+            )
+            .expect("link")
+        };
+        let mut session = counter.card_session(link(&context));
+        let code = VerificationNumberB::from_parts((1980, 2, 17), 2034, "1234").expect("parts");
+        session.read_card_photo(&code).expect("photo read");
+        drop(code);
+        decisions.push("photo_read".to_string());
+        // Positive control, while the session holds the photo (its pixels
+        // must be found) and with a kept, unmasked copy of 照合番号B, the
+        // PIN's VERIFY and the photo file's fragments (they must be found).
+        // Sized first: a growing vector would leave copies behind in freed memory.
+        let secrets: Vec<&Vec<u8>> =
+            patterns.fragments.iter().filter(|(k, _)| (7..=9).contains(k)).map(|(_, b)| b).collect();
+        let mut kept = zeroize::Zeroizing::new(Vec::with_capacity(secrets.iter().map(|b| b.len() + 16).sum()));
+        for bytes in secrets {
+            kept.extend(bytes.iter().map(|x| x ^ MASK));
+            kept.extend([0u8; 16]);
+        }
+        let (found, ..) = scan(&patterns, || {});
+        std::hint::black_box(&kept);
+        alive = residue_by_kind(&patterns, &found);
+        drop(kept);
+        session.choose(Method::StaffVisual).expect("staff offered");
+        drop(session.card_for_display(DISPLAY.0, DISPLAY.1).expect("display photo"));
+        let outcome = session.staff_decide(StaffJudgement::SamePerson).expect("staff decide");
+        decisions.push(format!("staff_{}", outcome.decision.code()));
+        drop(session);
+        harness.swap(&spec).expect("next card");
+        let mut session = counter.card_session(link(&context));
+        session.choose(Method::CardPin).expect("PIN offered");
+        let pin = CardPin::from_digits("8642").expect("pin");
+        match session.check_pin(PinEntry::Host(pin)).expect("PIN checked") {
+            Step::Decided(outcome) => decisions.push(format!("pin_{}", outcome.decision.code())),
+            other => panic!("the PIN must decide: {other:?}"),
+        }
+        drop(session);
+        drop(context);
+    }
+    drop(harness);
+    let (found, places, scanned_bytes, anonymous_rw_bytes) = scan(&patterns, || {});
+    let mut fragments = BTreeMap::new();
+    let mut found_kinds = BTreeMap::new();
+    for kind in KINDS {
+        fragments.insert(kind.to_string(), 0);
+        found_kinds.insert(kind.to_string(), 0);
+    }
+    for (f, (kind, _)) in patterns.fragments.iter().enumerate() {
+        *fragments.get_mut(KINDS[*kind]).unwrap() += 1;
+        *found_kinds.get_mut(KINDS[*kind]).unwrap() += usize::from(found[f] > 0);
+    }
+    let report = ChildReport {
+        config: "reader".into(),
+        decisions,
+        scores_agree: Vec::new(),
+        pad: Vec::new(),
+        fragments,
+        found: found_kinds,
+        residue_bytes: residue_by_kind(&patterns, &found),
+        residue_bytes_engine_alive: alive,
+        places,
+        scanned_bytes,
+        anonymous_rw_bytes,
+        control_kept_found: 0,
+        control_freed_found: 0,
+    };
+    println!("{}", serde_json::to_string(&report).expect("report serialises"));
+}
+
+/// Bytes of memory matching a fragment, per kind.
+fn residue_by_kind(patterns: &Patterns, found: &[usize]) -> BTreeMap<String, usize> {
+    KINDS
+        .iter()
+        .enumerate()
+        .map(|(k, kind)| {
+            let bytes: usize = (0..found.len())
+                .filter(|&f| patterns.fragments[f].0 == k)
+                .map(|f| found[f] * patterns.fragments[f].1.len())
+                .sum();
+            (kind.to_string(), bytes)
+        })
+        .collect()
 }

@@ -91,7 +91,11 @@ fn the_terminal_reads_the_card_in_a_reader() {
     // A wrong security code: one try, reported, exit 3, and nothing retried.
     let out = honnin(&harness, &["read-card", "--reader", &reader, "--photo"], "1980-02-17\n2034\n9999\n", None);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("9 tries left") || text(&out).contains("tries_left: 9") || text(&out).contains("9 left"), "{}", text(&out));
+    assert!(
+        text(&out).contains("9 tries left") || text(&out).contains("tries_left: 9") || text(&out).contains("9 left"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(attempts(&harness, "0012"), 2, "one more try, one only");
 
     // The counter: the PIN as a method, on a terminal without models.
@@ -101,9 +105,10 @@ fn the_terminal_reads_the_card_in_a_reader() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("[p] your card's PIN"), "{stdout}");
     assert!(stdout.contains("DECISION: match (card PIN)"), "{stdout}");
-    let record: serde_json::Value =
-        serde_json::from_str(stdout.lines().find_map(|l| l.find("{\"schema\"").map(|at| &l[at..])).expect("an audit line"))
-            .expect("JSON");
+    let record: serde_json::Value = serde_json::from_str(
+        stdout.lines().find_map(|l| l.find("{\"schema\"").map(|at| &l[at..])).expect("an audit line"),
+    )
+    .expect("JSON");
     assert_eq!(record["method"], "card_pin", "{record}");
     assert!(!stdout.contains("4321"), "the PIN appears in the output");
     assert_eq!(attempts(&harness, "0018"), 1);
@@ -176,7 +181,9 @@ fn strace_face_session(harness: &Harness, reader: &str) {
     let others: Vec<_> = trace
         .network_calls
         .iter()
-        .filter(|c| !c.starts_with("socket(") && !c.starts_with("connect(") && !c.starts_with(&format!("sendto({fd}, ")))
+        .filter(|c| {
+            !c.starts_with("socket(") && !c.starts_with("connect(") && !c.starts_with(&format!("sendto({fd}, "))
+        })
         .collect();
     assert!(others.is_empty(), "other network calls: {others:?}");
     assert!(sends > 20, "the session's commands went to pcscd ({sends} sends)");

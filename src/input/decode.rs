@@ -65,7 +65,11 @@ pub(crate) fn decode_image(bytes: &[u8], limits: &Limits) -> Result<Pixels> {
 
 fn decode_format(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Pixels> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
-        ImageFormat::Jp2 | ImageFormat::J2k => crate::input::jpeg2000::decode(bytes, limits),
+        // The chip photo's decoder copies the card's bytes into scratch
+        // buffers of its own: they are wiped as it frees them.
+        ImageFormat::Jp2 | ImageFormat::J2k => {
+            crate::privacy::hardening::scrubbed(|| crate::input::jpeg2000::decode(bytes, limits))
+        }
         ImageFormat::Jpeg => decode_jpeg(bytes, limits),
         ImageFormat::Png => decode_png(bytes, limits),
         ImageFormat::WebP => decode_full(bytes, RasterFormat::WebP, |width, height| {

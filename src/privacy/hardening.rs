@@ -111,6 +111,7 @@ pub fn harden_process() -> HardeningReport {
 pub fn harden_process_with(options: HardeningOptions) -> HardeningReport {
     let no_core_dumps = if options.no_core_dumps { sys::no_core_dumps() } else { Status::Off };
     let wipe_freed_heap = sys::wipe_freed_heap(options.wipe_freed_heap);
+    WIPING.store(wipe_freed_heap.is_applied(), Ordering::SeqCst);
     let lock_biometric_buffers = if options.lock_biometric_buffers {
         if sys::MLOCK_SUPPORTED {
             LOCKING.store(true, Ordering::SeqCst);
@@ -200,6 +201,37 @@ fn unavailable(asked: bool) -> Status {
 }
 
 static LOCKING: AtomicBool = AtomicBool::new(false);
+/// Whether the process asked glibc to overwrite every freed block.
+static WIPING: AtomicBool = AtomicBool::new(false);
+/// Decodes running under [`scrubbed`] now (the wipe is on while any is).
+static SCRUBBING: Mutex<u32> = Mutex::new(0);
+
+/// Runs `work` (a third-party decoder given card bytes) on a thread of its
+/// own while glibc overwrites freed blocks, so that the scratch copies the
+/// decoder makes and frees are wiped: when the thread ends, glibc returns the
+/// small blocks it cached for that thread to the heap, overwriting them too.
+/// Blocks the decoder never frees are not its to wipe. Elsewhere (no glibc)
+/// the work runs on a thread all the same. A panic in `work` is resumed here.
+pub(crate) fn scrubbed<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let set_by_us = {
+        let mut running = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *running += 1;
+        let first = *running == 1 && !WIPING.load(Ordering::SeqCst);
+        if first {
+            let _ = sys::wipe_freed_heap(true);
+        }
+        first
+    };
+    let result = std::thread::scope(|scope| scope.spawn(work).join());
+    {
+        let mut running = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *running -= 1;
+        if *running == 0 && set_by_us && !WIPING.load(Ordering::SeqCst) {
+            let _ = sys::wipe_freed_heap(false);
+        }
+    }
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
 static LOCKED: AtomicU64 = AtomicU64::new(0);
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 static LAST_ERRNO: AtomicI32 = AtomicI32::new(0);
