@@ -81,6 +81,22 @@ enum honnin_status
   // a record removed or changed, a head file that disagrees), so nothing
   // is appended after it.
   HONNIN_STATUS_AUDIT = 34,
+  // No PC/SC service (pcscd) runs, or no reader by that name (or none at all).
+  HONNIN_STATUS_NO_READER = 40,
+  // The reader holds no card, or none came within the wait.
+  HONNIN_STATUS_NO_CARD = 41,
+  // The card was removed or reset during the call: the session is over.
+  HONNIN_STATUS_CARD_REMOVED = 42,
+  // The card refused the code (照合番号B): one try was spent, none is
+  // retried; the tries left were written.
+  HONNIN_STATUS_WRONG_CODE = 43,
+  // Too few tries are left for the try policy: nothing was sent to the card.
+  HONNIN_STATUS_TOO_FEW_TRIES = 44,
+  // The card's counter for this code is blocked (only the municipal office resets it).
+  HONNIN_STATUS_BLOCKED = 45,
+  // The card answered outside its protocol (a status word, a length or a
+  // form honnin does not accept), or is not a My Number card.
+  HONNIN_STATUS_CARD_PROTOCOL = 46,
   // An error this version of the C API has no code for.
   HONNIN_STATUS_OTHER = 99,
 };
@@ -167,6 +183,10 @@ enum honnin_reason
   HONNIN_REASON_NOT_CALIBRATED_GREY = 9,
   // The live image does not look like a live face (presentation attack suspected).
   HONNIN_REASON_PRESENTATION_ATTACK_SUSPECTED = 10,
+  // The card photo's proof of authenticity failed; it was not compared.
+  HONNIN_REASON_CARD_NOT_AUTHENTIC = 11,
+  // The policy requires a verified card photo and this one was not checked.
+  HONNIN_REASON_AUTHENTICITY_NOT_CHECKED = 12,
   // A reason this version of the C API has no number for.
   HONNIN_REASON_OTHER = 255,
 };
@@ -237,6 +257,13 @@ enum honnin_step_kind
   HONNIN_STEP_KIND_DECIDED = 2,
   // The face path is closed (`fallback` says why): offer the staff check.
   HONNIN_STEP_KIND_STAFF_OFFERED = 3,
+  // The card refused the PIN: one try spent (`honnin_session_pin_tries`
+  // says how many are left), back to choosing (the PIN offered again only
+  // with enough tries left).
+  HONNIN_STEP_KIND_PIN_REJECTED = 4,
+  // The PIN is not available (too few tries, blocked, or a card that did
+  // not prove itself): back to choosing another method.
+  HONNIN_STEP_KIND_PIN_UNAVAILABLE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -309,6 +336,27 @@ enum honnin_fallback
 typedef enum honnin_fallback honnin_fallback;
 #else
 typedef uint32_t honnin_fallback;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The result of an authenticity check.
+enum honnin_authenticity_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No proof was checked (a plain image, or chip data without its security data).
+  HONNIN_AUTHENTICITY_STATUS_NOT_CHECKED = 0,
+  // The issuer's signature covers the photo.
+  HONNIN_AUTHENTICITY_STATUS_VERIFIED = 1,
+  // The check failed: the photo is not to be trusted (never a match).
+  HONNIN_AUTHENTICITY_STATUS_FAILED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum honnin_authenticity_status honnin_authenticity_status;
+#else
+typedef uint32_t honnin_authenticity_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -444,6 +492,9 @@ typedef struct honnin_display_photo honnin_display_photo;
 // An engine: the verified models, ONNX Runtime sessions and the calibrated
 // policy. Opaque; a handle, never dereferenced.
 typedef struct honnin_engine honnin_engine;
+
+// A PC/SC card reader. Opaque; a handle, never dereferenced.
+typedef struct honnin_reader honnin_reader;
 
 // One person's verification at the counter. Opaque; a handle, never dereferenced.
 typedef struct honnin_session honnin_session;
@@ -623,6 +674,33 @@ typedef struct {
   // For `DECIDED`: the result.
   honnin_outcome outcome;
 } honnin_step;
+
+// Whether a card photo is the one its issuer wrote. Codes: `scheme` 0 none,
+// 1 passive authentication (ICAO EF.SOD), 2 My Number card-surface
+// signature; `failure` 0 none, then as `honnin_authenticity_failure_code`
+// names them (1 malformed, 2 unsupported_algorithm, 3 hash_mismatch,
+// 4 not_listed, 5 bad_signature, 6 untrusted_signer, 7 chip_not_authentic).
+typedef struct {
+  // Not checked, verified or failed.
+  honnin_authenticity_status status;
+  // The proof checked (0 when not checked).
+  uint32_t scheme;
+  // For verified: 1 when the signer chained to a trust anchor the caller supplied.
+  uint32_t anchored;
+  // For verified: 1 when the chip answered a fresh challenge (a copy of the bytes cannot).
+  uint32_t chip_answered;
+  // For failed: why (0 otherwise).
+  uint32_t failure;
+} honnin_authenticity;
+
+// How many tries honnin leaves on a card's counters; `honnin_try_policy_default`
+// fills in the defaults (3 of 照合番号B's, 2 of the PIN's 3).
+typedef struct {
+  // Tries of 照合番号B that must remain even after a wrong value (1 to 9).
+  uint32_t min_tries_left;
+  // The fewest PIN tries at which a PIN is still sent (1 to 3).
+  uint32_t min_pin_tries_left;
+} honnin_try_policy;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1030,6 +1108,156 @@ honnin_status honnin_session_audit(honnin_session *session,
 // # Safety
 // `log` must be a handle (any value is checked).
 honnin_status honnin_audit_log_free(honnin_audit_log *log);
+
+// The stable text code of an authenticity failure number
+// ("hash_mismatch", ...); static, NUL-terminated, never NULL ("none" for 0,
+// "other" for an unknown number).
+//
+// Thread safety: callable from any thread at any time.
+const char *honnin_authenticity_failure_code(uint32_t failure);
+
+// Checks a passport's (or other ICAO document's) EF.DG2 against its EF.SOD
+// (passive authentication): the DG2 hash in the LDS security object, and the
+// document signer's signature. `csca`/`csca_lens`/`csca_count` give the
+// CSCA certificates (X.509, DER or PEM) the document signer must chain to;
+// with `csca_count` 0 (the arrays may be NULL) no chain is checked and
+// `anchored` is 0. A failed check is not an error: `*out` says `FAILED` and why.
+//
+// Thread safety: callable from any thread at any time.
+//
+// # Safety
+// `dg2`/`dg2_len` and `sod`/`sod_len` must describe readable memory; with
+// `csca_count` > 0, `csca` and `csca_lens` must point to that many pointers
+// and lengths describing readable memory; `out` must point to a writable
+// `honnin_authenticity`.
+honnin_status honnin_passive_authentication(const uint8_t *dg2,
+                                            size_t dg2_len,
+                                            const uint8_t *sod,
+                                            size_t sod_len,
+                                            const uint8_t *const *csca,
+                                            const size_t *csca_lens,
+                                            size_t csca_count,
+                                            honnin_authenticity *out);
+
+// Writes the authenticity of the session's card photo to `*out`
+// (`NOT_CHECKED` while a session from a reader has not read it).
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle (any value is checked); `out` must point to a
+// writable `honnin_authenticity`.
+honnin_status honnin_session_authenticity(const honnin_session *session, honnin_authenticity *out);
+
+// Fills `*out` with the default try policy.
+//
+// Thread safety: callable from any thread at any time.
+//
+// # Safety
+// `out` must point to a writable `honnin_try_policy`.
+honnin_status honnin_try_policy_default(honnin_try_policy *out);
+
+// Connects to pcscd and opens the reader named `name` (NULL: the only
+// reader connected). `HONNIN_STATUS_NO_READER` when pcscd is not running,
+// no reader has that name, or `name` is NULL and there is not exactly one.
+//
+// Thread safety: callable from any thread.
+//
+// # Safety
+// `name` must be NULL or a NUL-terminated string; `out` must point to a writable pointer.
+honnin_status honnin_reader_open(const char *name, honnin_reader **out);
+
+// Waits up to `timeout_ms` (at most 600 000) for a card in the reader and
+// writes 1 to `*present` when one is there, 0 when none came.
+//
+// Thread safety: callable from any thread; waits on one reader from
+// several threads at once are allowed.
+//
+// # Safety
+// `reader` must be a handle (any value is checked); `present` must point to a writable `uint32_t`.
+honnin_status honnin_reader_wait_card(const honnin_reader *reader,
+                                      uint32_t timeout_ms,
+                                      uint32_t *present);
+
+// Frees a reader (NULL is allowed). Sessions opened from it keep their card
+// connection until they are freed.
+//
+// # Safety
+// `reader` must be a handle or NULL.
+honnin_status honnin_reader_free(honnin_reader *reader);
+
+// Opens a session for the card in the reader: connects to it exclusively
+// (`HONNIN_STATUS_NO_CARD` when none is there; the card is reset when the
+// session is freed), reads the PIN's tries left without spending one, and
+// starts choosing a method. The offered methods then include
+// `HONNIN_METHOD_CARD_PIN` while the card has enough PIN tries; the face
+// check needs `honnin_session_read_card_photo` first; the staff check can
+// go ahead on the card in hand. `engine` may be NULL for a terminal without
+// models. `try_policy` NULL means the defaults.
+//
+// Thread safety: callable from any thread.
+//
+// # Safety
+// `engine` must be NULL or a handle; `reader` a handle; `options` must point
+// to a readable `honnin_session_options`; `try_policy` must be NULL or point
+// to a readable `honnin_try_policy`; `out` to a writable pointer.
+honnin_status honnin_session_new_from_reader(const honnin_engine *engine,
+                                             const honnin_reader *reader,
+                                             const honnin_session_options *options,
+                                             const honnin_try_policy *try_policy,
+                                             honnin_session **out);
+
+// Reads the face photo from the session's card with 照合番号B, built here
+// from the card holder's birth date (Gregorian), the card's expiry year and
+// the 4-digit security code printed on its front (`security_code`, 4 ASCII
+// digits and a NUL). The tries left are read first and nothing is sent when
+// too few are left (`HONNIN_STATUS_TOO_FEW_TRIES`); one VERIFY at most, never
+// retried: a wrong value is `HONNIN_STATUS_WRONG_CODE`. `*tries_left` gets
+// the tries the card reports (0 when it reported none). The photo's
+// signature is checked and the chip challenged (`honnin_session_authenticity`).
+// The code is wiped before this returns.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle; `security_code` a NUL-terminated string;
+// `tries_left` must point to a writable `uint32_t`.
+honnin_status honnin_session_read_card_photo(honnin_session *session,
+                                             uint32_t birth_year,
+                                             uint32_t birth_month,
+                                             uint32_t birth_day,
+                                             uint32_t expiry_year,
+                                             const char *security_code,
+                                             uint32_t *tries_left);
+
+// Checks the card's PIN (the JPKI user-authentication PIN): `pin` is 4
+// ASCII digits and a NUL, or NULL to have the person type it on the
+// reader's keypad (PC/SC Part 10; the host never sees it;
+// `HONNIN_STATUS_INVALID_ARGUMENT` when the reader has none). Only after
+// choosing `HONNIN_METHOD_CARD_PIN`. The tries are read first; the card
+// checks the PIN and signs a fresh challenge. No biometric is computed and
+// no model runs. `*out` gets the step: `DECIDED` (the outcome's method is
+// `HONNIN_METHOD_CARD_PIN`), `PIN_REJECTED` (one try spent, see
+// `honnin_session_pin_tries`; back to choosing) or `PIN_UNAVAILABLE` (too few tries, blocked, or a
+// card that did not prove itself; back to choosing without the PIN).
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle; `pin` NULL or a NUL-terminated string; `out`
+// must point to a writable `honnin_step`.
+honnin_status honnin_session_check_pin(honnin_session *session, const char *pin, honnin_step *out);
+
+// Writes the PIN tries the session's card reported last (read without
+// spending one when the session opened, then after each PIN) to
+// `*tries_left`: 0 when blocked, 255 when the card is verified in this
+// connection. `HONNIN_STATUS_INVALID_ARGUMENT` for a session not from a reader.
+//
+// Thread safety: as `honnin_session_offered_methods`.
+//
+// # Safety
+// `session` must be a handle; `tries_left` must point to a writable `uint32_t`.
+honnin_status honnin_session_pin_tries(const honnin_session *session, uint32_t *tries_left);
 
 #ifdef __cplusplus
 }  // extern "C"
