@@ -9,6 +9,10 @@
    it is set, otherwise downloaded from the manifest's `url`. Every file is
    checked against the manifest's sha256 before it is placed in models/.
 
+3. What building the terminal and the C API needs (their default `reader` feature, the card
+   in a PC/SC reader): Debian's `libpcsclite-dev` and `pkgconf`, installed with apt-get when
+   missing, as the development tools below are.
+
 With --dev it also installs what the development commands and tests need and the
 product never does: OpenJPEG's `opj_compress` (Debian package libopenjp2-tools),
 which `honnin-lab card-like` uses to encode card-like JPEG 2000 references; `strace`,
@@ -16,8 +20,7 @@ which the privacy test runs `honnin verify` under; `tmux`, in which the counter
 application's test drives it; `make` and `valgrind`, with which the C API's
 tests build the example in examples/c and check its memory use; libclang
 (libclang-dev), which bindgen needs to build the `camera` feature's V4L2 bindings;
-and, for the card simulator's tests (honnin-cardsim), PC/SC: `pcscd`,
-`libpcsclite-dev` with `pkgconf` (the `pcsc` crate links libpcsclite), vpcd
+and, for the card simulator's tests (honnin-cardsim), PC/SC: `pcscd`, vpcd
 (`vsmartcard-vpcd`, pcscd's virtual reader driver) and `ip` (iproute2, to bring
 up the loopback interface of the private network namespace the tests run pcscd
 in). Each is installed with apt-get only when it is missing (its command is not
@@ -227,17 +230,22 @@ DEV_TOOLS = [
     # The card simulator's tests (honnin-cardsim/tests): a private pcscd with vpcd's reader.
     ("/usr/sbin/pcscd", "pcscd", "the card simulator's tests run a private pcscd"),
     (
-        "/usr/lib/*/pkgconfig/libpcsclite.pc",
-        "libpcsclite-dev",
-        "the pcsc crate (card tests, honnin's card reader) links libpcsclite",
-    ),
-    ("pkg-config", "pkgconf", "the pcsc crate's build script finds libpcsclite with pkg-config"),
-    (
         "/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
         "vsmartcard-vpcd",
         "vpcd, pcscd's virtual reader driver, presents the card simulator as a card",
     ),
     ("ip", "iproute2", "the card tests bring up the loopback interface of pcscd's private network namespace"),
+]
+
+# What building the terminal and the C API needs on every machine (their default `reader` feature):
+# installed without --dev too, in the DEV_TOOLS form.
+BUILD_TOOLS = [
+    (
+        "/usr/lib/*/pkgconfig/libpcsclite.pc",
+        "libpcsclite-dev",
+        "the pcsc crate (honnin's card reader, in the CLI and the C API by default) links libpcsclite",
+    ),
+    ("pkg-config", "pkgconf", "the pcsc crate's build script finds libpcsclite with pkg-config"),
 ]
 
 # vsmartcard-vpcd's configuration for a system pcscd: vpcd listening on every interface.
@@ -389,6 +397,7 @@ def main(argv: list[str]) -> int:
     try:
         setup_onnxruntime()
         setup_models()
+        apt_install(BUILD_TOOLS, "build")
         if dev:
             setup_dev_tools()
         for target in cross:
