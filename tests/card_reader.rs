@@ -322,6 +322,20 @@ fn a_forged_photo_fails_and_is_never_a_match(bench: &mut Bench) {
     assert_eq!(outcome.decision, Decision::Inconclusive(Reason::CardNotAuthentic(Failure::BadSignature)));
     assert_eq!(runs(&engine), before, "no model ran on a forged photo");
     assert!(outcome.authenticity.is_failed());
+    drop(card);
+    // In a session: the forged photo is neither compared nor shown to staff,
+    // the PIN is not offered, and even staff's "same person" is no match.
+    let counter = Counter::new(Arc::clone(&engine), SessionConfig::default()).expect("counter");
+    let spec = CardSpec::new(photo()).with_profile(Profile::ForgedPhoto);
+    let mut session = counter.card_session(link(bench.insert(&spec)));
+    session.read_card_photo(&number_b()).expect("read");
+    assert!(session.card_authenticity().is_failed() && !session.has_card_photo());
+    assert_eq!(session.offered_methods(), [Method::StaffVisual]);
+    session.choose(Method::StaffVisual).expect("staff check");
+    assert!(session.card_for_display(100, 100).is_err(), "no forged photo on the staff's screen");
+    let outcome = session.staff_decide(honnin::counter::StaffJudgement::SamePerson).expect("staff decide");
+    assert_eq!(outcome.decision, Decision::Inconclusive(Reason::CardNotAuthentic(Failure::BadSignature)));
+    assert_eq!(runs(&engine), before);
 }
 
 fn a_copy_without_the_cards_key_fails_the_chip_challenge(bench: &mut Bench) {
@@ -335,9 +349,7 @@ fn a_copy_without_the_cards_key_fails_the_chip_challenge(bench: &mut Bench) {
 }
 
 fn the_surface_signer_chains_to_the_ca_given(bench: &mut Bench) {
-    // The simulator's test CA (it signed EF 0004's certificate), as it exports it.
-    let ca = bench.harness.export_dir().join("ca.der");
-    let anchors = TrustAnchors::from_files([&ca]).expect("the CA certificate loads");
+    let anchors = simulator_ca(bench);
     let mut card = MyNumberCard::new(bench.insert(&CardSpec::new(photo())));
     let read = card.read_face(&number_b(), &TryPolicy::default(), &anchors, &Limits::default()).expect("read");
     assert_eq!(
@@ -348,6 +360,11 @@ fn the_surface_signer_chains_to_the_ca_given(bench: &mut Bench) {
 
 fn link(connection: Connection) -> CardLink {
     CardLink::new(connection, TryPolicy::default(), TrustAnchors::none(), Limits::default()).expect("card link")
+}
+
+/// The simulator's test CA (it signed EF 0004's certificate), as it exports it.
+fn simulator_ca(bench: &Bench) -> TrustAnchors {
+    TrustAnchors::from_files([bench.harness.export_dir().join("ca.der")]).expect("the CA certificate loads")
 }
 
 fn the_pin_decides_with_no_model_run(bench: &mut Bench) {
@@ -417,7 +434,19 @@ fn a_reader_session_takes_the_face_path_to_a_match(bench: &mut Bench) {
     std::fs::copy(samples().join("astronaut_live.jpg"), frames.join("0002.jpg")).expect("frame copied");
     std::fs::copy(samples().join("astronaut_live.jpg"), frames.join("0003.jpg")).expect("frame copied");
     let counter = Counter::new(engine(), SessionConfig::default()).expect("counter");
+    // The engine's policy requires a photo verified to a trust anchor, with
+    // the chip's answer: without the simulator's CA the face path closes.
     let mut session = counter.card_session(link(bench.insert(&CardSpec::new(photo()))));
+    session.read_card_photo(&number_b()).expect("photo read");
+    let step = session.run_face(&mut FolderSource::open(&frames).expect("frames"), |_| {}).expect("face check");
+    assert!(
+        matches!(step, Step::StaffOffered(honnin::counter::Fallback::CardUnusable(Reason::AuthenticityNotChecked))),
+        "a signer no anchor vouches for is not admitted: {step:?}"
+    );
+    drop(session);
+    let anchors = simulator_ca(bench);
+    let link = CardLink::new(bench.insert(&CardSpec::new(photo())), TryPolicy::default(), anchors, Limits::default());
+    let mut session = counter.card_session(link.expect("card link"));
     assert!(session.choose(Method::Automatic).is_err(), "no photo yet: the face check cannot start");
     session.read_card_photo(&number_b()).expect("photo read");
     assert!(session.card_authenticity().is_verified());

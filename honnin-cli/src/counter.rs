@@ -246,12 +246,22 @@ fn run(args: &CounterArgs, signals: &signals::Signals, recorder: &mut Recorder) 
         #[cfg(not(feature = "reader"))]
         None => bail!("no --card given"),
     };
+    // A session from a reader ends when its card is taken out, also while it
+    // waits for a key.
+    #[cfg(feature = "reader")]
+    let card_gone =
+        || reader.as_ref().is_some_and(|r| r.context.wait_for_removal(&r.name, Duration::ZERO).unwrap_or(false));
     let mut keys = Keys {
         signals,
         timeout: Duration::from_secs(args.timeout),
         pending: Vec::with_capacity(MAX_KEY_LINE + 256),
         eof: false,
+        watch: None,
     };
+    #[cfg(feature = "reader")]
+    if reader.is_some() {
+        keys.watch = Some(&card_gone);
+    }
     let end = match drive(&mut session, args, signals, &mut keys) {
         Ok(end) => end,
         Err(e) => {
@@ -672,6 +682,8 @@ struct Keys<'s> {
     /// Bytes read past the last line end.
     pending: Vec<u8>,
     eof: bool,
+    /// Says whether the session's card was taken out of its reader.
+    watch: Option<&'s dyn Fn() -> bool>,
 }
 
 /// Longest line kept; the rest of a longer one is dropped.
@@ -682,6 +694,8 @@ impl Keys<'_> {
     /// wiped buffer, and the bytes it occupied in `pending` wiped.
     #[cfg(feature = "reader")]
     fn secret(&mut self) -> Result<std::result::Result<Zeroizing<String>, End>> {
+        // Not shown on the screen as it is typed (a terminal only).
+        let _quiet = crate::reader::EchoOff::new();
         let deadline = Instant::now() + self.timeout;
         loop {
             if let Some(signal) = self.signals.pending() {
@@ -693,7 +707,7 @@ impl Keys<'_> {
                     return Ok(Err(End::Quit));
                 }
                 let taken = self.take(i);
-                let mut line = Zeroizing::new(String::with_capacity(MAX_KEY_LINE));
+                let mut line = Zeroizing::new(String::with_capacity(MAX_KEY_LINE + 256));
                 line.push_str(std::str::from_utf8(&taken).unwrap_or("").trim());
                 return Ok(Ok(line));
             }
@@ -702,6 +716,10 @@ impl Keys<'_> {
                 return Ok(Err(End::Timeout));
             }
             self.fill(left)?;
+            #[cfg(feature = "reader")]
+            if self.watch.is_some_and(|gone| gone()) {
+                return Ok(Err(End::CardRemoved));
+            }
         }
     }
 
@@ -722,6 +740,8 @@ impl Keys<'_> {
     /// Reads what standard input has (waiting up to `left`) into `pending`,
     /// through a wiped stack buffer; `pending` never grows past its capacity.
     fn fill(&mut self, left: Duration) -> Result<()> {
+        // With a card to watch, look at the reader every 300 ms.
+        let left = if self.watch.is_some() { left.min(Duration::from_millis(300)) } else { left };
         match self.signals.wait_for_stdin(left)? {
             signals::Ready::Closed => self.eof = true,
             signals::Ready::Stdin => {
@@ -766,6 +786,10 @@ impl Keys<'_> {
                 return Ok(Key::Ended(End::Timeout));
             }
             self.fill(left)?;
+            #[cfg(feature = "reader")]
+            if self.watch.is_some_and(|gone| gone()) {
+                return Ok(Key::Ended(End::CardRemoved));
+            }
         }
     }
 }

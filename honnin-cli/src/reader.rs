@@ -96,6 +96,7 @@ const MAX_LINE: usize = 64;
 /// never grows (so no copy is left behind in freed memory), without its line end.
 pub(crate) fn secret_line(input: &mut dyn Read, prompt: &str) -> Result<Zeroizing<String>> {
     eprint!("{prompt}");
+    let _quiet = EchoOff::new();
     let mut line = Zeroizing::new(Vec::<u8>::with_capacity(MAX_LINE));
     let mut byte = Zeroizing::new([0u8; 1]);
     loop {
@@ -133,4 +134,40 @@ pub(crate) fn parse_date(text: &str) -> Result<(u16, u8, u8)> {
         bail!("YYYY-MM-DD");
     }
     Ok((y.parse()?, m.parse()?, d.parse()?))
+}
+
+/// The terminal's echo turned off while a secret is typed (standard input a
+/// terminal), and back on when this drops, on every path out.
+pub(crate) struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    pub(crate) fn new() -> Self {
+        // SAFETY: isatty, tcgetattr and tcsetattr read or set the terminal
+        // attributes of standard input through a termios value we own.
+        unsafe {
+            if libc::isatty(libc::STDIN_FILENO) != 1 {
+                return Self(None);
+            }
+            let mut attributes: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut attributes) != 0 {
+                return Self(None);
+            }
+            let saved = attributes;
+            attributes.c_lflag &= !libc::ECHO;
+            attributes.c_lflag |= libc::ECHONL;
+            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &attributes) != 0 {
+                return Self(None);
+            }
+            Self(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0.take() {
+            // SAFETY: restores the attributes read in `new`.
+            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved) };
+        }
+    }
 }

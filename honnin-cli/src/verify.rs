@@ -40,8 +40,10 @@ pub(crate) struct AuthenticityArgs {
     /// DER or PEM; repeat the flag, or give a PEM bundle, for several).
     #[arg(long, visible_alias = "trust-anchor", value_name = "CERT")]
     pub(crate) csca: Vec<PathBuf>,
-    /// Compare only a card photo whose authenticity was verified (with --sod or
-    /// --card-certificate); any other is inconclusive (exit 2) without running a model.
+    /// Compare only a card photo verified to a trust anchor given with --csca
+    /// (with --sod; a My Number card needs its chip too, so only a card reader
+    /// session can satisfy it); any other is inconclusive (exit 2) without
+    /// running a model. Needs --csca: a signature no anchor vouches for proves nothing.
     #[arg(long)]
     pub(crate) require_authentic: bool,
 }
@@ -167,6 +169,9 @@ enum Checked {
 /// checks it (a failed check is the photo's authenticity, not an error).
 fn checked_card(args: &VerifyArgs) -> Result<Checked> {
     let flags = &args.authenticity;
+    if flags.require_authentic && flags.csca.is_empty() {
+        return Ok(Checked::Usage("--require-authentic needs --csca: without a trust anchor nothing can pass".into()));
+    }
     let (check, flag) = match (&flags.sod, &flags.card_certificate) {
         (Some(sod), _) => (sod, "--sod"),
         (None, Some(certificate)) => (certificate, "--card-certificate"),

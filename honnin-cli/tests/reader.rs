@@ -127,6 +127,35 @@ fn the_terminal_reads_the_card_in_a_reader() {
     let out = honnin(&harness, &["counter", "--reader", &reader, "--no-models"], "q\n", None);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("[p]"), "{}", text(&out));
 
+    // The card taken out while the counter waits for a choice: the session
+    // ends at once, undecided, and the record says why.
+    harness.swap(&CardSpec::new(photo())).expect("fresh card");
+    let mut child = Command::new(common::binary())
+        .current_dir(common::root())
+        .envs(harness.env())
+        .args(["counter", "--reader", &reader, "--no-models", "--audit", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("honnin runs");
+    // Standard input stays open (no key comes): only the removal can end it.
+    let keyboard = child.stdin.take();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let removed_at = std::time::Instant::now();
+    harness.remove().expect("card taken out");
+    while child.try_wait().expect("status").is_none() && removed_at.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let took = removed_at.elapsed();
+    drop(keyboard);
+    let out = child.wait_with_output().expect("honnin ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stdout.contains("the card was removed"), "{stdout}");
+    assert!(stdout.contains("\"ended\":\"card_removed\""), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(3), "ended {took:?} after the removal");
+
     // A whole face-check session under strace.
     harness.swap(&CardSpec::new(photo())).expect("fresh card");
     strace_face_session(&harness, &reader);

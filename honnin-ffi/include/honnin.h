@@ -698,7 +698,7 @@ typedef struct {
 typedef struct {
   // Tries of 照合番号B that must remain even after a wrong value (1 to 9).
   uint32_t min_tries_left;
-  // The fewest PIN tries at which a PIN is still sent (1 to 3).
+  // The fewest PIN tries at which a PIN is still sent (2 or 3: the last try stays with the holder).
   uint32_t min_pin_tries_left;
 } honnin_try_policy;
 
@@ -1193,18 +1193,26 @@ honnin_status honnin_reader_free(honnin_reader *reader);
 // `HONNIN_METHOD_CARD_PIN` while the card has enough PIN tries; the face
 // check needs `honnin_session_read_card_photo` first; the staff check can
 // go ahead on the card in hand. `engine` may be NULL for a terminal without
-// models. `try_policy` NULL means the defaults.
+// models. `try_policy` NULL means the defaults. `ca`/`ca_lens`/`ca_count`
+// give the CA certificates (X.509, DER or PEM) the card-surface signer must
+// chain to (a policy that requires authenticity admits nothing else); with
+// `ca_count` 0 the arrays may be NULL.
 //
 // Thread safety: callable from any thread.
 //
 // # Safety
 // `engine` must be NULL or a handle; `reader` a handle; `options` must point
 // to a readable `honnin_session_options`; `try_policy` must be NULL or point
-// to a readable `honnin_try_policy`; `out` to a writable pointer.
+// to a readable `honnin_try_policy`; with `ca_count` > 0, `ca` and `ca_lens`
+// must point to that many pointers and lengths describing readable memory;
+// `out` to a writable pointer.
 honnin_status honnin_session_new_from_reader(const honnin_engine *engine,
                                              const honnin_reader *reader,
                                              const honnin_session_options *options,
                                              const honnin_try_policy *try_policy,
+                                             const uint8_t *const *ca,
+                                             const size_t *ca_lens,
+                                             size_t ca_count,
                                              honnin_session **out);
 
 // Reads the face photo from the session's card with 照合番号B, built here

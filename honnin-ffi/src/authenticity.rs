@@ -147,27 +147,45 @@ pub unsafe extern "C" fn honnin_passive_authentication(
         // SAFETY: as above.
         let sod = unsafe { bytes(sod, sod_len, "sod") }?;
         check_out(out, "out")?;
-        let mut anchors = TrustAnchors::none();
-        if csca_count > 0 {
-            if csca.is_null() {
-                return Err(Failure::null("csca"));
-            }
-            if csca_lens.is_null() {
-                return Err(Failure::null("csca_lens"));
-            }
-            for i in 0..csca_count {
-                // SAFETY: the caller promised `csca_count` readable pointers and lengths.
-                let (cert, len) = unsafe { (*csca.add(i), *csca_lens.add(i)) };
-                // SAFETY: the caller promised readable memory.
-                let cert = unsafe { bytes(cert, len, "csca[i]") }?;
-                anchors.add(cert)?;
-            }
-        }
+        // SAFETY: forwarded from the caller.
+        let anchors = unsafe { trust_anchors(csca, csca_lens, csca_count, "csca") }?;
         let result = honnin::authenticity::passive_authentication(dg2, sod, &anchors);
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe { *out = result.into() };
         Ok(())
     })
+}
+
+/// The certificates C passes as `count` pointers and lengths (none when
+/// `count` is 0; the arrays may then be NULL).
+///
+/// # Safety
+/// With `count` > 0, `certs` and `lens` must point to `count` pointers and
+/// lengths, each describing readable memory.
+pub(crate) unsafe fn trust_anchors(
+    certs: *const *const u8,
+    lens: *const usize,
+    count: usize,
+    name: &str,
+) -> Result<TrustAnchors, Failure> {
+    let mut anchors = TrustAnchors::none();
+    if count == 0 {
+        return Ok(anchors);
+    }
+    if certs.is_null() {
+        return Err(Failure::null(name));
+    }
+    if lens.is_null() {
+        return Err(Failure::null(&format!("{name}_lens")));
+    }
+    for i in 0..count {
+        // SAFETY: the caller promised `count` readable pointers and lengths.
+        let (cert, len) = unsafe { (*certs.add(i), *lens.add(i)) };
+        // SAFETY: the caller promised readable memory.
+        let cert = unsafe { bytes(cert, len, name) }?;
+        anchors.add(cert)?;
+    }
+    Ok(anchors)
 }
 
 /// Writes the authenticity of the session's card photo to `*out`

@@ -9,7 +9,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use honnin::authenticity::TrustAnchors;
 use honnin::counter::{CardLink, Counter, Step};
 use honnin::error::ReaderError;
 use honnin::reader::{CardPin, PinEntry, ReaderContext, TryPolicy, VerificationNumberB};
@@ -42,7 +41,7 @@ struct ReaderBox {
 pub struct honnin_try_policy {
     /// Tries of 照合番号B that must remain even after a wrong value (1 to 9).
     pub min_tries_left: u32,
-    /// The fewest PIN tries at which a PIN is still sent (1 to 3).
+    /// The fewest PIN tries at which a PIN is still sent (2 or 3: the last try stays with the holder).
     pub min_pin_tries_left: u32,
 }
 
@@ -57,7 +56,7 @@ impl honnin_try_policy {
         };
         Ok(TryPolicy {
             min_tries_left: narrow(self.min_tries_left, 1..=9, "min_tries_left")?,
-            min_pin_tries_left: narrow(self.min_pin_tries_left, 1..=3, "min_pin_tries_left")?,
+            min_pin_tries_left: narrow(self.min_pin_tries_left, 2..=3, "min_pin_tries_left")?,
         })
     }
 }
@@ -164,20 +163,28 @@ pub unsafe extern "C" fn honnin_reader_free(reader: *mut honnin_reader) -> honni
 /// `HONNIN_METHOD_CARD_PIN` while the card has enough PIN tries; the face
 /// check needs `honnin_session_read_card_photo` first; the staff check can
 /// go ahead on the card in hand. `engine` may be NULL for a terminal without
-/// models. `try_policy` NULL means the defaults.
+/// models. `try_policy` NULL means the defaults. `ca`/`ca_lens`/`ca_count`
+/// give the CA certificates (X.509, DER or PEM) the card-surface signer must
+/// chain to (a policy that requires authenticity admits nothing else); with
+/// `ca_count` 0 the arrays may be NULL.
 ///
 /// Thread safety: callable from any thread.
 ///
 /// # Safety
 /// `engine` must be NULL or a handle; `reader` a handle; `options` must point
 /// to a readable `honnin_session_options`; `try_policy` must be NULL or point
-/// to a readable `honnin_try_policy`; `out` to a writable pointer.
+/// to a readable `honnin_try_policy`; with `ca_count` > 0, `ca` and `ca_lens`
+/// must point to that many pointers and lengths describing readable memory;
+/// `out` to a writable pointer.
 #[no_mangle]
 pub unsafe extern "C" fn honnin_session_new_from_reader(
     engine: *const honnin_engine,
     reader: *const honnin_reader,
     options: *const honnin_session_options,
     try_policy: *const honnin_try_policy,
+    ca: *const *const u8,
+    ca_lens: *const usize,
+    ca_count: usize,
     out: *mut *mut honnin_session,
 ) -> honnin_status {
     guard(|| {
@@ -200,7 +207,9 @@ pub unsafe extern "C" fn honnin_session_new_from_reader(
             None => Counter::without_models(config)?,
         };
         let connection = reader.context.connect(&reader.name)?;
-        let link = CardLink::new(connection, policy, TrustAnchors::none(), Limits::default())?;
+        // SAFETY: forwarded from the caller.
+        let anchors = unsafe { crate::authenticity::trust_anchors(ca, ca_lens, ca_count, "ca") }?;
+        let link = CardLink::new(connection, policy, anchors, Limits::default())?;
         let session = SessionBox::from_session(counter.card_session(link));
         // SAFETY: checked non-NULL; the caller promised it is writable.
         unsafe { issue(out, Object::new(crate::session::SESSION, Mutex::new(session))) };
@@ -238,15 +247,13 @@ pub unsafe extern "C" fn honnin_session_read_card_photo(
         check_out(tries_left, "tries_left")?;
         // SAFETY: the caller promised a NUL-terminated string.
         let code = unsafe { text(security_code, "security_code") }?;
-        let narrow = |v: u32, name: &str| {
-            u16::try_from(v).map_err(|_| Failure::invalid(format!("{name} of at most 4 digits, got {v}")))
-        };
-        let date = (
-            narrow(birth_year, "birth_year")?,
-            narrow(birth_month, "birth_month")? as u8,
-            narrow(birth_day, "birth_day")? as u8,
-        );
-        let number_b = VerificationNumberB::from_parts(date, narrow(expiry_year, "expiry_year")?, code)?;
+        let year =
+            |v: u32, name: &str| u16::try_from(v).map_err(|_| Failure::invalid(format!("{name}: a year, got {v}")));
+        let small =
+            |v: u32, name: &str| u8::try_from(v).map_err(|_| Failure::invalid(format!("{name}: 1 to 31, got {v}")));
+        let date =
+            (year(birth_year, "birth_year")?, small(birth_month, "birth_month")?, small(birth_day, "birth_day")?);
+        let number_b = VerificationNumberB::from_parts(date, year(expiry_year, "expiry_year")?, code)?;
         let result = lock(&session)?.session().read_card_photo(&number_b);
         drop(number_b);
         let left = match &result {

@@ -117,6 +117,9 @@ impl From<Error> for Failure {
     /// that names no regular file (input) is `HONNIN_STATUS_IO`.
     fn from(e: Error) -> Self {
         use honnin_status as S;
+        if matches!(e, Error::Reader(_)) {
+            return Self::new(reader_status(&e), e.to_string());
+        }
         let status = match e.kind() {
             // An unusable argument, a session step out of order.
             ErrorKind::Misuse => S::InvalidArgument,
@@ -139,7 +142,6 @@ impl From<Error> for Failure {
                 Error::NotAFile { .. } => S::Io,
                 _ => S::Other,
             },
-            _ if matches!(e, Error::Reader(_)) => reader_status(&e),
             ErrorKind::System => match &e {
                 Error::Camera(_) => S::Camera,
                 Error::Io { .. } => S::Io,

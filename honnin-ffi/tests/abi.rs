@@ -52,6 +52,17 @@ const FUNCTIONS: &[&str] = &[
     "honnin_audit_log_open",
     "honnin_session_audit",
     "honnin_audit_log_free",
+    "honnin_authenticity_failure_code",
+    "honnin_passive_authentication",
+    "honnin_session_authenticity",
+    "honnin_try_policy_default",
+    "honnin_reader_open",
+    "honnin_reader_wait_card",
+    "honnin_reader_free",
+    "honnin_session_new_from_reader",
+    "honnin_session_read_card_photo",
+    "honnin_session_check_pin",
+    "honnin_session_pin_tries",
 ];
 
 fn root() -> PathBuf {
@@ -1199,4 +1210,135 @@ fn tampered_calibrations_are_refused_and_the_shipped_ones_accepted() {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn dg2_data(name: &str) -> Vec<u8> {
+    let data = std::env::var_os("HONNIN_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    let path = data.join("dg2").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set HONNIN_DATA)", path.display()))
+}
+
+fn authenticity_of(session: *const honnin_session) -> honnin_authenticity {
+    let mut out = honnin_authenticity {
+        status: honnin_authenticity_status::Failed,
+        scheme: 99,
+        anchored: 9,
+        chip_answered: 9,
+        failure: 99,
+    };
+    assert_eq!(unsafe { honnin_session_authenticity(session, &mut out) }, OK);
+    out
+}
+
+/// Passive authentication of a real passport's DG2 against its EF.SOD, and
+/// the same DG2 with its last byte changed; NULLs and bad counts refused.
+#[test]
+fn passive_authentication_checks_a_real_passport_and_names_the_failure() {
+    let (dg2, sod) = (dg2_data("gmrtd_uk_passport_dg2.bin"), dg2_data("sod/gmrtd_uk_passport_sod.bin"));
+    let corrupt = dg2_data("gmrtd_uk_passport_dg2_corrupt_lastbyte.bin");
+    let check = |dg2: &[u8]| {
+        let mut out = honnin_authenticity {
+            status: honnin_authenticity_status::NotChecked,
+            scheme: 0,
+            anchored: 9,
+            chip_answered: 9,
+            failure: 99,
+        };
+        let status = unsafe {
+            honnin_passive_authentication(dg2.as_ptr(), dg2.len(), sod.as_ptr(), sod.len(), null(), null(), 0, &mut out)
+        };
+        (status, out)
+    };
+    let (status, out) = check(&dg2);
+    assert_eq!(status, OK);
+    assert_eq!(
+        (out.status, out.scheme, out.anchored, out.chip_answered, out.failure),
+        (honnin_authenticity_status::Verified, 1, 0, 0, 0)
+    );
+    let (status, out) = check(&corrupt);
+    assert_eq!(status, OK, "a failed check is a result, not an error");
+    assert_eq!((out.status, out.failure), (honnin_authenticity_status::Failed, 3));
+    let code = unsafe { CStr::from_ptr(honnin_authenticity_failure_code(out.failure)) };
+    assert_eq!(code.to_str().unwrap(), "hash_mismatch");
+    let mut out = check(&dg2).1;
+    let status =
+        unsafe { honnin_passive_authentication(null(), 0, sod.as_ptr(), sod.len(), null(), null(), 0, &mut out) };
+    assert_eq!(status, NULL);
+    let status = unsafe {
+        honnin_passive_authentication(dg2.as_ptr(), dg2.len(), sod.as_ptr(), sod.len(), null(), null(), 1, &mut out)
+    };
+    assert_eq!(status, NULL, "a CSCA count with NULL arrays");
+}
+
+/// A session from the card in a (simulated) reader, as C drives it: the PIN
+/// offered, a wrong PIN costs one try, the right one decides with the PIN
+/// method; the chip photo read with 照合番号B's parts is verified; a wrong
+/// code is WRONG_CODE with the tries left; handles freed.
+#[test]
+fn a_reader_session_through_c_offers_the_pin_and_reads_the_photo() {
+    use honnin_cardsim::harness::{Harness, Options};
+    use honnin_cardsim::CardSpec;
+    let photo = root().join("samples/astronaut_card_grey.jp2");
+    let mut harness =
+        Harness::start(Options::locate().expect("simulator built"), &CardSpec::new(&photo)).expect("harness");
+    let name = CString::new(harness.reader()).unwrap();
+    let mut reader: *mut honnin_reader = null_mut();
+    assert_eq!(unsafe { honnin_reader_open(name.as_ptr(), &mut reader) }, OK);
+    let unknown = CString::new("no such reader").unwrap();
+    let mut other: *mut honnin_reader = null_mut();
+    assert_eq!(unsafe { honnin_reader_open(unknown.as_ptr(), &mut other) }, honnin_status::NoReader);
+    let mut present = 9;
+    assert_eq!(unsafe { honnin_reader_wait_card(reader, 2000, &mut present) }, OK);
+    assert_eq!(present, 1);
+    let mut options = unsafe { std::mem::zeroed::<honnin_session_options>() };
+    assert_eq!(unsafe { honnin_session_options_default(&mut options) }, OK);
+    let mut policy = honnin_try_policy { min_tries_left: 0, min_pin_tries_left: 0 };
+    assert_eq!(unsafe { honnin_try_policy_default(&mut policy) }, OK);
+    assert_eq!((policy.min_tries_left, policy.min_pin_tries_left), (3, 2));
+    let open = |session: &mut *mut honnin_session| unsafe {
+        honnin_session_new_from_reader(null(), reader, &options, &policy, null(), null(), 0, session)
+    };
+    let mut session: *mut honnin_session = null_mut();
+    assert_eq!(open(&mut session), OK);
+    let (mut methods, mut proposed) = (0, 0);
+    assert_eq!(unsafe { honnin_session_offered_methods(session, &mut methods, &mut proposed) }, OK);
+    let pin_method = honnin_method::CardPin as u32;
+    assert_eq!(methods, pin_method | honnin_method::StaffVisual as u32, "no models: the PIN and the staff check");
+    assert_eq!(unsafe { honnin_session_choose(session, pin_method) }, OK);
+    let wrong = CString::new("0000").unwrap();
+    let mut step = untouched_step();
+    assert_eq!(unsafe { honnin_session_check_pin(session, wrong.as_ptr(), &mut step) }, OK);
+    assert_eq!(step.kind, honnin_step_kind::PinRejected);
+    let mut tries = 0;
+    assert_eq!(unsafe { honnin_session_pin_tries(session, &mut tries) }, OK);
+    assert_eq!(tries, 2);
+    assert_eq!(unsafe { honnin_session_choose(session, pin_method) }, OK);
+    assert_eq!(
+        unsafe { honnin_session_check_pin(session, null(), &mut step) },
+        honnin_status::InvalidArgument,
+        "no keypad"
+    );
+    let right = CString::new("4321").unwrap();
+    assert_eq!(unsafe { honnin_session_check_pin(session, right.as_ptr(), &mut step) }, OK);
+    assert_eq!(
+        (step.kind, step.outcome.decision, step.outcome.method),
+        (honnin_step_kind::Decided, honnin_decision::Match, honnin_method::CardPin)
+    );
+    assert_eq!(unsafe { honnin_session_free(session) }, OK);
+    // The photo: a wrong code first, then the right one.
+    harness.swap(&CardSpec::new(&photo)).expect("fresh card");
+    let mut session: *mut honnin_session = null_mut();
+    assert_eq!(open(&mut session), OK);
+    let (bad, good) = (CString::new("9999").unwrap(), CString::new("1234").unwrap());
+    let mut left = 0;
+    let status = unsafe { honnin_session_read_card_photo(session, 1980, 2, 17, 2034, bad.as_ptr(), &mut left) };
+    assert_eq!((status, left), (honnin_status::WrongCode, 9));
+    assert_eq!(authenticity_of(session).status, honnin_authenticity_status::NotChecked);
+    let status = unsafe { honnin_session_read_card_photo(session, 1980, 2, 17, 2034, good.as_ptr(), &mut left) };
+    assert_eq!(status, OK);
+    let read = authenticity_of(session);
+    assert_eq!((read.status, read.scheme, read.chip_answered), (honnin_authenticity_status::Verified, 2, 1));
+    assert_eq!(unsafe { honnin_session_free(session) }, OK);
+    assert_eq!(unsafe { honnin_reader_free(reader) }, OK);
+    assert_eq!(unsafe { honnin_reader_free(reader) }, STALE);
 }

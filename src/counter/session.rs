@@ -33,6 +33,11 @@ use crate::input::decode::{CardPhoto, LiveFrame, Pixels, ReferenceKind};
 use crate::pipeline::quality::{FrameQuality, Guidance, QualityGate, QualityIssue};
 use crate::pipeline::template::Template;
 use crate::privacy::secret::Secret;
+#[cfg(feature = "reader")]
+use crate::{
+    counter::card_session::{CardLink, PinClosed},
+    reader::{PinCheck, PinEntry, ReadSummary, Tries, VerificationNumberB},
+};
 
 /// How a counter runs its sessions. The defaults and why they were chosen are
 /// in `docs/counter-sessions.md`.
@@ -447,7 +452,7 @@ impl Session {
         // The photo's kind once read; a card in a reader holds a grey chip photo.
         let kind = match &self.card {
             Some(card) => Some(card.kind()),
-            None if self.has_reader() => Some(ReferenceKind::Grey),
+            None if self.photo_readable() => Some(ReferenceKind::Grey),
             None => None,
         };
         let calibrated = match (&self.engine, kind) {
@@ -574,8 +579,7 @@ impl Session {
         }
         let mut outcome = staff_visual_check(judgement);
         outcome.authenticity = self.authenticity;
-        self.decide(outcome);
-        Ok(outcome)
+        Ok(self.decide(outcome))
     }
 
     /// Feeds one live frame to the face check. Only in [`SessionState::FaceCheck`].
@@ -687,6 +691,15 @@ impl Session {
         false
     }
 
+    /// Whether a session from a reader can still read the chip photo (enough
+    /// tries of 照合番号B left for the policy).
+    fn photo_readable(&self) -> bool {
+        #[cfg(feature = "reader")]
+        return self.link.as_ref().is_some_and(CardLink::number_b_open);
+        #[cfg(not(feature = "reader"))]
+        false
+    }
+
     fn pin_available(&self) -> bool {
         #[cfg(feature = "reader")]
         return self.pin_offered();
@@ -776,10 +789,7 @@ impl Session {
         record.decision = Some(outcome.decision);
         self.attempts.push(record.clone());
         match outcome.decision {
-            Decision::Match => {
-                self.decide(outcome);
-                Step::Decided(outcome)
-            }
+            Decision::Match => Step::Decided(self.decide(outcome)),
             Decision::NoMatch => {
                 self.non_matches += 1;
                 if self.non_matches >= self.config.max_non_matches {
@@ -803,12 +813,145 @@ impl Session {
     }
 
     /// Records the decision and wipes everything biometric the session held.
-    pub(super) fn decide(&mut self, outcome: Outcome) {
+    pub(super) fn decide(&mut self, mut outcome: Outcome) -> Outcome {
+        // A card whose proof failed is never a match, whichever path decided.
+        if let (Decision::Match, crate::authenticity::Authenticity::Failed { failure, .. }) =
+            (outcome.decision, self.authenticity)
+        {
+            outcome.decision = Decision::Inconclusive(crate::Reason::CardNotAuthentic(failure));
+        }
         self.outcome = Some(outcome);
         self.state = SessionState::Decided;
         self.attempt = Attempt::default();
         self.reference = None;
         self.card = None;
+        outcome
+    }
+}
+
+#[cfg(feature = "reader")]
+impl Counter {
+    /// Starts a session for the card in a reader. No photo is read yet: the
+    /// face check needs [`Session::read_card_photo`] (with 照合番号B) first;
+    /// the PIN needs none; the staff check can go ahead on the card in hand.
+    #[must_use = "a session does nothing until the person chooses a method"]
+    pub fn card_session(&self, link: CardLink) -> Session {
+        let mut session = self.session_without_photo(ReferenceKind::Grey);
+        session.link = Some(link);
+        session
+    }
+}
+
+#[cfg(feature = "reader")]
+impl Session {
+    /// Reads the face photo from the card with 照合番号B (tries read first,
+    /// one VERIFY at most, refused near the limit; see
+    /// [`MyNumberCard::read_face`]), checks its signature and challenges the
+    /// chip. The photo then serves the face check and the staff's screen.
+    /// Errors leave the session as it was (a wrong 照合番号B is
+    /// [`ReaderError::WrongNumberB`](crate::error::ReaderError::WrongNumberB)
+    /// with the tries left).
+    pub fn read_card_photo(&mut self, number_b: &VerificationNumberB) -> Result<ReadSummary> {
+        if !matches!(self.state, SessionState::ChoosingMethod | SessionState::StaffCheck) {
+            return Err(misuse("a session choosing a method or in the staff check"));
+        }
+        let link = self.link.as_mut().ok_or_else(|| misuse("a session started from a card reader"))?;
+        let read = link.card.read_face(number_b, &link.policy, &link.anchors, &link.limits);
+        link.note_number_b(&read);
+        let read = read?;
+        let summary = *read.summary();
+        let photo = read.into_photo();
+        if let crate::authenticity::Authenticity::Failed { failure, .. } = photo.authenticity() {
+            // Not the issuer's photo: neither compared nor shown to staff
+            // (they compare the printed card); the face path closes.
+            self.authenticity = photo.authenticity();
+            drop(photo);
+            self.face_closed = Some(Fallback::CardUnusable(crate::Reason::CardNotAuthentic(failure)));
+            return Ok(summary);
+        }
+        self.set_photo(photo);
+        Ok(summary)
+    }
+
+    /// The card's PIN as the person enters it (on the terminal, or on the
+    /// reader's keypad): the card checks it and signs a fresh challenge.
+    /// Only in [`SessionState::PinCheck`]. No biometric is computed and no
+    /// model runs.
+    ///
+    /// A correct PIN decides the session ([`Method::CardPin`]); a wrong one
+    /// costs one try and is never retried ([`Step::PinRejected`] with the
+    /// tries left, back to choosing); too few tries, a blocked PIN or a card
+    /// that does not prove itself close the PIN path ([`Step::PinUnavailable`]).
+    pub fn check_pin(&mut self, entry: PinEntry) -> Result<Step> {
+        if self.state != SessionState::PinCheck {
+            return Err(misuse("a session in the PIN check"));
+        }
+        let link = self.link.as_mut().ok_or_else(|| misuse("a session started from a card reader"))?;
+        let checked = match link.card.check_pin(entry, &link.policy) {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Nothing decided (a keypad cancelled, a card fault): back to choosing.
+                self.state = SessionState::ChoosingMethod;
+                return Err(e);
+            }
+        };
+        let closed = match checked {
+            PinCheck::Correct => {
+                let outcome = Outcome::card_pin(Decision::Match, self.card_authenticity());
+                return Ok(Step::Decided(self.decide(outcome)));
+            }
+            PinCheck::Wrong { tries_left } => {
+                link.pin_tries = Tries::Left(tries_left);
+                self.state = SessionState::ChoosingMethod;
+                return Ok(Step::PinRejected { tries_left, pin_still_offered: link.pin_open() });
+            }
+            PinCheck::Refused { tries_left } => {
+                link.pin_tries = Tries::Left(tries_left);
+                PinClosed::FewTries(tries_left)
+            }
+            PinCheck::Blocked => {
+                link.pin_tries = Tries::Blocked;
+                PinClosed::Blocked
+            }
+            PinCheck::Failed(failure) => PinClosed::CardNotAuthentic(failure),
+        };
+        self.pin_closed = Some(closed);
+        self.state = SessionState::ChoosingMethod;
+        Ok(Step::PinUnavailable(closed))
+    }
+
+    /// Whether the reader takes the PIN on its own keypad (PC/SC Part 10),
+    /// so that the host never sees it: then check with [`PinEntry::Pinpad`].
+    pub fn pinpad(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.pinpad)
+    }
+
+    /// Back to choosing a method from the PIN check, nothing sent to the card
+    /// (the person changed their mind, or typed something that is no PIN).
+    pub fn choose_again(&mut self) -> Result<()> {
+        if self.state != SessionState::PinCheck {
+            return Err(misuse("a session in the PIN check"));
+        }
+        self.state = SessionState::ChoosingMethod;
+        Ok(())
+    }
+
+    /// Why the PIN is no longer offered, if it is not.
+    pub fn pin_closed(&self) -> Option<PinClosed> {
+        self.pin_closed
+    }
+
+    /// The card link's PIN tries as last known; `None` without a reader.
+    pub fn pin_tries(&self) -> Option<Tries> {
+        self.link.as_ref().map(CardLink::pin_tries)
+    }
+
+    /// Whether the PIN is offered: a card in a reader with enough tries,
+    /// and the PIN path not closed.
+    pub(super) fn pin_offered(&self) -> bool {
+        self.pin_closed.is_none()
+            && !self.authenticity.is_failed()
+            && self.link.as_ref().is_some_and(CardLink::pin_open)
     }
 }
 

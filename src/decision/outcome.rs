@@ -41,8 +41,10 @@ pub enum Reason {
     /// signature, a copy that cannot answer the chip's challenge): the photo
     /// is not compared. Offer the staff check with the physical card.
     CardNotAuthentic(Failure),
-    /// The policy requires a verified card photo and this one was not
-    /// checked (a plain image, or chip data without its security data).
+    /// The policy requires a card photo verified to a trust anchor (and, for a
+    /// My Number card, a chip that answered a challenge), and this one was not:
+    /// a plain image, chip data without its security data, a signer chained to
+    /// no anchor the integrator supplied, or card bytes read from a file.
     AuthenticityNotChecked,
 }
 
@@ -67,7 +69,7 @@ impl std::fmt::Display for Reason {
             }
             Reason::CardNotAuthentic(failure) => write!(f, "card photo not authentic: {failure}"),
             Reason::AuthenticityNotChecked => {
-                write!(f, "the policy requires a verified card photo and this one could not be checked")
+                write!(f, "the policy requires a card photo verified to a trusted authority and this one was not")
             }
         }
     }

@@ -106,9 +106,12 @@ impl Policy {
         }
     }
 
-    /// Requires every card photo to be [`Authenticity::Verified`] (default
-    /// off): a photo whose authenticity was not checked (a plain image, chip
-    /// data without its security data) is then not compared, and the outcome is
+    /// Requires every card photo to be [`Authenticity::Verified`] with its
+    /// signer chained to a trust anchor the integrator supplied (CSCA
+    /// certificates, a J-LIS CA) and, for a My Number card, a chip that answered
+    /// a fresh challenge (default off). Any other photo (a plain image, chip
+    /// data without its security data, a signer no anchor vouches for, card
+    /// bytes from a file) is then not compared, and the outcome is
     /// inconclusive with [`Reason::AuthenticityNotChecked`] before any model
     /// runs. A photo whose check failed is never compared, whatever this says
     /// ([`Reason::CardNotAuthentic`]).
@@ -189,9 +192,18 @@ impl Rules<'_> {
     /// not when the policy requires a verified photo. The reason is the
     /// outcome of every verification against it; no model runs for it.
     pub(crate) fn admit(&self, authenticity: Authenticity) -> Option<Reason> {
+        use crate::card::authenticity::{Anchor, ChipCheck, Scheme};
         match authenticity {
             Authenticity::Failed { failure, .. } => Some(Reason::CardNotAuthentic(failure)),
-            Authenticity::NotChecked if self.face.requires_authentic() => Some(Reason::AuthenticityNotChecked),
+            // Required: a signer chained to a trust anchor the integrator chose
+            // (a signature alone proves nothing: anyone can make a key), and for
+            // a My Number card a chip that answered (a copy of the bytes cannot).
+            Authenticity::Verified { anchor: Anchor::Chained, scheme, chip }
+                if scheme != Scheme::MyNumberSurface || chip == ChipCheck::Answered =>
+            {
+                None
+            }
+            _ if self.face.requires_authentic() => Some(Reason::AuthenticityNotChecked),
             Authenticity::NotChecked | Authenticity::Verified { .. } => None,
         }
     }

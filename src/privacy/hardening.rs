@@ -203,8 +203,9 @@ fn unavailable(asked: bool) -> Status {
 static LOCKING: AtomicBool = AtomicBool::new(false);
 /// Whether the process asked glibc to overwrite every freed block.
 static WIPING: AtomicBool = AtomicBool::new(false);
-/// Decodes running under [`scrubbed`] now (the wipe is on while any is).
-static SCRUBBING: Mutex<u32> = Mutex::new(0);
+/// Decodes running under [`scrubbed`] now, and whether they turned the wipe
+/// on (it stays on while any runs).
+static SCRUBBING: Mutex<(u32, bool)> = Mutex::new((0, false));
 
 /// Runs `work` (a third-party decoder given card bytes) on a thread of its
 /// own while glibc overwrites freed blocks, so that the scratch copies the
@@ -213,21 +214,24 @@ static SCRUBBING: Mutex<u32> = Mutex::new(0);
 /// Blocks the decoder never frees are not its to wipe. Elsewhere (no glibc)
 /// the work runs on a thread all the same. A panic in `work` is resumed here.
 pub(crate) fn scrubbed<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    let set_by_us = {
-        let mut running = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *running += 1;
-        let first = *running == 1 && !WIPING.load(Ordering::SeqCst);
-        if first {
-            let _ = sys::wipe_freed_heap(true);
+    {
+        let mut state = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.0 += 1;
+        if !state.1 && !WIPING.load(Ordering::SeqCst) {
+            state.1 = sys::wipe_freed_heap(true).is_applied();
         }
-        first
-    };
+    }
     let result = std::thread::scope(|scope| scope.spawn(work).join());
     {
-        let mut running = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *running -= 1;
-        if *running == 0 && set_by_us && !WIPING.load(Ordering::SeqCst) {
-            let _ = sys::wipe_freed_heap(false);
+        let mut state = SCRUBBING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.0 -= 1;
+        // The last decode out turns off what the decodes turned on (never
+        // what the process asked for with `harden_process_with`).
+        if state.0 == 0 && state.1 {
+            if !WIPING.load(Ordering::SeqCst) {
+                let _ = sys::wipe_freed_heap(false);
+            }
+            state.1 = false;
         }
     }
     result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))

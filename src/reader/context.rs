@@ -124,7 +124,8 @@ impl ReaderContext {
 pub struct Connection {
     card: Option<pcsc::Card>,
     reader: String,
-    /// The card went away during an exchange: there is nothing left to reset.
+    /// The card went away during an exchange: it is left, not reset, once the
+    /// reader confirms it is gone.
     lost: bool,
 }
 
@@ -182,13 +183,29 @@ impl Transport for Connection {
     }
 }
 
+/// Whether the reader reports the card gone, asking for up to a second.
+fn gone(card: &pcsc::Card) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match card.status2_owned() {
+            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => return true,
+            Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => return true,
+            _ if Instant::now() >= deadline => return false,
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(card) = self.card.take() {
-            // A card that went away is left alone (resetting it would make
-            // the reader talk to a card that is not there); any other is
-            // reset. On failure the card comes back and its own drop resets it.
-            let how = if self.lost { pcsc::Disposition::LeaveCard } else { pcsc::Disposition::ResetCard };
+            // Reset, so no verification outlives the session. A card lost in
+            // an exchange is left alone once the reader confirms it is gone
+            // (some readers fail on resetting an absent card); if it is still
+            // there after a second, it is reset. On failure the card comes
+            // back and its own drop resets it.
+            let how =
+                if self.lost && gone(&card) { pcsc::Disposition::LeaveCard } else { pcsc::Disposition::ResetCard };
             let _ = card.disconnect(how);
         }
     }

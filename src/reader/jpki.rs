@@ -18,6 +18,9 @@ const EF_PIN: u16 = 0x0018;
 const EF_KEY: u16 = 0x0017;
 /// The user-authentication certificate (X.509 DER), free to read.
 const EF_CERTIFICATE: u16 = 0x000A;
+/// The fewest PIN tries at which honnin ever enters a PIN, whatever the policy
+/// says: the last try always stays with the holder.
+pub(crate) const MIN_PIN_FLOOR: u8 = 2;
 /// `P2` of the signature command for the user-authentication key.
 const SIGN_P2: u8 = 0x80;
 
@@ -86,7 +89,9 @@ impl<T: Transport> MyNumberCard<T> {
         match self.pin_tries_left()? {
             Tries::Blocked => return Ok(PinCheck::Blocked),
             Tries::AlreadyVerified => return Err(ReaderError::AlreadyVerified.into()),
-            Tries::Left(left) if left < policy.min_pin_tries_left => return Ok(PinCheck::Refused { tries_left: left }),
+            Tries::Left(left) if left < policy.min_pin_tries_left.max(MIN_PIN_FLOOR) => {
+                return Ok(PinCheck::Refused { tries_left: left })
+            }
             Tries::Left(_) => {}
         }
         let response = match (&entry, pinpad) {

@@ -45,6 +45,7 @@ mod transport;
 pub use apdu::Tries;
 pub use codes::{CardPin, VerificationNumberB};
 pub use context::{Connection, ReaderContext, MAX_WAIT};
+pub(crate) use jpki::MIN_PIN_FLOOR;
 pub use jpki::{PinCheck, PinEntry};
 pub use my_number::{CardRead, MyNumberCard, ReadSummary, TryPolicy};
 pub use transport::{PinpadSupport, Transport};

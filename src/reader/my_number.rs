@@ -32,12 +32,13 @@ pub struct TryPolicy {
     /// The tries of 照合番号B that must remain even after a wrong value:
     /// honnin sends 照合番号B only when at least `min_tries_left + 1` are
     /// left, and refuses ([`ReaderError::TooFewTries`]) at or below
-    /// `min_tries_left`. Default 3 (of about 10), so a holder who mistyped
+    /// `min_tries_left` (at least 1 whatever this says). Default 3 (of about 10), so a holder who mistyped
     /// keeps several tries for the municipal office's terminal.
     pub min_tries_left: u8,
     /// The fewest tries of the JPKI PIN (3 in all) at which honnin still
     /// enters a PIN: with fewer, [`PinCheck::Refused`](crate::reader::PinCheck::Refused).
-    /// Default 2: the last try stays with the holder and the municipal office.
+    /// Default 2, which is also the floor: the last try always stays with the
+    /// holder and the municipal office.
     pub min_pin_tries_left: u8,
 }
 
@@ -149,7 +150,7 @@ impl<T: Transport> MyNumberCard<T> {
         let tries_before = self.surface_tries_left()?;
         let verified_now = match tries_before {
             Tries::Blocked => return Err(ReaderError::Blocked.into()),
-            Tries::Left(left) if left <= policy.min_tries_left => {
+            Tries::Left(left) if left <= policy.min_tries_left.max(1) => {
                 return Err(ReaderError::TooFewTries { left, min: policy.min_tries_left }.into())
             }
             Tries::Left(_) => {
