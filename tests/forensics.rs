@@ -426,17 +426,7 @@ fn child(config: &str) {
         drop(session);
         // At a counter the engine outlives each person: look while it is alive.
         let (found, ..) = scan(&patterns, || {});
-        engine_alive = KINDS
-            .iter()
-            .enumerate()
-            .map(|(k, kind)| {
-                let bytes: usize = (0..found.len())
-                    .filter(|&f| patterns.fragments[f].0 == k)
-                    .map(|f| found[f] * patterns.fragments[f].1.len())
-                    .sum();
-                (kind.to_string(), bytes)
-            })
-            .collect();
+        engine_alive = residue_by_kind(&patterns, &found);
     }
     // Positive controls: unmasked copies of chip and PAD crop fragments (6
     // of each), 12 kept, 12 freed unwiped.

@@ -45,6 +45,8 @@ echo "== build (host and $TARGET)"
 # The terminal's tool as it ships: honnin-cli alone, so that the library is built with its
 # features only (a workspace build would add honnin-lab's `research`).
 cargo build --release -p honnin-cli
+# Without the card reader: pcsc-lite's arm64 library is not installed for cross-linking here
+# (docs/cross-compiling.md).
 cargo build --release --target "$TARGET" -p honnin-cli --no-default-features --features sandbox
 
 echo "== device layout"
@@ -119,9 +121,9 @@ if hp.get("status") != ap.get("status") or (pdiff is not None and pdiff > 1e-4):
 EOF
 
 echo "== C example for $TARGET, linked with the aarch64 libhonnin_ffi.a"
-cargo build --release --target "$TARGET" -p honnin-ffi
+cargo build --release --target "$TARGET" -p honnin-ffi --no-default-features
 C_OUT=$PWD/target/$TARGET/c-example
-make -s -B -C examples/c CC=aarch64-linux-gnu-gcc LIBDIR="$PWD/target/$TARGET/release" OUT="$C_OUT" "$C_OUT/verify-static"
+make -s -B -C examples/c CC=aarch64-linux-gnu-gcc PCSC_LIBS= LIBDIR="$PWD/target/$TARGET/release" OUT="$C_OUT" "$C_OUT/verify-static"
 # The C API checks the library against the aarch64 pin built into it.
 # Its stderr says whether PAD runs: it must when the device has the PAD models.
 c_arm=$(cd "$DEVICE" && run "C example, qemu-aarch64 $CPU" sh -c 'exec "$@" 2>"$0"' "$C_OUT/stderr.txt" \

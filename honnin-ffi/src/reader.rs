@@ -14,7 +14,7 @@ use honnin::error::ReaderError;
 use honnin::reader::{CardPin, PinEntry, ReaderContext, TryPolicy, VerificationNumberB};
 use honnin::{Error, Limits};
 
-use crate::args::{bytes, check_out, text};
+use crate::args::{check_out, text};
 use crate::engine::honnin_engine;
 use crate::handles::{self, id, issue, Object};
 use crate::session::{honnin_session, honnin_session_options, honnin_step, lock, lookup, SessionBox};
@@ -299,9 +299,8 @@ pub unsafe extern "C" fn honnin_session_check_pin(
         let entry = if pin.is_null() {
             PinEntry::Pinpad
         } else {
-            // SAFETY: the caller promised a NUL-terminated string.
-            let pin = unsafe { bytes(pin.cast::<u8>(), std::ffi::CStr::from_ptr(pin).to_bytes().len(), "pin") }?;
-            let pin = std::str::from_utf8(pin).map_err(|_| Failure::invalid("a pin of 4 digits"))?;
+            // SAFETY: the caller promised a NUL-terminated string (borrowed for the call).
+            let pin = unsafe { text(pin, "pin") }?;
             PinEntry::Host(CardPin::from_digits(pin)?)
         };
         let mut session = lock(&session)?;
