@@ -371,7 +371,20 @@ fn the_pin_decides_with_no_model_run(bench: &mut Bench) {
     let engine = engine();
     let counter = Counter::new(Arc::clone(&engine), SessionConfig::default()).expect("counter");
     let before = runs(&engine);
+    // The engine's policy requires authenticity: the PIN's certificate must
+    // chain to a supplied anchor, else a right PIN does not decide.
     let mut session = counter.card_session(link(bench.insert(&CardSpec::new(photo()))));
+    session.choose(Method::CardPin).expect("PIN offered");
+    let step = session.check_pin(PinEntry::Host(CardPin::from_digits("4321").expect("pin"))).expect("check");
+    assert!(
+        matches!(step, Step::PinUnavailable(honnin::counter::PinClosed::CardNotAuthentic(Failure::UntrustedSigner))),
+        "{step:?}"
+    );
+    drop(session);
+    let anchors = simulator_ca(bench);
+    let chained =
+        CardLink::new(bench.insert(&CardSpec::new(photo())), TryPolicy::default(), anchors, Limits::default());
+    let mut session = counter.card_session(chained.expect("card link"));
     assert!(session.offered_methods().contains(&Method::CardPin), "{:?}", session.offered_methods());
     session.choose(Method::CardPin).expect("PIN offered");
     let step = session.check_pin(PinEntry::Host(CardPin::from_digits("4321").expect("pin"))).expect("check");
@@ -421,6 +434,31 @@ fn a_nearly_locked_pin_is_never_tried(bench: &mut Bench) {
     let checked = card.check_pin(PinEntry::Host(CardPin::from_digits("4321").expect("pin")), &TryPolicy::default());
     assert_eq!(checked.expect("check"), PinCheck::Refused { tries_left: 1 });
     assert!(bench.attempts("0018").is_empty(), "no PIN was sent with 1 try left");
+    drop(card);
+    // The PIN's certificate chains to the simulator's CA, and to nothing else.
+    let mut card = MyNumberCard::new(bench.insert(&CardSpec::new(photo())));
+    let checked = card.check_pin_anchored(
+        PinEntry::Host(CardPin::from_digits("4321").expect("pin")),
+        &TryPolicy::default(),
+        &simulator_ca(bench),
+    );
+    assert_eq!(checked.expect("check"), PinCheck::Correct { anchor: Anchor::Chained });
+    drop(card);
+    // Not an issuer of it: the card's own certificate (EF 000A, without the file's filler).
+    let file = std::fs::read(bench.harness.export_dir().join("ef000a.bin")).expect("EF 000A exported");
+    let der_len = match file[1] {
+        0x82 => 4 + usize::from(u16::from_be_bytes([file[2], file[3]])),
+        0x81 => 3 + usize::from(file[2]),
+        n => 2 + usize::from(n),
+    };
+    let unrelated = TrustAnchors::from_pem_or_der(&file[..der_len]).expect("a certificate");
+    let mut card = MyNumberCard::new(bench.insert(&CardSpec::new(photo())));
+    let checked = card.check_pin_anchored(
+        PinEntry::Host(CardPin::from_digits("4321").expect("pin")),
+        &TryPolicy::default(),
+        &unrelated,
+    );
+    assert_eq!(checked.expect("check"), PinCheck::Failed(Failure::UntrustedSigner));
     drop(card);
     let mut card = MyNumberCard::new(bench.insert(&CardSpec::new(photo()).with_profile(Profile::PinLocked)));
     let checked = card.check_pin(PinEntry::Host(CardPin::from_digits("4321").expect("pin")), &TryPolicy::default());

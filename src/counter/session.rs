@@ -887,7 +887,7 @@ impl Session {
             return Err(misuse("a session in the PIN check"));
         }
         let link = self.link.as_mut().ok_or_else(|| misuse("a session started from a card reader"))?;
-        let checked = match link.card.check_pin(entry, &link.policy) {
+        let checked = match link.card.check_pin_anchored(entry, &link.policy, &link.anchors) {
             Ok(checked) => checked,
             Err(e) => {
                 // Nothing decided (a keypad cancelled, a card fault): back to choosing.
@@ -896,7 +896,16 @@ impl Session {
             }
         };
         let closed = match checked {
-            PinCheck::Correct => {
+            // A policy that requires authenticity requires the PIN's proof to
+            // chain to a supplied anchor too (a card of someone's own making
+            // can accept any PIN).
+            PinCheck::Correct { anchor }
+                if anchor != crate::authenticity::Anchor::Chained
+                    && self.engine.as_ref().is_some_and(|e| e.policy().requires_authentic()) =>
+            {
+                PinClosed::CardNotAuthentic(crate::authenticity::Failure::UntrustedSigner)
+            }
+            PinCheck::Correct { .. } => {
                 let outcome = Outcome::card_pin(Decision::Match, self.card_authenticity());
                 return Ok(Step::Decided(self.decide(outcome)));
             }

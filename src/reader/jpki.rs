@@ -2,7 +2,7 @@
 //! (利用者証明用電子証明書), checked by the card, proven by a signature of a
 //! fresh challenge. The terminal learns only "this person knows this card's PIN".
 
-use crate::authenticity::Failure;
+use crate::authenticity::{Anchor, Failure, TrustAnchors};
 use crate::error::{ReaderError, Result};
 use crate::input::limits::Limits;
 use crate::reader::apdu::{self, Tries, SW_OK};
@@ -40,7 +40,10 @@ pub enum PinEntry {
 pub enum PinCheck {
     /// The card accepted the PIN and signed a fresh challenge with the key
     /// its user-authentication certificate names.
-    Correct,
+    Correct {
+        /// Whether that certificate chained to a supplied trust anchor.
+        anchor: Anchor,
+    },
     /// The card refused the PIN; one try was spent. Never retried by honnin.
     Wrong {
         /// The tries the card reports left.
@@ -79,6 +82,19 @@ impl<T: Transport> MyNumberCard<T> {
     /// A card already verified in this connection is
     /// [`ReaderError::AlreadyVerified`]: the PIN must be entered now.
     pub fn check_pin(&mut self, entry: PinEntry, policy: &TryPolicy) -> Result<PinCheck> {
+        self.check_pin_anchored(entry, policy, &TrustAnchors::none())
+    }
+
+    /// As [`MyNumberCard::check_pin`], and the user-authentication
+    /// certificate must chain to one of `anchors` (a J-LIS JPKI CA): without
+    /// that, a card of someone's own making that accepts any PIN would pass.
+    /// [`PinCheck::Correct`] says whether it chained.
+    pub fn check_pin_anchored(
+        &mut self,
+        entry: PinEntry,
+        policy: &TryPolicy,
+        anchors: &TrustAnchors,
+    ) -> Result<PinCheck> {
         let pinpad = match &entry {
             PinEntry::Pinpad => match self.transport.features()? {
                 PinpadSupport::VerifyPinDirect { control_code } => Some(control_code),
@@ -123,10 +139,12 @@ impl<T: Transport> MyNumberCard<T> {
         let answer = sign_challenge(&mut self.transport, SIGN_P2, &challenge)?;
         Ok(match answer {
             None => PinCheck::Failed(Failure::ChipNotAuthentic),
-            Some(signature) => match crate::card::authenticity::jpki_answer(&certificate, &challenge, &signature) {
-                Ok(()) => PinCheck::Correct,
-                Err(failure) => PinCheck::Failed(failure),
-            },
+            Some(signature) => {
+                match crate::card::authenticity::jpki_answer(&certificate, &challenge, &signature, anchors) {
+                    Ok(anchor) => PinCheck::Correct { anchor },
+                    Err(failure) => PinCheck::Failed(failure),
+                }
+            }
         })
     }
 }
@@ -161,7 +179,7 @@ mod tests {
         let mut card = MyNumberCard::new(SimCard::new());
         let check = card.check_pin(host(PIN), &TryPolicy::default()).unwrap();
         // The signature check is a placeholder in this branch; whatever it says, the card was asked.
-        assert!(matches!(check, PinCheck::Correct | PinCheck::Failed(_)), "{check:?}");
+        assert!(matches!(check, PinCheck::Correct { .. } | PinCheck::Failed(_)), "{check:?}");
         assert_eq!(verifies(&card), 1);
         let sent = card.transport.sent();
         assert!(sent.contains(&vec![0x00, 0x20, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4']));
@@ -216,7 +234,7 @@ mod tests {
         card.transport.pinpad = PinpadSupport::VerifyPinDirect { control_code: 0x4233_0006 };
         card.transport.pinpad_pin = Some(PIN.as_bytes().to_vec());
         let check = card.check_pin(PinEntry::Pinpad, &TryPolicy::default()).unwrap();
-        assert!(matches!(check, PinCheck::Correct | PinCheck::Failed(_)), "{check:?}");
+        assert!(matches!(check, PinCheck::Correct { .. } | PinCheck::Failed(_)), "{check:?}");
         assert_eq!(card.transport.pinpad_calls, vec![(0x4233_0006, pin_verify_structure().to_vec())]);
         assert!(!card.transport.sent().iter().any(|c| c.len() > 4 && c[1] == 0x20));
         // A wrong PIN on the keypad.

@@ -72,10 +72,17 @@ pub(crate) fn my_number_chip_answer(surface: &[u8], challenge: &[u8; 32], answer
 ///
 /// [`Failure::Malformed`] for a certificate that does not parse,
 /// [`Failure::UnsupportedAlgorithm`] for one without an RSA key,
-/// [`Failure::ChipNotAuthentic`] when the answer is not the key's signature.
+/// [`Failure::ChipNotAuthentic`] when the answer is not the key's signature,
+/// [`Failure::UntrustedSigner`] when anchors were given and none issued the
+/// certificate. On success, whether the certificate chained to an anchor.
 // Used by the card reader's PIN path.
 #[allow(dead_code)]
-pub(crate) fn jpki_answer(certificate: &[u8], challenge: &[u8; 32], answer: &[u8]) -> Result<(), Failure> {
+pub(crate) fn jpki_answer(
+    certificate: &[u8],
+    challenge: &[u8; 32],
+    answer: &[u8],
+    anchors: &TrustAnchors,
+) -> Result<Anchor, Failure> {
     guarded(|| {
         if certificate.len() > MAX_SECURITY_DATA_BYTES {
             return Err(Failure::Malformed);
@@ -85,12 +92,16 @@ pub(crate) fn jpki_answer(certificate: &[u8], challenge: &[u8; 32], answer: &[u8
             Ok((_, used)) => &certificate[..used],
             Err(_) => return Err(Failure::Malformed),
         };
-        let key = Certificate::parse(certificate)?.public_key()?;
+        let parsed = Certificate::parse(certificate)?;
+        let key = parsed.public_key()?;
         if !matches!(key, PublicKey::Rsa(_)) {
             return Err(Failure::UnsupportedAlgorithm);
         }
         key.verify_prehash(SignatureScheme::Pkcs1v15(Hash::Sha256), challenge, answer)
-            .map_err(|_| Failure::ChipNotAuthentic)
+            .map_err(|_| Failure::ChipNotAuthentic)?;
+        // The card holds a key its certificate names; whether an authority the
+        // integrator trusts (a J-LIS JPKI CA) issued that certificate:
+        anchors.chain(&parsed)
     })
 }
 
@@ -287,14 +298,29 @@ mod tests {
         let (card, other) = keys();
         let mut certificate = certificate(&rsa_spki(card));
         let challenge = [0xA5; 32];
-        assert_eq!(jpki_answer(&certificate, &challenge, &answer(card, &challenge)), Ok(()));
-        assert_eq!(jpki_answer(&certificate, &challenge, &answer(other, &challenge)), Err(Failure::ChipNotAuthentic));
-        assert_eq!(jpki_answer(&certificate, &[0; 32], &answer(card, &challenge)), Err(Failure::ChipNotAuthentic));
+        assert_eq!(
+            jpki_answer(&certificate, &challenge, &answer(card, &challenge), &TrustAnchors::none()),
+            Ok(Anchor::NotSupplied)
+        );
+        assert_eq!(
+            jpki_answer(&certificate, &challenge, &answer(other, &challenge), &TrustAnchors::none()),
+            Err(Failure::ChipNotAuthentic)
+        );
+        assert_eq!(
+            jpki_answer(&certificate, &[0; 32], &answer(card, &challenge), &TrustAnchors::none()),
+            Err(Failure::ChipNotAuthentic)
+        );
         // The file's padding after the certificate is allowed.
         certificate.extend([0xFF; 32]);
-        assert_eq!(jpki_answer(&certificate, &challenge, &answer(card, &challenge)), Ok(()));
-        assert_eq!(jpki_answer(&certificate[..100], &challenge, &answer(card, &challenge)), Err(Failure::Malformed));
-        assert_eq!(jpki_answer(b"", &challenge, &[]), Err(Failure::Malformed));
+        assert_eq!(
+            jpki_answer(&certificate, &challenge, &answer(card, &challenge), &TrustAnchors::none()),
+            Ok(Anchor::NotSupplied)
+        );
+        assert_eq!(
+            jpki_answer(&certificate[..100], &challenge, &answer(card, &challenge), &TrustAnchors::none()),
+            Err(Failure::Malformed)
+        );
+        assert_eq!(jpki_answer(b"", &challenge, &[], &TrustAnchors::none()), Err(Failure::Malformed));
         let signing = p256::ecdsa::SigningKey::from_slice(&[3; 32]).unwrap();
         let point = signing.verifying_key().to_encoded_point(false);
         let ec = tlv(
@@ -309,6 +335,9 @@ mod tests {
             ]
             .concat(),
         );
-        assert_eq!(jpki_answer(&self::certificate(&ec), &challenge, &[1; 64]), Err(Failure::UnsupportedAlgorithm));
+        assert_eq!(
+            jpki_answer(&self::certificate(&ec), &challenge, &[1; 64], &TrustAnchors::none()),
+            Err(Failure::UnsupportedAlgorithm)
+        );
     }
 }
