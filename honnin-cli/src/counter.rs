@@ -690,26 +690,34 @@ struct Keys<'s> {
 const MAX_KEY_LINE: usize = 256;
 
 impl Keys<'_> {
-    /// The next line as typed (case kept), for a secret: copied once into a
-    /// wiped buffer, and the bytes it occupied in `pending` wiped.
+    /// The next line as typed (case kept), for a secret, not echoed on a
+    /// terminal: copied once into a wiped buffer.
     #[cfg(feature = "reader")]
     fn secret(&mut self) -> Result<std::result::Result<Zeroizing<String>, End>> {
-        // Not shown on the screen as it is typed (a terminal only).
         let _quiet = crate::reader::EchoOff::new();
+        Ok(self.line()?.map(|taken| {
+            let mut line = Zeroizing::new(String::with_capacity(MAX_KEY_LINE + 256));
+            line.push_str(std::str::from_utf8(&taken).unwrap_or("").trim());
+            line
+        }))
+    }
+
+    /// The next line (without its end), the bytes it occupied in `pending`
+    /// wiped; or how the wait ended instead.
+    fn line(&mut self) -> Result<std::result::Result<Zeroizing<Vec<u8>>, End>> {
         let deadline = Instant::now() + self.timeout;
         loop {
             if let Some(signal) = self.signals.pending() {
                 return Ok(Err(End::Signal(signal)));
             }
-            let end = self.pending.iter().position(|&b| b == b'\n').or(self.eof.then_some(self.pending.len()));
-            if let Some(i) = end {
-                if self.eof && self.pending.is_empty() {
+            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
+                return Ok(Ok(self.take(i)));
+            }
+            if self.eof {
+                if self.pending.is_empty() {
                     return Ok(Err(End::Quit));
                 }
-                let taken = self.take(i);
-                let mut line = Zeroizing::new(String::with_capacity(MAX_KEY_LINE + 256));
-                line.push_str(std::str::from_utf8(&taken).unwrap_or("").trim());
-                return Ok(Ok(line));
+                return Ok(Ok(self.take(self.pending.len())));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -765,32 +773,10 @@ impl Keys<'_> {
     }
 
     fn next(&mut self) -> Result<Key> {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            if let Some(signal) = self.signals.pending() {
-                return Ok(Key::Ended(End::Signal(signal)));
-            }
-            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
-                let line = self.take(i);
-                return Ok(Key::Line(String::from_utf8_lossy(&line).trim().to_lowercase()));
-            }
-            if self.eof {
-                if self.pending.is_empty() {
-                    return Ok(Key::Ended(End::Quit));
-                }
-                let line = self.take(self.pending.len());
-                return Ok(Key::Line(String::from_utf8_lossy(&line).trim().to_lowercase()));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(Key::Ended(End::Timeout));
-            }
-            self.fill(left)?;
-            #[cfg(feature = "reader")]
-            if self.watch.is_some_and(|gone| gone()) {
-                return Ok(Key::Ended(End::CardRemoved));
-            }
-        }
+        Ok(match self.line()? {
+            Ok(line) => Key::Line(String::from_utf8_lossy(&line).trim().to_lowercase()),
+            Err(end) => Key::Ended(end),
+        })
     }
 }
 

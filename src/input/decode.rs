@@ -830,7 +830,7 @@ impl CardPhoto {
     /// the input a decoder is least to be trusted with), and the photo holds
     /// one neutral grey pixel in their place, of the kind such cards carry
     /// (grey for My Number cards, colour otherwise).
-    fn checked(data: &CardData<'_>, authenticity: Authenticity, limits: &Limits) -> Result<Self> {
+    pub(crate) fn checked(data: &CardData<'_>, authenticity: Authenticity, limits: &Limits) -> Result<Self> {
         if !authenticity.is_failed() {
             return Ok(Self::from_card_data(data, 0, limits)?.with_authenticity(authenticity));
         }
@@ -858,8 +858,7 @@ impl CardPhoto {
     }
 
     /// The photo with the result of checking its chip's proof of
-    /// authenticity (set by the checks in [`crate::authenticity`] and the
-    /// card reader only).
+    /// authenticity (through [`CardPhoto::checked`] only).
     pub(crate) fn with_authenticity(mut self, authenticity: Authenticity) -> Self {
         self.authenticity = authenticity;
         self

@@ -179,7 +179,8 @@ impl<T: Transport> MyNumberCard<T> {
         let surface_check = crate::card::authenticity::my_number_surface(&surface, &certificate, anchors);
         let chip_ok = answer.as_ref().is_some_and(|signature| my_number_chip_answer(&surface, &challenge, signature));
         let authenticity = combine(surface_check, chip_ok);
-        let photo = CardPhoto::from_bytes_with_limits(&surface, limits)?.with_authenticity(authenticity);
+        // A photo whose check failed is not decoded (CardPhoto::checked).
+        let photo = CardPhoto::checked(&crate::card::CardData::parse(&surface, limits)?, authenticity, limits)?;
         let summary = ReadSummary {
             tries_before,
             verified_now,
